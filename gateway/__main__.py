@@ -1,0 +1,20 @@
+"""`python -m gateway`: the REST gateway on VM_GATEWAY_HOST:VM_GATEWAY_PORT."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from gateway.app import create_app
+from services.kit.logs import configure_logging
+from services.kit.settings import get_settings
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging("gateway", settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
+                log_config=None, access_log=False, timeout_graceful_shutdown=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""The REST gateway: REST ⇄ gRPC, token check, problem+json, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway.backends import Backends
+from gateway.middleware import RequestContextMiddleware
+from gateway.problems import install_problem_handlers
+from gateway.routers import auth, dev, health, me
+from services.kit.settings import Settings, get_settings
+
+DESCRIPTION = (
+    "Виртуальный менеджер — личный кабинет для управления корпоративными номерами: "
+    "пользователи и роли, иерархия, тарифы и услуги, лицевые счета, документы, обращения."
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.backends = Backends.connect(settings)
+        try:
+            yield
+        finally:
+            await app.state.backends.close()
+
+    app = FastAPI(title="Virtual Manager", version="1.0.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.settings = settings
+    app.add_middleware(RequestContextMiddleware)
+    install_problem_handlers(app)
+    for router in (health.router, auth.router, me.router):
+        app.include_router(router)
+    if settings.env == "dev":
+        app.include_router(dev.router)
+    return app

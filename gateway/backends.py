@@ -1,0 +1,57 @@
+"""One gRPC channel per backend service, created in the app's lifespan, and the stubs."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.kit.auth import TokenVerifier
+from services.kit.grpc_client import open_channel
+from services.kit.identity_keys import identity_key_source
+from services.kit.settings import SERVICE_NAMES, Settings
+from vm.identity.v1 import identity_pb2_grpc
+
+HEALTH_TIMEOUT_SECONDS = 1.5
+
+
+@dataclass
+class Backends:
+    channels: dict[str, grpc.aio.Channel]
+    identity: identity_pb2_grpc.IdentityServiceStub
+    verifier: TokenVerifier
+
+    @classmethod
+    def connect(cls, settings: Settings) -> Backends:
+        channels = {name: open_channel(settings.grpc_addr(name)) for name in SERVICE_NAMES}
+        verifier = TokenVerifier(
+            identity_key_source(channels["identity"]),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+        return cls(
+            channels=channels,
+            identity=identity_pb2_grpc.IdentityServiceStub(channels["identity"]),
+            verifier=verifier,
+        )
+
+    async def health(self) -> dict[str, str]:
+        """Each service's own answer to grpc.health.v1 (UNREACHABLE when it gives none)."""
+
+        async def check(channel: grpc.aio.Channel) -> str:
+            stub = health_pb2_grpc.HealthStub(channel)
+            try:
+                response = await stub.Check(health_pb2.HealthCheckRequest(),
+                                            timeout=HEALTH_TIMEOUT_SECONDS)
+            except grpc.aio.AioRpcError:
+                return "UNREACHABLE"
+            return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+        names = list(self.channels)
+        answers = await asyncio.gather(*(check(self.channels[name]) for name in names))
+        return dict(zip(names, answers, strict=True))
+
+    async def close(self) -> None:
+        await asyncio.gather(*(channel.close() for channel in self.channels.values()))

@@ -1,0 +1,40 @@
+"""Request context for every HTTP request: a request id (echoed as `X-Request-Id`) and a
+W3C `traceparent`, both carried into the gRPC calls the request makes."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.kit.context import new_request_id, request_id_var, traceparent_var
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.match(given) else new_request_id()
+        traceparent = headers.get("traceparent", "")
+        if not _TRACEPARENT.match(traceparent):
+            traceparent = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+        request_id_var.set(request_id)
+        traceparent_var.set(traceparent)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

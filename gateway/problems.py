@@ -1,0 +1,143 @@
+"""Every error the gateway answers is RFC 9457 problem+json with a stable `code`.
+
+gRPC statuses from the services are mapped here, once: the `ErrorInfo.reason` of the
+status becomes the `code` when it is one of API.md's codes, otherwise the status decides.
+FastAPI's own validation errors, unknown routes and unexpected failures get the same
+shape; a stack trace never leaves the process.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.kit.errors import read_remote_error
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+
+TITLES: dict[str, tuple[int, str]] = {
+    "validation_failed": (422, "The request is not valid"),
+    "unauthenticated": (401, "Authentication is required"),
+    "permission_denied": (403, "Not permitted"),
+    "not_found": (404, "Not found"),
+    "method_not_allowed": (405, "Method not allowed"),
+    "conflict": (409, "Conflict"),
+    "idempotency_key_reused": (409, "Idempotency key reused with another request"),
+    "insufficient_funds": (409, "Insufficient funds"),
+    "not_allowed": (409, "Not allowed now"),
+    "payload_too_large": (413, "Request too large"),
+    "unsupported_media_type": (415, "Unsupported media type"),
+    "rate_limited": (429, "Too many requests"),
+    "internal": (500, "Internal error"),
+    "unavailable": (503, "Service unavailable"),
+}
+
+_BY_GRPC_STATUS: dict[grpc.StatusCode, str] = {
+    grpc.StatusCode.INVALID_ARGUMENT: "validation_failed",
+    grpc.StatusCode.OUT_OF_RANGE: "validation_failed",
+    grpc.StatusCode.UNAUTHENTICATED: "unauthenticated",
+    grpc.StatusCode.PERMISSION_DENIED: "permission_denied",
+    grpc.StatusCode.NOT_FOUND: "not_found",
+    grpc.StatusCode.ALREADY_EXISTS: "conflict",
+    grpc.StatusCode.ABORTED: "conflict",
+    grpc.StatusCode.FAILED_PRECONDITION: "not_allowed",
+    grpc.StatusCode.RESOURCE_EXHAUSTED: "rate_limited",
+    grpc.StatusCode.UNAVAILABLE: "unavailable",
+    grpc.StatusCode.DEADLINE_EXCEEDED: "unavailable",
+}
+
+
+class Problem(Exception):
+    """Raised by routes for errors the gateway itself decides (e.g. a missing token)."""
+
+    def __init__(self, code: str, detail: str, *, errors: list[dict[str, str]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def problem_response(code: str, detail: str, *, errors: list[dict[str, str]] | None = None,
+                     headers: dict[str, str] | None = None, reason: str | None = None) -> JSONResponse:
+    status, title = TITLES.get(code, TITLES["internal"])
+    body: dict[str, Any] = {
+        "type": f"https://vm.example/problems/{code.replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if reason and reason.lower() != code:
+        body["reason"] = reason.lower()
+    if errors:
+        body["errors"] = errors
+    if code == "unauthenticated":
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    return JSONResponse(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def problem_from_rpc_error(error: grpc.aio.AioRpcError) -> JSONResponse:
+    remote = read_remote_error(error)
+    reason_code = remote.reason.lower()
+    code = reason_code if reason_code in TITLES else _BY_GRPC_STATUS.get(remote.code, "internal")
+    if code == "internal" or not remote.from_service:
+        # Not one of our domain errors: say what kind of failure, never its internals.
+        log.error("backend call failed", extra={"grpc_status": remote.code.name})
+        generic = "unavailable" if code == "unavailable" else "internal"
+        return problem_response(generic, _GENERIC_DETAIL[generic])
+    errors = [{"field": name, "message": text} for name, text in remote.fields.items()] or None
+    headers = {"Retry-After": str(remote.retry_after_seconds)} if remote.retry_after_seconds else None
+    return problem_response(code, remote.message, errors=errors, headers=headers,
+                            reason=remote.reason)
+
+
+_GENERIC_DETAIL = {
+    "internal": "something went wrong on our side; try again later",
+    "unavailable": "a service is not available right now; try again later",
+}
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+                  for e in error.errors()]
+        return problem_response("validation_failed", "the request is not valid", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {401: "unauthenticated", 403: "permission_denied", 404: "not_found",
+                405: "method_not_allowed", 413: "payload_too_large",
+                415: "unsupported_media_type"}.get(error.status_code, "internal")
+        detail = "no such resource" if code == "not_found" else str(error.detail)
+        headers = getattr(error, "headers", None)
+        return problem_response(code, detail, headers=headers)
+
+    @app.exception_handler(Problem)
+    async def gateway_problem(request: Request, problem: Problem) -> JSONResponse:
+        return problem_response(problem.code, problem.detail, errors=problem.errors,
+                                headers=problem.headers)
+
+    @app.exception_handler(grpc.aio.AioRpcError)
+    async def backend_error(request: Request, error: grpc.aio.AioRpcError) -> JSONResponse:
+        return problem_from_rpc_error(error)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected failure in the gateway")
+        return problem_response("internal", _GENERIC_DETAIL["internal"])

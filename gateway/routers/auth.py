@@ -1,0 +1,105 @@
+"""Registration, login, refresh, logout (identity)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from gateway.security import CurrentCredential
+from services.kit.grpc_client import call_metadata
+from vm.identity.v1 import identity_pb2 as pb
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+TIMEOUT = 10.0
+
+
+class RegistrationIn(BaseModel):
+    main_number: str = Field(min_length=1, max_length=32, examples=["+7 (916) 123-45-67"])
+    email: str = Field(min_length=3, max_length=254, examples=["admin@romashka.example"])
+
+
+class RegistrationOut(BaseModel):
+    registration_id: str
+    expires_at: datetime
+
+
+class RegistrationConfirmIn(BaseModel):
+    sms_code: str = Field(min_length=1, max_length=16)
+    email_code: str = Field(min_length=1, max_length=16)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginIn(BaseModel):
+    login: str = Field(min_length=1, max_length=128, examples=["79161234567"])
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class TokensOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+def _tokens(pair: pb.TokenPair) -> TokensOut:
+    return TokensOut(access_token=pair.access_token, refresh_token=pair.refresh_token,
+                     expires_in=pair.expires_in, token_type=pair.token_type or "Bearer")
+
+
+@router.post("/registrations", status_code=202, response_model=RegistrationOut)
+async def start_registration(body: RegistrationIn, request: Request) -> RegistrationOut:
+    """Start registration: a code goes by SMS to the main number and another by e-mail."""
+    response = await request.app.state.backends.identity.StartRegistration(
+        pb.StartRegistrationRequest(main_number=body.main_number, email=body.email),
+        metadata=call_metadata(), timeout=TIMEOUT,
+    )
+    return RegistrationOut(registration_id=response.registration_id,
+                           expires_at=response.expires_at.ToDatetime(tzinfo=UTC))
+
+
+@router.post("/registrations/{registration_id}/confirm", response_model=TokensOut)
+async def confirm_registration(registration_id: str, body: RegistrationConfirmIn,
+                               request: Request) -> TokensOut:
+    """Both codes and a password: creates the company's global administrator and logs in."""
+    response = await request.app.state.backends.identity.ConfirmRegistration(
+        pb.ConfirmRegistrationRequest(registration_id=registration_id, sms_code=body.sms_code,
+                                      email_code=body.email_code, password=body.password),
+        metadata=call_metadata(), timeout=TIMEOUT,
+    )
+    return _tokens(response.tokens)
+
+
+@router.post("/login", response_model=TokensOut)
+async def login(body: LoginIn, request: Request) -> TokensOut:
+    """Log in with the main number (or a user's login) and the password."""
+    response = await request.app.state.backends.identity.Login(
+        pb.LoginRequest(login=body.login, password=body.password),
+        metadata=call_metadata(), timeout=TIMEOUT,
+    )
+    return _tokens(response.tokens)
+
+
+@router.post("/refresh", response_model=TokensOut)
+async def refresh(body: RefreshIn, request: Request) -> TokensOut:
+    """A new token pair for a refresh token; the refresh token given stops working."""
+    response = await request.app.state.backends.identity.RefreshSession(
+        pb.RefreshSessionRequest(refresh_token=body.refresh_token),
+        metadata=call_metadata(), timeout=TIMEOUT,
+    )
+    return _tokens(response.tokens)
+
+
+@router.post("/logout", status_code=204, response_class=Response)
+async def logout(body: RefreshIn, request: Request, credential: CurrentCredential) -> Response:
+    """End the session: the refresh token (and every one rotated from it) stops working."""
+    await request.app.state.backends.identity.Logout(
+        pb.LogoutRequest(refresh_token=body.refresh_token),
+        metadata=credential.metadata, timeout=TIMEOUT,
+    )
+    return Response(status_code=204)

@@ -1,0 +1,22 @@
+"""`GET /healthz`: 200 when every service answers SERVING, 503 otherwise, same body."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+    services: dict[str, str]
+
+
+@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+async def healthz(request: Request) -> JSONResponse:
+    services = await request.app.state.backends.health()
+    healthy = all(state == "SERVING" for state in services.values())
+    body = Health(status="ok" if healthy else "degraded", services=services)
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)

@@ -1,0 +1,44 @@
+"""The gateway's token check: a request with no valid bearer token stops here with 401.
+
+The services verify the token again themselves (zero trust); this check only spares
+them traffic that cannot succeed. The verified credential is forwarded as gRPC metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gateway.problems import Problem
+from services.kit.errors import Unauthenticated
+from services.kit.grpc_client import call_metadata
+
+_bearer = HTTPBearer(auto_error=False, description="The access token from /auth/login")
+
+
+@dataclass(frozen=True)
+class Credential:
+    authorization: str
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return call_metadata(self.authorization)
+
+
+async def bearer_credential(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Credential:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Problem("unauthenticated", "a bearer access token is required")
+    try:
+        await request.app.state.backends.verifier.verify(credentials.credentials)
+    except Unauthenticated as error:
+        raise Problem("unauthenticated", error.message) from error
+    return Credential(f"Bearer {credentials.credentials}")
+
+
+CurrentCredential = Annotated[Credential, Depends(bearer_credential)]

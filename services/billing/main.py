@@ -1,0 +1,32 @@
+"""Composition root of billing: `python -m services.billing`."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.billing.grpc_api import ACCESS_POLICY, SERVICE_NAMES, BillingOperatorServicer
+from services.kit.known_companies import KnownCompanies
+from services.kit.runtime import ServiceRuntime, remote_authenticator, serve_until_stopped
+from services.kit.settings import Settings
+from vm.billing.v1 import billing_pb2_grpc
+
+NAME = "billing"
+
+
+async def start(settings: Settings, address: str | None = None) -> ServiceRuntime:
+    runtime = ServiceRuntime.create(NAME, settings)
+    companies = KnownCompanies(runtime.db)
+    await runtime.start(
+        servicers=[(billing_pb2_grpc.add_BillingOperatorServiceServicer_to_server,
+                    BillingOperatorServicer(companies))],
+        service_names=SERVICE_NAMES,
+        policy=ACCESS_POLICY,
+        authenticator=remote_authenticator(settings),
+        handlers=companies.handlers(),
+        address=address,
+    )
+    return runtime
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    await serve_until_stopped(start, settings, stop)

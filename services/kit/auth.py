@@ -1,0 +1,135 @@
+"""Who is calling: access-token verification and operator credentials.
+
+Identity signs access tokens with an Ed25519 key and publishes the public halves; every
+service (and the gateway) verifies tokens itself with those keys — zero trust, no call to
+identity per request. Keys are cached by `kid`; an unknown `kid` refreshes the cache, at
+most once per `refresh_interval`, so garbage tokens cannot make us hammer identity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from services.kit.context import ANONYMOUS, Caller
+from services.kit.errors import Unauthenticated
+
+ALGORITHM = "EdDSA"
+OPERATOR_SCHEME = "Operator"
+
+# Fetches {kid: public key PEM} of every key that may have signed a live token.
+KeySource = Callable[[], Awaitable[Mapping[str, str]]]
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    company_id: str
+    session_id: str
+    expires_at: int
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        key_source: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        refresh_interval: float = 10.0,
+        leeway_seconds: int = 5,
+    ) -> None:
+        self._key_source = key_source
+        self._issuer = issuer
+        self._audience = audience
+        self._refresh_interval = refresh_interval
+        self._leeway = leeway_seconds
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._refreshed_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def verify(self, token: str) -> AccessClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise Unauthenticated("the access token is malformed") from error
+        if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
+            raise Unauthenticated("the access token is not signed with a known key")
+        key = await self._public_key(header["kid"])
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "sub", "iss", "aud", "cid", "sid"]},
+            )
+        except jwt.ExpiredSignatureError as error:
+            raise Unauthenticated("the access token has expired") from error
+        except jwt.PyJWTError as error:
+            raise Unauthenticated("the access token is not valid") from error
+        return AccessClaims(
+            user_id=str(claims["sub"]),
+            company_id=str(claims["cid"]),
+            session_id=str(claims["sid"]),
+            expires_at=int(claims["exp"]),
+        )
+
+    async def _public_key(self, kid: str) -> Ed25519PublicKey:
+        if kid not in self._keys:
+            await self._refresh()
+        key = self._keys.get(kid)
+        if key is None:
+            raise Unauthenticated("the access token is signed with an unknown key")
+        return key
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._refreshed_at < self._refresh_interval and self._keys:
+                return
+            fetched = await self._key_source()
+            keys: dict[str, Ed25519PublicKey] = {}
+            for kid, pem in fetched.items():
+                key = load_pem_public_key(pem.encode())
+                if isinstance(key, Ed25519PublicKey):
+                    keys[kid] = key
+            self._keys = keys
+            self._refreshed_at = time.monotonic()
+
+
+class CallerAuthenticator:
+    """Turns the `authorization` metadata into a `Caller`: a user (Bearer access token),
+    the operator (`Operator <token>`), or anonymous when there is none."""
+
+    def __init__(self, verifier: TokenVerifier, operator_token: str) -> None:
+        self._verifier = verifier
+        self._operator_token = operator_token.encode()
+
+    async def authenticate(self, authorization: str | None) -> Caller:
+        if not authorization:
+            return ANONYMOUS
+        scheme, _, credential = authorization.partition(" ")
+        credential = credential.strip()
+        if scheme == OPERATOR_SCHEME:
+            if hmac.compare_digest(credential.encode(), self._operator_token):
+                return Caller(kind="operator")
+            raise Unauthenticated("the operator credential is not valid")
+        if scheme.lower() != "bearer" or not credential:
+            raise Unauthenticated("the authorization header must be 'Bearer <token>'")
+        claims = await self._verifier.verify(credential)
+        return Caller(
+            kind="user",
+            company_id=claims.company_id,
+            user_id=claims.user_id,
+            session_id=claims.session_id,
+            token=credential,
+        )

@@ -1,0 +1,121 @@
+"""The event consumer: one durable quorum queue per service, with a dead-letter queue.
+
+Each event is applied in one MongoDB transaction together with a row in
+`processed_events` keyed by the event id, so a redelivered event has no second effect
+(at-least-once delivery + dedupe = exactly-once effect). A handler that fails is retried
+by redelivery up to the queue's delivery limit, then the message goes to the dead-letter
+queue for a person to look at; a message that is not a CloudEvent goes there at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection, AbstractRobustQueue
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.kit.broker import declare_events_exchange
+from services.kit.context import request_id_var, traceparent_var
+from services.kit.events import Event, decode_event
+from services.kit.mongo import Transactions
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Event, AsyncClientSession], Awaitable[None]]
+PROCESSED = "processed_events"
+DELIVERY_LIMIT = 5
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        service: str,
+        connection: AbstractRobustConnection,
+        db: AsyncDatabase,
+        transactions: Transactions,
+        exchange_name: str,
+        queue_prefix: str,
+        handlers: Mapping[str, EventHandler],
+        prefetch: int = 64,
+    ) -> None:
+        self._service = service
+        self._connection = connection
+        self._processed = db[PROCESSED]
+        self._transactions = transactions
+        self._exchange_name = exchange_name
+        self._queue_name = f"{queue_prefix}{service}.events"
+        self._handlers = dict(handlers)
+        self._prefetch = prefetch
+        self._queue: AbstractRobustQueue | None = None  # kept: robust reconnects restore it
+
+    @property
+    def queue_name(self) -> str:
+        return self._queue_name
+
+    async def start(self) -> None:
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=self._prefetch)
+        exchange = await declare_events_exchange(channel, self._exchange_name)
+        dead_letters = await channel.declare_exchange(
+            f"{self._exchange_name}.dlx", aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        dlq_name = f"{self._queue_name}.dlq"
+        dlq = await channel.declare_queue(
+            dlq_name, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await dlq.bind(dead_letters, routing_key=dlq_name)
+        self._queue = await channel.declare_queue(
+            self._queue_name,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-dead-letter-exchange": dead_letters.name,
+                "x-dead-letter-routing-key": dlq_name,
+                "x-delivery-limit": DELIVERY_LIMIT,
+            },
+        )
+        for event_type in self._handlers:
+            await self._queue.bind(exchange, routing_key=event_type)
+        await self._queue.consume(self._on_message)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        try:
+            event = decode_event(message.body)
+        except Exception:  # not a CloudEvent: nothing to retry
+            log.error("undecodable message sent to the dead-letter queue",
+                      extra={"message_id": message.message_id})
+            await message.reject(requeue=False)
+            return
+        request_id_var.set(f"event:{event.id}")
+        traceparent_var.set(event.traceparent or "")
+        try:
+            await self.apply(event)
+        except Exception:
+            log.exception("event handler failed; it will be redelivered",
+                          extra={"event_type": event.type, "event_id": event.id})
+            await message.nack(requeue=True)
+            return
+        await message.ack()
+
+    async def apply(self, event: Event) -> bool:
+        """Apply an event once; returns False when it had already been applied."""
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            return False
+
+        async def once(session: AsyncClientSession) -> bool:
+            if await self._processed.find_one({"_id": event.id}, session=session):
+                return False
+            await self._processed.insert_one(
+                {"_id": event.id, "type": event.type, "applied_at": datetime.now(UTC)},
+                session=session,
+            )
+            await handler(event, session)
+            return True
+
+        return await self._transactions.run(once)

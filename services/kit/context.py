@@ -1,0 +1,50 @@
+"""Per-request context carried through asyncio tasks: request id, trace parent, caller."""
+
+from __future__ import annotations
+
+import secrets
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Literal
+
+CallerKind = Literal["anonymous", "user", "operator"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: nobody yet (public flows), a company's user, or the operator."""
+
+    kind: CallerKind = "anonymous"
+    company_id: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    token: str | None = field(default=None, repr=False)
+
+    @property
+    def is_user(self) -> bool:
+        return self.kind == "user"
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind == "operator"
+
+
+ANONYMOUS = Caller()
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="")
+traceparent_var: ContextVar[str] = ContextVar("traceparent", default="")
+caller_var: ContextVar[Caller] = ContextVar("caller", default=ANONYMOUS)
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(8)
+
+
+def current_caller() -> Caller:
+    return caller_var.get()
+
+
+def trace_id() -> str:
+    """The trace id of the W3C traceparent (version-traceid-parentid-flags), if any."""
+    parts = traceparent_var.get().split("-")
+    return parts[1] if len(parts) == 4 else ""

@@ -1,0 +1,66 @@
+"""Message delivery: SMS through the operator's SMS centre, e-mail through SMTP.
+
+Both are ports with one real adapter each. In development the SMS centre and the mail
+server are the local sink (`deploy/devsink.py`); in production, the operator's SMS centre
+HTTP gateway and its mail relay. Message text never goes to the logs (it carries codes).
+"""
+
+from __future__ import annotations
+
+import logging
+from email.message import EmailMessage
+from typing import Protocol
+
+import aiosmtplib
+import httpx
+
+from services.kit.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+
+class SmsCentre(Protocol):
+    async def send_sms(self, to: str, text: str) -> None: ...
+
+
+class MailSender(Protocol):
+    async def send_mail(self, to: str, subject: str, text: str) -> None: ...
+
+
+class HttpSmsCentre:
+    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+        self._url = url
+        self._client = httpx.AsyncClient(timeout=timeout)
+
+    async def send_sms(self, to: str, text: str) -> None:
+        try:
+            response = await self._client.post(self._url, json={"to": to, "text": text})
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            log.warning("SMS centre did not accept a message", extra={"error": type(error).__name__})
+            raise Unavailable("the SMS centre is not available; try again later") from error
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class SmtpMailSender:
+    def __init__(self, host: str, port: int, sender: str, *, timeout: float = 10.0) -> None:
+        self._host = host
+        self._port = port
+        self._sender = sender
+        self._timeout = timeout
+
+    async def send_mail(self, to: str, subject: str, text: str) -> None:
+        message = EmailMessage()
+        message["From"] = self._sender
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content(text)
+        try:
+            await aiosmtplib.send(
+                message, hostname=self._host, port=self._port, timeout=self._timeout
+            )
+        except (aiosmtplib.SMTPException, OSError) as error:
+            log.warning("mail server did not accept a message", extra={"error": type(error).__name__})
+            raise Unavailable("the mail server is not available; try again later") from error

@@ -1,0 +1,37 @@
+"""gRPC channels between processes and the metadata every call carries."""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+
+from services.kit.context import request_id_var, traceparent_var
+
+# Long-lived HTTP/2 connections: with `dns:///` names of headless Services, round_robin
+# spreads calls across every replica instead of pinning one.
+_SERVICE_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
+
+
+def open_channel(address: str) -> grpc.aio.Channel:
+    """Create a channel (inside the running event loop)."""
+    return grpc.aio.insecure_channel(
+        address,
+        options=[
+            ("grpc.service_config", _SERVICE_CONFIG),
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.max_receive_message_length", 16 << 20),
+        ],
+    )
+
+
+def call_metadata(authorization: str | None = None) -> tuple[tuple[str, str], ...]:
+    """Request id, trace parent and the caller's credential for an outgoing call."""
+    metadata: list[tuple[str, str]] = []
+    if request_id := request_id_var.get():
+        metadata.append(("x-request-id", request_id))
+    if traceparent := traceparent_var.get():
+        metadata.append(("traceparent", traceparent))
+    if authorization:
+        metadata.append(("authorization", authorization))
+    return tuple(metadata)

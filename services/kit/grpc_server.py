@@ -1,0 +1,209 @@
+"""gRPC server bootstrap shared by every service.
+
+`create_server` builds a `grpc.aio` server with health, reflection and the interceptor
+that gives every call its request id and caller, enforces who may call which method, and
+maps domain errors to rich statuses. `serve` runs it until SIGTERM/SIGINT, then drains
+in-flight calls (graceful stop) before returning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.kit.auth import CallerAuthenticator
+from services.kit.context import caller_var, new_request_id, request_id_var, traceparent_var
+from services.kit.errors import (
+    INTERNAL_STATUS,
+    DomainError,
+    PermissionDenied,
+    Unauthenticated,
+    to_grpc_status,
+)
+
+log = logging.getLogger(__name__)
+
+_ALWAYS_PUBLIC_SERVICES = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+                           "grpc.reflection.v1.ServerReflection")
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """Who may call what, decided before any servicer code runs (default: a company user).
+
+    `public_methods`: full method names callable without credentials (login, registration).
+    `operator_services`: full service names only the operator's systems may call.
+    """
+
+    public_methods: frozenset[str] = field(default_factory=frozenset)
+    operator_services: frozenset[str] = field(default_factory=frozenset)
+
+    def audience(self, method: str) -> str:
+        service = method.lstrip("/").split("/", 1)[0]
+        if service in _ALWAYS_PUBLIC_SERVICES or method in self.public_methods:
+            return "public"
+        if service in self.operator_services:
+            return "operator"
+        return "user"
+
+
+class CallContextInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, authenticator: CallerAuthenticator, policy: AccessPolicy) -> None:
+        self._authenticator = authenticator
+        self._policy = policy
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None:
+            return handler
+        metadata = dict(details.invocation_metadata or ())
+        audience = self._policy.audience(details.method)
+        prepare = self._preparer(metadata, audience)
+        return _wrap_handler(handler, prepare)
+
+    def _preparer(self, metadata: dict[str, Any], audience: str) -> Callable[[], Awaitable[None]]:
+        async def prepare() -> None:
+            request_id_var.set(str(metadata.get("x-request-id") or new_request_id()))
+            traceparent_var.set(str(metadata.get("traceparent") or ""))
+            caller = await self._authenticator.authenticate(metadata.get("authorization"))
+            caller_var.set(caller)
+            if audience == "operator" and not caller.is_operator:
+                raise PermissionDenied("this method is for the operator's systems only")
+            if audience == "user" and not caller.is_user:
+                if caller.is_operator:
+                    raise PermissionDenied("this method needs a company user's token")
+                raise Unauthenticated("a bearer token is needed")
+
+        return prepare
+
+
+async def _abort_for(error: BaseException, context: grpc.aio.ServicerContext) -> None:
+    if isinstance(error, DomainError):
+        await context.abort_with_status(to_grpc_status(error))
+    log.exception("unexpected failure", exc_info=error)
+    await context.abort_with_status(INTERNAL_STATUS)
+
+
+def _wrap_handler(
+    handler: grpc.RpcMethodHandler, prepare: Callable[[], Awaitable[None]]
+) -> grpc.RpcMethodHandler:
+    """Run `prepare` first and map errors, for all four call shapes."""
+    kwargs = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary:
+        inner_uu = handler.unary_unary
+
+        async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                await prepare()
+                return await inner_uu(request, context)
+            except Exception as error:
+                if _is_abort(error):
+                    raise
+                await _abort_for(error, context)
+
+        return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)
+    if handler.stream_unary:
+        inner_su = handler.stream_unary
+
+        async def stream_unary(requests: Any, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                await prepare()
+                return await inner_su(requests, context)
+            except Exception as error:
+                if _is_abort(error):
+                    raise
+                await _abort_for(error, context)
+
+        return grpc.stream_unary_rpc_method_handler(stream_unary, **kwargs)
+    inner_stream = handler.unary_stream or handler.stream_stream
+    make = (
+        grpc.unary_stream_rpc_method_handler
+        if handler.unary_stream
+        else grpc.stream_stream_rpc_method_handler
+    )
+
+    async def streaming(request_or_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            await prepare()
+            async for response in inner_stream(request_or_iterator, context):
+                yield response
+        except Exception as error:
+            if _is_abort(error):
+                raise
+            await _abort_for(error, context)
+
+    return make(streaming, **kwargs)
+
+
+def _is_abort(error: BaseException) -> bool:
+    # context.abort() raises an internal exception that must travel up untouched.
+    return type(error).__name__ == "AbortError" or isinstance(error, asyncio.CancelledError)
+
+
+Registrar = tuple[Callable[[Any, grpc.aio.Server], None], Any]
+
+
+@dataclass
+class GrpcServer:
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    service_names: tuple[str, ...]
+
+    async def set_serving(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *self.service_names):
+            await self.health.set(name, status)
+
+    async def stop(self, grace: float) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+
+def create_server(
+    address: str,
+    servicers: Iterable[Registrar],
+    service_names: Iterable[str],
+    authenticator: CallerAuthenticator,
+    policy: AccessPolicy,
+) -> GrpcServer:
+    """Build the server and bind `address` (port 0 picks a free one; tests use that)."""
+    server = grpc.aio.server(
+        interceptors=[CallContextInterceptor(authenticator, policy)],
+        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 << 20)],
+    )
+    for add, servicer in servicers:
+        add(servicer, server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = tuple(service_names)
+    reflection.enable_server_reflection((*names, reflection.SERVICE_NAME, health.SERVICE_NAME), server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise RuntimeError(f"cannot listen on {address}")
+    return GrpcServer(server=server, port=port, health=health_servicer, service_names=names)
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)

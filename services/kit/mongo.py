@@ -1,0 +1,111 @@
+"""MongoDB access: one `AsyncMongoClient` per process and a transaction helper.
+
+Writes use majority write concern. `Transactions.run` retries the whole unit of work on
+TransientTransactionError (e.g. a write conflict) with jittered backoff, and the commit on
+UnknownTransactionCommitResult, as the driver's documentation prescribes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pymongo import AsyncMongoClient, ReadPreference, WriteConcern
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.read_concern import ReadConcern
+
+T = TypeVar("T")
+Work = Callable[[AsyncClientSession], Awaitable[T]]
+
+
+def connect_mongo(url: str, app_name: str) -> AsyncMongoClient:
+    """Create the client (lazily connecting); call inside the running event loop."""
+    return AsyncMongoClient(
+        url,
+        w="majority",
+        tz_aware=True,
+        appname=app_name,
+        serverSelectionTimeoutMS=5000,
+        uuidRepresentation="standard",
+    )
+
+
+async def ping(client: AsyncMongoClient) -> bool:
+    try:
+        await client.admin.command("ping")
+    except PyMongoError:
+        return False
+    return True
+
+
+class Transactions:
+    """Runs units of work in MongoDB transactions; `after_commit` hooks run on success
+    (the outbox relay uses one to wake up as soon as new events are committed)."""
+
+    def __init__(self, client: AsyncMongoClient, *, deadline_seconds: float = 15.0) -> None:
+        self._client = client
+        self._deadline = deadline_seconds
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        self._after_commit.append(hook)
+
+    async def run(self, work: Work[T]) -> T:
+        give_up_at = time.monotonic() + self._deadline
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = await self._run_once(work)
+            except PyMongoError as error:
+                if not _is_transient(error) or time.monotonic() > give_up_at:
+                    raise
+                await asyncio.sleep(_backoff(attempt))
+                continue
+            for hook in self._after_commit:
+                hook()
+            return result
+
+    async def _run_once(self, work: Work[T]) -> T:
+        async with self._client.start_session() as session:
+            async with await session.start_transaction(
+                read_concern=ReadConcern("snapshot"),
+                write_concern=WriteConcern("majority"),
+                read_preference=ReadPreference.PRIMARY,
+            ):
+                result = await work(session)
+                await self._commit(session)
+                return result
+
+    async def _commit(self, session: AsyncClientSession) -> None:
+        for attempt in range(1, 6):
+            try:
+                await session.commit_transaction()
+                return
+            except PyMongoError as error:
+                if not error.has_error_label("UnknownTransactionCommitResult") or attempt == 5:
+                    raise
+                await asyncio.sleep(_backoff(attempt))
+
+
+def _is_transient(error: PyMongoError) -> bool:
+    if error.has_error_label("TransientTransactionError"):
+        return True
+    return isinstance(error, OperationFailure) and error.code == 112  # WriteConflict
+
+
+def _backoff(attempt: int) -> float:
+    return random.uniform(0, min(0.5, 0.005 * 2**attempt))
+
+
+def is_connection_error(error: BaseException) -> bool:
+    return isinstance(error, ConnectionFailure)
+
+
+def database(client: AsyncMongoClient, name: str) -> AsyncDatabase:
+    return client.get_database(name)

@@ -1,0 +1,148 @@
+"""The transactional outbox and its relay.
+
+`Outbox.add` writes events into the service's `outbox` collection inside the caller's
+transaction, so an event exists if and only if its state change was committed.
+`OutboxRelay` publishes pending events in order of writing, waits for the broker's
+confirms, then marks them sent. It is at-least-once (a crash between confirm and mark
+re-publishes; consumers dedupe by event id). With several replicas running, a lease in
+the `relay_leases` collection lets exactly one relay publish at a time; the others wait
+and take over within one lease period if the holder dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from bson import ObjectId
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from services.kit.broker import EventPublisher
+from services.kit.events import Event, encode_event
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "outbox"
+LEASES = "relay_leases"
+
+
+class Outbox:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._collection = db[OUTBOX]
+
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index([("sent_at", ASCENDING), ("_id", ASCENDING)])
+
+    async def add(self, session: AsyncClientSession, *events: Event) -> None:
+        if not events:
+            return
+        documents = [
+            {
+                "_id": ObjectId(),  # ordered by time of writing, for the relay
+                "event_id": event.id,
+                "type": event.type,
+                "body": encode_event(event),
+                "created_at": event.time,
+                "sent_at": None,
+            }
+            for event in events
+        ]
+        await self._collection.insert_many(documents, session=session)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        publisher: EventPublisher,
+        *,
+        batch_size: int = 200,
+        idle_poll_seconds: float = 0.5,
+        lease_seconds: float = 10.0,
+        retention: timedelta = timedelta(days=1),
+    ) -> None:
+        self._outbox = db[OUTBOX]
+        self._leases = db[LEASES]
+        self._publisher = publisher
+        self._batch_size = batch_size
+        self._idle_poll = idle_poll_seconds
+        self._lease = lease_seconds
+        self._retention = retention
+        self._holder = secrets.token_hex(8)
+        self._wake = asyncio.Event()
+        self._lease_renewed_at = datetime.min.replace(tzinfo=UTC)
+
+    def wake(self) -> None:
+        """Called after a commit that wrote events: publish now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        last_cleanup = datetime.now(UTC)
+        while True:
+            self._wake.clear()  # a commit from here on wakes the next wait at once
+            try:
+                published = await self.relay_once()
+                if datetime.now(UTC) - last_cleanup > timedelta(minutes=5):
+                    await self._delete_old_sent()
+                    last_cleanup = datetime.now(UTC)
+            except (PyMongoError, OSError, TimeoutError, RuntimeError) as error:
+                # The database or broker is away: keep the events and try again shortly.
+                log.warning("outbox relay paused", extra={"error": str(error)})
+                published = 0
+            if published == 0:
+                await self._sleep_until_woken()
+
+    async def relay_once(self) -> int:
+        """Publish one batch if this replica holds the lease; returns how many were sent."""
+        if not await self._hold_lease():
+            return 0
+        pending = await self._outbox.find({"sent_at": None}).sort("_id", ASCENDING).limit(
+            self._batch_size
+        ).to_list()
+        if not pending:
+            return 0
+        # Confirms are awaited concurrently; a failure leaves the batch pending (re-sent).
+        await asyncio.gather(
+            *(self._publisher.publish(d["event_id"], d["type"], d["body"]) for d in pending)
+        )
+        await self._outbox.update_many(
+            {"_id": {"$in": [d["_id"] for d in pending]}},
+            {"$set": {"sent_at": datetime.now(UTC)}},
+        )
+        return len(pending)
+
+    async def _hold_lease(self) -> bool:
+        now = datetime.now(UTC)
+        if now - self._lease_renewed_at < timedelta(seconds=self._lease / 3):
+            return True
+        try:
+            lease = await self._leases.find_one_and_update(
+                {
+                    "_id": OUTBOX,
+                    "$or": [{"holder": self._holder}, {"expires_at": {"$lt": now}}],
+                },
+                {"$set": {"holder": self._holder, "expires_at": now + timedelta(seconds=self._lease)}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            lease = None  # another replica holds a live lease
+        if lease is None:
+            self._lease_renewed_at = datetime.min.replace(tzinfo=UTC)
+            return False
+        self._lease_renewed_at = now
+        return True
+
+    async def _sleep_until_woken(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll)
+
+    async def _delete_old_sent(self) -> None:
+        cutoff = datetime.now(UTC) - self._retention
+        await self._outbox.delete_many({"sent_at": {"$ne": None, "$lt": cutoff}})

@@ -1,0 +1,195 @@
+"""What every service process does around its own code: the composition helper that each
+`services/<name>/main.py` uses.
+
+The gRPC server starts at once, NOT_SERVING. In the background the runtime prepares the
+database (indexes), connects to RabbitMQ (retrying until it answers), starts the outbox
+relay and the event consumer, and from then on reports SERVING exactly while MongoDB and
+RabbitMQ both answer. On SIGTERM it stops taking calls, drains in-flight ones for the
+grace period, and closes its clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from aio_pika.abc import AbstractRobustConnection
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.kit.auth import CallerAuthenticator
+from services.kit.broker import EventPublisher, connect_broker
+from services.kit.consumer import EventConsumer, EventHandler
+from services.kit.grpc_server import AccessPolicy, GrpcServer, Registrar, create_server
+from services.kit.mongo import Transactions, connect_mongo, ping
+from services.kit.outbox import Outbox, OutboxRelay
+from services.kit.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Prepare = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class ServiceRuntime:
+    name: str
+    settings: Settings
+    mongo: AsyncMongoClient
+    db: AsyncDatabase
+    transactions: Transactions
+    outbox: Outbox
+    broker: AbstractRobustConnection | None = None
+    relay: OutboxRelay | None = None
+    consumer: EventConsumer | None = None
+    server: GrpcServer | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def create(cls, name: str, settings: Settings) -> ServiceRuntime:
+        """Build the clients; call inside the running event loop (never at import)."""
+        mongo = connect_mongo(settings.mongo_url, app_name=name)
+        db = mongo.get_database(settings.database_name(name))
+        return cls(
+            name=name,
+            settings=settings,
+            mongo=mongo,
+            db=db,
+            transactions=Transactions(mongo),
+            outbox=Outbox(db),
+        )
+
+    async def start(
+        self,
+        *,
+        servicers: Iterable[Registrar],
+        service_names: Iterable[str],
+        policy: AccessPolicy,
+        authenticator: CallerAuthenticator,
+        handlers: Mapping[str, EventHandler] | None = None,
+        prepare: Prepare | None = None,
+        address: str | None = None,
+    ) -> int:
+        """Start serving; returns the bound port. Readiness follows in the background."""
+        address = address or f"{self.settings.grpc_host}:{self.settings.grpc_port(self.name)}"
+        self.server = create_server(address, servicers, service_names, authenticator, policy)
+        await self.server.server.start()
+        await self.server.set_serving(False)
+        log.info("gRPC listening", extra={"port": self.server.port})
+        self._tasks.append(asyncio.create_task(self._bring_up(handlers or {}, prepare)))
+        self._tasks.append(asyncio.create_task(self._report_readiness()))
+        return self.server.port
+
+    async def wait_ready(self, timeout: float) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def _bring_up(self, handlers: Mapping[str, EventHandler], prepare: Prepare | None) -> None:
+        await self._retry("database", self._prepare_database(prepare))
+        self.broker = await self._retry(
+            "broker", lambda: connect_broker(self.settings.amqp_url, name=self.name)
+        )
+        publisher = EventPublisher(self.broker, self.settings.events_exchange)
+        await publisher.start()
+        self.relay = OutboxRelay(self.db, publisher)
+        self.transactions.after_commit(self.relay.wake)
+        self._tasks.append(asyncio.create_task(self.relay.run()))
+        if handlers:
+            self.consumer = EventConsumer(
+                service=self.name,
+                connection=self.broker,
+                db=self.db,
+                transactions=self.transactions,
+                exchange_name=self.settings.events_exchange,
+                queue_prefix=self.settings.amqp_prefix,
+                handlers=handlers,
+            )
+            await self.consumer.start()
+        self._ready.set()
+        log.info("connected to the database and the broker")
+
+    def _prepare_database(self, prepare: Prepare | None) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            await self.outbox.ensure_indexes()
+            if prepare:
+                await prepare()
+
+        return run
+
+    async def _retry(self, what: str, attempt: Callable[[], Awaitable[object]]) -> object:
+        delay = 0.2
+        while True:
+            try:
+                return await attempt()
+            except Exception as error:  # keep trying: the dependency may come up later
+                log.warning("waiting for the %s", what, extra={"error": str(error)[:200]})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 3.0)
+
+    async def _report_readiness(self) -> None:
+        serving = False
+        while True:
+            healthy = (
+                self._ready.is_set()
+                and self.broker is not None
+                and not self.broker.is_closed
+                and await ping(self.mongo)
+            )
+            if healthy != serving and self.server is not None:
+                await self.server.set_serving(healthy)
+                serving = healthy
+                log.info("health changed", extra={"serving": healthy})
+            await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop(self.settings.grpc_grace_seconds)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.broker is not None:
+            await self.broker.close()
+        await self.mongo.close()
+
+
+def run_service_process(name: str, serve: Callable[[Settings, asyncio.Event], Awaitable[None]]) -> None:
+    """Entry point of `python -m services.<name>`: settings, JSON logs, signals, event loop."""
+    from services.kit.grpc_server import install_stop_signals
+    from services.kit.logs import configure_logging
+    from services.kit.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(name, settings.log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        await serve(settings, stop)
+
+    asyncio.run(main())
+
+
+def remote_authenticator(settings: Settings) -> CallerAuthenticator:
+    """For services other than identity: verify tokens with keys fetched from identity."""
+    from services.kit.auth import TokenVerifier
+    from services.kit.grpc_client import open_channel
+    from services.kit.identity_keys import identity_key_source
+
+    verifier = TokenVerifier(
+        identity_key_source(open_channel(settings.identity_addr)),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    return CallerAuthenticator(verifier, settings.operator_token.get_secret_value())
+
+
+async def serve_until_stopped(
+    start: Callable[[Settings], Awaitable[ServiceRuntime]], settings: Settings, stop: asyncio.Event
+) -> None:
+    runtime = await start(settings)
+    await stop.wait()
+    await runtime.stop()

@@ -1,0 +1,98 @@
+"""One settings object for every process, read from `VM_*` environment variables.
+
+Every setting has a default that works on a developer's machine; outside development the
+defaults that are secrets are refused, so a forgotten variable fails loudly at start-up.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_OPERATOR_TOKEN = "dev-operator-token-not-for-production"  # noqa: S105 - refused outside dev
+
+SERVICE_NAMES = ("identity", "catalog", "billing", "documents", "tickets")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VM_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    log_level: str = "INFO"
+
+    # MongoDB: the embedded SecantusDB of `make run` by default. It has no failover, so the
+    # URL it gets turns retryable writes off (several times faster there); a real replica
+    # set keeps the driver's default.
+    mongo_url: str = "mongodb://127.0.0.1:27217/?directConnection=true&retryWrites=false"
+    mongo_db_prefix: str = "vm_"
+
+    # RabbitMQ. `amqp_prefix` namespaces the exchange and queues so that test runs and a
+    # running demo on the same broker never see each other's events.
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    amqp_prefix: str = ""
+
+    # gRPC: where each service listens and where clients find it. In Kubernetes the
+    # addresses are `dns:///name:port` of headless Services with round_robin balancing.
+    grpc_host: str = "127.0.0.1"
+    identity_port: int = 50051
+    catalog_port: int = 50052
+    billing_port: int = 50053
+    documents_port: int = 50054
+    tickets_port: int = 50055
+    identity_addr: str = "127.0.0.1:50051"
+    catalog_addr: str = "127.0.0.1:50052"
+    billing_addr: str = "127.0.0.1:50053"
+    documents_addr: str = "127.0.0.1:50054"
+    tickets_addr: str = "127.0.0.1:50055"
+    grpc_grace_seconds: float = 10.0
+
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+
+    # The operator's internal systems present this credential on the operator RPCs.
+    operator_token: SecretStr = SecretStr(DEV_OPERATOR_TOKEN)
+
+    # Tokens: EdDSA-signed access tokens, opaque rotating refresh tokens.
+    jwt_issuer: str = "vm-identity"
+    jwt_audience: str = "vm"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # Production: a PEM file with the Ed25519 private key, mounted from a secret.
+    identity_signing_key_file: str = ""
+
+    # Message delivery: an SMS centre over HTTP, e-mail over SMTP. `make run` and the tests
+    # start a local sink that accepts both.
+    sms_centre_url: str = "http://127.0.0.1:8025/sms"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    mail_from: str = "Виртуальный менеджер <no-reply@vm.example>"
+    devsink_url: str = "http://127.0.0.1:8025"
+    devsink_smtp_port: int = 1025
+    devsink_http_port: int = 8025
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_outside_dev(self) -> Settings:
+        if self.env == "prod" and self.operator_token.get_secret_value() == DEV_OPERATOR_TOKEN:
+            raise ValueError("VM_OPERATOR_TOKEN must be set outside development")
+        return self
+
+    def grpc_port(self, service: str) -> int:
+        return int(getattr(self, f"{service}_port"))
+
+    def grpc_addr(self, service: str) -> str:
+        return str(getattr(self, f"{service}_addr"))
+
+    def database_name(self, service: str) -> str:
+        return f"{self.mongo_db_prefix}{service}"
+
+    @property
+    def events_exchange(self) -> str:
+        return f"{self.amqp_prefix}vm.events"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

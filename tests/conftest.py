@@ -1,0 +1,50 @@
+"""Shared fixtures: real servers, started or found once per test session.
+
+- `mongo_server`: a fresh SecantusDB (or VM_TEST_MONGO_URL), one per session;
+  every test that touches it gets databases of its own (`settings` has a unique prefix).
+- `amqp`: the RabbitMQ at VM_AMQP_URL (started with `rabbitmq-server -detached` if
+  installed and not running); each test's exchange and queues carry its own prefix and are
+  deleted afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from services.kit.settings import SERVICE_NAMES, Settings
+from tests.support.servers import (
+    MongoServer,
+    amqp_url,
+    delete_broker_namespace,
+    namespace,
+    start_mongo,
+)
+
+
+@pytest.fixture(scope="session")
+def mongo_server() -> Iterator[MongoServer]:
+    server = start_mongo()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def amqp() -> str:
+    return amqp_url()
+
+
+@pytest.fixture
+async def settings(mongo_server: MongoServer, amqp: str) -> AsyncIterator[Settings]:
+    """Settings for one test: its own databases and its own broker namespace."""
+    prefix = namespace()
+    yield Settings(
+        env="test",
+        mongo_url=mongo_server.url,
+        mongo_db_prefix=f"{prefix}_",
+        amqp_url=amqp,
+        amqp_prefix=f"{prefix}.",
+        grpc_host="127.0.0.1",
+    )
+    await delete_broker_namespace(amqp, f"{prefix}.", (*SERVICE_NAMES, "test"))

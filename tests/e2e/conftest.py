@@ -1,0 +1,67 @@
+"""One running system for the end-to-end tests; each test makes its own company."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import grpc
+import httpx
+import pytest
+
+from services.kit.settings import SERVICE_NAMES
+from tests.support.servers import MongoServer, delete_broker_namespace
+from tests.support.system import RunningSystem, start_system
+from vm.identity.v1 import identity_pb2 as pb
+from vm.identity.v1 import identity_pb2_grpc as pb_grpc
+
+
+@pytest.fixture(scope="session")
+def system(mongo_server: MongoServer, amqp: str) -> Iterator[RunningSystem]:
+    running = start_system(mongo_server.url, amqp)
+    yield running
+    running.stop()
+    import asyncio
+
+    asyncio.run(delete_broker_namespace(amqp, running.settings.amqp_prefix, SERVICE_NAMES))
+
+
+@pytest.fixture
+async def api(system: RunningSystem) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def identity_channel(system: RunningSystem) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(system.settings.identity_addr) as channel:
+        yield channel
+
+
+@dataclass(frozen=True)
+class NewCompany:
+    id: str
+    name: str
+    main_number: str
+    contact_email: str
+
+
+def operator_metadata(system: RunningSystem) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Operator {system.settings.operator_token.get_secret_value()}"),)
+
+
+@pytest.fixture
+async def company(system: RunningSystem, identity_channel: grpc.aio.Channel) -> NewCompany:
+    """A company made by the operator for this test alone (not registered yet)."""
+    suffix = f"{secrets.randbelow(10**9):09d}"
+    stub = pb_grpc.IdentityOperatorServiceStub(identity_channel)
+    created = await stub.CreateCompany(
+        pb.CreateCompanyRequest(
+            name=f'ООО "Тест {suffix}"', inn=f"7{suffix}", contract_number=f"T-{suffix}",
+            main_number=f"79{suffix}", contact_email=f"admin{suffix}@test.example",
+        ),
+        metadata=operator_metadata(system),
+    )
+    c = created.company
+    return NewCompany(c.id, c.name, c.main_number, c.contact_email)

@@ -1,0 +1,86 @@
+"""Real servers for the tests: the MongoDB-protocol server (SecantusDB) and RabbitMQ."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aio_pika
+
+from deploy.local import ensure_rabbitmq, listening
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if listening(host, port):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+@dataclass
+class MongoServer:
+    url: str
+    process: subprocess.Popen[bytes] | None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+def mongo_url_for_port(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+
+
+def start_mongo(storage: Path | None = None) -> MongoServer:
+    """VM_TEST_MONGO_URL if set (a real replica set), else a fresh SecantusDB."""
+    if url := os.environ.get("VM_TEST_MONGO_URL"):
+        return MongoServer(url=url, process=None)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "secantus", "--port", str(port), "--storage-path",
+         str(storage) if storage else ":memory:", "--log-level", "WARNING"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port)
+    return MongoServer(url=mongo_url_for_port(port), process=process)
+
+
+def amqp_url() -> str:
+    url = os.environ.get("VM_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    ensure_rabbitmq(url)
+    return url
+
+
+def namespace() -> str:
+    """A fresh prefix for databases and broker objects: tests never see each other."""
+    return f"t{secrets.token_hex(4)}"
+
+
+async def delete_broker_namespace(url: str, prefix: str, services: Iterable[str]) -> None:
+    """Remove the queues and exchanges a test made (they are durable)."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        for service in services:
+            for queue in (f"{prefix}{service}.events", f"{prefix}{service}.events.dlq"):
+                await channel.queue_delete(queue)
+        for exchange in (f"{prefix}vm.events", f"{prefix}vm.events.dlx"):
+            await channel.exchange_delete(exchange)
