@@ -23,8 +23,8 @@ from services.kit.settings import Settings, get_settings
 console = Console(highlight=False, width=110)
 
 
-async def wait_until_healthy(gateway: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_until_healthy(gateway: str, within_seconds: float) -> None:
+    deadline = time.monotonic() + within_seconds
     last = "no answer"
     async with httpx.AsyncClient(timeout=3) as client:
         while time.monotonic() < deadline:
@@ -36,7 +36,7 @@ async def wait_until_healthy(gateway: str, timeout: float) -> None:
             except httpx.HTTPError as error:
                 last = type(error).__name__
             await asyncio.sleep(1)
-    raise SystemExit(f"the system did not become healthy in {timeout:.0f}s: {last}")
+    raise SystemExit(f"the system did not become healthy in {within_seconds:.0f}s: {last}")
 
 
 def print_banner(settings: Settings, report: list[str]) -> None:
@@ -58,15 +58,17 @@ def print_banner(settings: Settings, report: list[str]) -> None:
         password = DEMO_PASSWORD if company.registers else "not registered yet: try registration"
         logins.add_row(company.name, company.main_number, password)
     console.print(logins)
-    console.print(f"  try: curl -s {gateway}/api/v1/auth/login -H 'content-type: application/json' "
-                  f"-d '{{\"login\": \"79161234567\", \"password\": \"{DEMO_PASSWORD}\"}}'")
+    console.print(
+        f"  try: curl -s {gateway}/api/v1/auth/login -H 'content-type: application/json' "
+        f'-d \'{{"login": "79161234567", "password": "{DEMO_PASSWORD}"}}\''
+    )
     console.rule("Ctrl-C stops everything")
 
 
 async def main(then_wait: bool) -> None:
     settings = get_settings()
     gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
-    await wait_until_healthy(gateway, timeout=180)
+    await wait_until_healthy(gateway, within_seconds=180)
     report = await load_demo(settings)
     print_banner(settings, report)
     if then_wait:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEMO_PASSWORD = "Demo-Passw0rd!"  # noqa: S105 - the published demo login
+DEMO_PASSWORD = "Demo-Passw0rd!"  # the published demo login
 
 
 @dataclass(frozen=True)
@@ -22,21 +22,36 @@ class DemoCompany:
 
 COMPANIES = (
     DemoCompany(
-        name='ООО "Ромашка"', inn="7701234567", kpp="770101001", ogrn="1027700000001",
-        main_number="79161234567", contact_email="admin@romashka.example",
-        contract_number="ВМ-2026-0001", legal_address="125009, г. Москва, ул. Цветочная, д. 1",
+        name='ООО "Ромашка"',
+        inn="7701234567",
+        kpp="770101001",
+        ogrn="1027700000001",
+        main_number="79161234567",
+        contact_email="admin@romashka.example",
+        contract_number="ВМ-2026-0001",
+        legal_address="125009, г. Москва, ул. Цветочная, д. 1",
         registers=True,
     ),
     DemoCompany(
-        name='АО "Василёк"', inn="7709876543", kpp="770901001", ogrn="1037700000002",
-        main_number="79169876543", contact_email="admin@vasilek.example",
-        contract_number="ВМ-2026-0002", legal_address="115054, г. Москва, ул. Полевая, д. 7",
+        name='АО "Василёк"',
+        inn="7709876543",
+        kpp="770901001",
+        ogrn="1037700000002",
+        main_number="79169876543",
+        contact_email="admin@vasilek.example",
+        contract_number="ВМ-2026-0002",
+        legal_address="115054, г. Москва, ул. Полевая, д. 7",
         registers=True,
     ),
     DemoCompany(
-        name="ИП Петров", inn="770100000001", kpp="", ogrn="326770000000001",
-        main_number="79165550000", contact_email="admin@petrov.example",
-        contract_number="ВМ-2026-0003", legal_address="101000, г. Москва, ул. Садовая, д. 3",
+        name="ИП Петров",
+        inn="770100000001",
+        kpp="",
+        ogrn="326770000000001",
+        main_number="79165550000",
+        contact_email="admin@petrov.example",
+        contract_number="ВМ-2026-0003",
+        legal_address="101000, г. Москва, ул. Садовая, д. 3",
         registers=False,
     ),
 )

@@ -35,22 +35,32 @@ async def load_demo(settings: Settings) -> list[str]:
         return report
 
 
-async def _ensure_company(stub: pb_grpc.IdentityOperatorServiceStub, demo: DemoCompany,
-                          operator: tuple[tuple[str, str], ...]) -> tuple[pb.Company, bool]:
+async def _ensure_company(
+    stub: pb_grpc.IdentityOperatorServiceStub,
+    demo: DemoCompany,
+    operator: tuple[tuple[str, str], ...],
+) -> tuple[pb.Company, bool]:
     try:
-        found = await stub.LookupCompany(pb.LookupCompanyRequest(inn=demo.inn),
-                                         metadata=operator, timeout=10)
+        found = await stub.LookupCompany(
+            pb.LookupCompanyRequest(inn=demo.inn), metadata=operator, timeout=10
+        )
         return found.company, False
     except grpc.aio.AioRpcError as error:
         if error.code() != grpc.StatusCode.NOT_FOUND:
             raise
     created = await stub.CreateCompany(
         pb.CreateCompanyRequest(
-            name=demo.name, inn=demo.inn, kpp=demo.kpp, ogrn=demo.ogrn,
-            contract_number=demo.contract_number, main_number=demo.main_number,
-            contact_email=demo.contact_email, legal_address=demo.legal_address,
+            name=demo.name,
+            inn=demo.inn,
+            kpp=demo.kpp,
+            ogrn=demo.ogrn,
+            contract_number=demo.contract_number,
+            main_number=demo.main_number,
+            contact_email=demo.contact_email,
+            legal_address=demo.legal_address,
         ),
-        metadata=operator, timeout=10,
+        metadata=operator,
+        timeout=10,
     )
     return created.company, True
 
@@ -64,8 +74,12 @@ async def _register(stub: pb_grpc.IdentityServiceStub, demo: DemoCompany, sink_u
         sms_code = await _latest_code(sink, demo.main_number)
         email_code = await _latest_code(sink, demo.contact_email)
     await stub.ConfirmRegistration(
-        pb.ConfirmRegistrationRequest(registration_id=started.registration_id, sms_code=sms_code,
-                                      email_code=email_code, password=DEMO_PASSWORD),
+        pb.ConfirmRegistrationRequest(
+            registration_id=started.registration_id,
+            sms_code=sms_code,
+            email_code=email_code,
+            password=DEMO_PASSWORD,
+        ),
         timeout=30,
     )
 

@@ -35,8 +35,13 @@ class Inbox:
 
     def keep(self, channel: str, to: str, subject: str, text: str) -> None:
         self._messages.appendleft(
-            {"channel": channel, "to": to, "subject": subject, "text": text,
-             "sent_at": datetime.now(UTC).isoformat()}
+            {
+                "channel": channel,
+                "to": to,
+                "subject": subject,
+                "text": text,
+                "sent_at": datetime.now(UTC).isoformat(),
+            }
         )
 
     def for_recipient(self, to: str | None) -> list[dict[str, Any]]:
@@ -50,10 +55,11 @@ class MailHandler:
     def __init__(self, inbox: Inbox) -> None:
         self._inbox = inbox
 
-    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content or b""
-        message = email.message_from_bytes(raw if isinstance(raw, bytes) else raw.encode(),
-                                           policy=email.policy.default)
+        message = email.message_from_bytes(
+            raw if isinstance(raw, bytes) else raw.encode(), policy=email.policy.default
+        )
         body = message.get_body(preferencelist=("plain", "html"))
         text = body.get_content() if body is not None else ""
         for recipient in envelope.rcpt_tos:

@@ -12,8 +12,14 @@ from services.kit.settings import get_settings
 def main() -> None:
     settings = get_settings()
     configure_logging("gateway", settings.log_level)
-    uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
-                log_config=None, access_log=False, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
 
 
 if __name__ == "__main__":

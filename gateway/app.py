@@ -30,8 +30,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.backends.close()
 
-    app = FastAPI(title="Virtual Manager", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+    app = FastAPI(
+        title="Virtual Manager", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)

@@ -43,8 +43,9 @@ class Backends:
         async def check(channel: grpc.aio.Channel) -> str:
             stub = health_pb2_grpc.HealthStub(channel)
             try:
-                response = await stub.Check(health_pb2.HealthCheckRequest(),
-                                            timeout=HEALTH_TIMEOUT_SECONDS)
+                response = await stub.Check(
+                    health_pb2.HealthCheckRequest(), timeout=HEALTH_TIMEOUT_SECONDS
+                )
             except grpc.aio.AioRpcError:
                 return "UNREACHABLE"
             return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)

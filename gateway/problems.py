@@ -58,8 +58,14 @@ _BY_GRPC_STATUS: dict[grpc.StatusCode, str] = {
 class Problem(Exception):
     """Raised by routes for errors the gateway itself decides (e.g. a missing token)."""
 
-    def __init__(self, code: str, detail: str, *, errors: list[dict[str, str]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
@@ -67,8 +73,14 @@ class Problem(Exception):
         self.headers = headers or {}
 
 
-def problem_response(code: str, detail: str, *, errors: list[dict[str, str]] | None = None,
-                     headers: dict[str, str] | None = None, reason: str | None = None) -> JSONResponse:
+def problem_response(
+    code: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    reason: str | None = None,
+) -> JSONResponse:
     status, title = TITLES.get(code, TITLES["internal"])
     body: dict[str, Any] = {
         "type": f"https://vm.example/problems/{code.replace('_', '-')}",
@@ -96,9 +108,12 @@ def problem_from_rpc_error(error: grpc.aio.AioRpcError) -> JSONResponse:
         generic = "unavailable" if code == "unavailable" else "internal"
         return problem_response(generic, _GENERIC_DETAIL[generic])
     errors = [{"field": name, "message": text} for name, text in remote.fields.items()] or None
-    headers = {"Retry-After": str(remote.retry_after_seconds)} if remote.retry_after_seconds else None
-    return problem_response(code, remote.message, errors=errors, headers=headers,
-                            reason=remote.reason)
+    headers = (
+        {"Retry-After": str(remote.retry_after_seconds)} if remote.retry_after_seconds else None
+    )
+    return problem_response(
+        code, remote.message, errors=errors, headers=headers, reason=remote.reason
+    )
 
 
 _GENERIC_DETAIL = {
@@ -115,23 +130,31 @@ def _field_path(location: tuple[Any, ...]) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
-                  for e in error.errors()]
+        errors = [
+            {"field": _field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+            for e in error.errors()
+        ]
         return problem_response("validation_failed", "the request is not valid", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthenticated", 403: "permission_denied", 404: "not_found",
-                405: "method_not_allowed", 413: "payload_too_large",
-                415: "unsupported_media_type"}.get(error.status_code, "internal")
+        code = {
+            401: "unauthenticated",
+            403: "permission_denied",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+            415: "unsupported_media_type",
+        }.get(error.status_code, "internal")
         detail = "no such resource" if code == "not_found" else str(error.detail)
         headers = getattr(error, "headers", None)
         return problem_response(code, detail, headers=headers)
 
     @app.exception_handler(Problem)
     async def gateway_problem(request: Request, problem: Problem) -> JSONResponse:
-        return problem_response(problem.code, problem.detail, errors=problem.errors,
-                                headers=problem.headers)
+        return problem_response(
+            problem.code, problem.detail, errors=problem.errors, headers=problem.headers
+        )
 
     @app.exception_handler(grpc.aio.AioRpcError)
     async def backend_error(request: Request, error: grpc.aio.AioRpcError) -> JSONResponse:

@@ -48,8 +48,12 @@ class TokensOut(BaseModel):
 
 
 def _tokens(pair: pb.TokenPair) -> TokensOut:
-    return TokensOut(access_token=pair.access_token, refresh_token=pair.refresh_token,
-                     expires_in=pair.expires_in, token_type=pair.token_type or "Bearer")
+    return TokensOut(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        token_type=pair.token_type or "Bearer",
+    )
 
 
 @router.post("/registrations", status_code=202, response_model=RegistrationOut)
@@ -57,20 +61,29 @@ async def start_registration(body: RegistrationIn, request: Request) -> Registra
     """Start registration: a code goes by SMS to the main number and another by e-mail."""
     response = await request.app.state.backends.identity.StartRegistration(
         pb.StartRegistrationRequest(main_number=body.main_number, email=body.email),
-        metadata=call_metadata(), timeout=TIMEOUT,
+        metadata=call_metadata(),
+        timeout=TIMEOUT,
     )
-    return RegistrationOut(registration_id=response.registration_id,
-                           expires_at=response.expires_at.ToDatetime(tzinfo=UTC))
+    return RegistrationOut(
+        registration_id=response.registration_id,
+        expires_at=response.expires_at.ToDatetime(tzinfo=UTC),
+    )
 
 
 @router.post("/registrations/{registration_id}/confirm", response_model=TokensOut)
-async def confirm_registration(registration_id: str, body: RegistrationConfirmIn,
-                               request: Request) -> TokensOut:
+async def confirm_registration(
+    registration_id: str, body: RegistrationConfirmIn, request: Request
+) -> TokensOut:
     """Both codes and a password: creates the company's global administrator and logs in."""
     response = await request.app.state.backends.identity.ConfirmRegistration(
-        pb.ConfirmRegistrationRequest(registration_id=registration_id, sms_code=body.sms_code,
-                                      email_code=body.email_code, password=body.password),
-        metadata=call_metadata(), timeout=TIMEOUT,
+        pb.ConfirmRegistrationRequest(
+            registration_id=registration_id,
+            sms_code=body.sms_code,
+            email_code=body.email_code,
+            password=body.password,
+        ),
+        metadata=call_metadata(),
+        timeout=TIMEOUT,
     )
     return _tokens(response.tokens)
 
@@ -80,7 +93,8 @@ async def login(body: LoginIn, request: Request) -> TokensOut:
     """Log in with the main number (or a user's login) and the password."""
     response = await request.app.state.backends.identity.Login(
         pb.LoginRequest(login=body.login, password=body.password),
-        metadata=call_metadata(), timeout=TIMEOUT,
+        metadata=call_metadata(),
+        timeout=TIMEOUT,
     )
     return _tokens(response.tokens)
 
@@ -90,7 +104,8 @@ async def refresh(body: RefreshIn, request: Request) -> TokensOut:
     """A new token pair for a refresh token; the refresh token given stops working."""
     response = await request.app.state.backends.identity.RefreshSession(
         pb.RefreshSessionRequest(refresh_token=body.refresh_token),
-        metadata=call_metadata(), timeout=TIMEOUT,
+        metadata=call_metadata(),
+        timeout=TIMEOUT,
     )
     return _tokens(response.tokens)
 
@@ -100,6 +115,7 @@ async def logout(body: RefreshIn, request: Request, credential: CurrentCredentia
     """End the session: the refresh token (and every one rotated from it) stops working."""
     await request.app.state.backends.identity.Logout(
         pb.LogoutRequest(refresh_token=body.refresh_token),
-        metadata=credential.metadata, timeout=TIMEOUT,
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
     )
     return Response(status_code=204)

@@ -25,8 +25,9 @@ class MessagesOut(BaseModel):
 
 
 @router.get("/dev/messages", response_model=MessagesOut)
-async def dev_messages(request: Request,
-                       to: str | None = Query(default=None, max_length=254)) -> MessagesOut:
+async def dev_messages(
+    request: Request, to: str | None = Query(default=None, max_length=254)
+) -> MessagesOut:
     """SMS and e-mails sent to a number or address, newest first."""
     url = f"{request.app.state.settings.devsink_url}/messages"
     try:

@@ -48,10 +48,14 @@ class MeOut(BaseModel):
 
 def user_out(user: pb.User) -> UserOut:
     return UserOut(
-        id=user.id, login=user.login, full_name=user.full_name, email=user.email,
+        id=user.id,
+        login=user.login,
+        full_name=user.full_name,
+        email=user.email,
         status="active" if user.status == pb.USER_STATUS_ACTIVE else "deactivated",
-        assignments=[AssignmentOut(role_id=a.role_id, node_id=a.node_id or None)
-                     for a in user.assignments],
+        assignments=[
+            AssignmentOut(role_id=a.role_id, node_id=a.node_id or None) for a in user.assignments
+        ],
     )
 
 
@@ -63,10 +67,17 @@ async def me(request: Request, credential: CurrentCredential) -> MeOut:
     company = response.company
     return MeOut(
         user=user_out(response.user),
-        company=CompanyOut(id=company.id, name=company.name, inn=company.inn, kpp=company.kpp,
-                           contract_number=company.contract_number,
-                           main_number=company.main_number),
+        company=CompanyOut(
+            id=company.id,
+            name=company.name,
+            inn=company.inn,
+            kpp=company.kpp,
+            contract_number=company.contract_number,
+            main_number=company.main_number,
+        ),
         permissions=list(response.permissions),
-        scopes=[ScopeOut(node_id=s.node_id or None, permissions=list(s.permissions))
-                for s in response.scopes],
+        scopes=[
+            ScopeOut(node_id=s.node_id or None, permissions=list(s.permissions))
+            for s in response.scopes
+        ],
     )

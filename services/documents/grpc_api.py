@@ -18,6 +18,7 @@ class DocumentsOperatorServicer(pb_grpc.DocumentsOperatorServiceServicer):
     def __init__(self, companies: KnownCompanies) -> None:
         self._companies = companies
 
-    async def GetCompany(self, request: pb.GetCompanyRequest,
-                         context: grpc.aio.ServicerContext) -> pb.GetCompanyResponse:
+    async def GetCompany(
+        self, request: pb.GetCompanyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCompanyResponse:
         return pb.GetCompanyResponse(company=await self._companies.message(request.company_id))

@@ -17,8 +17,12 @@ async def start(settings: Settings, address: str | None = None) -> ServiceRuntim
     runtime = ServiceRuntime.create(NAME, settings)
     companies = KnownCompanies(runtime.db)
     await runtime.start(
-        servicers=[(documents_pb2_grpc.add_DocumentsOperatorServiceServicer_to_server,
-                    DocumentsOperatorServicer(companies))],
+        servicers=[
+            (
+                documents_pb2_grpc.add_DocumentsOperatorServiceServicer_to_server,
+                DocumentsOperatorServicer(companies),
+            )
+        ],
         service_names=SERVICE_NAMES,
         policy=ACCESS_POLICY,
         authenticator=remote_authenticator(settings),

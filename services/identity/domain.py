@@ -20,12 +20,21 @@ from services.kit.phone import normalize_msisdn
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     # category → the checkboxes in it (API.md), in the order a person reads them
     "numbers": (
-        "numbers.view", "numbers.tariff", "numbers.services", "numbers.blocks",
-        "numbers.limits", "numbers.forwarding", "numbers.sim", "numbers.sms",
+        "numbers.view",
+        "numbers.tariff",
+        "numbers.services",
+        "numbers.blocks",
+        "numbers.limits",
+        "numbers.forwarding",
+        "numbers.sim",
+        "numbers.sms",
     ),
     "hierarchy": ("hierarchy.manage",),
     "finance": (
-        "finance.view", "finance.transfer", "finance.promised_payment", "finance.settings",
+        "finance.view",
+        "finance.transfer",
+        "finance.promised_payment",
+        "finance.settings",
     ),
     "documents": ("documents.finance", "reports.run"),
     "tickets": ("tickets.view", "tickets.manage"),
@@ -54,7 +63,8 @@ PRESET_ROLES: dict[str, Role] = {
         Role(
             "telecom_admin",
             "Администратор связи",
-            NUMBER_PERMISSIONS | {"hierarchy.manage", "tickets.view", "tickets.manage", "reports.run"},
+            NUMBER_PERMISSIONS
+            | {"hierarchy.manage", "tickets.view", "tickets.manage", "reports.run"},
             True,
         ),
         Role(

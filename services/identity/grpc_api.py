@@ -21,7 +21,10 @@ ACCESS_POLICY = AccessPolicy(
     public_methods=frozenset(
         f"/{_SERVICE}/{method}"
         for method in (
-            "StartRegistration", "ConfirmRegistration", "Login", "RefreshSession",
+            "StartRegistration",
+            "ConfirmRegistration",
+            "Login",
+            "RefreshSession",
             "GetSigningKeys",
         )
     ),
@@ -60,8 +63,9 @@ def user_message(user: User) -> pb.User:
         full_name=user.full_name,
         email=user.email,
         status=pb.USER_STATUS_ACTIVE if user.status == "active" else pb.USER_STATUS_DEACTIVATED,
-        assignments=[pb.RoleAssignment(role_id=a.role_id, node_id=a.node_id or "")
-                     for a in user.assignments],
+        assignments=[
+            pb.RoleAssignment(role_id=a.role_id, node_id=a.node_id or "") for a in user.assignments
+        ],
         created_at=_timestamp(user.created_at),
     )
 
@@ -79,51 +83,62 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     def __init__(self, service: IdentityService) -> None:
         self._service = service
 
-    async def StartRegistration(self, request: pb.StartRegistrationRequest,
-                                context: grpc.aio.ServicerContext) -> pb.StartRegistrationResponse:
+    async def StartRegistration(
+        self, request: pb.StartRegistrationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.StartRegistrationResponse:
         registration = await self._service.start_registration(request.main_number, request.email)
         return pb.StartRegistrationResponse(
             registration_id=registration.id, expires_at=_timestamp(registration.expires_at)
         )
 
-    async def ConfirmRegistration(self, request: pb.ConfirmRegistrationRequest,
-                                  context: grpc.aio.ServicerContext) -> pb.ConfirmRegistrationResponse:
+    async def ConfirmRegistration(
+        self, request: pb.ConfirmRegistrationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ConfirmRegistrationResponse:
         tokens = await self._service.confirm_registration(
             request.registration_id, request.sms_code, request.email_code, request.password
         )
         return pb.ConfirmRegistrationResponse(tokens=_token_pair(tokens))
 
-    async def Login(self, request: pb.LoginRequest, context: grpc.aio.ServicerContext) -> pb.LoginResponse:
+    async def Login(
+        self, request: pb.LoginRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LoginResponse:
         tokens = await self._service.login(request.login, request.password)
         return pb.LoginResponse(tokens=_token_pair(tokens))
 
-    async def RefreshSession(self, request: pb.RefreshSessionRequest,
-                             context: grpc.aio.ServicerContext) -> pb.RefreshSessionResponse:
+    async def RefreshSession(
+        self, request: pb.RefreshSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RefreshSessionResponse:
         tokens = await self._service.refresh(request.refresh_token)
         return pb.RefreshSessionResponse(tokens=_token_pair(tokens))
 
-    async def Logout(self, request: pb.LogoutRequest, context: grpc.aio.ServicerContext) -> pb.LogoutResponse:
+    async def Logout(
+        self, request: pb.LogoutRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LogoutResponse:
         await self._service.logout(current_caller(), request.refresh_token)
         return pb.LogoutResponse()
 
-    async def GetMe(self, request: pb.GetMeRequest, context: grpc.aio.ServicerContext) -> pb.GetMeResponse:
+    async def GetMe(
+        self, request: pb.GetMeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetMeResponse:
         me = await self._service.me(current_caller())
         return pb.GetMeResponse(
             user=user_message(me.user),
             company=company_message(me.company),
             permissions=me.permissions,
             scopes=[
-                pb.Scope(node_id=scope.node_id or "",
-                         permissions=sorted(scope.permissions))
+                pb.Scope(node_id=scope.node_id or "", permissions=sorted(scope.permissions))
                 for scope in me.scopes
             ],
         )
 
-    async def GetSigningKeys(self, request: pb.GetSigningKeysRequest,
-                             context: grpc.aio.ServicerContext) -> pb.GetSigningKeysResponse:
+    async def GetSigningKeys(
+        self, request: pb.GetSigningKeysRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSigningKeysResponse:
         return pb.GetSigningKeysResponse(
-            keys=[pb.SigningKey(kid=kid, alg="EdDSA", public_key_pem=pem)
-                  for kid, pem in self._service.signing_keys().items()]
+            keys=[
+                pb.SigningKey(kid=kid, alg="EdDSA", public_key_pem=pem)
+                for kid, pem in self._service.signing_keys().items()
+            ]
         )
 
 
@@ -131,8 +146,9 @@ class IdentityOperatorServicer(pb_grpc.IdentityOperatorServiceServicer):
     def __init__(self, service: IdentityService) -> None:
         self._service = service
 
-    async def CreateCompany(self, request: pb.CreateCompanyRequest,
-                            context: grpc.aio.ServicerContext) -> pb.CreateCompanyResponse:
+    async def CreateCompany(
+        self, request: pb.CreateCompanyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateCompanyResponse:
         company = await self._service.create_company(
             name=request.name,
             inn=request.inn,
@@ -145,12 +161,16 @@ class IdentityOperatorServicer(pb_grpc.IdentityOperatorServiceServicer):
         )
         return pb.CreateCompanyResponse(company=company_message(company))
 
-    async def GetCompany(self, request: pb.GetCompanyRequest,
-                         context: grpc.aio.ServicerContext) -> pb.GetCompanyResponse:
+    async def GetCompany(
+        self, request: pb.GetCompanyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCompanyResponse:
         company = await self._service.get_company(request.company_id)
         return pb.GetCompanyResponse(company=company_message(company))
 
-    async def LookupCompany(self, request: pb.LookupCompanyRequest,
-                            context: grpc.aio.ServicerContext) -> pb.LookupCompanyResponse:
-        company = await self._service.lookup_company(inn=request.inn, main_number=request.main_number)
+    async def LookupCompany(
+        self, request: pb.LookupCompanyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LookupCompanyResponse:
+        company = await self._service.lookup_company(
+            inn=request.inn, main_number=request.main_number
+        )
         return pb.LookupCompanyResponse(company=company_message(company))

@@ -55,8 +55,10 @@ async def start(settings: Settings, address: str | None = None) -> ServiceRuntim
     await runtime.start(
         servicers=[
             (identity_pb2_grpc.add_IdentityServiceServicer_to_server, IdentityServicer(service)),
-            (identity_pb2_grpc.add_IdentityOperatorServiceServicer_to_server,
-             IdentityOperatorServicer(service)),
+            (
+                identity_pb2_grpc.add_IdentityOperatorServiceServicer_to_server,
+                IdentityOperatorServicer(service),
+            ),
         ],
         service_names=SERVICE_NAMES,
         policy=ACCESS_POLICY,
@@ -69,5 +71,3 @@ async def start(settings: Settings, address: str | None = None) -> ServiceRuntim
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     await serve_until_stopped(start, settings, stop)
-
-

@@ -58,7 +58,9 @@ class Me:
 
     @property
     def permissions(self) -> list[str]:
-        granted = set().union(*(scope.permissions for scope in self.scopes)) if self.scopes else set()
+        granted = (
+            set().union(*(scope.permissions for scope in self.scopes)) if self.scopes else set()
+        )
         return [p for p in domain.ALL_PERMISSIONS if p in granted]
 
 
@@ -166,7 +168,9 @@ class IdentityService:
             await self._send_registration_codes(msisdn, email, sms_code, email_code)
         return registration
 
-    async def _send_registration_codes(self, msisdn: str, email: str, sms_code: str, email_code: str) -> None:
+    async def _send_registration_codes(
+        self, msisdn: str, email: str, sms_code: str, email_code: str
+    ) -> None:
         minutes = int(domain.CODE_TTL.total_seconds() // 60)
         await self._sms.send_sms(
             msisdn,
@@ -214,8 +218,10 @@ class IdentityService:
             if not await self._store.record_attempt(before, after, tx):
                 raise Conflict("this registration is being confirmed by another request")
             if not await self._store.mark_company_registered(user.company_id, tx):
-                raise NotAllowed("the company is already registered; log in or reset the password",
-                                 reason="ALREADY_REGISTERED")
+                raise NotAllowed(
+                    "the company is already registered; log in or reset the password",
+                    reason="ALREADY_REGISTERED",
+                )
             await self._store.insert_user(user, tx)
             await self._store.insert_session(session, tx)
             await self._outbox.add(tx, *self._registration_events(user))
@@ -228,15 +234,21 @@ class IdentityService:
             new_event(
                 "vm.identity.company.registered.v1",
                 events_pb2.CompanyRegistered(company_id=user.company_id, admin_user_id=user.id),
-                source=SOURCE, company_id=user.company_id, subject=user.company_id,
+                source=SOURCE,
+                company_id=user.company_id,
+                subject=user.company_id,
             ),
             new_event(
                 "vm.identity.user.created.v1",
                 events_pb2.UserCreated(
-                    company_id=user.company_id, user_id=user.id, login=user.login,
+                    company_id=user.company_id,
+                    user_id=user.id,
+                    login=user.login,
                     role_ids=[a.role_id for a in user.assignments],
                 ),
-                source=SOURCE, company_id=user.company_id, subject=user.id,
+                source=SOURCE,
+                company_id=user.company_id,
+                subject=user.id,
             ),
         ]
 
@@ -284,7 +296,11 @@ class IdentityService:
     async def logout(self, caller: Caller, refresh_token: str) -> None:
         session_id, secret = domain.split_refresh_token(refresh_token)
         current = await self._store.session(session_id)
-        if current is None or current.company_id != caller.company_id or current.user_id != caller.user_id:
+        if (
+            current is None
+            or current.company_id != caller.company_id
+            or current.user_id != caller.user_id
+        ):
             raise Unauthenticated("the refresh token is not valid")
         if not current.revoked:
             current.check_refresh(secret, self._now())

@@ -45,7 +45,9 @@ class IdentityStore:
         except DuplicateKeyError as error:
             raise Conflict("a company with this INN or main number already exists") from error
 
-    async def company(self, company_id: str, session: AsyncClientSession | None = None) -> Company | None:
+    async def company(
+        self, company_id: str, session: AsyncClientSession | None = None
+    ) -> Company | None:
         return _company(await self._companies.find_one({"_id": company_id}, session=session))
 
     async def company_by_main_number(self, main_number: str) -> Company | None:
@@ -98,7 +100,9 @@ class IdentityStore:
 
     # ---------------------------------------------------------------- sessions
 
-    async def insert_session(self, session_: Session, session: AsyncClientSession | None = None) -> None:
+    async def insert_session(
+        self, session_: Session, session: AsyncClientSession | None = None
+    ) -> None:
         await self._sessions.insert_one(_to_doc(session_), session=session)
 
     async def session(self, session_id: str) -> Session | None:
@@ -126,12 +130,19 @@ class IdentityStore:
     async def signing_keys(self) -> list[Doc]:
         return await self._keys.find({}).sort("created_at", ASCENDING).to_list()
 
-    async def insert_active_key(self, kid: str, private_pem: str, public_pem: str, now: datetime) -> bool:
+    async def insert_active_key(
+        self, kid: str, private_pem: str, public_pem: str, now: datetime
+    ) -> bool:
         """Adds the active key unless another replica just did (the unique `slot` decides)."""
         try:
             await self._keys.insert_one(
-                {"_id": kid, "slot": "active", "private_pem": private_pem,
-                 "public_pem": public_pem, "created_at": now}
+                {
+                    "_id": kid,
+                    "slot": "active",
+                    "private_pem": private_pem,
+                    "public_pem": public_pem,
+                    "created_at": now,
+                }
             )
         except DuplicateKeyError:
             return False

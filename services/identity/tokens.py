@@ -8,6 +8,7 @@ that may still have signed a live token is published through `GetSigningKeys`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
@@ -32,9 +33,11 @@ class SigningKey:
 
 
 def _public_pem(private_key: Ed25519PrivateKey) -> str:
-    return private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def _kid(public_pem: str) -> str:
@@ -50,8 +53,15 @@ def _load_private(pem: str) -> Ed25519PrivateKey:
 
 
 class TokenIssuer:
-    def __init__(self, store: IdentityStore, *, issuer: str, audience: str, ttl_seconds: int,
-                 key_file: str = "") -> None:
+    def __init__(
+        self,
+        store: IdentityStore,
+        *,
+        issuer: str,
+        audience: str,
+        ttl_seconds: int,
+        key_file: str = "",
+    ) -> None:
         self._store = store
         self._issuer = issuer
         self._audience = audience
@@ -63,7 +73,7 @@ class TokenIssuer:
     async def load_keys(self, now: datetime) -> None:
         """Load (or create, once per deployment) the active key; call before serving."""
         if self._key_file:
-            private_key = _load_private(Path(self._key_file).read_text())
+            private_key = _load_private(await asyncio.to_thread(Path(self._key_file).read_text))
             pem = _public_pem(private_key)
             self._active = SigningKey(_kid(pem), private_key, pem)
             self._published = {self._active.kid: pem}
@@ -84,7 +94,9 @@ class TokenIssuer:
         self._published = {doc["_id"]: doc["public_pem"] for doc in keys}
         for doc in keys:
             if doc.get("slot") == "active":
-                self._active = SigningKey(doc["_id"], _load_private(doc["private_pem"]), doc["public_pem"])
+                self._active = SigningKey(
+                    doc["_id"], _load_private(doc["private_pem"]), doc["public_pem"]
+                )
                 return True
         return False
 
@@ -104,5 +116,6 @@ class TokenIssuer:
             "exp": int((now + timedelta(seconds=self.ttl_seconds)).timestamp()),
             "jti": secrets.token_urlsafe(12),
         }
-        return jwt.encode(claims, self._active.private_key, algorithm=ALGORITHM,
-                          headers={"kid": self._active.kid})
+        return jwt.encode(
+            claims, self._active.private_key, algorithm=ALGORITHM, headers={"kid": self._active.kid}
+        )

@@ -1,4 +1,4 @@
-from services.tickets.main import NAME, serve
 from services.kit.runtime import run_service_process
+from services.tickets.main import NAME, serve
 
 run_service_process(NAME, serve)

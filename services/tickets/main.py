@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from services.tickets.grpc_api import ACCESS_POLICY, SERVICE_NAMES, TicketsOperatorServicer
 from services.kit.known_companies import KnownCompanies
 from services.kit.runtime import ServiceRuntime, remote_authenticator, serve_until_stopped
 from services.kit.settings import Settings
+from services.tickets.grpc_api import ACCESS_POLICY, SERVICE_NAMES, TicketsOperatorServicer
 from vm.tickets.v1 import tickets_pb2_grpc
 
 NAME = "tickets"
@@ -17,8 +17,12 @@ async def start(settings: Settings, address: str | None = None) -> ServiceRuntim
     runtime = ServiceRuntime.create(NAME, settings)
     companies = KnownCompanies(runtime.db)
     await runtime.start(
-        servicers=[(tickets_pb2_grpc.add_TicketsOperatorServiceServicer_to_server,
-                    TicketsOperatorServicer(companies))],
+        servicers=[
+            (
+                tickets_pb2_grpc.add_TicketsOperatorServiceServicer_to_server,
+                TicketsOperatorServicer(companies),
+            )
+        ],
         service_names=SERVICE_NAMES,
         policy=ACCESS_POLICY,
         authenticator=remote_authenticator(settings),

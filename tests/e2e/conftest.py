@@ -58,8 +58,11 @@ async def company(system: RunningSystem, identity_channel: grpc.aio.Channel) -> 
     stub = pb_grpc.IdentityOperatorServiceStub(identity_channel)
     created = await stub.CreateCompany(
         pb.CreateCompanyRequest(
-            name=f'ООО "Тест {suffix}"', inn=f"7{suffix}", contract_number=f"T-{suffix}",
-            main_number=f"79{suffix}", contact_email=f"admin{suffix}@test.example",
+            name=f'ООО "Тест {suffix}"',
+            inn=f"7{suffix}",
+            contract_number=f"T-{suffix}",
+            main_number=f"79{suffix}",
+            contact_email=f"admin{suffix}@test.example",
         ),
         metadata=operator_metadata(system),
     )

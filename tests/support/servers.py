@@ -55,9 +55,20 @@ def start_mongo(storage: Path | None = None) -> MongoServer:
         return MongoServer(url=url, process=None)
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "secantus", "--port", str(port), "--storage-path",
-         str(storage) if storage else ":memory:", "--log-level", "WARNING"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "secantus",
+            "--port",
+            str(port),
+            "--storage-path",
+            str(storage) if storage else ":memory:",
+            "--log-level",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_for_port(port)
     return MongoServer(url=mongo_url_for_port(port), process=process)

@@ -32,7 +32,10 @@ class RunningSystem:
     def start_process(self, name: str, module: str) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", module], cwd=ROOT, env=self.env, stdout=log,
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
             stderr=subprocess.STDOUT,
         )
 
@@ -99,15 +102,21 @@ def system_settings(mongo_url: str, amqp_url: str) -> tuple[Settings, dict[str, 
     for name in SERVICE_NAMES:
         env[f"VM_{name.upper()}_PORT"] = str(ports[name])
         env[f"VM_{name.upper()}_ADDR"] = f"127.0.0.1:{ports[name]}"
-    settings = Settings(**{k[3:].lower(): v for k, v in env.items()
-                           if k.startswith("VM_") and k[3:].lower() in Settings.model_fields})
+    settings = Settings(
+        **{
+            k[3:].lower(): v
+            for k, v in env.items()
+            if k.startswith("VM_") and k[3:].lower() in Settings.model_fields
+        }
+    )
     return settings, env
 
 
 def start_system(mongo_url: str, amqp_url: str) -> RunningSystem:
     settings, env = system_settings(mongo_url, amqp_url)
-    system = RunningSystem(settings=settings, env=env,
-                           log_dir=Path(tempfile.mkdtemp(prefix="vm-system-")))
+    system = RunningSystem(
+        settings=settings, env=env, log_dir=Path(tempfile.mkdtemp(prefix="vm-system-"))
+    )
     system.start_process("devsink", "deploy.devsink")
     for name in SERVICE_NAMES:
         system.start_process(name, f"services.{name}")
