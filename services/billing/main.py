@@ -6,9 +6,9 @@ import asyncio
 
 from services.billing.grpc_api import ACCESS_POLICY, SERVICE_NAMES, BillingOperatorServicer
 from services.kit.known_companies import KnownCompanies
-from services.kit.runtime import ServiceRuntime, remote_authenticator, serve_until_stopped
+from services.kit.runtime import ServiceRuntime, serve_until_stopped, start_service
 from services.kit.settings import Settings
-from vm.billing.v1 import billing_pb2_grpc
+from vm.billing.v1 import billing_pb2_grpc as pb_grpc
 
 NAME = "billing"
 
@@ -16,18 +16,10 @@ NAME = "billing"
 async def start(settings: Settings, address: str | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime.create(NAME, settings)
     companies = KnownCompanies(runtime.db)
-    await runtime.start(
-        servicers=[
-            (
-                billing_pb2_grpc.add_BillingOperatorServiceServicer_to_server,
-                BillingOperatorServicer(companies),
-            )
-        ],
-        service_names=SERVICE_NAMES,
-        policy=ACCESS_POLICY,
-        authenticator=remote_authenticator(settings),
-        handlers=companies.handlers(),
-        address=address,
+    servicer = BillingOperatorServicer(companies)
+    registrars = [(pb_grpc.add_BillingOperatorServiceServicer_to_server, servicer)]
+    await start_service(
+        runtime, registrars, SERVICE_NAMES, ACCESS_POLICY, companies.handlers(), address
     )
     return runtime
 

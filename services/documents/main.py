@@ -6,9 +6,9 @@ import asyncio
 
 from services.documents.grpc_api import ACCESS_POLICY, SERVICE_NAMES, DocumentsOperatorServicer
 from services.kit.known_companies import KnownCompanies
-from services.kit.runtime import ServiceRuntime, remote_authenticator, serve_until_stopped
+from services.kit.runtime import ServiceRuntime, serve_until_stopped, start_service
 from services.kit.settings import Settings
-from vm.documents.v1 import documents_pb2_grpc
+from vm.documents.v1 import documents_pb2_grpc as pb_grpc
 
 NAME = "documents"
 
@@ -16,18 +16,10 @@ NAME = "documents"
 async def start(settings: Settings, address: str | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime.create(NAME, settings)
     companies = KnownCompanies(runtime.db)
-    await runtime.start(
-        servicers=[
-            (
-                documents_pb2_grpc.add_DocumentsOperatorServiceServicer_to_server,
-                DocumentsOperatorServicer(companies),
-            )
-        ],
-        service_names=SERVICE_NAMES,
-        policy=ACCESS_POLICY,
-        authenticator=remote_authenticator(settings),
-        handlers=companies.handlers(),
-        address=address,
+    servicer = DocumentsOperatorServicer(companies)
+    registrars = [(pb_grpc.add_DocumentsOperatorServiceServicer_to_server, servicer)]
+    await start_service(
+        runtime, registrars, SERVICE_NAMES, ACCESS_POLICY, companies.handlers(), address
     )
     return runtime
 

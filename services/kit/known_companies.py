@@ -51,3 +51,16 @@ class KnownCompanies:
         return common_pb2.KnownCompany(
             company_id=doc["_id"], name=doc["name"], inn=doc["inn"], known_since=since
         )
+
+
+class KnownCompanyLookup:
+    """The operator's `GetCompany` of a service: mix into its operator servicer and name
+    the response type (each service's proto has its own request/response pair)."""
+
+    response_type: Any
+
+    def __init__(self, companies: KnownCompanies) -> None:
+        self._companies = companies
+
+    async def GetCompany(self, request: Any, context: Any) -> Any:
+        return self.response_type(company=await self._companies.message(request.company_id))

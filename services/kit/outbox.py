@@ -21,7 +21,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
 from services.kit.broker import EventPublisher
 from services.kit.events import Event, encode_event
@@ -91,8 +91,9 @@ class OutboxRelay:
                 if datetime.now(UTC) - last_cleanup > timedelta(minutes=5):
                     await self._delete_old_sent()
                     last_cleanup = datetime.now(UTC)
-            except (PyMongoError, OSError, TimeoutError, RuntimeError) as error:
-                # The database or broker is away: keep the events and try again shortly.
+            except Exception as error:
+                # The database or broker is away (or a publish timed out): the events stay
+                # pending and go out on a later pass; the relay itself must never die.
                 log.warning("outbox relay paused", extra={"error": str(error)})
                 published = 0
             if published == 0:

@@ -88,16 +88,17 @@ class ServiceRuntime:
 
     async def _bring_up(self, handlers: Mapping[str, EventHandler], prepare: Prepare | None) -> None:
         await self._retry("database", self._prepare_database(prepare))
-        self.broker = await self._retry(
-            "broker", lambda: connect_broker(self.settings.amqp_url, name=self.name)
-        )
+        await self._retry("broker", lambda: self._connect_events(handlers))
+        self._ready.set()
+        log.info("connected to the database and the broker")
+
+    async def _connect_events(self, handlers: Mapping[str, EventHandler]) -> None:
+        if self.broker is None:
+            self.broker = await connect_broker(self.settings.amqp_url, name=self.name)
         publisher = EventPublisher(self.broker, self.settings.events_exchange)
         await publisher.start()
-        self.relay = OutboxRelay(self.db, publisher)
-        self.transactions.after_commit(self.relay.wake)
-        self._tasks.append(asyncio.create_task(self.relay.run()))
-        if handlers:
-            self.consumer = EventConsumer(
+        if handlers and self.consumer is None:
+            consumer = EventConsumer(
                 service=self.name,
                 connection=self.broker,
                 db=self.db,
@@ -106,9 +107,11 @@ class ServiceRuntime:
                 queue_prefix=self.settings.amqp_prefix,
                 handlers=handlers,
             )
-            await self.consumer.start()
-        self._ready.set()
-        log.info("connected to the database and the broker")
+            await consumer.start()
+            self.consumer = consumer
+        self.relay = OutboxRelay(self.db, publisher)
+        self.transactions.after_commit(self.relay.wake)
+        self._tasks.append(asyncio.create_task(self.relay.run()))
 
     def _prepare_database(self, prepare: Prepare | None) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -134,7 +137,7 @@ class ServiceRuntime:
             healthy = (
                 self._ready.is_set()
                 and self.broker is not None
-                and not self.broker.is_closed
+                and self.broker.connected.is_set()
                 and await ping(self.mongo)
             )
             if healthy != serving and self.server is not None:
@@ -193,3 +196,22 @@ async def serve_until_stopped(
     runtime = await start(settings)
     await stop.wait()
     await runtime.stop()
+
+
+async def start_service(
+    runtime: ServiceRuntime,
+    servicers: Iterable[Registrar],
+    service_names: Iterable[str],
+    policy: AccessPolicy,
+    handlers: Mapping[str, EventHandler],
+    address: str | None = None,
+) -> int:
+    """Start a service that verifies tokens with identity's keys (every one but identity)."""
+    return await runtime.start(
+        servicers=servicers,
+        service_names=service_names,
+        policy=policy,
+        authenticator=remote_authenticator(runtime.settings),
+        handlers=handlers,
+        address=address,
+    )
