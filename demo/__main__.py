@@ -39,7 +39,7 @@ async def wait_until_healthy(gateway: str, within_seconds: float) -> None:
     raise SystemExit(f"the system did not become healthy in {within_seconds:.0f}s: {last}")
 
 
-def print_banner(settings: Settings, report: list[str]) -> None:
+def print_banner(settings: Settings, report: list[str], *, running: bool) -> None:
     gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
     console.rule("[bold green]Виртуальный менеджер is running")
     for line in report:
@@ -62,7 +62,8 @@ def print_banner(settings: Settings, report: list[str]) -> None:
         f"  try: curl -s {gateway}/api/v1/auth/login -H 'content-type: application/json' "
         f'-d \'{{"login": "79161234567", "password": "{DEMO_PASSWORD}"}}\''
     )
-    console.rule("Ctrl-C stops everything")
+    if running:
+        console.rule("Ctrl-C stops everything")
 
 
 async def main(then_wait: bool) -> None:
@@ -70,7 +71,7 @@ async def main(then_wait: bool) -> None:
     gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
     await wait_until_healthy(gateway, within_seconds=180)
     report = await load_demo(settings)
-    print_banner(settings, report)
+    print_banner(settings, report, running=then_wait)
     if then_wait:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

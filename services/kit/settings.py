@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     smtp_port: int = 1025
     mail_from: str = "Виртуальный менеджер <no-reply@vm.example>"
     devsink_url: str = "http://127.0.0.1:8025"
+    devsink_host: str = "127.0.0.1"
     devsink_smtp_port: int = 1025
     devsink_http_port: int = 8025
 

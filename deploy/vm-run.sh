@@ -1,0 +1,31 @@
+#!/bin/sh
+# The image's default command (installed as /usr/local/bin/vm-run): runs one process of
+# the Procfile, named by the first argument or by VM_PROCESS.
+#   identity | catalog | billing | documents | tickets   python -m services.<name>
+#   gateway                                             python -m gateway
+#   devsink                                             the development message sink
+#   demo                                                python -m demo (load the demo data once)
+set -eu
+
+process="${1:-${VM_PROCESS:-}}"
+case "$process" in
+  identity | catalog | billing | documents | tickets)
+    exec python -m "services.$process"
+    ;;
+  gateway)
+    exec python -m gateway
+    ;;
+  devsink)
+    # Other containers must reach it: listen on every interface.
+    export VM_DEVSINK_HOST="${VM_DEVSINK_HOST:-0.0.0.0}"
+    exec python -m deploy.devsink
+    ;;
+  demo)
+    exec python -m demo
+    ;;
+  *)
+    echo "vm-run: name a process (argument or VM_PROCESS): identity, catalog, billing," \
+      "documents, tickets, gateway, devsink or demo; got '${process}'" >&2
+    exit 64
+    ;;
+esac
