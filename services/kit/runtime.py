@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aio_pika.abc import AbstractRobustConnection
+from grpc_health.v1 import health_pb2
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -31,6 +32,7 @@ from services.kit.settings import Settings
 log = logging.getLogger(__name__)
 
 Prepare = Callable[[], Awaitable[None]]
+LIVENESS = "liveness"  # the grpc.health.v1 service name a liveness probe asks about
 
 
 @dataclass
@@ -78,6 +80,8 @@ class ServiceRuntime:
         self.server = create_server(address, servicers, service_names, authenticator, policy)
         await self.server.server.start()
         await self.server.set_serving(False)
+        # Liveness is not readiness: a database outage must not get the process restarted.
+        await self.server.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         log.info("gRPC listening", extra={"port": self.server.port})
         self._tasks.append(asyncio.create_task(self._bring_up(handlers or {}, prepare)))
         self._tasks.append(asyncio.create_task(self._report_readiness()))

@@ -86,3 +86,14 @@ async def test_dev_messages_needs_no_token_and_filters_by_recipient(api):
 
 def test_gateway_is_plain_http(system: RunningSystem):
     assert httpx.get(f"{system.gateway_url}/healthz").status_code == 200
+
+
+async def test_every_service_answers_health_for_readiness_and_liveness(system: RunningSystem):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    for name in SERVICE_NAMES:
+        async with grpc.aio.insecure_channel(system.settings.grpc_addr(name)) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            for service in ("", "liveness"):
+                answer = await stub.Check(health_pb2.HealthCheckRequest(service=service))
+                assert answer.status == health_pb2.HealthCheckResponse.SERVING, (name, service)
