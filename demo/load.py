@@ -12,8 +12,7 @@ import httpx
 from demo.data import COMPANIES, DEMO_PASSWORD, DemoCompany
 from services.kit.grpc_client import open_channel
 from services.kit.settings import Settings
-from vm.identity.v1 import identity_pb2 as pb
-from vm.identity.v1 import identity_pb2_grpc as pb_grpc
+from vm.identity.v1 import auth_pb2, auth_pb2_grpc, companies_pb2, companies_pb2_grpc, resources_pb2
 
 CODE = re.compile(r"\b(\d{6})\b")
 
@@ -22,8 +21,8 @@ async def load_demo(settings: Settings) -> list[str]:
     """Returns one line per company saying what was done."""
     operator = (("authorization", f"Operator {settings.operator_token.get_secret_value()}"),)
     async with open_channel(settings.identity_addr) as channel:
-        companies = pb_grpc.IdentityOperatorServiceStub(channel)
-        identity = pb_grpc.IdentityServiceStub(channel)
+        companies = companies_pb2_grpc.CompanyServiceStub(channel)
+        identity = auth_pb2_grpc.AuthServiceStub(channel)
         report = []
         for demo in COMPANIES:
             company, created = await _ensure_company(companies, demo, operator)
@@ -36,20 +35,20 @@ async def load_demo(settings: Settings) -> list[str]:
 
 
 async def _ensure_company(
-    stub: pb_grpc.IdentityOperatorServiceStub,
+    stub: companies_pb2_grpc.CompanyServiceStub,
     demo: DemoCompany,
     operator: tuple[tuple[str, str], ...],
-) -> tuple[pb.Company, bool]:
+) -> tuple[resources_pb2.Company, bool]:
     try:
         found = await stub.LookupCompany(
-            pb.LookupCompanyRequest(inn=demo.inn), metadata=operator, timeout=10
+            companies_pb2.LookupCompanyRequest(inn=demo.inn), metadata=operator, timeout=10
         )
         return found.company, False
     except grpc.aio.AioRpcError as error:
         if error.code() != grpc.StatusCode.NOT_FOUND:
             raise
     created = await stub.CreateCompany(
-        pb.CreateCompanyRequest(
+        companies_pb2.CreateCompanyRequest(
             name=demo.name,
             inn=demo.inn,
             kpp=demo.kpp,
@@ -65,16 +64,16 @@ async def _ensure_company(
     return created.company, True
 
 
-async def _register(stub: pb_grpc.IdentityServiceStub, demo: DemoCompany, sink_url: str) -> None:
+async def _register(stub: auth_pb2_grpc.AuthServiceStub, demo: DemoCompany, sink_url: str) -> None:
     started = await stub.StartRegistration(
-        pb.StartRegistrationRequest(main_number=demo.main_number, email=demo.contact_email),
+        auth_pb2.StartRegistrationRequest(main_number=demo.main_number, email=demo.contact_email),
         timeout=10,
     )
     async with httpx.AsyncClient(base_url=sink_url, timeout=5) as sink:
         sms_code = await _latest_code(sink, demo.main_number)
         email_code = await _latest_code(sink, demo.contact_email)
     await stub.ConfirmRegistration(
-        pb.ConfirmRegistrationRequest(
+        auth_pb2.ConfirmRegistrationRequest(
             registration_id=started.registration_id,
             sms_code=sms_code,
             email_code=email_code,

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from gateway.backends import Backends
 from gateway.middleware import RequestContextMiddleware
 from gateway.problems import install_problem_handlers
-from gateway.routers import auth, dev, health, me
+from gateway.routers import auth, dev, health, me, roles, users
 from services.kit.settings import Settings, get_settings
 
 DESCRIPTION = (
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
-    for router in (health.router, auth.router, me.router):
+    for router in (health.router, auth.router, me.router, users.router, roles.router):
         app.include_router(router)
     if settings.env == "dev":
         app.include_router(dev.router)

@@ -12,7 +12,12 @@ from services.kit.auth import TokenVerifier
 from services.kit.grpc_client import open_channel
 from services.kit.identity_keys import identity_key_source
 from services.kit.settings import SERVICE_NAMES, Settings
-from vm.identity.v1 import identity_pb2_grpc
+from vm.identity.v1 import (
+    auth_pb2_grpc,
+    profile_pb2_grpc,
+    roles_pb2_grpc,
+    users_pb2_grpc,
+)
 
 HEALTH_TIMEOUT_SECONDS = 1.5
 
@@ -20,8 +25,11 @@ HEALTH_TIMEOUT_SECONDS = 1.5
 @dataclass
 class Backends:
     channels: dict[str, grpc.aio.Channel]
-    identity: identity_pb2_grpc.IdentityServiceStub
     verifier: TokenVerifier
+    auth: auth_pb2_grpc.AuthServiceStub
+    profile: profile_pb2_grpc.ProfileServiceStub
+    users: users_pb2_grpc.UserServiceStub
+    roles: roles_pb2_grpc.RoleServiceStub
 
     @classmethod
     def connect(cls, settings: Settings) -> Backends:
@@ -31,10 +39,14 @@ class Backends:
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
         )
+        identity = channels["identity"]
         return cls(
             channels=channels,
-            identity=identity_pb2_grpc.IdentityServiceStub(channels["identity"]),
             verifier=verifier,
+            auth=auth_pb2_grpc.AuthServiceStub(identity),
+            profile=profile_pb2_grpc.ProfileServiceStub(identity),
+            users=users_pb2_grpc.UserServiceStub(identity),
+            roles=roles_pb2_grpc.RoleServiceStub(identity),
         )
 
     async def health(self) -> dict[str, str]:

@@ -42,3 +42,13 @@ async def bearer_credential(
 
 
 CurrentCredential = Annotated[Credential, Depends(bearer_credential)]
+
+
+# What each route needs, in its OpenAPI operation (`x-access`): the authorization tests
+# read it from the app, so a new route cannot be added without saying who may call it.
+PUBLIC = {"x-access": "public"}
+ANY_USER = {"x-access": "any_user"}
+
+
+def needs(permission: str) -> dict[str, str]:
+    return {"x-access": permission}

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from gateway.security import CurrentCredential
+from gateway.security import ANY_USER, PUBLIC, CurrentCredential
 from services.kit.grpc_client import call_metadata
-from vm.identity.v1 import identity_pb2 as pb
+from vm.identity.v1 import auth_pb2 as pb
+from vm.identity.v1 import resources_pb2
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 TIMEOUT = 10.0
@@ -47,7 +48,7 @@ class TokensOut(BaseModel):
     token_type: str = "Bearer"
 
 
-def _tokens(pair: pb.TokenPair) -> TokensOut:
+def _tokens(pair: resources_pb2.TokenPair) -> TokensOut:
     return TokensOut(
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
@@ -56,10 +57,12 @@ def _tokens(pair: pb.TokenPair) -> TokensOut:
     )
 
 
-@router.post("/registrations", status_code=202, response_model=RegistrationOut)
+@router.post(
+    "/registrations", status_code=202, response_model=RegistrationOut, openapi_extra=PUBLIC
+)
 async def start_registration(body: RegistrationIn, request: Request) -> RegistrationOut:
     """Start registration: a code goes by SMS to the main number and another by e-mail."""
-    response = await request.app.state.backends.identity.StartRegistration(
+    response = await request.app.state.backends.auth.StartRegistration(
         pb.StartRegistrationRequest(main_number=body.main_number, email=body.email),
         metadata=call_metadata(),
         timeout=TIMEOUT,
@@ -70,12 +73,14 @@ async def start_registration(body: RegistrationIn, request: Request) -> Registra
     )
 
 
-@router.post("/registrations/{registration_id}/confirm", response_model=TokensOut)
+@router.post(
+    "/registrations/{registration_id}/confirm", response_model=TokensOut, openapi_extra=PUBLIC
+)
 async def confirm_registration(
     registration_id: str, body: RegistrationConfirmIn, request: Request
 ) -> TokensOut:
     """Both codes and a password: creates the company's global administrator and logs in."""
-    response = await request.app.state.backends.identity.ConfirmRegistration(
+    response = await request.app.state.backends.auth.ConfirmRegistration(
         pb.ConfirmRegistrationRequest(
             registration_id=registration_id,
             sms_code=body.sms_code,
@@ -88,10 +93,10 @@ async def confirm_registration(
     return _tokens(response.tokens)
 
 
-@router.post("/login", response_model=TokensOut)
+@router.post("/login", response_model=TokensOut, openapi_extra=PUBLIC)
 async def login(body: LoginIn, request: Request) -> TokensOut:
     """Log in with the main number (or a user's login) and the password."""
-    response = await request.app.state.backends.identity.Login(
+    response = await request.app.state.backends.auth.Login(
         pb.LoginRequest(login=body.login, password=body.password),
         metadata=call_metadata(),
         timeout=TIMEOUT,
@@ -99,10 +104,10 @@ async def login(body: LoginIn, request: Request) -> TokensOut:
     return _tokens(response.tokens)
 
 
-@router.post("/refresh", response_model=TokensOut)
+@router.post("/refresh", response_model=TokensOut, openapi_extra=PUBLIC)
 async def refresh(body: RefreshIn, request: Request) -> TokensOut:
     """A new token pair for a refresh token; the refresh token given stops working."""
-    response = await request.app.state.backends.identity.RefreshSession(
+    response = await request.app.state.backends.auth.RefreshSession(
         pb.RefreshSessionRequest(refresh_token=body.refresh_token),
         metadata=call_metadata(),
         timeout=TIMEOUT,
@@ -110,10 +115,10 @@ async def refresh(body: RefreshIn, request: Request) -> TokensOut:
     return _tokens(response.tokens)
 
 
-@router.post("/logout", status_code=204, response_class=Response)
+@router.post("/logout", status_code=204, response_class=Response, openapi_extra=ANY_USER)
 async def logout(body: RefreshIn, request: Request, credential: CurrentCredential) -> Response:
     """End the session: the refresh token (and every one rotated from it) stops working."""
-    await request.app.state.backends.identity.Logout(
+    await request.app.state.backends.auth.Logout(
         pb.LogoutRequest(refresh_token=body.refresh_token),
         metadata=credential.metadata,
         timeout=TIMEOUT,

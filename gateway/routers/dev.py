@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from gateway.problems import Problem
+from gateway.security import PUBLIC
 
 router = APIRouter(tags=["development"])
 
@@ -24,7 +25,7 @@ class MessagesOut(BaseModel):
     items: list[MessageOut]
 
 
-@router.get("/dev/messages", response_model=MessagesOut)
+@router.get("/dev/messages", response_model=MessagesOut, openapi_extra=PUBLIC)
 async def dev_messages(
     request: Request, to: str | None = Query(default=None, max_length=254)
 ) -> MessagesOut:

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from gateway.security import PUBLIC
+
 router = APIRouter(tags=["health"])
 
 
@@ -14,7 +16,9 @@ class Health(BaseModel):
     services: dict[str, str]
 
 
-@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+@router.get(
+    "/healthz", response_model=Health, responses={503: {"model": Health}}, openapi_extra=PUBLIC
+)
 async def healthz(request: Request) -> JSONResponse:
     services = await request.app.state.backends.health()
     healthy = all(state == "SERVING" for state in services.values())

@@ -5,24 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from gateway.security import CurrentCredential
-from vm.identity.v1 import identity_pb2 as pb
+from gateway.schemas import UserOut, user_out
+from gateway.security import ANY_USER, CurrentCredential
+from vm.identity.v1 import profile_pb2 as pb
 
 router = APIRouter(prefix="/api/v1", tags=["me"])
-
-
-class AssignmentOut(BaseModel):
-    role_id: str
-    node_id: str | None
-
-
-class UserOut(BaseModel):
-    id: str
-    login: str
-    full_name: str
-    email: str
-    status: str
-    assignments: list[AssignmentOut]
 
 
 class CompanyOut(BaseModel):
@@ -46,22 +33,9 @@ class MeOut(BaseModel):
     scopes: list[ScopeOut]
 
 
-def user_out(user: pb.User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        login=user.login,
-        full_name=user.full_name,
-        email=user.email,
-        status="active" if user.status == pb.USER_STATUS_ACTIVE else "deactivated",
-        assignments=[
-            AssignmentOut(role_id=a.role_id, node_id=a.node_id or None) for a in user.assignments
-        ],
-    )
-
-
-@router.get("/me", response_model=MeOut)
+@router.get("/me", response_model=MeOut, openapi_extra=ANY_USER)
 async def me(request: Request, credential: CurrentCredential) -> MeOut:
-    response = await request.app.state.backends.identity.GetMe(
+    response = await request.app.state.backends.profile.GetMe(
         pb.GetMeRequest(), metadata=credential.metadata, timeout=10.0
     )
     company = response.company

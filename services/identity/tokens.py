@@ -20,7 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.identity.store import IdentityStore
+from services.identity.store.sessions import SigningKeyStore
 from services.kit.auth import ALGORITHM
 from services.kit.errors import Unavailable
 
@@ -55,7 +55,7 @@ def _load_private(pem: str) -> Ed25519PrivateKey:
 class TokenIssuer:
     def __init__(
         self,
-        store: IdentityStore,
+        store: SigningKeyStore,
         *,
         issuer: str,
         audience: str,
@@ -86,11 +86,11 @@ class TokenIssuer:
                 serialization.NoEncryption(),
             ).decode()
             pem = _public_pem(private_key)
-            await self._store.insert_active_key(_kid(pem), private_pem, pem, now)
+            await self._store.insert_active(_kid(pem), private_pem, pem, now)
             await self._active_from_store()
 
     async def _active_from_store(self) -> bool:
-        keys = await self._store.signing_keys()
+        keys = await self._store.all()
         self._published = {doc["_id"]: doc["public_pem"] for doc in keys}
         for doc in keys:
             if doc.get("slot") == "active":

@@ -13,8 +13,8 @@ import pytest
 from services.kit.settings import SERVICE_NAMES
 from tests.support.servers import MongoServer, delete_broker_namespace
 from tests.support.system import RunningSystem, start_system
-from vm.identity.v1 import identity_pb2 as pb
-from vm.identity.v1 import identity_pb2_grpc as pb_grpc
+from vm.identity.v1 import companies_pb2 as pb
+from vm.identity.v1 import companies_pb2_grpc as pb_grpc
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +55,7 @@ def operator_metadata(system: RunningSystem) -> tuple[tuple[str, str], ...]:
 async def company(system: RunningSystem, identity_channel: grpc.aio.Channel) -> NewCompany:
     """A company made by the operator for this test alone (not registered yet)."""
     suffix = f"{secrets.randbelow(10**9):09d}"
-    stub = pb_grpc.IdentityOperatorServiceStub(identity_channel)
+    stub = pb_grpc.CompanyServiceStub(identity_channel)
     created = await stub.CreateCompany(
         pb.CreateCompanyRequest(
             name=f'ООО "Тест {suffix}"',

@@ -13,8 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.kit.errors import read_remote_error
 from tests.e2e.test_identity_flows import bearer, register
-from vm.identity.v1 import identity_pb2 as pb
-from vm.identity.v1 import identity_pb2_grpc as pb_grpc
+from vm.identity.v1 import companies_pb2, companies_pb2_grpc, profile_pb2, profile_pb2_grpc
 
 pytestmark = pytest.mark.e2e
 PROBLEM = "application/problem+json"
@@ -40,28 +39,32 @@ async def test_wrong_method_is_405(api):
 
 
 async def test_missing_and_mistyped_fields_are_422_with_each_field(api):
-    body = assert_problem(await api.post("/api/v1/auth/login", json={"login": 5}), 422,
-                          "validation_failed")
+    body = assert_problem(
+        await api.post("/api/v1/auth/login", json={"login": 5}), 422, "validation_failed"
+    )
     assert {e["field"] for e in body["errors"]} == {"login", "password"}
 
 
 async def test_malformed_json_is_422(api):
-    response = await api.post("/api/v1/auth/login", content=b"{not json",
-                              headers={"content-type": "application/json"})
+    response = await api.post(
+        "/api/v1/auth/login", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert_problem(response, 422, "validation_failed")
 
 
 async def test_bad_main_number_and_email_are_422_by_field(api):
-    response = await api.post("/api/v1/auth/registrations",
-                              json={"main_number": "12-34", "email": "nope"})
+    response = await api.post(
+        "/api/v1/auth/registrations", json={"main_number": "12-34", "email": "nope"}
+    )
     body = assert_problem(response, 422, "validation_failed")
     assert {e["field"] for e in body["errors"]} == {"main_number", "email"}
 
 
 async def test_unknown_registration_is_404(api):
-    response = await api.post("/api/v1/auth/registrations/reg_nope/confirm",
-                              json={"sms_code": "1", "email_code": "2",
-                                    "password": "long-enough-1"})
+    response = await api.post(
+        "/api/v1/auth/registrations/reg_nope/confirm",
+        json={"sms_code": "1", "email_code": "2", "password": "long-enough-1"},
+    )
     assert_problem(response, 404, "not_found")
 
 
@@ -83,18 +86,30 @@ def forged_tokens(real_token: str) -> dict[str, str]:
     now = int(time.time())
     return {
         "alg_none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
-        "wrong_signature": jwt.encode(claims, other_key, algorithm="EdDSA",
-                                      headers={"kid": header["kid"]}),
-        "unknown_kid": jwt.encode(claims, other_key, algorithm="EdDSA",
-                                  headers={"kid": "no-such-key"}),
-        "hs256_with_public_kid": jwt.encode(claims, "secret-secret-secret-secret-32b!",
-                                            algorithm="HS256", headers={"kid": header["kid"]}),
-        "tampered_company": real_token.rsplit(".", 2)[0].split(".")[0] + "."
-        + _b64({**claims, "cid": "cmp_other"}) + "." + real_token.rsplit(".", 1)[1],
+        "wrong_signature": jwt.encode(
+            claims, other_key, algorithm="EdDSA", headers={"kid": header["kid"]}
+        ),
+        "unknown_kid": jwt.encode(
+            claims, other_key, algorithm="EdDSA", headers={"kid": "no-such-key"}
+        ),
+        "hs256_with_public_kid": jwt.encode(
+            claims,
+            "secret-secret-secret-secret-32b!",
+            algorithm="HS256",
+            headers={"kid": header["kid"]},
+        ),
+        "tampered_company": real_token.rsplit(".", 2)[0].split(".")[0]
+        + "."
+        + _b64({**claims, "cid": "cmp_other"})
+        + "."
+        + real_token.rsplit(".", 1)[1],
         "garbage": "not-a-token",
-        "expired_resigned_elsewhere": jwt.encode({**claims, "exp": now - 60}, other_key,
-                                                 algorithm="EdDSA",
-                                                 headers={"kid": header["kid"]}),
+        "expired_resigned_elsewhere": jwt.encode(
+            {**claims, "exp": now - 60},
+            other_key,
+            algorithm="EdDSA",
+            headers={"kid": header["kid"]},
+        ),
     }
 
 
@@ -109,24 +124,30 @@ async def test_forged_tokens_are_401_at_the_gateway(api, company):
 async def test_services_verify_tokens_themselves(api, company, identity_channel):
     """Zero trust: a forged token sent straight to a service, past the gateway, fails too."""
     tokens = await register(api, company)
-    stub = pb_grpc.IdentityServiceStub(identity_channel)
+    stub = profile_pb2_grpc.ProfileServiceStub(identity_channel)
     for name, token in forged_tokens(tokens["access_token"]).items():
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await stub.GetMe(pb.GetMeRequest(), metadata=(("authorization", f"Bearer {token}"),))
+            await stub.GetMe(
+                profile_pb2.GetMeRequest(), metadata=(("authorization", f"Bearer {token}"),)
+            )
         assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED, name
         assert read_remote_error(refused.value).reason == "UNAUTHENTICATED", name
-    real = await stub.GetMe(pb.GetMeRequest(), metadata=(("authorization",
-                                                          bearer(tokens)["authorization"]),))
+    real = await stub.GetMe(
+        profile_pb2.GetMeRequest(), metadata=(("authorization", bearer(tokens)["authorization"]),)
+    )
     assert real.company.id == company.id
 
 
-async def test_a_company_users_token_cannot_call_the_operators_methods(api, company,
-                                                                       identity_channel):
+async def test_a_company_users_token_cannot_call_the_operators_methods(
+    api, company, identity_channel
+):
     tokens = await register(api, company)
-    stub = pb_grpc.IdentityOperatorServiceStub(identity_channel)
+    stub = companies_pb2_grpc.CompanyServiceStub(identity_channel)
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await stub.GetCompany(pb.GetCompanyRequest(company_id=company.id),
-                              metadata=(("authorization", bearer(tokens)["authorization"]),))
+        await stub.GetCompany(
+            companies_pb2.GetCompanyRequest(company_id=company.id),
+            metadata=(("authorization", bearer(tokens)["authorization"]),),
+        )
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 

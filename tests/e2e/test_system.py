@@ -22,8 +22,7 @@ pytestmark = pytest.mark.e2e
 PROJECTIONS = {
     "catalog": (catalog_pb2_grpc.CatalogOperatorServiceStub, catalog_pb2.GetCompanyRequest),
     "billing": (billing_pb2_grpc.BillingOperatorServiceStub, billing_pb2.GetCompanyRequest),
-    "documents": (documents_pb2_grpc.DocumentsOperatorServiceStub,
-                  documents_pb2.GetCompanyRequest),
+    "documents": (documents_pb2_grpc.DocumentsOperatorServiceStub, documents_pb2.GetCompanyRequest),
     "tickets": (tickets_pb2_grpc.TicketsOperatorServiceStub, tickets_pb2.GetCompanyRequest),
 }
 
@@ -31,12 +30,10 @@ PROJECTIONS = {
 async def test_healthz_lists_every_service_serving(api):
     response = await api.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok",
-                               "services": dict.fromkeys(SERVICE_NAMES, "SERVING")}
+    assert response.json() == {"status": "ok", "services": dict.fromkeys(SERVICE_NAMES, "SERVING")}
 
 
-async def test_a_new_company_reaches_every_service_through_events(system: RunningSystem,
-                                                                  company):
+async def test_a_new_company_reaches_every_service_through_events(system: RunningSystem, company):
     """identity's outbox → RabbitMQ → each service's consumer → its local copy."""
     for name, (stub_class, request_class) in PROJECTIONS.items():
         async with grpc.aio.insecure_channel(system.settings.grpc_addr(name)) as channel:
@@ -44,8 +41,9 @@ async def test_a_new_company_reaches_every_service_through_events(system: Runnin
             known = None
             for _ in range(100):
                 try:
-                    known = await stub.GetCompany(request_class(company_id=company.id),
-                                                  metadata=operator_metadata(system))
+                    known = await stub.GetCompany(
+                        request_class(company_id=company.id), metadata=operator_metadata(system)
+                    )
                     break
                 except grpc.aio.AioRpcError as error:
                     assert error.code() == grpc.StatusCode.NOT_FOUND
@@ -54,8 +52,7 @@ async def test_a_new_company_reaches_every_service_through_events(system: Runnin
             assert known.company.name == company.name
 
 
-async def test_a_stopped_service_makes_healthz_503_and_stops_gracefully(system: RunningSystem,
-                                                                        api):
+async def test_a_stopped_service_makes_healthz_503_and_stops_gracefully(system: RunningSystem, api):
     exit_code = system.stop_process("tickets", signal.SIGTERM)
     try:
         assert exit_code == 0  # drained and exited on SIGTERM, not killed

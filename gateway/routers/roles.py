@@ -1,0 +1,117 @@
+"""The permission catalogue and the roles (identity's RoleService)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from gateway.schemas import RoleOut, role_out
+from gateway.security import ANY_USER, CurrentCredential, needs
+from vm.identity.v1 import roles_pb2 as pb
+
+router = APIRouter(prefix="/api/v1", tags=["roles"])
+TIMEOUT = 10.0
+ROLES_MANAGE = needs("roles.manage")
+
+
+class PermissionOut(BaseModel):
+    id: str
+    title: str
+    company_level: bool
+
+
+class CategoryOut(BaseModel):
+    id: str
+    title: str
+    permissions: list[PermissionOut]
+
+
+class PermissionCatalogue(BaseModel):
+    categories: list[CategoryOut]
+
+
+class RoleList(BaseModel):
+    items: list[RoleOut]
+
+
+class RoleIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100, examples=["Связист филиала"])
+    permissions: list[str] = Field(min_length=1, max_length=50)
+
+
+class RolePatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    permissions: list[str] | None = Field(default=None, min_length=1, max_length=50)
+
+
+@router.get("/permissions", response_model=PermissionCatalogue, openapi_extra=ANY_USER)
+async def list_permissions(request: Request, credential: CurrentCredential) -> PermissionCatalogue:
+    """The permission catalogue: categories with their checkboxes."""
+    response = await request.app.state.backends.roles.ListPermissions(
+        pb.ListPermissionsRequest(), metadata=credential.metadata, timeout=TIMEOUT
+    )
+    return PermissionCatalogue(
+        categories=[
+            CategoryOut(
+                id=c.id,
+                title=c.title,
+                permissions=[
+                    PermissionOut(id=p.id, title=p.title, company_level=p.company_level)
+                    for p in c.permissions
+                ],
+            )
+            for c in response.categories
+        ]
+    )
+
+
+@router.get("/roles", response_model=RoleList, openapi_extra=ANY_USER)
+async def list_roles(request: Request, credential: CurrentCredential) -> RoleList:
+    response = await request.app.state.backends.roles.ListRoles(
+        pb.ListRolesRequest(), metadata=credential.metadata, timeout=TIMEOUT
+    )
+    return RoleList(items=[role_out(r) for r in response.roles])
+
+
+@router.post("/roles", status_code=201, response_model=RoleOut, openapi_extra=ROLES_MANAGE)
+async def create_role(body: RoleIn, request: Request, credential: CurrentCredential) -> RoleOut:
+    response = await request.app.state.backends.roles.CreateRole(
+        pb.CreateRoleRequest(name=body.name, permissions=body.permissions),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return role_out(response.role)
+
+
+@router.get("/roles/{role_id}", response_model=RoleOut, openapi_extra=ANY_USER)
+async def get_role(role_id: str, request: Request, credential: CurrentCredential) -> RoleOut:
+    response = await request.app.state.backends.roles.GetRole(
+        pb.GetRoleRequest(role_id=role_id), metadata=credential.metadata, timeout=TIMEOUT
+    )
+    return role_out(response.role)
+
+
+@router.patch("/roles/{role_id}", response_model=RoleOut, openapi_extra=ROLES_MANAGE)
+async def update_role(
+    role_id: str, body: RolePatch, request: Request, credential: CurrentCredential
+) -> RoleOut:
+    message = pb.UpdateRoleRequest(role_id=role_id)
+    if body.name is not None:
+        message.name = body.name
+    if body.permissions is not None:
+        message.update_permissions = True
+        message.permissions.extend(body.permissions)
+    response = await request.app.state.backends.roles.UpdateRole(
+        message, metadata=credential.metadata, timeout=TIMEOUT
+    )
+    return role_out(response.role)
+
+
+@router.delete(
+    "/roles/{role_id}", status_code=204, response_class=Response, openapi_extra=ROLES_MANAGE
+)
+async def delete_role(role_id: str, request: Request, credential: CurrentCredential) -> Response:
+    await request.app.state.backends.roles.DeleteRole(
+        pb.DeleteRoleRequest(role_id=role_id), metadata=credential.metadata, timeout=TIMEOUT
+    )
+    return Response(status_code=204)

@@ -1,0 +1,123 @@
+"""Users of the company and their role assignments (identity's UserService)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from gateway.schemas import STATUS_VALUES, Assignment, UserOut, assignment_messages, user_out
+from gateway.security import CurrentCredential, needs
+from vm.identity.v1 import resources_pb2
+from vm.identity.v1 import users_pb2 as pb
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+TIMEOUT = 10.0
+USERS_MANAGE = needs("users.manage")
+
+
+class UserIn(BaseModel):
+    login: str = Field(min_length=1, max_length=64, examples=["ivanova.a"])
+    full_name: str = Field(min_length=1, max_length=200, examples=["Иванова Анна Сергеевна"])
+    email: str = Field(min_length=3, max_length=254, examples=["ivanova@romashka.example"])
+    password: str = Field(min_length=1, max_length=1024)
+    assignments: list[Assignment] = Field(default_factory=list, max_length=50)
+
+
+class UserPatch(BaseModel):
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, min_length=3, max_length=254)
+    status: Literal["active", "deactivated"] | None = None
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_page_token: str
+
+
+@router.get("", response_model=UserPage, openapi_extra=USERS_MANAGE)
+async def list_users(
+    request: Request,
+    credential: CurrentCredential,
+    page_size: int = Query(default=0, ge=0, le=500),
+    page_token: str = Query(default="", max_length=500),
+    q: str = Query(default="", max_length=100),
+    status: Literal["active", "deactivated"] | None = None,
+) -> UserPage:
+    response = await request.app.state.backends.users.ListUsers(
+        pb.ListUsersRequest(
+            page_size=page_size,
+            page_token=page_token,
+            query=q,
+            status=STATUS_VALUES.get(status or "", 0),
+        ),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return UserPage(
+        items=[user_out(u) for u in response.users], next_page_token=response.next_page_token
+    )
+
+
+@router.post("", status_code=201, response_model=UserOut, openapi_extra=USERS_MANAGE)
+async def create_user(body: UserIn, request: Request, credential: CurrentCredential) -> UserOut:
+    response = await request.app.state.backends.users.CreateUser(
+        pb.CreateUserRequest(
+            login=body.login,
+            full_name=body.full_name,
+            email=body.email,
+            password=body.password,
+            assignments=assignment_messages(body.assignments),
+        ),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return user_out(response.user)
+
+
+@router.get("/{user_id}", response_model=UserOut, openapi_extra=USERS_MANAGE)
+async def get_user(user_id: str, request: Request, credential: CurrentCredential) -> UserOut:
+    response = await request.app.state.backends.users.GetUser(
+        pb.GetUserRequest(user_id=user_id), metadata=credential.metadata, timeout=TIMEOUT
+    )
+    return user_out(response.user)
+
+
+@router.patch("/{user_id}", response_model=UserOut, openapi_extra=USERS_MANAGE)
+async def update_user(
+    user_id: str, body: UserPatch, request: Request, credential: CurrentCredential
+) -> UserOut:
+    message = pb.UpdateUserRequest(
+        user_id=user_id,
+        status=STATUS_VALUES.get(body.status or "", resources_pb2.USER_STATUS_UNSPECIFIED),
+    )
+    if body.full_name is not None:
+        message.full_name = body.full_name
+    if body.email is not None:
+        message.email = body.email
+    response = await request.app.state.backends.users.UpdateUser(
+        message, metadata=credential.metadata, timeout=TIMEOUT
+    )
+    return user_out(response.user)
+
+
+@router.delete("/{user_id}", status_code=204, response_class=Response, openapi_extra=USERS_MANAGE)
+async def delete_user(user_id: str, request: Request, credential: CurrentCredential) -> Response:
+    await request.app.state.backends.users.DeleteUser(
+        pb.DeleteUserRequest(user_id=user_id), metadata=credential.metadata, timeout=TIMEOUT
+    )
+    return Response(status_code=204)
+
+
+@router.put("/{user_id}/assignments", response_model=UserOut, openapi_extra=USERS_MANAGE)
+async def set_assignments(
+    user_id: str, body: list[Assignment], request: Request, credential: CurrentCredential
+) -> UserOut:
+    """Replace the user's roles, each with its scope (the whole company or a subtree)."""
+    response = await request.app.state.backends.users.SetUserAssignments(
+        pb.SetUserAssignmentsRequest(user_id=user_id, assignments=assignment_messages(body)),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return user_out(response.user)

@@ -1,0 +1,60 @@
+"""Who the caller is and what they may do: identity answers it for its own methods and,
+through TrustService.GetCallerAccess, for every other service."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.identity import domain
+from services.identity.domain import PRESET_ROLES, Role, User
+from services.identity.service.base import Deps
+from services.kit.authz import Access
+from services.kit.context import Caller
+from services.kit.errors import Unauthenticated
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """The company's hierarchy nodes as identity knows them, for scoped assignments.
+
+    Identity learns nodes from catalog's hierarchy events; until catalog publishes a
+    hierarchy, a company has no nodes and the company-wide scope is the only one."""
+
+    nodes: frozenset[str] = frozenset()
+
+    def path(self, node_id: str) -> Sequence[str]:
+        return (node_id,)
+
+
+class AccessCases:
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
+    async def roles_of(self, company_id: str) -> dict[str, Role]:
+        custom = await self._deps.stores.roles.of_company(company_id)
+        return {**PRESET_ROLES, **{role.id: role for role in custom}}
+
+    async def access_of_user(self, user: User) -> Access:
+        if all(a.role_id in PRESET_ROLES for a in user.assignments):
+            roles: dict[str, Role] = PRESET_ROLES  # no custom role: spare the query
+        else:
+            roles = await self.roles_of(user.company_id)
+        return domain.access_of(user.company_id, user.assignments, roles)
+
+    async def caller(self, caller: Caller) -> tuple[User, Access]:
+        """The calling user and their access; UNAUTHENTICATED once their session ended or
+        they were deactivated or deleted (their access token may not have expired yet)."""
+        company_id, user_id = caller.company_id or "", caller.user_id or ""
+        user, live = await asyncio.gather(
+            self._deps.stores.users.get(company_id, user_id),
+            self._deps.stores.sessions.is_live(company_id, caller.session_id or ""),
+        )
+        if user is None or not live:
+            raise Unauthenticated("the session has ended; log in again")
+        user.ensure_can_log_in()
+        return user, await self.access_of_user(user)
+
+    async def hierarchy(self, company_id: str) -> Hierarchy:
+        return Hierarchy()

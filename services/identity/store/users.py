@@ -1,0 +1,93 @@
+"""The company's users. Every query names the company: another company's user is absent."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.identity.domain import Assignment, User
+from services.identity.store.mapping import Doc, to_doc
+from services.kit.errors import Conflict
+
+
+def _user_doc(user: User) -> Doc:
+    doc = to_doc(user)
+    doc["assignments"] = [{"role_id": a.role_id, "node_id": a.node_id} for a in user.assignments]
+    return doc
+
+
+def _user(doc: Doc | None) -> User | None:
+    if doc is None:
+        return None
+    fields: dict[str, Any] = {k: v for k, v in doc.items() if k != "_id"}
+    fields["assignments"] = tuple(Assignment(**a) for a in doc.get("assignments", []))
+    return User(**fields, id=doc["_id"])
+
+
+class UserStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._users = db["users"]
+
+    async def ensure_indexes(self) -> None:
+        await self._users.create_index("login", unique=True)
+        await self._users.create_index([("company_id", ASCENDING), ("_id", ASCENDING)])
+        await self._users.create_index(
+            [("company_id", ASCENDING), ("assignments.role_id", ASCENDING)]
+        )
+
+    async def insert(self, user: User, session: AsyncClientSession | None = None) -> None:
+        try:
+            await self._users.insert_one(_user_doc(user), session=session)
+        except DuplicateKeyError as error:
+            raise Conflict("this login is taken") from error
+
+    async def by_login(self, login: str) -> User | None:
+        """Logins are unique across companies: this is how a login finds its company."""
+        return _user(await self._users.find_one({"login": login}))
+
+    async def get(self, company_id: str, user_id: str) -> User | None:
+        return _user(await self._users.find_one({"_id": user_id, "company_id": company_id}))
+
+    async def page(
+        self, company_id: str, *, after: str | None, limit: int, query: str = "", status: str = ""
+    ) -> list[User]:
+        """One page in id order (keyset): stable while users are added or removed."""
+        criteria: Doc = {"company_id": company_id}
+        if after:
+            criteria["_id"] = {"$gt": after}
+        if status:
+            criteria["status"] = status
+        if query:
+            pattern = {"$regex": re.escape(query.strip()), "$options": "i"}
+            criteria["$or"] = [{"login": pattern}, {"full_name": pattern}, {"email": pattern}]
+        cursor = self._users.find(criteria).sort("_id", ASCENDING).limit(limit)
+        return [user for doc in await cursor.to_list() if (user := _user(doc))]
+
+    async def replace(self, user: User, session: AsyncClientSession | None = None) -> bool:
+        try:
+            result = await self._users.replace_one(
+                {"_id": user.id, "company_id": user.company_id}, _user_doc(user), session=session
+            )
+        except DuplicateKeyError as error:
+            raise Conflict("this login is taken") from error
+        return result.matched_count == 1
+
+    async def delete(
+        self, company_id: str, user_id: str, session: AsyncClientSession | None = None
+    ) -> bool:
+        result = await self._users.delete_one(
+            {"_id": user_id, "company_id": company_id}, session=session
+        )
+        return result.deleted_count == 1
+
+    async def count_with_role(
+        self, company_id: str, role_id: str, session: AsyncClientSession | None = None
+    ) -> int:
+        return await self._users.count_documents(
+            {"company_id": company_id, "assignments.role_id": role_id}, session=session
+        )
