@@ -1,5 +1,5 @@
-"""Request context for every HTTP request: a request id (echoed as `X-Request-Id`) and a
-W3C `traceparent`, both carried into the gRPC calls the request makes."""
+"""Request context for every HTTP request: a request id (echoed as `X-Request-Id`), a
+W3C `traceparent` and the client's address, all carried into the gRPC calls it makes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.kit.context import new_request_id, request_id_var, traceparent_var
+from services.kit.context import (
+    client_address_var,
+    new_request_id,
+    request_id_var,
+    traceparent_var,
+)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -30,6 +35,10 @@ class RequestContextMiddleware:
             traceparent = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
         request_id_var.set(request_id)
         traceparent_var.set(traceparent)
+        # The socket's peer. Behind a load balancer, set uvicorn's --forwarded-allow-ips so
+        # that it puts the X-Forwarded-For client here instead.
+        client = scope.get("client")
+        client_address_var.set(client[0] if client else "")
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -34,6 +34,8 @@ ANONYMOUS = Caller()
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 traceparent_var: ContextVar[str] = ContextVar("traceparent", default="")
 caller_var: ContextVar[Caller] = ContextVar("caller", default=ANONYMOUS)
+# The end client's address as the gateway saw it (login throttling, audit).
+client_address_var: ContextVar[str] = ContextVar("client_address", default="")
 
 
 def new_request_id() -> str:

@@ -6,7 +6,7 @@ import json
 
 import grpc
 
-from services.kit.context import request_id_var, traceparent_var
+from services.kit.context import client_address_var, request_id_var, traceparent_var
 
 # Long-lived HTTP/2 connections: with `dns:///` names of headless Services, round_robin
 # spreads calls across every replica instead of pinning one.
@@ -26,12 +26,14 @@ def open_channel(address: str) -> grpc.aio.Channel:
 
 
 def call_metadata(authorization: str | None = None) -> tuple[tuple[str, str], ...]:
-    """Request id, trace parent and the caller's credential for an outgoing call."""
+    """Request id, trace parent, client address and the caller's credential for a call."""
     metadata: list[tuple[str, str]] = []
     if request_id := request_id_var.get():
         metadata.append(("x-request-id", request_id))
     if traceparent := traceparent_var.get():
         metadata.append(("traceparent", traceparent))
+    if client_address := client_address_var.get():
+        metadata.append(("x-client-address", client_address))
     if authorization:
         metadata.append(("authorization", authorization))
     return tuple(metadata)

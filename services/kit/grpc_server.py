@@ -20,7 +20,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.kit.auth import CallerAuthenticator
-from services.kit.context import caller_var, new_request_id, request_id_var, traceparent_var
+from services.kit.context import (
+    caller_var,
+    client_address_var,
+    new_request_id,
+    request_id_var,
+    traceparent_var,
+)
 from services.kit.errors import (
     INTERNAL_STATUS,
     DomainError,
@@ -77,6 +83,7 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         async def prepare() -> None:
             request_id_var.set(str(metadata.get("x-request-id") or new_request_id()))
             traceparent_var.set(str(metadata.get("traceparent") or ""))
+            client_address_var.set(str(metadata.get("x-client-address") or ""))
             caller = await self._authenticator.authenticate(metadata.get("authorization"))
             caller_var.set(caller)
             if audience == "operator" and not caller.is_operator:
@@ -92,6 +99,8 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
 async def _abort_for(error: BaseException, context: grpc.aio.ServicerContext) -> None:
     if isinstance(error, DomainError):
         await context.abort_with_status(to_grpc_status(error))
+    if isinstance(error, NotImplementedError):
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this method is not available yet")
     log.exception("unexpected failure", exc_info=error)
     await context.abort_with_status(INTERNAL_STATUS)
 
