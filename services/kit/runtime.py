@@ -22,6 +22,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.kit.auth import CallerAuthenticator
+from services.kit.caller_access import CallerAccessResolver
 from services.kit.broker import EventPublisher, connect_broker
 from services.kit.consumer import EventConsumer, EventHandler
 from services.kit.grpc_server import AccessPolicy, GrpcServer, Registrar, create_server
@@ -47,6 +48,8 @@ class ServiceRuntime:
     relay: OutboxRelay | None = None
     consumer: EventConsumer | None = None
     server: GrpcServer | None = None
+    # Services other than identity: what a caller may do (kit.caller_access).
+    caller_access: CallerAccessResolver | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -202,6 +205,14 @@ async def serve_until_stopped(
     await runtime.stop()
 
 
+def caller_access_resolver(settings: Settings) -> CallerAccessResolver:
+    """For services other than identity: what a caller may do, asked of identity."""
+    from services.kit.grpc_client import open_channel
+
+    return CallerAccessResolver(open_channel(settings.identity_addr),
+                                ttl_seconds=settings.caller_access_cache_seconds)
+
+
 async def start_service(
     runtime: ServiceRuntime,
     servicers: Iterable[Registrar],
@@ -210,7 +221,9 @@ async def start_service(
     handlers: Mapping[str, EventHandler],
     address: str | None = None,
 ) -> int:
-    """Start a service that verifies tokens with identity's keys (every one but identity)."""
+    """Start a service that verifies tokens with identity's keys (every one but identity)
+    and asks identity what each caller may do."""
+    runtime.caller_access = caller_access_resolver(runtime.settings)
     return await runtime.start(
         servicers=servicers,
         service_names=service_names,

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     jwt_audience: str = "vm"
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # How long a service trusts identity's answer about what a caller may do.
+    caller_access_cache_seconds: float = 5.0
+    # How long the gateway reuses the access token it got for an API key before asking
+    # identity again: a revoked key stops working in the gateway within this time.
+    api_key_cache_seconds: float = 30.0
     # Production: a PEM file with the Ed25519 private key, mounted from a secret.
     identity_signing_key_file: str = ""
 
