@@ -24,7 +24,7 @@ from gateway.app import create_app
 from services.kit.settings import Settings
 from tests.e2e.conftest import NewCompany, operator_metadata
 from tests.e2e.test_identity_flows import bearer, register
-from tests.e2e.test_identity_users_roles import PASSWORD, create_user, login_as
+from tests.e2e.test_identity_users_roles import PASSWORD, create_user
 from vm.identity.v1 import companies_pb2, companies_pb2_grpc
 
 pytestmark = pytest.mark.e2e
