@@ -16,7 +16,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from demo.data import COMPANIES, DEMO_PASSWORD
+from demo.data import COMPANIES, DEMO_PASSWORD, ROMASHKA_STAFF
 from demo.load import load_demo
 from services.kit.settings import Settings, get_settings
 
@@ -52,11 +52,13 @@ def print_banner(settings: Settings, report: list[str], *, running: bool) -> Non
     console.print(urls)
     logins = Table(title="Demo logins", show_lines=False)
     logins.add_column("company")
-    logins.add_column("login (main number)")
+    logins.add_column("login")
     logins.add_column("password")
     for company in COMPANIES:
         password = DEMO_PASSWORD if company.registers else "not registered yet: try registration"
         logins.add_row(company.name, company.main_number, password)
+    for staff in ROMASHKA_STAFF:
+        logins.add_row(f"{COMPANIES[0].name} — {staff.role_id}", staff.login, DEMO_PASSWORD)
     console.print(logins)
     console.print(
         f"  try: curl -s {gateway}/api/v1/auth/login -H 'content-type: application/json' "

@@ -55,3 +55,22 @@ COMPANIES = (
         registers=False,
     ),
 )
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    login: str
+    full_name: str
+    email: str
+    role_id: str
+
+
+# Ромашка's staff, each with another preset role (company-wide until catalog's hierarchy
+# lets a department manager be scoped to a subtree).
+ROMASHKA_STAFF = (
+    DemoUser("buh.ivanova", "Иванова Мария Петровна", "ivanova@romashka.example", "accountant"),
+    DemoUser("svyaz.petrov", "Петров Илья Сергеевич", "petrov@romashka.example",
+             "telecom_admin"),
+    DemoUser("audit.sidorova", "Сидорова Ольга Николаевна", "sidorova@romashka.example",
+             "viewer"),
+)

@@ -9,10 +9,18 @@ import re
 import grpc
 import httpx
 
-from demo.data import COMPANIES, DEMO_PASSWORD, DemoCompany
+from demo.data import COMPANIES, DEMO_PASSWORD, ROMASHKA_STAFF, DemoCompany
 from services.kit.grpc_client import open_channel
 from services.kit.settings import Settings
-from vm.identity.v1 import auth_pb2, auth_pb2_grpc, companies_pb2, companies_pb2_grpc, resources_pb2
+from vm.identity.v1 import (
+    auth_pb2,
+    auth_pb2_grpc,
+    companies_pb2,
+    companies_pb2_grpc,
+    resources_pb2,
+    users_pb2,
+    users_pb2_grpc,
+)
 
 CODE = re.compile(r"\b(\d{6})\b")
 
@@ -31,6 +39,9 @@ async def load_demo(settings: Settings) -> list[str]:
                 await _register(identity, demo, settings.devsink_url)
                 done.append("its administrator registered")
             report.append(f"{demo.name}: {', '.join(done)}")
+        added = await _ensure_staff(channel, COMPANIES[0])
+        report.append(f"{COMPANIES[0].name}: staff users — {added} added, "
+                      f"{len(ROMASHKA_STAFF) - added} already there")
         return report
 
 
@@ -90,3 +101,28 @@ async def _latest_code(sink: httpx.AsyncClient, to: str) -> str:
         if match := CODE.search(message["text"]):
             return match.group(1)
     raise RuntimeError(f"no code arrived for {to}")
+
+
+async def _ensure_staff(channel: grpc.aio.Channel, demo: DemoCompany) -> int:
+    """Ромашка's staff users, created by its global administrator; returns how many new."""
+    login = await auth_pb2_grpc.AuthServiceStub(channel).Login(
+        auth_pb2.LoginRequest(login=demo.main_number, password=DEMO_PASSWORD), timeout=30
+    )
+    admin = (("authorization", f"Bearer {login.tokens.access_token}"),)
+    users = users_pb2_grpc.UserServiceStub(channel)
+    added = 0
+    for staff in ROMASHKA_STAFF:
+        existing = await users.ListUsers(users_pb2.ListUsersRequest(query=staff.login),
+                                         metadata=admin, timeout=10)
+        if any(user.login == staff.login for user in existing.users):
+            continue
+        await users.CreateUser(
+            users_pb2.CreateUserRequest(
+                login=staff.login, full_name=staff.full_name, email=staff.email,
+                password=DEMO_PASSWORD,
+                assignments=[resources_pb2.RoleAssignment(role_id=staff.role_id)],
+            ),
+            metadata=admin, timeout=30,
+        )
+        added += 1
+    return added
