@@ -1,0 +1,13 @@
+"""Benchmarks of Virtual Manager, run by `make bench` (`python -m bench`), never by `make test`.
+
+One run starts everything it needs on loopback (a fresh SecantusDB, the whole system on
+free ports with its own database and broker prefixes, small reference servers), measures,
+prints a table, writes `bench/results/latest.json`, and stops what it started.
+
+- `bench.web`: requests/s and latency at 32 keep-alive connections for a bare FastAPI
+  endpoint, a FastAPI endpoint making one gRPC call, and `GET /api/v1/me` through the
+  gateway and identity; the load comes from `bench.loadgen` (or `wrk` when installed) in
+  a process of its own.
+- `bench.events`: the outbox → RabbitMQ → consumer pipeline end to end, against the raw
+  insert rate of the same database.
+"""

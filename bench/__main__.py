@@ -1,0 +1,201 @@
+"""`python -m bench` (`make bench`): start what is needed, measure, report, stop it all.
+
+Order: a fresh SecantusDB (or VM_TEST_MONGO_URL) and the RabbitMQ at VM_AMQP_URL; the bare
+FastAPI app; FastAPI + gRPC echo; the whole system for /me (stopped right after, so its
+idle processes do not share the CPU with the next benchmark); the events pipeline. Each
+step stops its own processes and deletes its own broker objects and databases, also when
+it fails; a benchmark that fails is reported and the others still run (exit code 1).
+Before each measurement it waits (up to --quiet-wait s) for the machine to be idle, and it
+reports the CPU that other work used during each window. One to three minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bench.events import bench_events
+from bench.procs import OTHERS, ROOT
+from bench.report import RESULTS, figures_of, print_report, write_json
+from bench.web import LoadOptions, bench_echo_hop, bench_me, bench_raw
+from tests.support.servers import amqp_url, start_mongo
+
+STEPS = ("raw", "echo_hop", "me", "events")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=STEPS,
+        help="run only these benchmarks (repeatable); default: all",
+    )
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds (HTTP)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured (HTTP)")
+    parser.add_argument(
+        "--client",
+        choices=("auto", "python", "wrk"),
+        default="auto",
+        help="HTTP load generator; auto: wrk when installed, else bench.loadgen",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=30.0,
+        help="before each measurement, wait up to this many seconds for the machine to be idle",
+    )
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--producers", type=int, default=8)
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    return parser.parse_args(argv)
+
+
+def _source() -> dict[str, Any]:
+    """Which code was measured: the commit, and whether the work tree had changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "changed_files": None}
+    return {"commit": commit, "changed_files": len(changes.splitlines())}
+
+
+def main(argv: list[str]) -> int:
+    options = parse_args(argv)
+    steps = options.only or list(STEPS)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 120
+    load = LoadOptions(
+        options.connections, options.warmup, options.duration, options.client, options.quiet_wait
+    )
+    log_dir = Path(tempfile.mkdtemp(prefix="vm-bench-"))
+    began = time.monotonic()
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_at_start": os.getloadavg()[0],
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "settings": {
+            "connections": load.connections,
+            "warmup_s": load.warmup,
+            "duration_s": load.duration,
+            "client": "wrk" if load.use_wrk else "bench.loadgen",
+            "events": options.events,
+            "producers": options.producers,
+            "quiet_wait_s": options.quiet_wait,
+        },
+        "source": _source(),
+        "logs": str(log_dir),
+        "http": {},
+    }
+    amqp = amqp_url()
+    mongo = start_mongo()
+    console.print(
+        f"SecantusDB at {mongo.url}, RabbitMQ at {amqp.rsplit('@', 1)[-1]}, logs in {log_dir}"
+    )
+    http = results["http"]
+    failed: dict[str, str] = {}
+
+    def step(name: str, title: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+        if name not in steps:
+            return None
+        try:
+            with console.status(f"{title} …"):
+                return run()
+        except Exception as error:  # report it, go on with the next benchmark
+            failed[name] = f"{type(error).__name__}: {error}"
+            console.print(f"[red]{title} failed: {failed[name]}")
+            return None
+
+    try:
+        if raw := step("raw", "HTTP: bare FastAPI endpoint", lambda: bench_raw(load, log_dir)):
+            http["raw"] = raw
+        hop = step(
+            "echo_hop", "HTTP: FastAPI + one gRPC hop", lambda: bench_echo_hop(load, log_dir)
+        )
+        if hop:
+            http["echo_hop"] = hop
+        me = step(
+            "me",
+            "HTTP: the whole system, GET /api/v1/me",
+            lambda: bench_me(mongo, amqp, load),
+        )
+        if me:
+            http["me"] = me
+        if me and hop:
+            http["me_over_echo_hop"] = me["requests_per_s"] / hop["requests_per_s"]
+        events = step(
+            "events",
+            f"Events: {options.events:,} through outbox → RabbitMQ → consumer",
+            lambda: bench_events(
+                mongo,
+                amqp,
+                events=options.events,
+                producers=options.producers,
+                log_dir=log_dir,
+                quiet_wait=options.quiet_wait,
+            ),
+        )
+        if events:
+            raw_rates = events["raw_inserts_per_s"]
+            events["ratio_to_concurrent"] = events["events_per_s"] / raw_rates["concurrent"]
+            events["ratio_to_sequential"] = events["events_per_s"] / raw_rates["sequential"]
+            results["events"] = events
+    finally:
+        mongo.stop()
+    results["failed"] = failed
+    results["total_seconds"] = round(time.monotonic() - began, 1)
+    results["machine"]["load_average_at_end"] = os.getloadavg()[0]
+    figures = figures_of(results)
+    print_report(console, results, figures)
+    write_json(results, figures, options.output)
+    console.print(f"written to {options.output} in {results['total_seconds']:.0f} s")
+    for name, result in [*http.items(), ("events", results.get("events"))]:
+        others = result.get("cpu_percent", {}).get(OTHERS, 0) if isinstance(result, dict) else 0
+        if others > 20:
+            console.print(
+                f"[yellow]{name}: other work on the machine used {others:.0f}% of a core "
+                "during the measurement: its figures are low and noisy"
+            )
+    for name, reason in failed.items():
+        console.print(f"[red]{name} failed: {reason}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

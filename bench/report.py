@@ -1,0 +1,212 @@
+"""The figures of a run: one table for people (rich), one JSON file for machines."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.procs import DATABASE
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Figure:
+    section: str
+    name: str
+    value: float
+    unit: str
+    target: str = ""
+    ok: bool | None = None  # None: no target
+
+    @property
+    def verdict(self) -> str:
+        if self.ok is None:
+            return ""
+        return "[green]met[/]" if self.ok else "[red]missed[/]"
+
+
+def _format(value: float, unit: str = "") -> str:
+    if math.isnan(value):
+        return "n/a"
+    if unit == "×":  # a ratio against a target: never round across the threshold
+        return f"{value:.3f}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def http_figures(section: str, result: dict[str, Any]) -> list[Figure]:
+    latency = result["latency_ms"]
+    figures = [
+        Figure(section, "throughput", result["requests_per_s"], "requests/s"),
+        Figure(section, "latency p50", latency["p50"], "ms"),
+        Figure(section, "latency p99", latency["p99"], "ms"),
+        Figure(section, "server CPU per request", result["server_cpu_ms_per_request"], "ms"),
+    ]
+    if result.get("errors") or result.get("lost_connections"):
+        figures.append(
+            Figure(
+                section, "failed requests", result["errors"], "requests", "0", result["errors"] == 0
+            )
+        )
+    return figures
+
+
+def figures_of(results: dict[str, Any]) -> list[Figure]:
+    figures: list[Figure] = []
+    http = results.get("http", {})
+    titles = {
+        "raw": "HTTP: bare FastAPI endpoint",
+        "echo_hop": "HTTP: FastAPI + one gRPC hop",
+        "me": "HTTP: GET /api/v1/me (gateway + identity)",
+    }
+    for key, title in titles.items():
+        if key in http:
+            figures += http_figures(title, http[key])
+    if "me_over_echo_hop" in http:
+        ratio = http["me_over_echo_hop"]
+        figures.append(
+            Figure("HTTP: ratio", "/me ÷ gRPC hop requests/s", ratio, "×", "≥ 0.5×", ratio >= 0.5)
+        )
+    events = results.get("events")
+    if events:
+        section = "Events: outbox → RabbitMQ → consumer"
+        raw = events["raw_inserts_per_s"]
+        figures += [
+            Figure("Events: raw insert_one", "sequential", raw["sequential"], "inserts/s"),
+            Figure(
+                "Events: raw insert_one",
+                f"{events['producers']} concurrent",
+                raw["concurrent"],
+                "inserts/s",
+            ),
+            Figure(
+                section,
+                f"{events['events']:,} events, {events['producers']} producers: commits",
+                events["commits_per_s"],
+                "commits/s",
+            ),
+            Figure(
+                section,
+                "end to end (first commit → last effect)",
+                events["events_per_s"],
+                "events/s",
+            ),
+            Figure(
+                section,
+                f"÷ raw inserts/s, {events['producers']} concurrent",
+                events["ratio_to_concurrent"],
+                "×",
+                "≥ 0.3×",
+                events["ratio_to_concurrent"] >= 0.3,
+            ),
+            Figure(
+                section,
+                "÷ raw inserts/s, sequential",
+                events["ratio_to_sequential"],
+                "×",
+                "≥ 0.3×",
+                events["ratio_to_sequential"] >= 0.3,
+            ),
+            Figure(section, "commit → effect p50", events["delay_ms"]["p50"], "ms"),
+            Figure(section, "commit → effect p99", events["delay_ms"]["p99"], "ms"),
+            Figure(
+                section,
+                "relay batches (mean size)",
+                events["relay_batch_mean"],
+                "events/batch",
+            ),
+        ]
+        db_per_event = events.get("cpu_ms_per_event", {}).get(DATABASE)
+        if db_per_event is not None and math.isfinite(raw["db_cpu_ms_per_insert"]):
+            figures += [
+                Figure(
+                    "Events: database CPU",
+                    "SecantusDB CPU per raw insert",
+                    raw["db_cpu_ms_per_insert"],
+                    "ms",
+                ),
+                Figure("Events: database CPU", "SecantusDB CPU per event", db_per_event, "ms"),
+            ]
+        if events["applied"] != events["events"] or events["applied_twice"]:
+            figures.append(
+                Figure(
+                    section,
+                    "events applied",
+                    events["applied"],
+                    "events",
+                    f"= {events['events']}, none twice",
+                    False,
+                )
+            )
+    return figures
+
+
+def print_report(console: Console, results: dict[str, Any], figures: list[Figure]) -> None:
+    table = Table(title="Virtual Manager benchmarks", title_style="bold")
+    table.add_column("benchmark")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    table.add_column("target")
+    table.add_column("verdict")
+    section = None
+    for figure in figures:
+        if section is not None and figure.section != section:
+            table.add_section()
+        table.add_row(
+            figure.section if figure.section != section else "",
+            figure.name,
+            _format(figure.value, figure.unit),
+            figure.unit,
+            figure.target,
+            figure.verdict,
+        )
+        section = figure.section
+    console.print(table)
+
+    cpu = Table(
+        title="CPU during the measurement window (% of one core; the machine has "
+        f"{results['machine']['cpus']})",
+        title_style="bold",
+    )
+    cpu.add_column("benchmark")
+    cpu.add_column("process: CPU %")
+    rows = [
+        (key, value) for key, value in results.get("http", {}).items() if isinstance(value, dict)
+    ]
+    if results.get("events"):
+        rows.append(("events", results["events"]))
+    if not rows:
+        return
+    for name, result in rows:
+        used = result.get("cpu_percent", {})
+        shares = (f"{process} {percent:.0f}" for process, percent in used.items())
+        cpu.add_row(name, ", ".join(shares))
+    console.print(cpu)
+
+
+def write_json(results: dict[str, Any], figures: list[Figure], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = _finite({**results, "figures": [asdict(f) for f in figures]})
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """NaN (a figure that could not be measured) becomes null: JSON has no NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
