@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -22,18 +24,27 @@ from services.kit.context import ANONYMOUS, Caller
 from services.kit.errors import Unauthenticated
 
 ALGORITHM = "EdDSA"
+VERIFIED_CACHE_SIZE = 10_000
 OPERATOR_SCHEME = "Operator"
+# A company's API key (`vmk_<key id>_<secret>`), presented to the gateway as a bearer
+# credential; the gateway exchanges it at identity for an access token.
+API_KEY_PREFIX = "vmk_"
 
 # Fetches {kid: public key PEM} of every key that may have signed a live token.
 KeySource = Callable[[], Awaitable[Mapping[str, str]]]
 
+SubjectKind = Literal["user", "api_key"]
+# The token's `knd` claim; a token without one is a user's (tokens issued before keys).
+_SUBJECT_KINDS: dict[str, SubjectKind] = {"user": "user", "api_key": "api_key"}
+
 
 @dataclass(frozen=True)
 class AccessClaims:
-    user_id: str
+    user_id: str  # the subject: a user's id, or an API key's id
     company_id: str
     session_id: str
     expires_at: int
+    kind: SubjectKind = "user"
 
 
 class TokenVerifier:
@@ -54,8 +65,21 @@ class TokenVerifier:
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._refreshed_at = 0.0
         self._lock = asyncio.Lock()
+        # Tokens already verified, until they expire: a signature check costs more than the
+        # rest of a small request. Bounded; forgotten when the set of keys changes.
+        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
 
     async def verify(self, token: str) -> AccessClaims:
+        known = self._verified.get(token)
+        if known is not None and known.expires_at + self._leeway > time.time():
+            return known
+        claims = await self._verify_signed(token)
+        self._verified[token] = claims
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return claims
+
+    async def _verify_signed(self, token: str) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -77,11 +101,15 @@ class TokenVerifier:
             raise Unauthenticated("the access token has expired") from error
         except jwt.PyJWTError as error:
             raise Unauthenticated("the access token is not valid") from error
+        kind = _SUBJECT_KINDS.get(str(claims.get("knd", "user")))
+        if kind is None:
+            raise Unauthenticated("the access token is not valid")
         return AccessClaims(
             user_id=str(claims["sub"]),
             company_id=str(claims["cid"]),
             session_id=str(claims["sid"]),
             expires_at=int(claims["exp"]),
+            kind=kind,
         )
 
     async def _public_key(self, kid: str) -> Ed25519PublicKey:
@@ -102,13 +130,16 @@ class TokenVerifier:
                 key = load_pem_public_key(pem.encode())
                 if isinstance(key, Ed25519PublicKey):
                     keys[kid] = key
+            if not set(self._keys) <= set(keys):
+                self._verified.clear()  # a key was withdrawn: its tokens must fail now
             self._keys = keys
             self._refreshed_at = time.monotonic()
 
 
 class CallerAuthenticator:
-    """Turns the `authorization` metadata into a `Caller`: a user (Bearer access token),
-    the operator (`Operator <token>`), or anonymous when there is none."""
+    """Turns the `authorization` metadata into a `Caller`: a user or an API key (Bearer
+    access token; its `knd` claim says which), the operator (`Operator <token>`), or
+    anonymous when there is none."""
 
     def __init__(self, verifier: TokenVerifier, operator_token: str) -> None:
         self._verifier = verifier
@@ -120,14 +151,15 @@ class CallerAuthenticator:
         scheme, _, credential = authorization.partition(" ")
         credential = credential.strip()
         if scheme == OPERATOR_SCHEME:
-            if hmac.compare_digest(credential.encode(), self._operator_token):
+            # Non-empty: with an empty configured token, "Operator" alone must not match.
+            if credential and hmac.compare_digest(credential.encode(), self._operator_token):
                 return Caller(kind="operator")
             raise Unauthenticated("the operator credential is not valid")
         if scheme.lower() != "bearer" or not credential:
             raise Unauthenticated("the authorization header must be 'Bearer <token>'")
         claims = await self._verifier.verify(credential)
         return Caller(
-            kind="user",
+            kind=claims.kind,
             company_id=claims.company_id,
             user_id=claims.user_id,
             session_id=claims.session_id,

@@ -34,7 +34,7 @@ class CallerAccessResolver:
         self._pending: dict[CacheKey, asyncio.Future[Access]] = {}
 
     async def access(self, caller: Caller) -> Access:
-        if not caller.is_user or not caller.token:
+        if not caller.is_company or not caller.token:
             raise Unauthenticated("a bearer token is needed")
         key = (caller.company_id or "", caller.user_id or "", caller.session_id or "")
         cached = self._cache.get(key)

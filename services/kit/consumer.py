@@ -30,6 +30,33 @@ PROCESSED = "processed_events"
 DELIVERY_LIMIT = 5
 
 
+def topic_matches(pattern: str, event_type: str) -> bool:
+    """AMQP topic matching, as the exchange routes: `*` is one word, `#` zero or more."""
+    return _words_match(pattern.split("."), event_type.split("."))
+
+
+def _words_match(pattern: list[str], words: list[str]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_words_match(rest, words[skip:]) for skip in range(len(words) + 1))
+    if not words or (head != "*" and head != words[0]):
+        return False
+    return _words_match(rest, words[1:])
+
+
+def handler_for(handlers: Mapping[str, EventHandler], event_type: str) -> EventHandler | None:
+    """The handler of exactly this type, else the first pattern's (e.g. `vm.#`, all events).
+    A handler key is also its queue's binding key, so patterns bind as patterns."""
+    if event_type in handlers:
+        return handlers[event_type]
+    for key, handler in handlers.items():
+        if ("*" in key or "#" in key) and topic_matches(key, event_type):
+            return handler
+    return None
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -104,7 +131,7 @@ class EventConsumer:
 
     async def apply(self, event: Event) -> bool:
         """Apply an event once; returns False when it had already been applied."""
-        handler = self._handlers.get(event.type)
+        handler = handler_for(self._handlers, event.type)
         if handler is None:
             return False
 

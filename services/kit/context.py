@@ -7,12 +7,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal
 
-CallerKind = Literal["anonymous", "user", "operator"]
+CallerKind = Literal["anonymous", "user", "api_key", "operator"]
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: nobody yet (public flows), a company's user, or the operator."""
+    """Who is calling: nobody yet (public flows), a company's user, one of the company's
+    API keys (its integrations), or the operator.
+
+    `user_id` is the token's subject: the user's id, or for an API key the key's id."""
 
     kind: CallerKind = "anonymous"
     company_id: str | None = None
@@ -23,6 +26,15 @@ class Caller:
     @property
     def is_user(self) -> bool:
         return self.kind == "user"
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.kind == "api_key"
+
+    @property
+    def is_company(self) -> bool:
+        """A user or an API key: both act for their company, with the access they hold."""
+        return self.kind in ("user", "api_key")
 
     @property
     def is_operator(self) -> bool:

@@ -18,7 +18,7 @@ from cloudevents.core.v1.event import CloudEvent
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from services.kit.context import traceparent_var
+from services.kit.context import caller_var, traceparent_var
 
 EVENT_TYPE = re.compile(r"^vm\.[a-z_]+\.[a-z_]+\.[a-z_]+\.v[0-9]+$")
 CONTENT_TYPE = JSONFormat.CONTENT_TYPE
@@ -35,6 +35,19 @@ class Event:
     subject: str | None = None
     company_id: str | None = None
     traceparent: str | None = None
+    # Who caused it (extensions `actorid`, `actorkind`): a user id with kind "user",
+    # "operator", "anonymous" (a public call), or "system" (no call: consumers, schedulers).
+    actor: str | None = None
+    actor_kind: str | None = None
+
+
+def current_actor() -> tuple[str, str]:
+    """(actor, kind) of the current call. The server sets the caller on every call, even
+    an anonymous one, so a context without a caller is the system's own work."""
+    caller = caller_var.get(None)
+    if caller is None:
+        return "system", "system"
+    return caller.user_id or caller.kind, caller.kind
 
 
 def new_event(
@@ -45,8 +58,9 @@ def new_event(
     company_id: str | None = None,
     subject: str | None = None,
 ) -> Event:
-    if not EVENT_TYPE.match(event_type):
+    if not EVENT_TYPE.fullmatch(event_type):
         raise ValueError(f"event type {event_type!r} is not vm.<service>.<entity>.<verb>.v<N>")
+    actor, actor_kind = current_actor()
     data = (
         json_format.MessageToDict(payload, preserving_proto_field_name=True)
         if isinstance(payload, Message)
@@ -61,6 +75,8 @@ def new_event(
         subject=subject,
         company_id=company_id,
         traceparent=traceparent_var.get() or None,
+        actor=actor,
+        actor_kind=actor_kind,
     )
 
 
@@ -79,11 +95,23 @@ def encode_event(event: Event) -> bytes:
         attributes["companyid"] = event.company_id
     if event.traceparent:
         attributes["traceparent"] = event.traceparent
+    if event.actor:
+        attributes["actorid"] = event.actor
+    if event.actor_kind:
+        attributes["actorkind"] = event.actor_kind
     return _FORMAT.write(CloudEvent(attributes, event.data))
 
 
+def _cloud_event(attributes: dict[str, Any], data: Any) -> CloudEvent:
+    # The SDK would invent a fresh id for an event without one; consumers dedupe on the
+    # id, so such a message would be applied again on every redelivery. Refuse it.
+    if not attributes.get("id"):
+        raise ValueError("a CloudEvent must have an id")
+    return CloudEvent(attributes, data)
+
+
 def decode_event(body: bytes) -> Event:
-    cloud_event = _FORMAT.read(None, body)
+    cloud_event = _FORMAT.read(_cloud_event, body)
     attributes = cloud_event.get_attributes()
     data = cloud_event.get_data()
     return Event(
@@ -95,6 +123,8 @@ def decode_event(body: bytes) -> Event:
         subject=cloud_event.get_subject(),
         company_id=attributes.get("companyid"),
         traceparent=attributes.get("traceparent"),
+        actor=attributes.get("actorid"),
+        actor_kind=attributes.get("actorkind"),
     )
 
 

@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 
 from services.kit.auth import CallerAuthenticator
 from services.kit.context import (
+    ANONYMOUS,
     caller_var,
     client_address_var,
     new_request_id,
@@ -61,10 +62,22 @@ class AccessPolicy:
         return "user"
 
 
+# Records a refused call (the full method name and the error) for the audit log; it runs
+# in the call's context, so the caller and client address are in services.kit.context.
+DenialRecorder = Callable[[str, DomainError], Awaitable[None]]
+
+
 class CallContextInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, authenticator: CallerAuthenticator, policy: AccessPolicy) -> None:
+    def __init__(
+        self,
+        authenticator: CallerAuthenticator,
+        policy: AccessPolicy,
+        on_denied: DenialRecorder | None = None,
+    ) -> None:
         self._authenticator = authenticator
         self._policy = policy
+        self._on_denied = on_denied
+        self._recordings: set[asyncio.Task[None]] = set()  # kept until done (no GC mid-way)
 
     async def intercept_service(
         self,
@@ -77,18 +90,45 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         metadata = dict(details.invocation_metadata or ())
         audience = self._policy.audience(details.method)
         prepare = self._preparer(metadata, audience)
-        return _wrap_handler(handler, prepare)
+        return _wrap_handler(handler, prepare, self._denial_notice(details.method, metadata))
+
+    def _denial_notice(
+        self, method: str, metadata: dict[str, Any]
+    ) -> Callable[[BaseException], None]:
+        """Records a refused call in the background: the caller's answer neither waits for
+        the record nor depends on it. A call without a credential is not a denial."""
+        presented = bool(metadata.get("authorization"))
+
+        def notice(error: BaseException) -> None:
+            if self._on_denied is None:
+                return
+            if not isinstance(error, PermissionDenied | Unauthenticated):
+                return
+            if isinstance(error, Unauthenticated) and not presented:
+                return
+            task = asyncio.create_task(self._on_denied(method, error))
+            self._recordings.add(task)
+            task.add_done_callback(self._recorded)
+
+        return notice
+
+    def _recorded(self, task: asyncio.Task[None]) -> None:
+        self._recordings.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("a denied call was not recorded", extra={"error": str(task.exception())})
 
     def _preparer(self, metadata: dict[str, Any], audience: str) -> Callable[[], Awaitable[None]]:
         async def prepare() -> None:
             request_id_var.set(str(metadata.get("x-request-id") or new_request_id()))
             traceparent_var.set(str(metadata.get("traceparent") or ""))
             client_address_var.set(str(metadata.get("x-client-address") or ""))
+            caller_var.set(ANONYMOUS)  # until proven otherwise; no caller means "the system"
             caller = await self._authenticator.authenticate(metadata.get("authorization"))
             caller_var.set(caller)
             if audience == "operator" and not caller.is_operator:
                 raise PermissionDenied("this method is for the operator's systems only")
-            if audience == "user" and not caller.is_user:
+            # A company's API key is a company caller too; its access is its role.
+            if audience == "user" and not caller.is_company:
                 if caller.is_operator:
                     raise PermissionDenied("this method needs a company user's token")
                 raise Unauthenticated("a bearer token is needed")
@@ -105,10 +145,17 @@ async def _abort_for(error: BaseException, context: grpc.aio.ServicerContext) ->
     await context.abort_with_status(INTERNAL_STATUS)
 
 
+def _ignore(error: BaseException) -> None:
+    return None
+
+
 def _wrap_handler(
-    handler: grpc.RpcMethodHandler, prepare: Callable[[], Awaitable[None]]
+    handler: grpc.RpcMethodHandler,
+    prepare: Callable[[], Awaitable[None]],
+    notice: Callable[[BaseException], None] = _ignore,
 ) -> grpc.RpcMethodHandler:
-    """Run `prepare` first and map errors, for all four call shapes."""
+    """Run `prepare` first and map errors (after showing them to `notice`), for all four
+    call shapes."""
     kwargs = {
         "request_deserializer": handler.request_deserializer,
         "response_serializer": handler.response_serializer,
@@ -123,6 +170,7 @@ def _wrap_handler(
             except Exception as error:
                 if _is_abort(error):
                     raise
+                notice(error)
                 await _abort_for(error, context)
 
         return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)
@@ -136,6 +184,7 @@ def _wrap_handler(
             except Exception as error:
                 if _is_abort(error):
                     raise
+                notice(error)
                 await _abort_for(error, context)
 
         return grpc.stream_unary_rpc_method_handler(stream_unary, **kwargs)
@@ -154,6 +203,7 @@ def _wrap_handler(
         except Exception as error:
             if _is_abort(error):
                 raise
+            notice(error)
             await _abort_for(error, context)
 
     return make(streaming, **kwargs)
@@ -194,10 +244,11 @@ def create_server(
     service_names: Iterable[str],
     authenticator: CallerAuthenticator,
     policy: AccessPolicy,
+    on_denied: DenialRecorder | None = None,
 ) -> GrpcServer:
     """Build the server and bind `address` (port 0 picks a free one; tests use that)."""
     server = grpc.aio.server(
-        interceptors=[CallContextInterceptor(authenticator, policy)],
+        interceptors=[CallContextInterceptor(authenticator, policy, on_denied)],
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 << 20)],
     )
     for add, servicer in servicers:

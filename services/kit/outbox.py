@@ -39,7 +39,9 @@ class Outbox:
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("sent_at", ASCENDING), ("_id", ASCENDING)])
 
-    async def add(self, session: AsyncClientSession, *events: Event) -> None:
+    async def add(self, session: AsyncClientSession | None, *events: Event) -> None:
+        """`session` None: a plain insert, for events that record no state change (a
+        denied request); the relay finds them at its next pass."""
         if not events:
             return
         documents = [

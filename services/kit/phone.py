@@ -17,7 +17,7 @@ def normalize_msisdn(raw: str) -> str | None:
         text = text[1:]
         if not text.startswith("7"):
             return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # str.isdigit() also takes "７", "²", "٧"
         return None
     if len(text) == 10 and text.startswith("9"):
         text = "7" + text

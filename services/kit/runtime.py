@@ -25,6 +25,9 @@ from services.kit.auth import CallerAuthenticator
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.broker import EventPublisher, connect_broker
 from services.kit.consumer import EventConsumer, EventHandler
+from services.kit.context import client_address_var, current_caller
+from services.kit.errors import DomainError
+from services.kit.events import new_event
 from services.kit.grpc_server import AccessPolicy, GrpcServer, Registrar, create_server
 from services.kit.mongo import Transactions, connect_mongo, ping
 from services.kit.outbox import Outbox, OutboxRelay
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 
 Prepare = Callable[[], Awaitable[None]]
 LIVENESS = "liveness"  # the grpc.health.v1 service name a liveness probe asks about
+DENIAL_RECORD_TIMEOUT_SECONDS = 5.0  # a record of a refused call is not worth waiting for
 
 
 @dataclass
@@ -80,7 +84,9 @@ class ServiceRuntime:
     ) -> int:
         """Start serving; returns the bound port. Readiness follows in the background."""
         address = address or f"{self.settings.grpc_host}:{self.settings.grpc_port(self.name)}"
-        self.server = create_server(address, servicers, service_names, authenticator, policy)
+        self.server = create_server(
+            address, servicers, service_names, authenticator, policy, self._record_denial
+        )
         await self.server.server.start()
         await self.server.set_serving(False)
         # Liveness is not readiness: a database outage must not get the process restarted.
@@ -92,6 +98,27 @@ class ServiceRuntime:
 
     async def wait_ready(self, timeout: float) -> None:
         await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def _record_denial(self, method: str, error: DomainError) -> None:
+        """A refused call becomes `vm.<service>.request.denied.v1` for the audit log. Nothing
+        changed, so a plain insert into the outbox (no transaction) is enough."""
+        caller = current_caller()
+        event = new_event(
+            f"vm.{self.name}.request.denied.v1",
+            {
+                "method": method,
+                "reason": error.reason,
+                "detail": error.message,
+                "caller": caller.user_id or caller.kind,
+                "client_address": client_address_var.get(),
+            },
+            source=f"/services/{self.name}",
+            company_id=caller.company_id,
+            subject=method,
+        )
+        await asyncio.wait_for(self.outbox.add(None, event), DENIAL_RECORD_TIMEOUT_SECONDS)
+        if self.relay is not None:
+            self.relay.wake()
 
     async def _bring_up(self, handlers: Mapping[str, EventHandler], prepare: Prepare | None) -> None:
         await self._retry("database", self._prepare_database(prepare))
