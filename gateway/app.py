@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from gateway.backends import Backends
 from gateway.middleware import RequestContextMiddleware
 from gateway.problems import install_problem_handlers
-from gateway.routers import auth, dev, health, me, roles, users
+from gateway.routers import api_keys, audit, auth, dev, health, me, roles, two_factor, users
+from gateway.routers import settings as settings_routes
 from services.kit.settings import Settings, get_settings
 
 DESCRIPTION = (
@@ -38,6 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in (health.router, auth.router, me.router, users.router, roles.router):
         app.include_router(router)
+    app.include_router(settings_routes.router)
+    app.include_router(audit.router)
+    app.include_router(api_keys.router)
+    app.include_router(two_factor.router)
     if settings.env == "dev":
         app.include_router(dev.router)
     return app

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from gateway.api_key_tokens import ApiKeyTokens
 from services.kit.auth import TokenVerifier
 from services.kit.grpc_client import open_channel
 from services.kit.identity_keys import identity_key_source
 from services.kit.settings import SERVICE_NAMES, Settings
 from vm.identity.v1 import (
+    api_keys_pb2_grpc,
+    audit_pb2_grpc,
     auth_pb2_grpc,
     profile_pb2_grpc,
     roles_pb2_grpc,
@@ -30,6 +33,10 @@ class Backends:
     profile: profile_pb2_grpc.ProfileServiceStub
     users: users_pb2_grpc.UserServiceStub
     roles: roles_pb2_grpc.RoleServiceStub
+    audit: audit_pb2_grpc.AuditServiceStub
+    api_keys: api_keys_pb2_grpc.ApiKeyServiceStub
+    # Access tokens exchanged for API keys presented as bearer credentials.
+    api_key_tokens: ApiKeyTokens
 
     @classmethod
     def connect(cls, settings: Settings) -> Backends:
@@ -40,6 +47,7 @@ class Backends:
             audience=settings.jwt_audience,
         )
         identity = channels["identity"]
+        api_keys = api_keys_pb2_grpc.ApiKeyServiceStub(identity)
         return cls(
             channels=channels,
             verifier=verifier,
@@ -47,6 +55,9 @@ class Backends:
             profile=profile_pb2_grpc.ProfileServiceStub(identity),
             users=users_pb2_grpc.UserServiceStub(identity),
             roles=roles_pb2_grpc.RoleServiceStub(identity),
+            audit=audit_pb2_grpc.AuditServiceStub(identity),
+            api_keys=api_keys,
+            api_key_tokens=ApiKeyTokens(api_keys, ttl_seconds=settings.api_key_cache_seconds),
         )
 
     async def health(self) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pydantic import BaseModel, Field
 
 from vm.identity.v1 import resources_pb2
@@ -27,6 +29,7 @@ class UserOut(BaseModel):
     email: str
     status: str
     assignments: list[Assignment]
+    two_factor_enabled: bool = False
 
 
 class RoleOut(BaseModel):
@@ -53,10 +56,39 @@ def user_out(user: resources_pb2.User) -> UserOut:
         assignments=[
             Assignment(role_id=a.role_id, node_id=a.node_id or None) for a in user.assignments
         ],
+        two_factor_enabled=user.two_factor_enabled,
     )
 
 
 def role_out(role: resources_pb2.Role) -> RoleOut:
     return RoleOut(
         id=role.id, name=role.name, permissions=list(role.permissions), preset=role.preset
+    )
+
+
+class ApiKeyOut(BaseModel):
+    """An API key as listed: never the key itself, only its first characters."""
+
+    id: str
+    name: str
+    role_id: str
+    node_id: str | None = Field(description="a hierarchy node; none for the whole company")
+    prefix: str = Field(description="the key's first characters, to recognise it by")
+    created_at: datetime
+    created_by: str = Field(description="the user (or API key) that made it")
+    last_used_at: datetime | None = Field(description="to the minute; none if never used")
+
+
+def api_key_out(key: resources_pb2.ApiKey) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=key.id,
+        name=key.name,
+        role_id=key.assignment.role_id,
+        node_id=key.assignment.node_id or None,
+        prefix=key.prefix,
+        created_at=key.created_at.ToDatetime(tzinfo=UTC),
+        created_by=key.created_by,
+        last_used_at=(
+            key.last_used_at.ToDatetime(tzinfo=UTC) if key.HasField("last_used_at") else None
+        ),
     )

@@ -2,6 +2,9 @@
 
 The services verify the token again themselves (zero trust); this check only spares
 them traffic that cannot succeed. The verified credential is forwarded as gRPC metadata.
+
+A company's API key (`Bearer vmk_...`) is exchanged at identity for a short-lived access
+token, kept for a few seconds (gateway/api_key_tokens.py), and that token is forwarded.
 """
 
 from __future__ import annotations
@@ -13,10 +16,14 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.problems import Problem
+from services.kit.auth import API_KEY_PREFIX
 from services.kit.errors import Unauthenticated
 from services.kit.grpc_client import call_metadata
 
-_bearer = HTTPBearer(auto_error=False, description="The access token from /auth/login")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="The access token from /auth/login, or an API key (vmk_...)",
+)
 
 
 @dataclass(frozen=True)
@@ -34,11 +41,21 @@ async def bearer_credential(
 ) -> Credential:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem("unauthenticated", "a bearer access token is required")
+    if credentials.credentials.startswith(API_KEY_PREFIX):
+        return await _api_key_credential(request, credentials.credentials)
     try:
         await request.app.state.backends.verifier.verify(credentials.credentials)
     except Unauthenticated as error:
         raise Problem("unauthenticated", error.message) from error
     return Credential(f"Bearer {credentials.credentials}")
+
+
+async def _api_key_credential(request: Request, key: str) -> Credential:
+    try:
+        token = await request.app.state.backends.api_key_tokens.token_for(key)
+    except Unauthenticated as error:
+        raise Problem("unauthenticated", error.message) from error
+    return Credential(f"Bearer {token}")
 
 
 CurrentCredential = Annotated[Credential, Depends(bearer_credential)]

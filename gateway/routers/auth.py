@@ -93,14 +93,25 @@ async def confirm_registration(
     return _tokens(response.tokens)
 
 
-@router.post("/login", response_model=TokensOut, openapi_extra=PUBLIC)
-async def login(body: LoginIn, request: Request) -> TokensOut:
-    """Log in with the main number (or a user's login) and the password."""
+class MfaRequiredOut(BaseModel):
+    mfa_required: bool = True
+    mfa_token: str = Field(description="send it with the code to /auth/login/mfa; 5 minutes")
+
+
+@router.post("/login", response_model=TokensOut | MfaRequiredOut, openapi_extra=PUBLIC)
+async def login(body: LoginIn, request: Request) -> TokensOut | MfaRequiredOut:
+    """Log in with the main number (or a user's login) and the password.
+
+    With two-factor login on, the answer is `{mfa_required: true, mfa_token}` instead of
+    tokens: `POST /auth/login/mfa` with the code from the app gives the tokens. Repeated
+    failures are answered 429 with Retry-After."""
     response = await request.app.state.backends.auth.Login(
         pb.LoginRequest(login=body.login, password=body.password),
         metadata=call_metadata(),
         timeout=TIMEOUT,
     )
+    if response.mfa_required:
+        return MfaRequiredOut(mfa_token=response.mfa_token)
     return _tokens(response.tokens)
 
 
@@ -121,6 +132,59 @@ async def logout(body: RefreshIn, request: Request, credential: CurrentCredentia
     await request.app.state.backends.auth.Logout(
         pb.LogoutRequest(refresh_token=body.refresh_token),
         metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- forgotten password
+
+
+class PasswordResetIn(BaseModel):
+    login: str = Field(min_length=1, max_length=128, examples=["79161234567"])
+
+
+class PasswordResetOut(BaseModel):
+    reset_id: str
+    expires_at: datetime
+
+
+class PasswordResetConfirmIn(BaseModel):
+    code: str = Field(min_length=1, max_length=16)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post(
+    "/password-resets", status_code=202, response_model=PasswordResetOut, openapi_extra=PUBLIC
+)
+async def start_password_reset(body: PasswordResetIn, request: Request) -> PasswordResetOut:
+    """Forgotten password: a code goes by SMS to a main-number login, by e-mail otherwise.
+    The answer is the same whether or not the login exists."""
+    response = await request.app.state.backends.auth.StartPasswordReset(
+        pb.StartPasswordResetRequest(login=body.login),
+        metadata=call_metadata(),
+        timeout=TIMEOUT,
+    )
+    return PasswordResetOut(
+        reset_id=response.reset_id, expires_at=response.expires_at.ToDatetime(tzinfo=UTC)
+    )
+
+
+@router.post(
+    "/password-resets/{reset_id}/confirm",
+    status_code=204,
+    response_class=Response,
+    openapi_extra=PUBLIC,
+)
+async def confirm_password_reset(
+    reset_id: str, body: PasswordResetConfirmIn, request: Request
+) -> Response:
+    """The code and a new password; every session of the user ends."""
+    await request.app.state.backends.auth.ConfirmPasswordReset(
+        pb.ConfirmPasswordResetRequest(
+            reset_id=reset_id, code=body.code, new_password=body.new_password
+        ),
+        metadata=call_metadata(),
         timeout=TIMEOUT,
     )
     return Response(status_code=204)

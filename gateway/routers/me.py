@@ -1,11 +1,11 @@
-"""`GET /me`: the caller — user, company, effective permissions and scopes."""
+"""`GET /me`: the caller — user (or API key), company, effective permissions and scopes."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from gateway.schemas import UserOut, user_out
+from gateway.schemas import ApiKeyOut, UserOut, api_key_out, user_out
 from gateway.security import ANY_USER, CurrentCredential
 from vm.identity.v1 import profile_pb2 as pb
 
@@ -27,10 +27,13 @@ class ScopeOut(BaseModel):
 
 
 class MeOut(BaseModel):
-    user: UserOut
+    user: UserOut | None = Field(description="the calling user; null for an API key")
     company: CompanyOut
     permissions: list[str]
     scopes: list[ScopeOut]
+    api_key: ApiKeyOut | None = Field(
+        default=None, description="the calling API key (instead of a user), if it is one"
+    )
 
 
 @router.get("/me", response_model=MeOut, openapi_extra=ANY_USER)
@@ -40,7 +43,8 @@ async def me(request: Request, credential: CurrentCredential) -> MeOut:
     )
     company = response.company
     return MeOut(
-        user=user_out(response.user),
+        user=user_out(response.user) if response.HasField("user") else None,
+        api_key=api_key_out(response.api_key) if response.HasField("api_key") else None,
         company=CompanyOut(
             id=company.id,
             name=company.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from services.identity.consumers import handlers
 from services.identity.grpc_api import ACCESS_POLICY, SERVICE_NAMES, registrars
 from services.identity.service import IdentityCases
 from services.identity.service.base import Deps
@@ -54,6 +55,7 @@ async def start(settings: Settings, address: str | None = None) -> ServiceRuntim
         service_names=SERVICE_NAMES,
         policy=ACCESS_POLICY,
         authenticator=CallerAuthenticator(verifier, settings.operator_token.get_secret_value()),
+        handlers=handlers(cases),
         prepare=prepare,
         address=address,
     )

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.identity.store.sessions import SigningKeyStore
-from services.kit.auth import ALGORITHM
+from services.kit.auth import ALGORITHM, SubjectKind
 from services.kit.errors import Unavailable
 
 
@@ -103,7 +103,18 @@ class TokenIssuer:
     def public_keys(self) -> dict[str, str]:
         return dict(self._published)
 
-    def issue(self, *, user_id: str, company_id: str, session_id: str, now: datetime) -> str:
+    def issue(
+        self,
+        *,
+        user_id: str,
+        company_id: str,
+        session_id: str,
+        now: datetime,
+        kind: SubjectKind = "user",
+        ttl_seconds: int | None = None,
+    ) -> str:
+        """A user's token, or (`kind="api_key"`) an API key's: then the key's id is both the
+        subject and the session, so that every service verifies it like a user's."""
         if self._active is None:
             raise Unavailable("identity is starting; try again in a moment")
         claims = {
@@ -112,8 +123,9 @@ class TokenIssuer:
             "sub": user_id,
             "cid": company_id,
             "sid": session_id,
+            "knd": kind,
             "iat": int(now.timestamp()),
-            "exp": int((now + timedelta(seconds=self.ttl_seconds)).timestamp()),
+            "exp": int((now + timedelta(seconds=ttl_seconds or self.ttl_seconds)).timestamp()),
             "jti": secrets.token_urlsafe(12),
         }
         return jwt.encode(

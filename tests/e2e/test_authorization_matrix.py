@@ -13,19 +13,24 @@ the company's data.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 
 from gateway.app import create_app
 from services.kit.settings import Settings
 from tests.e2e.conftest import NewCompany, operator_metadata
+from tests.e2e.test_identity_flows import PASSWORD as ADMIN_PASSWORD
 from tests.e2e.test_identity_flows import bearer, register
 from tests.e2e.test_identity_users_roles import PASSWORD, create_user
 from vm.identity.v1 import companies_pb2, companies_pb2_grpc
+
+STAFF_PASSWORD = PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -99,6 +104,11 @@ async def _own_refresh_token(world: World, caller: str) -> dict[str, str]:
     return {"refresh_token": world.refresh.get(caller, "ses_x.not-a-token")}
 
 
+async def _change_own_password(world: World, caller: str) -> dict[str, str]:
+    current = STAFF_PASSWORD if caller == "without_permission" else ADMIN_PASSWORD
+    return {"current_password": current, "new_password": f"New-{secrets.token_hex(6)}"}
+
+
 async def _new_user_body(world: World, caller: str) -> dict[str, Any]:
     return {"login": f"m.{secrets.token_hex(4)}", "full_name": "Матрица", "email": "m@x.example",
             "password": PASSWORD, "assignments": [{"role_id": "viewer"}]}
@@ -108,11 +118,47 @@ async def _new_role_body(world: World, caller: str) -> dict[str, Any]:
     return {"name": f"Роль {secrets.token_hex(4)}", "permissions": ["numbers.view"]}
 
 
+async def _unknown_login(world: World, caller: str) -> dict[str, Any]:
+    # A login of its own each time: a login's repeated failures are throttled (429).
+    return {"login": f"nobody.{secrets.token_hex(4)}", "password": "whatever-123"}
+
+
+async def _enrol(world: World, caller: str) -> pyotp.TOTP | None:
+    """The caller's TOTP app, enrolment started; None for a caller who cannot enrol."""
+    started = await world.api.post("/api/v1/me/2fa", headers=world.headers[caller])
+    return pyotp.TOTP(started.json()["secret"]) if started.status_code == 200 else None
+
+
+async def _code_of_a_new_enrolment(world: World, caller: str) -> dict[str, Any]:
+    app = await _enrol(world, caller)
+    return {"code": app.now() if app else "000000"}
+
+
+async def _code_with_two_factor_on(world: World, caller: str) -> dict[str, Any]:
+    """Two-factor login on for the caller, and a code not used yet to turn it off."""
+    app = await _enrol(world, caller)
+    if app is None:
+        return {"code": "000000"}
+    confirmed = await world.api.post(
+        "/api/v1/me/2fa/confirm", headers=world.headers[caller], json={"code": app.now()})
+    assert confirmed.status_code == 204, confirmed.text
+    return {"code": app.at(time.time() + 30)}  # the next step's: each code is used once
+
+
+async def _fresh_api_key(world: World, caller: str) -> str:
+    created = await world.api.post("/api/v1/api-keys", headers=world.headers["global_admin"],
+                                   json={"name": "Матрица", "role_id": "viewer"})
+    world.own_ids.add(created.json()["api_key"]["id"])
+    return created.json()["api_key"]["id"]
+
+
 # Path parameters: a fresh object of company A for each call.
 PATH_VALUES: dict[str, Factory] = {
     "user_id": World.fresh_user,
     "role_id": World.fresh_role,
     "registration_id": constant("reg_unknown"),
+    "reset_id": constant("pwr_unknown"),
+    "api_key_id": _fresh_api_key,
 }
 
 # Bodies by route; routes without a body need no entry.
@@ -121,13 +167,22 @@ BODIES: dict[str, Factory] = {
                                                  "email": "nobody@nowhere.example"}),
     "POST /api/v1/auth/registrations/{registration_id}/confirm": constant(
         {"sms_code": "000000", "email_code": "000000", "password": "whatever-123"}),
-    "POST /api/v1/auth/login": constant({"login": "nobody.here", "password": "whatever-123"}),
+    "POST /api/v1/auth/login": _unknown_login,
+    "POST /api/v1/auth/login/mfa": constant({"mfa_token": "mfa_unknown", "code": "000000"}),
+    "POST /api/v1/me/2fa/confirm": _code_of_a_new_enrolment,
+    "DELETE /api/v1/me/2fa": _code_with_two_factor_on,
     "POST /api/v1/auth/refresh": constant({"refresh_token": "ses_x.not-a-token"}),
+    "POST /api/v1/auth/password-resets": constant({"login": "nobody.here"}),
+    "POST /api/v1/auth/password-resets/{reset_id}/confirm": constant(
+        {"code": "000000", "new_password": "whatever-123"}),
+    "PUT /api/v1/me/password": _change_own_password,
+    "PUT /api/v1/me/preferences": constant({"pinned": ["tariff_change"], "locale": "ru"}),
     "POST /api/v1/auth/logout": _own_refresh_token,
     "POST /api/v1/users": _new_user_body,
     "PATCH /api/v1/users/{user_id}": constant({"full_name": "Переименован"}),
     "PUT /api/v1/users/{user_id}/assignments": constant([{"role_id": "viewer"}]),
     "POST /api/v1/roles": _new_role_body,
+    "POST /api/v1/api-keys": constant({"name": "Матрица", "role_id": "viewer"}),
     "PATCH /api/v1/roles/{role_id}": constant({"name": f"Другое имя {secrets.token_hex(3)}"}),
 }
 

@@ -98,6 +98,7 @@ def system_settings(mongo_url: str, amqp_url: str) -> tuple[Settings, dict[str, 
         "VM_SMTP_PORT": str(ports["smtp"]),
         "VM_SMS_CENTRE_URL": f"http://127.0.0.1:{ports['sink']}/sms",
         "VM_DEVSINK_URL": f"http://127.0.0.1:{ports['sink']}",
+        "VM_API_KEY_CACHE_SECONDS": "2",
     }
     for name in SERVICE_NAMES:
         env[f"VM_{name.upper()}_PORT"] = str(ports[name])

@@ -12,8 +12,14 @@ from services.kit.authz import COMPANY_LEVEL_PERMISSIONS, Access
 from services.kit.errors import InvalidArgument, NotFound, PermissionDenied
 
 # A small hierarchy: root → {msk, spb}; msk → {msk_sales, msk_it}; spb → {spb_sales}
-PARENTS = {"root": None, "msk": "root", "spb": "root", "msk_sales": "msk", "msk_it": "msk",
-           "spb_sales": "spb"}
+PARENTS = {
+    "root": None,
+    "msk": "root",
+    "spb": "root",
+    "msk_sales": "msk",
+    "msk_it": "msk",
+    "spb_sales": "spb",
+}
 
 
 def path(node: str) -> tuple[str, ...]:
@@ -61,11 +67,13 @@ def test_require_raises_permission_denied_and_another_company_is_not_found():
 
 def test_assignments_must_name_existing_roles_and_known_nodes():
     with pytest.raises(InvalidArgument) as refused:
-        domain.checked_assignments([Assignment("nope"), Assignment("viewer", "ghost")],
-                                   PRESET_ROLES, frozenset({"msk"}))
+        domain.checked_assignments(
+            [Assignment("nope"), Assignment("viewer", "ghost")], PRESET_ROLES, frozenset({"msk"})
+        )
     assert set(refused.value.fields) == {"assignments.0.role_id", "assignments.1.node_id"}
-    kept = domain.checked_assignments([Assignment("viewer"), Assignment("viewer")],
-                                      PRESET_ROLES, frozenset())
+    kept = domain.checked_assignments(
+        [Assignment("viewer"), Assignment("viewer")], PRESET_ROLES, frozenset()
+    )
     assert kept == (Assignment("viewer"),)
 
 
@@ -124,8 +132,7 @@ def test_no_chain_of_grants_ever_exceeds_what_the_first_granter_holds(custom_rol
     any node, that the company's first administrator (whatever they hold) does not."""
     roles = {**PRESET_ROLES, **custom_roles}
     assignment = st.builds(Assignment, role_id=st.sampled_from(sorted(roles)), node_id=nodes)
-    root = domain.access_of("cmp_1", data.draw(st.lists(assignment, min_size=1, max_size=3)),
-                            roles)
+    root = domain.access_of("cmp_1", data.draw(st.lists(assignment, min_size=1, max_size=3)), roles)
     people = [root]
     for _ in range(data.draw(st.integers(1, 12))):
         granter = data.draw(st.sampled_from(people))
@@ -143,8 +150,11 @@ def test_no_chain_of_grants_ever_exceeds_what_the_first_granter_holds(custom_rol
                     assert root.allows(permission, where), (permission, where)
 
 
-@given(st.lists(st.tuples(nodes, permission_sets), max_size=5),
-       st.sampled_from(ALL_PERMISSIONS), st.sampled_from(sorted(PARENTS)))
+@given(
+    st.lists(st.tuples(nodes, permission_sets), max_size=5),
+    st.sampled_from(ALL_PERMISSIONS),
+    st.sampled_from(sorted(PARENTS)),
+)
 def test_a_permission_on_a_node_holds_iff_a_scope_covers_an_ancestor(pairs, permission, node):
     held = access(pairs)
     by_scope = {n for n, perms in pairs if permission in perms}

@@ -24,8 +24,9 @@ from services.kit.settings import Settings
 
 def rpc_error_for(error: DomainError) -> grpc.aio.AioRpcError:
     status = to_grpc_status(error)
-    return grpc.aio.AioRpcError(status.code, Metadata(), Metadata(*status.trailing_metadata),
-                                details=status.details)
+    return grpc.aio.AioRpcError(
+        status.code, Metadata(), Metadata(*status.trailing_metadata), details=status.details
+    )
 
 
 def transport_error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
@@ -41,8 +42,10 @@ async def client():
     async def raise_it() -> None:
         raise raised["error"]
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-                                 base_url="http://gateway") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+        base_url="http://gateway",
+    ) as http:
         yield http, raised
 
 
@@ -89,10 +92,12 @@ async def test_a_domain_reason_outside_the_contract_keeps_the_status_code_and_sa
 
 @pytest.mark.parametrize(
     ("code", "status", "problem"),
-    [(grpc.StatusCode.UNAVAILABLE, 503, "unavailable"),
-     (grpc.StatusCode.DEADLINE_EXCEEDED, 503, "unavailable"),
-     (grpc.StatusCode.INTERNAL, 500, "internal"),
-     (grpc.StatusCode.NOT_FOUND, 500, "internal")],
+    [
+        (grpc.StatusCode.UNAVAILABLE, 503, "unavailable"),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, 503, "unavailable"),
+        (grpc.StatusCode.INTERNAL, 500, "internal"),
+        (grpc.StatusCode.NOT_FOUND, 500, "internal"),
+    ],
 )
 async def test_transport_failures_never_show_their_details(client, code, status, problem):
     http, raised = client

@@ -24,9 +24,15 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 def company_details(**overrides: str) -> dict:
     details = {
-        "company_id": "cmp_1", "name": 'ООО "Ромашка"', "inn": "7701234567",
-        "main_number": "+7 (916) 123-45-67", "contact_email": "Admin@Romashka.Example",
-        "contract_number": "ВМ-1", "kpp": "770101001", "ogrn": "", "legal_address": "",
+        "company_id": "cmp_1",
+        "name": 'ООО "Ромашка"',
+        "inn": "7701234567",
+        "main_number": "+7 (916) 123-45-67",
+        "contact_email": "Admin@Romashka.Example",
+        "contract_number": "ВМ-1",
+        "kpp": "770101001",
+        "ogrn": "",
+        "legal_address": "",
     }
     return {**details, **overrides, "now": NOW}
 
@@ -40,8 +46,15 @@ def test_new_company_normalises_the_main_number_and_the_email_domain():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("inn", "123"), ("inn", "77012345678"), ("main_number", "12345"), ("name", " "),
-     ("contact_email", "not-an-email"), ("kpp", "12"), ("ogrn", "1")],
+    [
+        ("inn", "123"),
+        ("inn", "77012345678"),
+        ("main_number", "12345"),
+        ("name", " "),
+        ("contact_email", "not-an-email"),
+        ("kpp", "12"),
+        ("ogrn", "1"),
+    ],
 )
 def test_new_company_refuses_each_bad_field_by_name(field, value):
     with pytest.raises(InvalidArgument) as refused:
@@ -51,14 +64,21 @@ def test_new_company_refuses_each_bad_field_by_name(field, value):
 
 def test_preset_roles_are_exactly_the_five_of_the_contract():
     assert set(PRESET_ROLES) == {
-        "global_admin", "telecom_admin", "accountant", "department_manager", "viewer",
+        "global_admin",
+        "telecom_admin",
+        "accountant",
+        "department_manager",
+        "viewer",
     }
     assert PRESET_ROLES["global_admin"].permissions == frozenset(ALL_PERMISSIONS)
     assert "numbers.sim" not in PRESET_ROLES["department_manager"].permissions
     assert "numbers.sms" not in PRESET_ROLES["department_manager"].permissions
     assert "numbers.tariff" in PRESET_ROLES["department_manager"].permissions
     assert PRESET_ROLES["viewer"].permissions == {
-        "numbers.view", "finance.view", "tickets.view", "audit.view",
+        "numbers.view",
+        "finance.view",
+        "tickets.view",
+        "audit.view",
     }
     assert "finance.transfer" in PRESET_ROLES["accountant"].permissions
     assert "numbers.tariff" not in PRESET_ROLES["accountant"].permissions
@@ -69,8 +89,11 @@ def test_the_catalogue_has_the_twenty_one_permissions():
 
 
 assignments = st.lists(
-    st.builds(Assignment, role_id=st.sampled_from([*PRESET_ROLES, "unknown"]),
-              node_id=st.one_of(st.none(), st.sampled_from(["n1", "n2", "n3"]))),
+    st.builds(
+        Assignment,
+        role_id=st.sampled_from([*PRESET_ROLES, "unknown"]),
+        node_id=st.one_of(st.none(), st.sampled_from(["n1", "n2", "n3"])),
+    ),
     max_size=8,
 )
 
@@ -81,15 +104,23 @@ def test_effective_scopes_are_the_union_of_roles_per_node(given_assignments):
     nodes = [scope.node_id for scope in scopes]
     assert len(nodes) == len(set(nodes))  # one scope per node
     for scope in scopes:
-        expected = set().union(*(
-            PRESET_ROLES[a.role_id].permissions for a in given_assignments
-            if a.node_id == scope.node_id and a.role_id in PRESET_ROLES
-        ))
+        expected = set().union(
+            *(
+                PRESET_ROLES[a.role_id].permissions
+                for a in given_assignments
+                if a.node_id == scope.node_id and a.role_id in PRESET_ROLES
+            )
+        )
         assert scope.permissions == expected
     # no assignment of a known role is lost, and nothing is granted that no role carries
     granted = set().union(*(s.permissions for s in scopes)) if scopes else set()
-    carried = set().union(*(PRESET_ROLES[a.role_id].permissions for a in given_assignments
-                            if a.role_id in PRESET_ROLES))
+    carried = set().union(
+        *(
+            PRESET_ROLES[a.role_id].permissions
+            for a in given_assignments
+            if a.role_id in PRESET_ROLES
+        )
+    )
     assert granted == carried
 
 
@@ -119,7 +150,9 @@ def test_login_is_a_normalised_number_or_a_lower_case_name():
 
 def registration(**overrides) -> Registration:
     fields = {
-        "id": "reg_1", "company_id": "cmp_1", "main_number": "79161234567",
+        "id": "reg_1",
+        "company_id": "cmp_1",
+        "main_number": "79161234567",
         "email": "a@b.example",
         "sms_code_digest": domain.code_digest("reg_1", "sms", "111111"),
         "email_code_digest": domain.code_digest("reg_1", "email", "222222"),
@@ -134,8 +167,9 @@ def test_both_codes_complete_a_registration():
     assert after.attempts == 1
 
 
-@pytest.mark.parametrize(("sms", "mail"), [("111111", "000000"), ("000000", "222222"),
-                                           ("222222", "111111")])
+@pytest.mark.parametrize(
+    ("sms", "mail"), [("111111", "000000"), ("000000", "222222"), ("222222", "111111")]
+)
 def test_a_wrong_or_swapped_code_does_not_complete_but_counts(sms, mail):
     after = registration().try_codes(sms, mail)
     assert not after.completed
@@ -148,8 +182,11 @@ def test_a_registration_without_a_company_never_completes_even_with_the_codes():
 
 @pytest.mark.parametrize(
     "state",
-    [{"attempts": domain.MAX_CODE_ATTEMPTS}, {"completed": True},
-     {"expires_at": NOW - timedelta(seconds=1)}],
+    [
+        {"attempts": domain.MAX_CODE_ATTEMPTS},
+        {"completed": True},
+        {"expires_at": NOW - timedelta(seconds=1)},
+    ],
 )
 def test_an_expired_used_or_exhausted_registration_is_closed(state):
     with pytest.raises(NotAllowed):
@@ -163,8 +200,15 @@ def test_codes_are_six_digits():
 
 
 def test_company_accepts_registration_only_unregistered_with_the_same_contact_email():
-    company = Company(id="c", name="n", inn="7701234567", main_number="79161234567",
-                      contact_email="admin@x.example", contract_number="1", created_at=NOW)
+    company = Company(
+        id="c",
+        name="n",
+        inn="7701234567",
+        main_number="79161234567",
+        contact_email="admin@x.example",
+        contract_number="1",
+        created_at=NOW,
+    )
     assert domain.company_accepts_registration(company, "ADMIN@x.example")
     assert not domain.company_accepts_registration(company, "other@x.example")
     assert not domain.company_accepts_registration(None, "admin@x.example")
@@ -173,9 +217,15 @@ def test_company_accepts_registration_only_unregistered_with_the_same_contact_em
 
 
 def session(**overrides) -> Session:
-    fields = {"id": "ses_1", "family_id": "ses_1", "company_id": "c", "user_id": "u",
-              "secret_digest": domain.refresh_digest("s3cret"), "created_at": NOW,
-              "expires_at": NOW + timedelta(days=1)}
+    fields = {
+        "id": "ses_1",
+        "family_id": "ses_1",
+        "company_id": "c",
+        "user_id": "u",
+        "secret_digest": domain.refresh_digest("s3cret"),
+        "created_at": NOW,
+        "expires_at": NOW + timedelta(days=1),
+    }
     return Session(**{**fields, **overrides})
 
 

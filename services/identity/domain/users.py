@@ -42,6 +42,8 @@ class User:
     created_at: datetime
     status: str = USER_ACTIVE
     assignments: tuple[Assignment, ...] = field(default_factory=tuple)
+    # Mirrors the user's two-factor settings (kept apart, with the secret) for display.
+    two_factor_enabled: bool = False
 
     def ensure_can_log_in(self) -> None:
         if self.status != USER_ACTIVE:

@@ -7,6 +7,8 @@ then checked by the use cases themselves.
 
 from __future__ import annotations
 
+from services.identity.grpc_api.api_keys import ApiKeyServicer
+from services.identity.grpc_api.audit import AuditServicer
 from services.identity.grpc_api.auth import AuthServicer
 from services.identity.grpc_api.profile import ProfileServicer
 from services.identity.grpc_api.roles import RoleServicer
@@ -15,6 +17,10 @@ from services.identity.grpc_api.users import UserServicer
 from services.identity.service import IdentityCases
 from services.kit.grpc_server import AccessPolicy, Registrar
 from vm.identity.v1 import (
+    api_keys_pb2,
+    api_keys_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
     auth_pb2,
     auth_pb2_grpc,
     companies_pb2,
@@ -32,6 +38,7 @@ from vm.identity.v1 import (
 _AUTH = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 _TRUST = trust_pb2.DESCRIPTOR.services_by_name["TrustService"].full_name
 _COMPANIES = companies_pb2.DESCRIPTOR.services_by_name["CompanyService"].full_name
+_API_KEYS = api_keys_pb2.DESCRIPTOR.services_by_name["ApiKeyService"].full_name
 
 SERVICE_NAMES = (
     _AUTH,
@@ -40,6 +47,8 @@ SERVICE_NAMES = (
     roles_pb2.DESCRIPTOR.services_by_name["RoleService"].full_name,
     _TRUST,
     _COMPANIES,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    _API_KEYS,
 )
 
 ACCESS_POLICY = AccessPolicy(
@@ -58,6 +67,8 @@ ACCESS_POLICY = AccessPolicy(
                 )
             ),
             f"/{_TRUST}/GetSigningKeys",
+            # The key itself is the credential.
+            f"/{_API_KEYS}/ExchangeApiKey",
         }
     ),
     operator_services=frozenset({_COMPANIES}),
@@ -72,4 +83,6 @@ def registrars(cases: IdentityCases) -> list[Registrar]:
         (roles_pb2_grpc.add_RoleServiceServicer_to_server, RoleServicer(cases)),
         (trust_pb2_grpc.add_TrustServiceServicer_to_server, TrustServicer(cases)),
         (companies_pb2_grpc.add_CompanyServiceServicer_to_server, CompanyServicer(cases)),
+        (audit_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer(cases)),
+        (api_keys_pb2_grpc.add_ApiKeyServiceServicer_to_server, ApiKeyServicer(cases)),
     ]

@@ -61,6 +61,7 @@ def user_message(user: User) -> pb.User:
         status=_STATUS.get(user.status, pb.USER_STATUS_UNSPECIFIED),
         assignments=[assignment_message(a) for a in user.assignments],
         created_at=timestamp(user.created_at),
+        two_factor_enabled=user.two_factor_enabled,
     )
 
 

@@ -37,7 +37,7 @@ class RoleServicer(pb_grpc.RoleServiceServicer):
     async def ListPermissions(
         self, request: pb.ListPermissionsRequest, context: Context
     ) -> pb.ListPermissionsResponse:
-        await self._access.caller(current_caller())
+        await self._access.access_of_caller(current_caller())
         return pb.ListPermissionsResponse(categories=_CATALOGUE)
 
     async def ListRoles(

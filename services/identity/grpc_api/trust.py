@@ -30,7 +30,7 @@ class TrustServicer(trust_pb2_grpc.TrustServiceServicer):
     async def GetCallerAccess(
         self, request: trust_pb2.GetCallerAccessRequest, context: Context
     ) -> trust_pb2.GetCallerAccessResponse:
-        _, access = await self._access.caller(current_caller())
+        access = await self._access.access_of_caller(current_caller())
         return trust_pb2.GetCallerAccessResponse(
             company_id=access.company_id, scopes=scopes_message(access)
         )

@@ -9,12 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.identity.service.access import AccessCases
+from services.identity.service.api_keys import ApiKeyCases
+from services.identity.service.audit import AuditCases
 from services.identity.service.auth import AuthCases
 from services.identity.service.base import Deps
 from services.identity.service.companies import CompanyCases
+from services.identity.service.passwords import PasswordCases
+from services.identity.service.preferences import PreferenceCases
 from services.identity.service.profile import ProfileCases
 from services.identity.service.roles import RoleCases
 from services.identity.service.sessions import SessionIssuer
+from services.identity.service.two_factor import TwoFactorCases
 from services.identity.service.users import UserCases
 
 
@@ -27,6 +32,11 @@ class IdentityCases:
     profile: ProfileCases
     roles: RoleCases
     users: UserCases
+    passwords: PasswordCases
+    preferences: PreferenceCases
+    audit: AuditCases
+    api_keys: ApiKeyCases
+    two_factor: TwoFactorCases
 
     @classmethod
     def create(cls, deps: Deps) -> IdentityCases:
@@ -40,4 +50,9 @@ class IdentityCases:
             profile=ProfileCases(deps, access),
             roles=RoleCases(deps, access),
             users=UserCases(deps, access),
+            passwords=PasswordCases(deps, access),
+            preferences=PreferenceCases(deps, access),
+            audit=AuditCases(deps, access),
+            api_keys=ApiKeyCases(deps, access),
+            two_factor=TwoFactorCases(deps, access),
         )

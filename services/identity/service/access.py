@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.identity import domain
-from services.identity.domain import PRESET_ROLES, Role, User
+from services.identity.domain import PRESET_ROLES, ApiKey, Assignment, Role, User
 from services.identity.service.base import Deps
 from services.kit.authz import Access
 from services.kit.context import Caller
-from services.kit.errors import Unauthenticated
+from services.kit.errors import PermissionDenied, Unauthenticated
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,12 @@ class AccessCases:
 
     async def caller(self, caller: Caller) -> tuple[User, Access]:
         """The calling user and their access; UNAUTHENTICATED once their session ended or
-        they were deactivated or deleted (their access token may not have expired yet)."""
+        they were deactivated or deleted (their access token may not have expired yet).
+
+        A person's functions only: an API key is refused here. Where a key may act too
+        (whatever its role allows), use `access_of_caller`."""
+        if caller.is_api_key:
+            raise PermissionDenied("an API key cannot do this; it is for people who log in")
         company_id, user_id = caller.company_id or "", caller.user_id or ""
         user, live = await asyncio.gather(
             self._deps.stores.users.get(company_id, user_id),
@@ -55,6 +60,39 @@ class AccessCases:
             raise Unauthenticated("the session has ended; log in again")
         user.ensure_can_log_in()
         return user, await self.access_of_user(user)
+
+    async def access_of_caller(self, caller: Caller) -> Access:
+        """What the caller may do, be it a user or one of the company's API keys."""
+        if caller.is_api_key:
+            _, access = await self.api_key_caller(caller)
+        else:
+            _, access = await self.caller(caller)
+        return access
+
+    async def api_key_caller(self, caller: Caller) -> tuple[ApiKey, Access]:
+        """The calling API key and its access (its one assignment); UNAUTHENTICATED once it
+        is revoked, at once, though the access token it was exchanged for lives on."""
+        key = await self._deps.stores.api_keys.get(caller.company_id or "", caller.user_id or "")
+        if key is None:
+            raise Unauthenticated("the API key is not valid")
+        key.ensure_active()
+        if key.assignment.role_id in PRESET_ROLES:
+            roles: dict[str, Role] = PRESET_ROLES  # no custom role: spare the query
+        else:
+            roles = await self.roles_of(key.company_id)
+        return key, domain.access_of(key.company_id, (key.assignment,), roles)
+
+    async def checked_grant(
+        self, granter: Access, assignments: Sequence[Assignment]
+    ) -> tuple[Assignment, ...]:
+        """Assignments (of a user or an API key) that name the company's roles and nodes
+        and grant nothing the granter does not hold (no escalation)."""
+        roles = await self.roles_of(granter.company_id)
+        hierarchy = await self.hierarchy(granter.company_id)
+        checked = domain.checked_assignments(assignments, roles, hierarchy.nodes)
+        granted = domain.access_of(granter.company_id, checked, roles)
+        domain.ensure_may_grant(granter, granted, hierarchy.path)
+        return checked
 
     async def hierarchy(self, company_id: str) -> Hierarchy:
         return Hierarchy()

@@ -13,7 +13,9 @@ from services.identity.service.base import (
     identity_event,
     password_matches,
 )
+from services.identity.service.login_guard import LoginGuard
 from services.identity.service.sessions import SessionIssuer, Tokens
+from services.identity.service.two_factor import MfaLogin, MfaRequired
 from services.kit.context import Caller
 from services.kit.errors import Conflict, InvalidArgument, NotAllowed, NotFound, Unauthenticated
 from services.kit.events import Event
@@ -28,6 +30,8 @@ class AuthCases:
         self._deps = deps
         self._stores = deps.stores
         self._sessions = sessions
+        self._guard = LoginGuard(deps)
+        self._mfa = MfaLogin(deps, sessions, self._guard)
 
     # ---------------------------------------------------------------- registration
 
@@ -113,11 +117,24 @@ class AuthCases:
 
     # ---------------------------------------------------------------- sessions
 
-    async def login(self, login: str, password: str) -> Tokens:
+    async def login(self, login: str, password: str) -> Tokens | MfaRequired:
         user = await self.check_password_login(login, password)
-        return await self._sessions.open(user)
+        if challenge := await self._mfa.challenge_if_enabled(user):
+            return challenge
+        tokens = await self._sessions.open(user)
+        await self._guard.succeeded(login)
+        return tokens
+
+    async def complete_mfa_login(self, mfa_token: str, code: str) -> Tokens:
+        return await self._mfa.complete(mfa_token, code)
 
     async def check_password_login(self, login: str, password: str) -> User:
+        """The password check under login throttling (see domain.throttling)."""
+        return await self._guard.check_password(
+            login, lambda: self._check_password(login, password)
+        )
+
+    async def _check_password(self, login: str, password: str) -> User:
         """The user whose login and password these are (timing does not tell which failed)."""
         if not login.strip() or not password or len(password) > domain.PASSWORD_MAX:
             raise Unauthenticated(WRONG_LOGIN)

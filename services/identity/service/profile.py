@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from services.identity.domain import Company, User
+from services.identity.domain import ApiKey, Company, User
 from services.identity.service.access import AccessCases
 from services.identity.service.base import Deps
 from services.kit.authz import Access
@@ -15,9 +15,10 @@ from services.kit.errors import Unauthenticated
 
 @dataclass(frozen=True)
 class Me:
-    user: User
+    user: User | None  # None when the caller is an API key: then `api_key` says which
     company: Company
     access: Access
+    api_key: ApiKey | None = None
 
 
 class ProfileCases:
@@ -26,9 +27,17 @@ class ProfileCases:
         self._access = access
 
     async def me(self, caller: Caller) -> Me:
-        (user, access), company = await asyncio.gather(
-            self._access.caller(caller), self._deps.stores.companies.get(caller.company_id or "")
+        """The calling user, or the calling API key (its name, role and scope)."""
+        who = (
+            self._access.api_key_caller(caller)
+            if caller.is_api_key
+            else self._access.caller(caller)
+        )
+        (holder, access), company = await asyncio.gather(
+            who, self._deps.stores.companies.get(caller.company_id or "")
         )
         if company is None:
             raise Unauthenticated("the company no longer exists")
-        return Me(user=user, company=company, access=access)
+        if isinstance(holder, ApiKey):
+            return Me(user=None, company=company, access=access, api_key=holder)
+        return Me(user=holder, company=company, access=access)

@@ -23,19 +23,19 @@ class RoleCases:
         self._access = access
 
     async def list_roles(self, caller: Caller) -> list[Role]:
-        await self._access.caller(caller)
+        await self._access.access_of_caller(caller)
         roles = await self._access.roles_of(caller.company_id or "")
         return list(roles.values())
 
     async def get_role(self, caller: Caller, role_id: str) -> Role:
-        await self._access.caller(caller)
+        await self._access.access_of_caller(caller)
         role = (await self._access.roles_of(caller.company_id or "")).get(role_id)
         if role is None:
             raise NotFound("no such role")
         return role
 
     async def create_role(self, caller: Caller, name: str, permissions: list[str]) -> Role:
-        _, author = await self._access.caller(caller)
+        author = await self._access.access_of_caller(caller)
         author.require("roles.manage")
         role = Role(
             id=new_id("rol"),
@@ -49,7 +49,7 @@ class RoleCases:
     async def update_role(
         self, caller: Caller, role_id: str, name: str | None, permissions: list[str] | None
     ) -> Role:
-        _, author = await self._access.caller(caller)
+        author = await self._access.access_of_caller(caller)
         author.require("roles.manage")
         role = await self.get_role(caller, role_id)
         domain.ensure_custom(role)
@@ -62,7 +62,7 @@ class RoleCases:
         return role
 
     async def delete_role(self, caller: Caller, role_id: str) -> None:
-        _, author = await self._access.caller(caller)
+        author = await self._access.access_of_caller(caller)
         author.require("roles.manage")
         role = await self.get_role(caller, role_id)
         domain.ensure_custom(role)
@@ -72,6 +72,10 @@ class RoleCases:
             if await stores.users.count_with_role(author.company_id, role.id, session):
                 raise NotAllowed(
                     "the role is assigned to users; take it from them first", reason="ROLE_ASSIGNED"
+                )
+            if await stores.api_keys.count_active_with_role(author.company_id, role.id, session):
+                raise NotAllowed(
+                    "API keys hold the role; revoke them first", reason="ROLE_ASSIGNED"
                 )
             await stores.roles.delete(author.company_id, role.id, session)
             await self._deps.outbox.add(session, _role_event("vm.identity.role.deleted.v1", role))

@@ -25,10 +25,12 @@ class UserCases:
         self._deps = deps
         self._access = access
 
-    async def _manager(self, caller: Caller) -> tuple[User, Access]:
-        user, access = await self._access.caller(caller)
+    async def _manager(self, caller: Caller) -> tuple[str, Access]:
+        """The acting user's id (or API key's: a key may manage users if its role allows)
+        and their access."""
+        access = await self._access.access_of_caller(caller)
         access.require("users.manage")
-        return user, access
+        return caller.user_id or "", access
 
     async def _target(self, company_id: str, user_id: str) -> User:
         user = await self._deps.stores.users.get(company_id, user_id)
@@ -96,7 +98,7 @@ class UserCases:
         fields = domain.checked_user_fields(full_name=full_name, email=email)
         updated = replace(target, **fields)
         if status is not None and status != target.status:
-            domain.ensure_not_self(actor.id, target, "deactivate")
+            domain.ensure_not_self(actor, target, "deactivate")
             await self._ensure_not_company_login(target, "deactivate")
             updated = domain.with_status(updated, status)
         await self._write(
@@ -109,7 +111,7 @@ class UserCases:
     async def delete_user(self, caller: Caller, user_id: str) -> None:
         actor, access = await self._manager(caller)
         target = await self._managed_target(access, user_id)
-        domain.ensure_not_self(actor.id, target, "delete")
+        domain.ensure_not_self(actor, target, "delete")
         await self._ensure_not_company_login(target, "delete")
         stores = self._deps.stores
 
@@ -145,12 +147,7 @@ class UserCases:
     async def _checked_grant(
         self, granter: Access, assignments: Sequence[Assignment]
     ) -> tuple[Assignment, ...]:
-        roles = await self._access.roles_of(granter.company_id)
-        hierarchy = await self._access.hierarchy(granter.company_id)
-        checked = domain.checked_assignments(assignments, roles, hierarchy.nodes)
-        granted = domain.access_of(granter.company_id, checked, roles)
-        domain.ensure_may_grant(granter, granted, hierarchy.path)
-        return checked
+        return await self._access.checked_grant(granter, assignments)
 
     async def _ensure_not_company_login(self, target: User, action: str) -> None:
         company = await self._deps.stores.companies.get(target.company_id)

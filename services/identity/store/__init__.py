@@ -11,9 +11,15 @@ from dataclasses import dataclass
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.identity.store.api_keys import ApiKeyStore
+from services.identity.store.audit import AuditStore
 from services.identity.store.companies import CompanyStore, RegistrationStore
+from services.identity.store.passwords import PasswordResetStore
+from services.identity.store.preferences import PreferenceStore
 from services.identity.store.roles import RoleStore
 from services.identity.store.sessions import SessionStore, SigningKeyStore
+from services.identity.store.throttling import ThrottleStore
+from services.identity.store.two_factor import TwoFactorStore
 from services.identity.store.users import UserStore
 
 
@@ -25,6 +31,12 @@ class Stores:
     roles: RoleStore
     sessions: SessionStore
     signing_keys: SigningKeyStore
+    password_resets: PasswordResetStore
+    preferences: PreferenceStore
+    audit: AuditStore
+    api_keys: ApiKeyStore
+    throttle: ThrottleStore
+    two_factor: TwoFactorStore
 
     @classmethod
     def create(cls, db: AsyncDatabase) -> Stores:
@@ -35,6 +47,12 @@ class Stores:
             roles=RoleStore(db),
             sessions=SessionStore(db),
             signing_keys=SigningKeyStore(db),
+            password_resets=PasswordResetStore(db),
+            preferences=PreferenceStore(db),
+            audit=AuditStore(db),
+            api_keys=ApiKeyStore(db),
+            throttle=ThrottleStore(db),
+            two_factor=TwoFactorStore(db),
         )
 
     async def ensure_indexes(self) -> None:

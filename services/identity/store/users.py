@@ -77,6 +77,28 @@ class UserStore:
             raise Conflict("this login is taken") from error
         return result.matched_count == 1
 
+    async def set_password_hash(
+        self, company_id: str, user_id: str, password_hash: str, session: AsyncClientSession
+    ) -> bool:
+        """Only the hash changes: an edit of the user made meanwhile is kept."""
+        result = await self._users.update_one(
+            {"_id": user_id, "company_id": company_id},
+            {"$set": {"password_hash": password_hash}},
+            session=session,
+        )
+        return result.matched_count == 1
+
+    async def set_two_factor_enabled(
+        self, company_id: str, user_id: str, enabled: bool, session: AsyncClientSession
+    ) -> bool:
+        """Only the flag changes: an edit of the user made meanwhile is kept."""
+        result = await self._users.update_one(
+            {"_id": user_id, "company_id": company_id},
+            {"$set": {"two_factor_enabled": enabled}},
+            session=session,
+        )
+        return result.matched_count == 1
+
     async def delete(
         self, company_id: str, user_id: str, session: AsyncClientSession | None = None
     ) -> bool:

@@ -1,0 +1,74 @@
+""" "My settings": change one's own password, the home screen's pinned functions and language
+(identity's ProfileService)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from gateway.security import ANY_USER, CurrentCredential
+from vm.identity.v1 import profile_pb2 as pb
+from vm.identity.v1 import resources_pb2
+
+router = APIRouter(prefix="/api/v1/me", tags=["settings"])
+TIMEOUT = 10.0
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class PreferencesIn(BaseModel):
+    # The service decides what is allowed (known functions, at most 12); the bound here
+    # only keeps requests small.
+    pinned: list[str] = Field(max_length=100, examples=[["reports", "tariff_change"]])
+    locale: str = Field(max_length=16, examples=["ru"])
+
+
+class PreferencesOut(BaseModel):
+    pinned: list[str]
+    locale: str
+
+
+def _preferences_out(preferences: resources_pb2.Preferences) -> PreferencesOut:
+    return PreferencesOut(pinned=list(preferences.pinned), locale=preferences.locale)
+
+
+@router.put("/password", status_code=204, response_class=Response, openapi_extra=ANY_USER)
+async def change_password(
+    body: PasswordChangeIn, request: Request, credential: CurrentCredential
+) -> Response:
+    """Change your own password; every other session of yours ends, this one stays."""
+    await request.app.state.backends.profile.ChangePassword(
+        pb.ChangePasswordRequest(
+            current_password=body.current_password, new_password=body.new_password
+        ),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return Response(status_code=204)
+
+
+@router.get("/preferences", response_model=PreferencesOut, openapi_extra=ANY_USER)
+async def get_preferences(request: Request, credential: CurrentCredential) -> PreferencesOut:
+    """Your home screen: the pinned functions in order, and the language."""
+    response = await request.app.state.backends.profile.GetPreferences(
+        pb.GetPreferencesRequest(), metadata=credential.metadata, timeout=TIMEOUT
+    )
+    return _preferences_out(response.preferences)
+
+
+@router.put("/preferences", response_model=PreferencesOut, openapi_extra=ANY_USER)
+async def update_preferences(
+    body: PreferencesIn, request: Request, credential: CurrentCredential
+) -> PreferencesOut:
+    """Replace your home screen's pinned functions (at most 12) and language (ru or en)."""
+    response = await request.app.state.backends.profile.UpdatePreferences(
+        pb.UpdatePreferencesRequest(
+            preferences=resources_pb2.Preferences(pinned=body.pinned, locale=body.locale)
+        ),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return _preferences_out(response.preferences)
