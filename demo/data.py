@@ -69,8 +69,6 @@ class DemoUser:
 # lets a department manager be scoped to a subtree).
 ROMASHKA_STAFF = (
     DemoUser("buh.ivanova", "Иванова Мария Петровна", "ivanova@romashka.example", "accountant"),
-    DemoUser("svyaz.petrov", "Петров Илья Сергеевич", "petrov@romashka.example",
-             "telecom_admin"),
-    DemoUser("audit.sidorova", "Сидорова Ольга Николаевна", "sidorova@romashka.example",
-             "viewer"),
+    DemoUser("svyaz.petrov", "Петров Илья Сергеевич", "petrov@romashka.example", "telecom_admin"),
+    DemoUser("audit.sidorova", "Сидорова Ольга Николаевна", "sidorova@romashka.example", "viewer"),
 )

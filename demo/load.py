@@ -40,8 +40,10 @@ async def load_demo(settings: Settings) -> list[str]:
                 done.append("its administrator registered")
             report.append(f"{demo.name}: {', '.join(done)}")
         added = await _ensure_staff(channel, COMPANIES[0])
-        report.append(f"{COMPANIES[0].name}: staff users — {added} added, "
-                      f"{len(ROMASHKA_STAFF) - added} already there")
+        report.append(
+            f"{COMPANIES[0].name}: staff users — {added} added, "
+            f"{len(ROMASHKA_STAFF) - added} already there"
+        )
         return report
 
 
@@ -112,17 +114,21 @@ async def _ensure_staff(channel: grpc.aio.Channel, demo: DemoCompany) -> int:
     users = users_pb2_grpc.UserServiceStub(channel)
     added = 0
     for staff in ROMASHKA_STAFF:
-        existing = await users.ListUsers(users_pb2.ListUsersRequest(query=staff.login),
-                                         metadata=admin, timeout=10)
+        existing = await users.ListUsers(
+            users_pb2.ListUsersRequest(query=staff.login), metadata=admin, timeout=10
+        )
         if any(user.login == staff.login for user in existing.users):
             continue
         await users.CreateUser(
             users_pb2.CreateUserRequest(
-                login=staff.login, full_name=staff.full_name, email=staff.email,
+                login=staff.login,
+                full_name=staff.full_name,
+                email=staff.email,
                 password=DEMO_PASSWORD,
                 assignments=[resources_pb2.RoleAssignment(role_id=staff.role_id)],
             ),
-            metadata=admin, timeout=30,
+            metadata=admin,
+            timeout=30,
         )
         added += 1
     return added

@@ -1,8 +1,9 @@
 """The development message sink: an SMTP server (aiosmtpd) and an SMS-centre endpoint that
 keep what the system sends, so people and tests can read codes and notifications.
 
-`python -m deploy.devsink` — on VM_DEVSINK_HOST (127.0.0.1), SMTP on VM_DEVSINK_SMTP_PORT (1025), HTTP on
-VM_DEVSINK_HTTP_PORT (8025): `POST /sms {to, text}` is the SMS centre, `GET /messages?to=`
+`python -m deploy.devsink` — on VM_DEVSINK_HOST (127.0.0.1), SMTP on VM_DEVSINK_SMTP_PORT
+(1025), HTTP on VM_DEVSINK_HTTP_PORT (8025): `POST /sms {to, text}` is the SMS centre,
+`GET /messages?to=`
 lists what arrived (newest first). Only for development and tests: it keeps messages in
 memory and has no authentication.
 """
@@ -102,7 +103,9 @@ async def serve(host: str, smtp_port: int, http_port: int) -> None:
 def main() -> None:
     settings = get_settings()
     configure_logging("devsink", settings.log_level)
-    asyncio.run(serve(settings.devsink_host, settings.devsink_smtp_port, settings.devsink_http_port))
+    asyncio.run(
+        serve(settings.devsink_host, settings.devsink_smtp_port, settings.devsink_http_port)
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ CacheKey = tuple[str, str, str]
 
 
 class CallerAccessResolver:
-    def __init__(self, channel: grpc.aio.Channel, *, ttl_seconds: float = 5.0,
-                 max_entries: int = 50_000) -> None:
+    def __init__(
+        self, channel: grpc.aio.Channel, *, ttl_seconds: float = 5.0, max_entries: int = 50_000
+    ) -> None:
         self._stub = trust_pb2_grpc.TrustServiceStub(channel)
         self._ttl = ttl_seconds
         self._max = max_entries
@@ -60,7 +61,8 @@ class CallerAccessResolver:
         try:
             answer = await self._stub.GetCallerAccess(
                 trust_pb2.GetCallerAccessRequest(),
-                metadata=call_metadata(f"Bearer {caller.token}"), timeout=5,
+                metadata=call_metadata(f"Bearer {caller.token}"),
+                timeout=5,
             )
         except grpc.aio.AioRpcError as error:
             if error.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.NOT_FOUND):

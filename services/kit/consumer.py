@@ -114,8 +114,10 @@ class EventConsumer:
         try:
             event = decode_event(message.body)
         except Exception:  # not a CloudEvent: nothing to retry
-            log.error("undecodable message sent to the dead-letter queue",
-                      extra={"message_id": message.message_id})
+            log.error(
+                "undecodable message sent to the dead-letter queue",
+                extra={"message_id": message.message_id},
+            )
             await message.reject(requeue=False)
             return
         request_id_var.set(f"event:{event.id}")
@@ -123,8 +125,10 @@ class EventConsumer:
         try:
             await self.apply(event)
         except Exception:
-            log.exception("event handler failed; it will be redelivered",
-                          extra={"event_type": event.type, "event_id": event.id})
+            log.exception(
+                "event handler failed; it will be redelivered",
+                extra={"event_type": event.type, "event_id": event.id},
+            )
             await message.nack(requeue=True)
             return
         await message.ack()

@@ -37,7 +37,9 @@ class HttpSmsCentre:
             response = await self._client.post(self._url, json={"to": to, "text": text})
             response.raise_for_status()
         except httpx.HTTPError as error:
-            log.warning("SMS centre did not accept a message", extra={"error": type(error).__name__})
+            log.warning(
+                "SMS centre did not accept a message", extra={"error": type(error).__name__}
+            )
             raise Unavailable("the SMS centre is not available; try again later") from error
 
     async def aclose(self) -> None:
@@ -62,5 +64,7 @@ class SmtpMailSender:
                 message, hostname=self._host, port=self._port, timeout=self._timeout
             )
         except (aiosmtplib.SMTPException, OSError) as error:
-            log.warning("mail server did not accept a message", extra={"error": type(error).__name__})
+            log.warning(
+                "mail server did not accept a message", extra={"error": type(error).__name__}
+            )
             raise Unavailable("the mail server is not available; try again later") from error

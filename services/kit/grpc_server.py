@@ -38,8 +38,11 @@ from services.kit.errors import (
 
 log = logging.getLogger(__name__)
 
-_ALWAYS_PUBLIC_SERVICES = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
-                           "grpc.reflection.v1.ServerReflection")
+_ALWAYS_PUBLIC_SERVICES = (
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1alpha.ServerReflection",
+    "grpc.reflection.v1.ServerReflection",
+)
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,9 @@ def create_server(
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = tuple(service_names)
-    reflection.enable_server_reflection((*names, reflection.SERVICE_NAME, health.SERVICE_NAME), server)
+    reflection.enable_server_reflection(
+        (*names, reflection.SERVICE_NAME, health.SERVICE_NAME), server
+    )
     port = server.add_insecure_port(address)
     if port == 0:
         raise RuntimeError(f"cannot listen on {address}")

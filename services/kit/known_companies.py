@@ -31,9 +31,14 @@ class KnownCompanies:
         created = read_payload(event, events_pb2.CompanyCreated)
         await self._collection.update_one(
             {"_id": created.company_id},
-            {"$setOnInsert": {"name": created.name, "inn": created.inn,
-                              "main_number": created.main_number,
-                              "known_since": datetime.now(UTC)}},
+            {
+                "$setOnInsert": {
+                    "name": created.name,
+                    "inn": created.inn,
+                    "main_number": created.main_number,
+                    "known_since": datetime.now(UTC),
+                }
+            },
             upsert=True,
             session=session,
         )

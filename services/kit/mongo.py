@@ -72,15 +72,17 @@ class Transactions:
             return result
 
     async def _run_once(self, work: Work[T]) -> T:
-        async with self._client.start_session() as session:
-            async with await session.start_transaction(
+        async with (
+            self._client.start_session() as session,
+            await session.start_transaction(
                 read_concern=ReadConcern("snapshot"),
                 write_concern=WriteConcern("majority"),
                 read_preference=ReadPreference.PRIMARY,
-            ):
-                result = await work(session)
-                await self._commit(session)
-                return result
+            ),
+        ):
+            result = await work(session)
+            await self._commit(session)
+            return result
 
     async def _commit(self, session: AsyncClientSession) -> None:
         for attempt in range(1, 6):

@@ -105,9 +105,12 @@ class OutboxRelay:
         """Publish one batch if this replica holds the lease; returns how many were sent."""
         if not await self._hold_lease():
             return 0
-        pending = await self._outbox.find({"sent_at": None}).sort("_id", ASCENDING).limit(
-            self._batch_size
-        ).to_list()
+        pending = (
+            await self._outbox.find({"sent_at": None})
+            .sort("_id", ASCENDING)
+            .limit(self._batch_size)
+            .to_list()
+        )
         if not pending:
             return 0
         # Confirms are awaited concurrently; a failure leaves the batch pending (re-sent).
@@ -130,7 +133,12 @@ class OutboxRelay:
                     "_id": OUTBOX,
                     "$or": [{"holder": self._holder}, {"expires_at": {"$lt": now}}],
                 },
-                {"$set": {"holder": self._holder, "expires_at": now + timedelta(seconds=self._lease)}},
+                {
+                    "$set": {
+                        "holder": self._holder,
+                        "expires_at": now + timedelta(seconds=self._lease),
+                    }
+                },
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )

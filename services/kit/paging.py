@@ -36,5 +36,6 @@ def decode_page_token(token: str) -> Any:
         padded = token + "=" * (-len(token) % 4)
         return json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as error:
-        raise InvalidArgument("the page token is not valid",
-                              {"page_token": "use the token from the previous page"}) from error
+        raise InvalidArgument(
+            "the page token is not valid", {"page_token": "use the token from the previous page"}
+        ) from error

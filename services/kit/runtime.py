@@ -22,8 +22,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.kit.auth import CallerAuthenticator
-from services.kit.caller_access import CallerAccessResolver
 from services.kit.broker import EventPublisher, connect_broker
+from services.kit.caller_access import CallerAccessResolver
 from services.kit.consumer import EventConsumer, EventHandler
 from services.kit.context import client_address_var, current_caller
 from services.kit.errors import DomainError
@@ -96,8 +96,8 @@ class ServiceRuntime:
         self._tasks.append(asyncio.create_task(self._report_readiness()))
         return self.server.port
 
-    async def wait_ready(self, timeout: float) -> None:
-        await asyncio.wait_for(self._ready.wait(), timeout)
+    async def wait_ready(self, within_seconds: float) -> None:
+        await asyncio.wait_for(self._ready.wait(), within_seconds)
 
     async def _record_denial(self, method: str, error: DomainError) -> None:
         """A refused call becomes `vm.<service>.request.denied.v1` for the audit log. Nothing
@@ -120,7 +120,9 @@ class ServiceRuntime:
         if self.relay is not None:
             self.relay.wake()
 
-    async def _bring_up(self, handlers: Mapping[str, EventHandler], prepare: Prepare | None) -> None:
+    async def _bring_up(
+        self, handlers: Mapping[str, EventHandler], prepare: Prepare | None
+    ) -> None:
         await self._retry("database", self._prepare_database(prepare))
         await self._retry("broker", lambda: self._connect_events(handlers))
         self._ready.set()
@@ -193,7 +195,9 @@ class ServiceRuntime:
         await self.mongo.close()
 
 
-def run_service_process(name: str, serve: Callable[[Settings, asyncio.Event], Awaitable[None]]) -> None:
+def run_service_process(
+    name: str, serve: Callable[[Settings, asyncio.Event], Awaitable[None]]
+) -> None:
     """Entry point of `python -m services.<name>`: settings, JSON logs, signals, event loop."""
     from services.kit.grpc_server import install_stop_signals
     from services.kit.logs import configure_logging
@@ -236,8 +240,9 @@ def caller_access_resolver(settings: Settings) -> CallerAccessResolver:
     """For services other than identity: what a caller may do, asked of identity."""
     from services.kit.grpc_client import open_channel
 
-    return CallerAccessResolver(open_channel(settings.identity_addr),
-                                ttl_seconds=settings.caller_access_cache_seconds)
+    return CallerAccessResolver(
+        open_channel(settings.identity_addr), ttl_seconds=settings.caller_access_cache_seconds
+    )
 
 
 async def start_service(

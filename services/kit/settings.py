@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_OPERATOR_TOKEN = "dev-operator-token-not-for-production"  # noqa: S105 - refused outside dev
+DEV_OPERATOR_TOKEN = "dev-operator-token-not-for-production"
 
 SERVICE_NAMES = ("identity", "catalog", "billing", "documents", "tickets")
 

@@ -34,8 +34,7 @@ STAFF_PASSWORD = PASSWORD
 
 pytestmark = pytest.mark.e2e
 
-CALLERS = ("no_token", "garbage_token", "other_company_admin", "without_permission",
-           "global_admin")
+CALLERS = ("no_token", "garbage_token", "other_company_admin", "without_permission", "global_admin")
 SCOPED_CALLERS = ("scoped_elsewhere", "scoped_here")
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "errors", "reason"}
 
@@ -59,8 +58,7 @@ def _routes() -> list[Route]:
     found = []
     for path, operations in SPEC["paths"].items():
         for method, operation in operations.items():
-            params = tuple(p["name"] for p in operation.get("parameters", [])
-                           if p["in"] == "path")
+            params = tuple(p["name"] for p in operation.get("parameters", []) if p["in"] == "path")
             found.append(Route(method.upper(), path, operation.get("x-access", ""), params))
     return found
 
@@ -84,8 +82,13 @@ class World:
         return user["id"]
 
     async def fresh_role(self, caller: str) -> str:
-        role = (await self.api.post("/api/v1/roles", headers=self.headers["global_admin"], json={
-            "name": f"Роль {secrets.token_hex(4)}", "permissions": ["numbers.view"]})).json()
+        role = (
+            await self.api.post(
+                "/api/v1/roles",
+                headers=self.headers["global_admin"],
+                json={"name": f"Роль {secrets.token_hex(4)}", "permissions": ["numbers.view"]},
+            )
+        ).json()
         self.own_ids.add(role["id"])
         return role["id"]
 
@@ -110,8 +113,13 @@ async def _change_own_password(world: World, caller: str) -> dict[str, str]:
 
 
 async def _new_user_body(world: World, caller: str) -> dict[str, Any]:
-    return {"login": f"m.{secrets.token_hex(4)}", "full_name": "Матрица", "email": "m@x.example",
-            "password": PASSWORD, "assignments": [{"role_id": "viewer"}]}
+    return {
+        "login": f"m.{secrets.token_hex(4)}",
+        "full_name": "Матрица",
+        "email": "m@x.example",
+        "password": PASSWORD,
+        "assignments": [{"role_id": "viewer"}],
+    }
 
 
 async def _new_role_body(world: World, caller: str) -> dict[str, Any]:
@@ -140,14 +148,18 @@ async def _code_with_two_factor_on(world: World, caller: str) -> dict[str, Any]:
     if app is None:
         return {"code": "000000"}
     confirmed = await world.api.post(
-        "/api/v1/me/2fa/confirm", headers=world.headers[caller], json={"code": app.now()})
+        "/api/v1/me/2fa/confirm", headers=world.headers[caller], json={"code": app.now()}
+    )
     assert confirmed.status_code == 204, confirmed.text
     return {"code": app.at(time.time() + 30)}  # the next step's: each code is used once
 
 
 async def _fresh_api_key(world: World, caller: str) -> str:
-    created = await world.api.post("/api/v1/api-keys", headers=world.headers["global_admin"],
-                                   json={"name": "Матрица", "role_id": "viewer"})
+    created = await world.api.post(
+        "/api/v1/api-keys",
+        headers=world.headers["global_admin"],
+        json={"name": "Матрица", "role_id": "viewer"},
+    )
     world.own_ids.add(created.json()["api_key"]["id"])
     return created.json()["api_key"]["id"]
 
@@ -163,10 +175,12 @@ PATH_VALUES: dict[str, Factory] = {
 
 # Bodies by route; routes without a body need no entry.
 BODIES: dict[str, Factory] = {
-    "POST /api/v1/auth/registrations": constant({"main_number": "79990000000",
-                                                 "email": "nobody@nowhere.example"}),
+    "POST /api/v1/auth/registrations": constant(
+        {"main_number": "79990000000", "email": "nobody@nowhere.example"}
+    ),
     "POST /api/v1/auth/registrations/{registration_id}/confirm": constant(
-        {"sms_code": "000000", "email_code": "000000", "password": "whatever-123"}),
+        {"sms_code": "000000", "email_code": "000000", "password": "whatever-123"}
+    ),
     "POST /api/v1/auth/login": _unknown_login,
     "POST /api/v1/auth/login/mfa": constant({"mfa_token": "mfa_unknown", "code": "000000"}),
     "POST /api/v1/me/2fa/confirm": _code_of_a_new_enrolment,
@@ -174,7 +188,8 @@ BODIES: dict[str, Factory] = {
     "POST /api/v1/auth/refresh": constant({"refresh_token": "ses_x.not-a-token"}),
     "POST /api/v1/auth/password-resets": constant({"login": "nobody.here"}),
     "POST /api/v1/auth/password-resets/{reset_id}/confirm": constant(
-        {"code": "000000", "new_password": "whatever-123"}),
+        {"code": "000000", "new_password": "whatever-123"}
+    ),
     "PUT /api/v1/me/password": _change_own_password,
     "PUT /api/v1/me/preferences": constant({"pinned": ["tariff_change"], "locale": "ru"}),
     "POST /api/v1/auth/logout": _own_refresh_token,
@@ -210,23 +225,37 @@ async def world(api, company, system, identity_channel) -> World:
     world.headers["garbage_token"] = {"authorization": "Bearer garbage.garbage.garbage"}
 
     # a user of the company with a role that carries no permission a route asks for
-    narrow = (await api.post("/api/v1/roles", headers=world.headers["global_admin"], json={
-        "name": "Только номера", "permissions": ["numbers.view"]})).json()
+    narrow = (
+        await api.post(
+            "/api/v1/roles",
+            headers=world.headers["global_admin"],
+            json={"name": "Только номера", "permissions": ["numbers.view"]},
+        )
+    ).json()
     narrow_user = await create_user(api, world.headers["global_admin"], roles=[narrow["id"]])
-    login = await api.post("/api/v1/auth/login",
-                           json={"login": narrow_user["login"], "password": PASSWORD})
+    login = await api.post(
+        "/api/v1/auth/login", json={"login": narrow_user["login"], "password": PASSWORD}
+    )
     world.headers["without_permission"] = bearer(login.json())
     world.refresh["without_permission"] = login.json()["refresh_token"]
     world.own_ids |= {narrow["id"], narrow_user["id"]}
 
     suffix = f"{secrets.randbelow(10**9):09d}"
-    other = (await companies_pb2_grpc.CompanyServiceStub(identity_channel).CreateCompany(
-        companies_pb2.CreateCompanyRequest(
-            name="Чужая", inn=f"3{suffix}", contract_number="X", main_number=f"79{suffix}",
-            contact_email=f"x{suffix}@other.example"),
-        metadata=operator_metadata(system))).company
-    other_tokens = await register(api, NewCompany(other.id, other.name, other.main_number,
-                                                  other.contact_email))
+    other = (
+        await companies_pb2_grpc.CompanyServiceStub(identity_channel).CreateCompany(
+            companies_pb2.CreateCompanyRequest(
+                name="Чужая",
+                inn=f"3{suffix}",
+                contract_number="X",
+                main_number=f"79{suffix}",
+                contact_email=f"x{suffix}@other.example",
+            ),
+            metadata=operator_metadata(system),
+        )
+    ).company
+    other_tokens = await register(
+        api, NewCompany(other.id, other.name, other.main_number, other.contact_email)
+    )
     world.headers["other_company_admin"] = bearer(other_tokens)
     world.refresh["other_company_admin"] = other_tokens["refresh_token"]
     admin_id = (await api.get("/api/v1/me", headers=world.headers["global_admin"])).json()
@@ -252,8 +281,7 @@ async def call(world: World, route: Route, caller: str) -> httpx.Response:
     for param in route.params:
         path = path.replace(f"{{{param}}}", str(await PATH_VALUES[param](world, caller)))
     body = await BODIES[route.key](world, caller) if route.key in BODIES else None
-    return await world.api.request(route.method, path, json=body,
-                                   headers=world.headers[caller])
+    return await world.api.request(route.method, path, json=body, headers=world.headers[caller])
 
 
 def assert_leaks_nothing(world: World, response: httpx.Response, route: Route, caller: str):
@@ -284,5 +312,7 @@ async def test_route_answers_each_caller_as_it_should(world: World, route: Route
 
 @pytest.mark.parametrize("caller", SCOPED_CALLERS)
 def test_scoped_cells_wait_for_the_hierarchy(caller):
-    pytest.skip("identity knows no hierarchy nodes until catalog publishes them (issue 4); "
-                "until then the company-wide scope is the only one")
+    pytest.skip(
+        "identity knows no hierarchy nodes until catalog publishes them (issue 4); "
+        "until then the company-wide scope is the only one"
+    )

@@ -19,8 +19,13 @@ pytestmark = pytest.mark.e2e
 def caller_of(headers: dict[str, str]) -> Caller:
     token = headers["authorization"].removeprefix("Bearer ")
     claims = jwt.decode(token, options={"verify_signature": False})
-    return Caller(kind="user", company_id=claims["cid"], user_id=claims["sub"],
-                  session_id=claims["sid"], token=token)
+    return Caller(
+        kind="user",
+        company_id=claims["cid"],
+        user_id=claims["sub"],
+        session_id=claims["sid"],
+        token=token,
+    )
 
 
 async def test_the_resolver_gives_the_callers_scopes(api, company, identity_channel):
@@ -48,8 +53,9 @@ async def test_a_role_change_shows_after_the_cache_period(api, company, identity
     resolver = CallerAccessResolver(identity_channel, ttl_seconds=0.2)
     assert not (await resolver.access(caller)).allows("finance.transfer")
 
-    await api.put(f"/api/v1/users/{user['id']}/assignments", headers=admin,
-                  json=[{"role_id": "accountant"}])
+    await api.put(
+        f"/api/v1/users/{user['id']}/assignments", headers=admin, json=[{"role_id": "accountant"}]
+    )
     await asyncio.sleep(0.3)
 
     assert (await resolver.access(caller)).allows("finance.transfer")
@@ -59,7 +65,10 @@ async def test_an_ended_session_is_unauthenticated(api, company, identity_channe
     tokens = await register(api, company)
     caller = caller_of(bearer(tokens))
     resolver = CallerAccessResolver(identity_channel, ttl_seconds=0)
-    await api.post("/api/v1/auth/logout", headers=bearer(tokens),
-                   json={"refresh_token": tokens["refresh_token"]})
+    await api.post(
+        "/api/v1/auth/logout",
+        headers=bearer(tokens),
+        json={"refresh_token": tokens["refresh_token"]},
+    )
     with pytest.raises(Unauthenticated):
         await resolver.access(caller)

@@ -48,8 +48,13 @@ async def test_the_permission_catalogue_has_categories_and_the_presets_are_liste
     assert all(p["company_level"] for p in finance["permissions"])
     roles = (await api.get("/api/v1/roles", headers=headers)).json()["items"]
     presets = {r["id"] for r in roles if r["preset"]}
-    assert presets == {"global_admin", "telecom_admin", "accountant", "department_manager",
-                       "viewer"}
+    assert presets == {
+        "global_admin",
+        "telecom_admin",
+        "accountant",
+        "department_manager",
+        "viewer",
+    }
 
 
 async def test_admin_creates_a_user_who_logs_in_with_their_role(api, company):
@@ -70,8 +75,11 @@ async def test_users_are_listed_in_pages_and_filtered(api, company):
     made = [await create_user(api, headers, full_name=f"Сотрудник {i}") for i in range(5)]
     seen, token = [], ""
     while True:
-        page = (await api.get("/api/v1/users", headers=headers,
-                              params={"page_size": 2, "page_token": token})).json()
+        page = (
+            await api.get(
+                "/api/v1/users", headers=headers, params={"page_size": 2, "page_token": token}
+            )
+        ).json()
         assert len(page["items"]) <= 2
         seen += [u["id"] for u in page["items"]]
         token = page["next_page_token"]
@@ -79,16 +87,25 @@ async def test_users_are_listed_in_pages_and_filtered(api, company):
             break
     assert set(seen) >= {u["id"] for u in made}
     assert len(seen) == len(set(seen)) == 6  # five staff and the administrator
-    found = (await api.get("/api/v1/users", headers=headers,
-                           params={"q": "Сотрудник 3"})).json()["items"]
+    found = (await api.get("/api/v1/users", headers=headers, params={"q": "Сотрудник 3"})).json()[
+        "items"
+    ]
     assert [u["id"] for u in found] == [made[3]["id"]]
 
 
 async def test_bad_user_fields_are_422_per_field(api, company):
     headers = await admin_headers(api, company)
-    response = await api.post("/api/v1/users", headers=headers, json={
-        "login": "1", "full_name": " ", "email": "nope", "password": "short",
-        "assignments": [{"role_id": "no_such_role"}]})
+    response = await api.post(
+        "/api/v1/users",
+        headers=headers,
+        json={
+            "login": "1",
+            "full_name": " ",
+            "email": "nope",
+            "password": "short",
+            "assignments": [{"role_id": "no_such_role"}],
+        },
+    )
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
     assert {"login", "full_name", "email"} <= fields or "password" in fields
@@ -97,8 +114,11 @@ async def test_bad_user_fields_are_422_per_field(api, company):
 async def test_a_taken_login_is_409(api, company):
     headers = await admin_headers(api, company)
     taken = (await create_user(api, headers, login="same." + secrets.token_hex(3)))["login"]
-    response = await api.post("/api/v1/users", headers=headers, json={
-        "login": taken, "full_name": "X", "email": "x@y.example", "password": PASSWORD})
+    response = await api.post(
+        "/api/v1/users",
+        headers=headers,
+        json={"login": taken, "full_name": "X", "email": "x@y.example", "password": PASSWORD},
+    )
     assert response.status_code == 409
     assert response.json()["code"] == "conflict"
 
@@ -109,15 +129,17 @@ async def test_deactivated_user_cannot_log_in_and_loses_live_sessions(api, compa
     user_headers = await login_as(api, user["login"])
     assert (await api.get("/api/v1/me", headers=user_headers)).status_code == 200
 
-    patched = await api.patch(f"/api/v1/users/{user['id']}", headers=headers,
-                              json={"status": "deactivated"})
+    patched = await api.patch(
+        f"/api/v1/users/{user['id']}", headers=headers, json={"status": "deactivated"}
+    )
 
     assert patched.status_code == 200
     assert patched.json()["status"] == "deactivated"
     # the access token has not expired, but its session has ended
     assert (await api.get("/api/v1/me", headers=user_headers)).status_code == 401
-    login = await api.post("/api/v1/auth/login",
-                           json={"login": user["login"], "password": PASSWORD})
+    login = await api.post(
+        "/api/v1/auth/login", json={"login": user["login"], "password": PASSWORD}
+    )
     assert login.status_code == 401
 
 
@@ -128,8 +150,9 @@ async def test_the_main_number_administrator_cannot_be_deleted_or_deactivated(ap
     other_headers = await login_as(api, other_admin["login"])
     for response in (
         await api.delete(f"/api/v1/users/{admin['id']}", headers=other_headers),
-        await api.patch(f"/api/v1/users/{admin['id']}", headers=other_headers,
-                        json={"status": "deactivated"}),
+        await api.patch(
+            f"/api/v1/users/{admin['id']}", headers=other_headers, json={"status": "deactivated"}
+        ),
         await api.delete(f"/api/v1/users/{admin['id']}", headers=headers),
     ):
         assert response.status_code == 409, response.text
@@ -146,64 +169,96 @@ async def test_delete_user_then_404(api, company):
 
 async def test_custom_role_lifecycle(api, company):
     headers = await admin_headers(api, company)
-    created = await api.post("/api/v1/roles", headers=headers, json={
-        "name": "Связист филиала", "permissions": ["numbers.view", "numbers.blocks"]})
+    created = await api.post(
+        "/api/v1/roles",
+        headers=headers,
+        json={"name": "Связист филиала", "permissions": ["numbers.view", "numbers.blocks"]},
+    )
     assert created.status_code == 201, created.text
     role = created.json()
     assert role["preset"] is False
 
-    renamed = await api.patch(f"/api/v1/roles/{role['id']}", headers=headers,
-                              json={"name": "Связист", "permissions": ["numbers.view"]})
+    renamed = await api.patch(
+        f"/api/v1/roles/{role['id']}",
+        headers=headers,
+        json={"name": "Связист", "permissions": ["numbers.view"]},
+    )
     assert renamed.json() == {**role, "name": "Связист", "permissions": ["numbers.view"]}
 
     user = await create_user(api, headers, roles=[role["id"]])
     refused = await api.delete(f"/api/v1/roles/{role['id']}", headers=headers)
     assert refused.status_code == 409
-    await api.put(f"/api/v1/users/{user['id']}/assignments", headers=headers,
-                  json=[{"role_id": "viewer"}])
+    await api.put(
+        f"/api/v1/users/{user['id']}/assignments", headers=headers, json=[{"role_id": "viewer"}]
+    )
     assert (await api.delete(f"/api/v1/roles/{role['id']}", headers=headers)).status_code == 204
     assert (await api.get(f"/api/v1/roles/{role['id']}", headers=headers)).status_code == 404
 
 
 async def test_preset_roles_cannot_change_and_names_are_unique(api, company):
     headers = await admin_headers(api, company)
-    assert (await api.patch("/api/v1/roles/viewer", headers=headers,
-                            json={"name": "x"})).status_code == 409
+    assert (
+        await api.patch("/api/v1/roles/viewer", headers=headers, json={"name": "x"})
+    ).status_code == 409
     assert (await api.delete("/api/v1/roles/viewer", headers=headers)).status_code == 409
     body = {"name": "Дубль", "permissions": ["numbers.view"]}
     assert (await api.post("/api/v1/roles", headers=headers, json=body)).status_code == 201
     assert (await api.post("/api/v1/roles", headers=headers, json=body)).status_code == 409
-    unknown = await api.post("/api/v1/roles", headers=headers,
-                             json={"name": "Y", "permissions": ["numbers.fly"]})
+    unknown = await api.post(
+        "/api/v1/roles", headers=headers, json={"name": "Y", "permissions": ["numbers.fly"]}
+    )
     assert unknown.status_code == 422
 
 
 async def test_no_escalation_a_user_manager_cannot_grant_more_than_they_hold(api, company):
     headers = await admin_headers(api, company)
-    manager_role = (await api.post("/api/v1/roles", headers=headers, json={
-        "name": "Кадровик", "permissions": ["users.manage", "numbers.view"]})).json()
+    manager_role = (
+        await api.post(
+            "/api/v1/roles",
+            headers=headers,
+            json={"name": "Кадровик", "permissions": ["users.manage", "numbers.view"]},
+        )
+    ).json()
     manager = await create_user(api, headers, roles=[manager_role["id"]])
     manager_headers = await login_as(api, manager["login"])
 
-    refused = await api.post("/api/v1/users", headers=manager_headers, json={
-        "login": "grab." + secrets.token_hex(3), "full_name": "X", "email": "x@y.example",
-        "password": PASSWORD, "assignments": [{"role_id": "global_admin"}]})
+    refused = await api.post(
+        "/api/v1/users",
+        headers=manager_headers,
+        json={
+            "login": "grab." + secrets.token_hex(3),
+            "full_name": "X",
+            "email": "x@y.example",
+            "password": PASSWORD,
+            "assignments": [{"role_id": "global_admin"}],
+        },
+    )
     assert refused.status_code == 403
     assert refused.json()["code"] == "permission_denied"
 
-    own_level = await api.post("/api/v1/users", headers=manager_headers, json={
-        "login": "peer." + secrets.token_hex(3), "full_name": "X", "email": "x@y.example",
-        "password": PASSWORD, "assignments": [{"role_id": manager_role["id"]}]})
+    own_level = await api.post(
+        "/api/v1/users",
+        headers=manager_headers,
+        json={
+            "login": "peer." + secrets.token_hex(3),
+            "full_name": "X",
+            "email": "x@y.example",
+            "password": PASSWORD,
+            "assignments": [{"role_id": manager_role["id"]}],
+        },
+    )
     assert own_level.status_code == 201
 
     # nor can they act on someone who holds more than they do
     admin = (await api.get("/api/v1/me", headers=headers)).json()["user"]
     stronger = await create_user(api, headers, roles=["telecom_admin"])
     for response in (
-        await api.patch(f"/api/v1/users/{stronger['id']}", headers=manager_headers,
-                        json={"full_name": "Hacked"}),
-        await api.put(f"/api/v1/users/{stronger['id']}/assignments", headers=manager_headers,
-                      json=[]),
+        await api.patch(
+            f"/api/v1/users/{stronger['id']}", headers=manager_headers, json={"full_name": "Hacked"}
+        ),
+        await api.put(
+            f"/api/v1/users/{stronger['id']}/assignments", headers=manager_headers, json=[]
+        ),
         await api.delete(f"/api/v1/users/{admin['id']}", headers=manager_headers),
     ):
         assert response.status_code in (403, 409), response.text
@@ -211,50 +266,79 @@ async def test_no_escalation_a_user_manager_cannot_grant_more_than_they_hold(api
 
 async def test_a_role_carries_only_what_its_author_holds(api, company):
     headers = await admin_headers(api, company)
-    author_role = (await api.post("/api/v1/roles", headers=headers, json={
-        "name": "Ролевик", "permissions": ["roles.manage", "numbers.view"]})).json()
+    author_role = (
+        await api.post(
+            "/api/v1/roles",
+            headers=headers,
+            json={"name": "Ролевик", "permissions": ["roles.manage", "numbers.view"]},
+        )
+    ).json()
     author = await create_user(api, headers, roles=[author_role["id"]])
     author_headers = await login_as(api, author["login"])
-    refused = await api.post("/api/v1/roles", headers=author_headers, json={
-        "name": "Финансы", "permissions": ["finance.transfer"]})
+    refused = await api.post(
+        "/api/v1/roles",
+        headers=author_headers,
+        json={"name": "Финансы", "permissions": ["finance.transfer"]},
+    )
     assert refused.status_code == 403
-    ok = await api.post("/api/v1/roles", headers=author_headers, json={
-        "name": "Просмотр", "permissions": ["numbers.view"]})
+    ok = await api.post(
+        "/api/v1/roles",
+        headers=author_headers,
+        json={"name": "Просмотр", "permissions": ["numbers.view"]},
+    )
     assert ok.status_code == 201
 
 
 async def test_node_scopes_need_a_known_hierarchy_node(api, company):
     headers = await admin_headers(api, company)
     user = await create_user(api, headers)
-    response = await api.put(f"/api/v1/users/{user['id']}/assignments", headers=headers,
-                             json=[{"role_id": "department_manager", "node_id": "node_x"}])
+    response = await api.put(
+        f"/api/v1/users/{user['id']}/assignments",
+        headers=headers,
+        json=[{"role_id": "department_manager", "node_id": "node_x"}],
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "assignments.0.node_id"
 
 
-async def test_another_companys_users_and_roles_are_not_found(api, company, system,
-                                                              identity_channel):
+async def test_another_companys_users_and_roles_are_not_found(
+    api, company, system, identity_channel
+):
     from tests.e2e.conftest import operator_metadata
     from vm.identity.v1 import companies_pb2, companies_pb2_grpc
 
     headers = await admin_headers(api, company)
     user = await create_user(api, headers)
-    role = (await api.post("/api/v1/roles", headers=headers, json={
-        "name": "Своя", "permissions": ["numbers.view"]})).json()
+    role = (
+        await api.post(
+            "/api/v1/roles", headers=headers, json={"name": "Своя", "permissions": ["numbers.view"]}
+        )
+    ).json()
 
     suffix = f"{secrets.randbelow(10**9):09d}"
-    other = (await companies_pb2_grpc.CompanyServiceStub(identity_channel).CreateCompany(
-        companies_pb2.CreateCompanyRequest(
-            name="Другая", inn=f"5{suffix}", contract_number="D", main_number=f"79{suffix}",
-            contact_email=f"o{suffix}@other.example"),
-        metadata=operator_metadata(system))).company
-    other_headers = await admin_headers(api, NewCompany(other.id, other.name, other.main_number,
-                                                        other.contact_email))
+    other = (
+        await companies_pb2_grpc.CompanyServiceStub(identity_channel).CreateCompany(
+            companies_pb2.CreateCompanyRequest(
+                name="Другая",
+                inn=f"5{suffix}",
+                contract_number="D",
+                main_number=f"79{suffix}",
+                contact_email=f"o{suffix}@other.example",
+            ),
+            metadata=operator_metadata(system),
+        )
+    ).company
+    other_headers = await admin_headers(
+        api, NewCompany(other.id, other.name, other.main_number, other.contact_email)
+    )
     for path in (f"/api/v1/users/{user['id']}", f"/api/v1/roles/{role['id']}"):
         response = await api.get(path, headers=other_headers)
         assert response.status_code == 404
         assert user["login"] not in response.text
     listed = (await api.get("/api/v1/users", headers=other_headers)).json()["items"]
     assert user["id"] not in {u["id"] for u in listed}
-    assert (await api.patch(f"/api/v1/users/{user['id']}", headers=other_headers,
-                            json={"full_name": "X"})).status_code == 404
+    assert (
+        await api.patch(
+            f"/api/v1/users/{user['id']}", headers=other_headers, json={"full_name": "X"}
+        )
+    ).status_code == 404

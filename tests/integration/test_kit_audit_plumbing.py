@@ -163,7 +163,7 @@ async def service(settings: Settings, signing_key) -> AsyncIterator[ServiceRunti
         authenticator=authenticator(signing_key),
         address="127.0.0.1:0",
     )
-    await runtime.wait_ready(timeout=20)
+    await runtime.wait_ready(within_seconds=20)
     yield runtime
     await runtime.stop()
 

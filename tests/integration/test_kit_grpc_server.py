@@ -62,7 +62,7 @@ async def module_settings(mongo_server: MongoServer, amqp: str) -> AsyncIterator
 @pytest.fixture(scope="module")
 async def identity(module_settings: Settings):
     runtime = await identity_main.start(module_settings, address="127.0.0.1:0")
-    await runtime.wait_ready(timeout=20)
+    await runtime.wait_ready(within_seconds=20)
 
     async def serving() -> bool:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{runtime.server.port}") as channel:

@@ -105,7 +105,7 @@ async def test_a_runtime_relays_its_outbox_and_applies_the_events_it_consumes(se
         address="127.0.0.1:0",
     )
     try:
-        await runtime.wait_ready(timeout=15)
+        await runtime.wait_ready(within_seconds=15)
         assert runtime.consumer is not None
         events = [new_event(happened, {"n": n}, source="/test") for n in range(20)]
 

@@ -17,15 +17,25 @@ from tests.unit.test_kit_auth import AUDIENCE, ISSUER, KID, KeySource, public_pe
 
 def token_for(key: Ed25519PrivateKey, *, expires_in: int, kid: str = KID) -> str:
     now = int(time.time())
-    return jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "usr_1", "cid": "cmp_1",
-                       "sid": "ses_1", "iat": now, "exp": now + expires_in},
-                      key, algorithm="EdDSA", headers={"kid": kid})
+    return jwt.encode(
+        {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": "usr_1",
+            "cid": "cmp_1",
+            "sid": "ses_1",
+            "iat": now,
+            "exp": now + expires_in,
+        },
+        key,
+        algorithm="EdDSA",
+        headers={"kid": kid},
+    )
 
 
 async def test_a_verified_token_is_not_verified_again(monkeypatch):
     key = Ed25519PrivateKey.generate()
-    verifier = TokenVerifier(KeySource({KID: public_pem(key)}), issuer=ISSUER,
-                             audience=AUDIENCE)
+    verifier = TokenVerifier(KeySource({KID: public_pem(key)}), issuer=ISSUER, audience=AUDIENCE)
     token = token_for(key, expires_in=60)
     first = await verifier.verify(token)
     monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: pytest.fail("verified twice"))
@@ -34,8 +44,9 @@ async def test_a_verified_token_is_not_verified_again(monkeypatch):
 
 async def test_a_remembered_token_still_expires():
     key = Ed25519PrivateKey.generate()
-    verifier = TokenVerifier(KeySource({KID: public_pem(key)}), issuer=ISSUER,
-                             audience=AUDIENCE, leeway_seconds=0)
+    verifier = TokenVerifier(
+        KeySource({KID: public_pem(key)}), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=0
+    )
     token = token_for(key, expires_in=1)
     await verifier.verify(token)
     await asyncio.sleep(1.5)
@@ -58,8 +69,7 @@ async def test_withdrawing_a_key_forgets_its_tokens():
 async def test_the_cache_is_bounded(monkeypatch):
     monkeypatch.setattr(auth, "VERIFIED_CACHE_SIZE", 3)
     key = Ed25519PrivateKey.generate()
-    verifier = TokenVerifier(KeySource({KID: public_pem(key)}), issuer=ISSUER,
-                             audience=AUDIENCE)
+    verifier = TokenVerifier(KeySource({KID: public_pem(key)}), issuer=ISSUER, audience=AUDIENCE)
     for _ in range(10):
         await verifier.verify(token_for(key, expires_in=60 + _))
     assert len(verifier._verified) == 3
