@@ -18,6 +18,7 @@ from tests.support.servers import (
     MongoServer,
     amqp_url,
     delete_broker_namespace,
+    isolated_settings,
     namespace,
     start_mongo,
 )
@@ -39,12 +40,5 @@ def amqp() -> str:
 async def settings(mongo_server: MongoServer, amqp: str) -> AsyncIterator[Settings]:
     """Settings for one test: its own databases and its own broker namespace."""
     prefix = namespace()
-    yield Settings(
-        env="test",
-        mongo_url=mongo_server.url,
-        mongo_db_prefix=f"{prefix}_",
-        amqp_url=amqp,
-        amqp_prefix=f"{prefix}.",
-        grpc_host="127.0.0.1",
-    )
+    yield isolated_settings(mongo_server.url, amqp, prefix)
     await delete_broker_namespace(amqp, f"{prefix}.", (*SERVICE_NAMES, "test"))

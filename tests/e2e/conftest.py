@@ -61,12 +61,10 @@ def operator_metadata(system: RunningSystem) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Operator {system.settings.operator_token.get_secret_value()}"),)
 
 
-@pytest.fixture
-async def company(system: RunningSystem, identity_channel: grpc.aio.Channel) -> NewCompany:
-    """A company made by the operator for this test alone (not registered yet)."""
+async def new_company(system: RunningSystem, channel: grpc.aio.Channel) -> NewCompany:
+    """A company made by the operator (not registered yet), with a random INN and number."""
     suffix = f"{secrets.randbelow(10**9):09d}"
-    stub = pb_grpc.CompanyServiceStub(identity_channel)
-    created = await stub.CreateCompany(
+    created = await pb_grpc.CompanyServiceStub(channel).CreateCompany(
         pb.CreateCompanyRequest(
             name=f'ООО "Тест {suffix}"',
             inn=f"7{suffix}",
@@ -78,3 +76,15 @@ async def company(system: RunningSystem, identity_channel: grpc.aio.Channel) -> 
     )
     c = created.company
     return NewCompany(c.id, c.name, c.main_number, c.contact_email)
+
+
+@pytest.fixture
+async def company(system: RunningSystem, identity_channel: grpc.aio.Channel) -> NewCompany:
+    """A company for this test alone."""
+    return await new_company(system, identity_channel)
+
+
+@pytest.fixture
+async def other_company(system: RunningSystem, identity_channel: grpc.aio.Channel) -> NewCompany:
+    """Another company, to show that one company never sees the other's objects."""
+    return await new_company(system, identity_channel)

@@ -24,11 +24,10 @@ import pytest
 
 from gateway.app import create_app
 from services.kit.settings import Settings
-from tests.e2e.conftest import NewCompany, operator_metadata
+from tests.e2e.conftest import NewCompany, new_company
 from tests.e2e.test_identity_flows import PASSWORD as ADMIN_PASSWORD
 from tests.e2e.test_identity_flows import bearer, register
 from tests.e2e.test_identity_users_roles import PASSWORD, create_user
-from vm.identity.v1 import companies_pb2, companies_pb2_grpc
 
 STAFF_PASSWORD = PASSWORD
 
@@ -240,22 +239,7 @@ async def world(api, company, system, identity_channel) -> World:
     world.refresh["without_permission"] = login.json()["refresh_token"]
     world.own_ids |= {narrow["id"], narrow_user["id"]}
 
-    suffix = f"{secrets.randbelow(10**9):09d}"
-    other = (
-        await companies_pb2_grpc.CompanyServiceStub(identity_channel).CreateCompany(
-            companies_pb2.CreateCompanyRequest(
-                name="Чужая",
-                inn=f"3{suffix}",
-                contract_number="X",
-                main_number=f"79{suffix}",
-                contact_email=f"x{suffix}@other.example",
-            ),
-            metadata=operator_metadata(system),
-        )
-    ).company
-    other_tokens = await register(
-        api, NewCompany(other.id, other.name, other.main_number, other.contact_email)
-    )
+    other_tokens = await register(api, await new_company(system, identity_channel))
     world.headers["other_company_admin"] = bearer(other_tokens)
     world.refresh["other_company_admin"] = other_tokens["refresh_token"]
     admin_id = (await api.get("/api/v1/me", headers=world.headers["global_admin"])).json()

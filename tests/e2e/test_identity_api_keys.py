@@ -8,17 +8,15 @@ user (`user` is null), with the company and the permissions the key's role gives
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 
 import httpx
 import pytest
 
 from services.identity.domain import PRESET_ROLES
-from tests.e2e.conftest import NewCompany, operator_metadata
+from tests.e2e.conftest import new_company
 from tests.e2e.test_identity_flows import PASSWORD, bearer, register
 from tests.support.system import RunningSystem
-from vm.identity.v1 import companies_pb2, companies_pb2_grpc
 
 pytestmark = pytest.mark.e2e
 
@@ -159,7 +157,7 @@ async def test_a_key_that_is_no_key_is_401(api):
 async def test_another_companys_key_is_not_found(api, company, identity_channel, system):
     owner = await register(api, company)
     theirs = await new_key(api, owner)
-    other = await other_company(identity_channel, system)
+    other = await new_company(system, identity_channel)
     stranger = await register(api, other)
 
     response = await api.delete(
@@ -169,22 +167,6 @@ async def test_another_companys_key_is_not_found(api, company, identity_channel,
     assert response.status_code == 404, response.text
     assert (await api.get("/api/v1/api-keys", headers=bearer(stranger))).json()["items"] == []
     assert (await api.get("/api/v1/me", headers=key_bearer(theirs["key"]))).status_code == 200
-
-
-async def other_company(channel, system: RunningSystem) -> NewCompany:
-    suffix = f"{secrets.randbelow(10**9):09d}"
-    created = await companies_pb2_grpc.CompanyServiceStub(channel).CreateCompany(
-        companies_pb2.CreateCompanyRequest(
-            name=f'ООО "Другая {suffix}"',
-            inn=f"7{suffix}",
-            contract_number=f"D-{suffix}",
-            main_number=f"79{suffix}",
-            contact_email=f"other{suffix}@test.example",
-        ),
-        metadata=operator_metadata(system),
-    )
-    c = created.company
-    return NewCompany(c.id, c.name, c.main_number, c.contact_email)
 
 
 async def test_no_escalation_a_key_manager_cannot_give_a_key_users_manage(api, company):

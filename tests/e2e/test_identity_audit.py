@@ -12,10 +12,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.e2e.conftest import NewCompany, operator_metadata
+from tests.e2e.conftest import new_company
 from tests.e2e.test_identity_flows import bearer, register
 from tests.e2e.test_identity_users_roles import create_user, login_as
-from vm.identity.v1 import companies_pb2, companies_pb2_grpc
 
 pytestmark = pytest.mark.e2e
 
@@ -223,24 +222,8 @@ async def test_a_bad_time_window_is_422(api, company, params):
     assert response.json()["errors"]
 
 
-async def another_company(system, identity_channel) -> NewCompany:
-    suffix = f"{secrets.randbelow(10**9):09d}"
-    created = await companies_pb2_grpc.CompanyServiceStub(identity_channel).CreateCompany(
-        companies_pb2.CreateCompanyRequest(
-            name=f'АО "Другая {suffix}"',
-            inn=f"5{suffix}",
-            contract_number=f"O-{suffix}",
-            main_number=f"79{suffix}",
-            contact_email=f"other{suffix}@test.example",
-        ),
-        metadata=operator_metadata(system),
-    )
-    c = created.company
-    return NewCompany(c.id, c.name, c.main_number, c.contact_email)
-
-
 async def test_another_companys_administrator_sees_none_of_it(api, story, system, identity_channel):
-    other, _ = await admin_of(api, await another_company(system, identity_channel))
+    other, _ = await admin_of(api, await new_company(system, identity_channel))
 
     theirs = await audit(api, other)
     ours = {e["id"] for e in story["entries"]}

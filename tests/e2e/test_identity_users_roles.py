@@ -301,12 +301,7 @@ async def test_node_scopes_need_a_known_hierarchy_node(api, company):
     assert response.json()["errors"][0]["field"] == "assignments.0.node_id"
 
 
-async def test_another_companys_users_and_roles_are_not_found(
-    api, company, system, identity_channel
-):
-    from tests.e2e.conftest import operator_metadata
-    from vm.identity.v1 import companies_pb2, companies_pb2_grpc
-
+async def test_another_companys_users_and_roles_are_not_found(api, company, other_company):
     headers = await admin_headers(api, company)
     user = await create_user(api, headers)
     role = (
@@ -315,22 +310,7 @@ async def test_another_companys_users_and_roles_are_not_found(
         )
     ).json()
 
-    suffix = f"{secrets.randbelow(10**9):09d}"
-    other = (
-        await companies_pb2_grpc.CompanyServiceStub(identity_channel).CreateCompany(
-            companies_pb2.CreateCompanyRequest(
-                name="Другая",
-                inn=f"5{suffix}",
-                contract_number="D",
-                main_number=f"79{suffix}",
-                contact_email=f"o{suffix}@other.example",
-            ),
-            metadata=operator_metadata(system),
-        )
-    ).company
-    other_headers = await admin_headers(
-        api, NewCompany(other.id, other.name, other.main_number, other.contact_email)
-    )
+    other_headers = await admin_headers(api, other_company)
     for path in (f"/api/v1/users/{user['id']}", f"/api/v1/roles/{role['id']}"):
         response = await api.get(path, headers=other_headers)
         assert response.status_code == 404

@@ -4,23 +4,18 @@ what such a token may do at identity, and the gateway's cache of exchanged token
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.api_key_tokens import ApiKeyTokens, key_digest
 from services.identity import domain
-from services.identity import main as identity_main
 from services.identity.domain import ApiKey, Assignment
 from services.identity.store.api_keys import ApiKeyStore
 from services.kit.auth import TokenVerifier
 from services.kit.errors import Unauthenticated, read_remote_error
-from services.kit.settings import SERVICE_NAMES, Settings
-from tests.support.kit import eventually
-from tests.support.servers import MongoServer, delete_broker_namespace, namespace
+from tests.support.servers import namespace
 from vm.identity.v1 import (
     api_keys_pb2,
     api_keys_pb2_grpc,
@@ -31,43 +26,6 @@ from vm.identity.v1 import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def module_settings(mongo_server: MongoServer, amqp: str) -> AsyncIterator[Settings]:
-    prefix = namespace()
-    yield Settings(
-        env="test",
-        mongo_url=mongo_server.url,
-        mongo_db_prefix=f"{prefix}_",
-        amqp_url=amqp,
-        amqp_prefix=f"{prefix}.",
-        grpc_host="127.0.0.1",
-    )
-    await delete_broker_namespace(amqp, f"{prefix}.", (*SERVICE_NAMES, "test"))
-
-
-@pytest.fixture(scope="module")
-async def identity(module_settings: Settings):
-    runtime = await identity_main.start(module_settings, address="127.0.0.1:0")
-    await runtime.wait_ready(within_seconds=20)
-
-    async def serving() -> bool:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{runtime.server.port}") as channel:
-            response = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest()
-            )
-        return response.status == health_pb2.HealthCheckResponse.SERVING
-
-    await eventually(serving, timeout=10, interval=0.1, what="identity serving")
-    yield runtime
-    await runtime.stop()
-
-
-@pytest.fixture
-async def channel(identity) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{identity.server.port}") as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -24,17 +24,11 @@ from services.kit.grpc_server import AccessPolicy, create_server
 from services.kit.outbox import OUTBOX
 from services.kit.runtime import ServiceRuntime
 from services.kit.settings import Settings
-from tests.support.kit import CONSUMER, Clients, eventually, kit_clients, make_consumer
+from tests.support.kit import CONSUMER, eventually, make_consumer
 
 pytestmark = pytest.mark.integration
 
 # ---------------------------------------------------------------- a pattern handler
-
-
-@pytest.fixture
-async def clients(settings: Settings) -> AsyncIterator[Clients]:
-    async with kit_clients(settings) as opened:
-        yield opened
 
 
 class Seen:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import aio_pika
 import pytest
@@ -20,7 +19,6 @@ from tests.support.kit import (
     CountingConsumer,
     Effects,
     eventually,
-    kit_clients,
     make_consumer,
 )
 
@@ -28,12 +26,6 @@ pytestmark = pytest.mark.integration
 
 HAPPENED = "vm.test.thing.happened.v1"
 FAILED = "vm.test.thing.failed.v1"
-
-
-@pytest.fixture
-async def clients(settings: Settings) -> AsyncIterator[Clients]:
-    async with kit_clients(settings) as opened:
-        yield opened
 
 
 @pytest.fixture

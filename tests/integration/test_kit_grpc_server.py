@@ -16,7 +16,6 @@ import jwt
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.identity import main as identity_main
 from services.kit.auth import CallerAuthenticator, TokenVerifier
 from services.kit.context import caller_var, request_id_var, traceparent_var
 from services.kit.errors import NotFound, RateLimited, read_remote_error
@@ -24,9 +23,8 @@ from services.kit.events import decode_event
 from services.kit.grpc_server import AccessPolicy, create_server
 from services.kit.logs import JsonFormatter
 from services.kit.outbox import OUTBOX
-from services.kit.settings import SERVICE_NAMES, Settings
+from services.kit.settings import Settings
 from tests.support.kit import Tap, eventually
-from tests.support.servers import MongoServer, delete_broker_namespace, namespace
 from vm.identity.v1 import (
     companies_pb2,
     companies_pb2_grpc,
@@ -42,44 +40,6 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 # ---------------------------------------------------------------- identity, in-process
-
-
-@pytest.fixture(scope="module")
-async def module_settings(mongo_server: MongoServer, amqp: str) -> AsyncIterator[Settings]:
-    """Like `settings`, but one identity serves every test of this module."""
-    prefix = namespace()
-    yield Settings(
-        env="test",
-        mongo_url=mongo_server.url,
-        mongo_db_prefix=f"{prefix}_",
-        amqp_url=amqp,
-        amqp_prefix=f"{prefix}.",
-        grpc_host="127.0.0.1",
-    )
-    await delete_broker_namespace(amqp, f"{prefix}.", (*SERVICE_NAMES, "test"))
-
-
-@pytest.fixture(scope="module")
-async def identity(module_settings: Settings):
-    runtime = await identity_main.start(module_settings, address="127.0.0.1:0")
-    await runtime.wait_ready(within_seconds=20)
-
-    async def serving() -> bool:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{runtime.server.port}") as channel:
-            response = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest()
-            )
-        return response.status == health_pb2.HealthCheckResponse.SERVING
-
-    await eventually(serving, timeout=10, interval=0.1, what="identity serving")
-    yield runtime
-    await runtime.stop()
-
-
-@pytest.fixture
-async def channel(identity) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{identity.server.port}") as opened:
-        yield opened
 
 
 @pytest.fixture

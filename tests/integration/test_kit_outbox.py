@@ -22,19 +22,12 @@ from tests.support.kit import (
     Effects,
     Tap,
     eventually,
-    kit_clients,
     make_consumer,
 )
 
 pytestmark = pytest.mark.integration
 
 HAPPENED = "vm.test.thing.happened.v1"
-
-
-@pytest.fixture
-async def clients(settings: Settings) -> AsyncIterator[Clients]:
-    async with kit_clients(settings) as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,12 +18,10 @@ from services.kit.events import new_event
 from services.kit.outbox import OUTBOX, Outbox
 from services.kit.settings import Settings
 from tests.support.kit import (
-    Clients,
     CountingConsumer,
     Effects,
     Tap,
     eventually,
-    kit_clients,
     make_consumer,
 )
 from tests.support.servers import ROOT
@@ -34,12 +32,6 @@ HAPPENED = "vm.test.thing.happened.v1"
 EVENTS = 2000
 BATCH = 200
 LEASE_SECONDS = 1.0
-
-
-@pytest.fixture
-async def clients(settings: Settings) -> AsyncIterator[Clients]:
-    async with kit_clients(settings) as opened:
-        yield opened
 
 
 class RelayProcesses:

@@ -15,6 +15,7 @@ from pathlib import Path
 import aio_pika
 
 from deploy.local import ensure_rabbitmq, listening
+from services.kit.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,6 +84,18 @@ def amqp_url() -> str:
 def namespace() -> str:
     """A fresh prefix for databases and broker objects: tests never see each other."""
     return f"t{secrets.token_hex(4)}"
+
+
+def isolated_settings(mongo_url: str, amqp_url: str, prefix: str) -> Settings:
+    """Settings whose databases and broker objects carry `prefix`: nobody else's."""
+    return Settings(
+        env="test",
+        mongo_url=mongo_url,
+        mongo_db_prefix=f"{prefix}_",
+        amqp_url=amqp_url,
+        amqp_prefix=f"{prefix}.",
+        grpc_host="127.0.0.1",
+    )
 
 
 async def delete_broker_namespace(url: str, prefix: str, services: Iterable[str]) -> None:

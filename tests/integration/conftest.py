@@ -1,0 +1,58 @@
+"""Integration fixtures: identity running in this process, one per test module."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.identity import main as identity_main
+from services.kit.runtime import ServiceRuntime
+from services.kit.settings import SERVICE_NAMES, Settings
+from tests.support.kit import Clients, eventually, kit_clients
+from tests.support.servers import (
+    MongoServer,
+    delete_broker_namespace,
+    isolated_settings,
+    namespace,
+)
+
+
+@pytest.fixture(scope="module")
+async def module_settings(mongo_server: MongoServer, amqp: str) -> AsyncIterator[Settings]:
+    """Like `settings`, but shared by the tests of one module (one identity serves them)."""
+    prefix = namespace()
+    yield isolated_settings(mongo_server.url, amqp, prefix)
+    await delete_broker_namespace(amqp, f"{prefix}.", (*SERVICE_NAMES, "test"))
+
+
+@pytest.fixture(scope="module")
+async def identity(module_settings: Settings) -> AsyncIterator[ServiceRuntime]:
+    runtime = await identity_main.start(module_settings, address="127.0.0.1:0")
+    await runtime.wait_ready(within_seconds=20)
+
+    async def serving() -> bool:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{runtime.server.port}") as channel:
+            response = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest()
+            )
+        return response.status == health_pb2.HealthCheckResponse.SERVING
+
+    await eventually(serving, timeout=10, interval=0.1, what="identity serving")
+    yield runtime
+    await runtime.stop()
+
+
+@pytest.fixture
+async def channel(identity: ServiceRuntime) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{identity.server.port}") as opened:
+        yield opened
+
+
+@pytest.fixture
+async def clients(settings: Settings) -> AsyncIterator[Clients]:
+    """MongoDB and RabbitMQ clients in the test's own namespace."""
+    async with kit_clients(settings) as opened:
+        yield opened
