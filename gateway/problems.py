@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.kit.errors import read_remote_error
+from services.kit.errors import DomainError, read_remote_error
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +155,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             problem.code, problem.detail, errors=problem.errors, headers=problem.headers
         )
+
+    @app.exception_handler(DomainError)
+    async def gateway_domain_error(request: Request, error: DomainError) -> JSONResponse:
+        # Raised by kit code running in the gateway itself (e.g. token verification when
+        # identity's keys cannot be fetched).
+        reason_code = error.reason.lower()
+        code = reason_code if reason_code in TITLES else _BY_GRPC_STATUS.get(error.code, "internal")
+        return problem_response(code, error.message)
 
     @app.exception_handler(grpc.aio.AioRpcError)
     async def backend_error(request: Request, error: grpc.aio.AioRpcError) -> JSONResponse:

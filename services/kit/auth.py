@@ -21,10 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from services.kit.context import ANONYMOUS, Caller
-from services.kit.errors import Unauthenticated
+from services.kit.errors import Unauthenticated, Unavailable
 
 ALGORITHM = "EdDSA"
 VERIFIED_CACHE_SIZE = 10_000
+FAILED_FETCH_PAUSE_SECONDS = 1.0
 OPERATOR_SCHEME = "Operator"
 # A company's API key (`vmk_<key id>_<secret>`), presented to the gateway as a bearer
 # credential; the gateway exchanges it at identity for an access token.
@@ -64,6 +65,7 @@ class TokenVerifier:
         self._leeway = leeway_seconds
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._refreshed_at = 0.0
+        self._failed_at = float("-inf")
         self._lock = asyncio.Lock()
         # Tokens already verified, until they expire: a signature check costs more than the
         # rest of a small request. Bounded; forgotten when the set of keys changes.
@@ -124,7 +126,15 @@ class TokenVerifier:
         async with self._lock:
             if time.monotonic() - self._refreshed_at < self._refresh_interval and self._keys:
                 return
-            fetched = await self._key_source()
+            if time.monotonic() - self._failed_at < FAILED_FETCH_PAUSE_SECONDS:
+                # Identity just failed to answer: say so at once rather than queueing
+                # every waiting request behind another slow attempt.
+                raise Unavailable("identity did not give its signing keys; try again shortly")
+            try:
+                fetched = await self._key_source()
+            except Exception:
+                self._failed_at = time.monotonic()
+                raise
             keys: dict[str, Ed25519PublicKey] = {}
             for kid, pem in fetched.items():
                 key = load_pem_public_key(pem.encode())

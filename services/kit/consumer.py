@@ -17,6 +17,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection, AbstractRobustQueue
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.kit.broker import declare_events_exchange
 from services.kit.context import request_id_var, traceparent_var
@@ -24,6 +25,10 @@ from services.kit.events import Event, decode_event
 from services.kit.mongo import Transactions
 
 log = logging.getLogger(__name__)
+
+class _AlreadyApplied(Exception):
+    """The event's marker exists: leave the transaction (rolling it back), change nothing."""
+
 
 EventHandler = Callable[[Event, AsyncClientSession], Awaitable[None]]
 PROCESSED = "processed_events"
@@ -140,13 +145,20 @@ class EventConsumer:
             return False
 
         async def once(session: AsyncClientSession) -> bool:
-            if await self._processed.find_one({"_id": event.id}, session=session):
-                return False
-            await self._processed.insert_one(
-                {"_id": event.id, "type": event.type, "applied_at": datetime.now(UTC)},
-                session=session,
-            )
+            # The marker goes in first: a repeat fails on its unique _id and the whole
+            # transaction, effect included, is rolled back (one statement fewer than
+            # looking first, and no window between the look and the write).
+            try:
+                await self._processed.insert_one(
+                    {"_id": event.id, "type": event.type, "applied_at": datetime.now(UTC)},
+                    session=session,
+                )
+            except DuplicateKeyError as repeat:
+                raise _AlreadyApplied from repeat
             await handler(event, session)
             return True
 
-        return await self._transactions.run(once)
+        try:
+            return await self._transactions.run(once)
+        except _AlreadyApplied:
+            return False

@@ -116,3 +116,13 @@ async def test_an_unexpected_crash_is_500_without_a_trace(client):
     assert response.json()["code"] == "internal"
     assert "hunter2" not in response.text
     assert "Traceback" not in response.text
+
+
+async def test_a_domain_error_raised_in_the_gateway_itself_keeps_its_meaning(client):
+    from services.kit.errors import Unavailable
+
+    http, raised = client
+    raised["error"] = Unavailable("identity did not give its signing keys")
+    response = await http.get("/raise")
+    assert response.status_code == 503
+    assert response.json()["code"] == "unavailable"

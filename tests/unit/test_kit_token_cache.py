@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.kit import auth
 from services.kit.auth import TokenVerifier
-from services.kit.errors import Unauthenticated
+from services.kit.errors import Unauthenticated, Unavailable
 from tests.unit.test_kit_auth import AUDIENCE, ISSUER, KID, KeySource, public_pem
 
 
@@ -73,3 +73,19 @@ async def test_the_cache_is_bounded(monkeypatch):
     for _ in range(10):
         await verifier.verify(token_for(key, expires_in=60 + _))
     assert len(verifier._verified) == 3
+
+
+async def test_a_failed_key_fetch_is_not_repeated_at_once():
+    calls = 0
+
+    async def identity_down() -> dict[str, str]:
+        nonlocal calls
+        calls += 1
+        raise Unavailable("identity did not give its signing keys")
+
+    verifier = TokenVerifier(identity_down, issuer=ISSUER, audience=AUDIENCE)
+    token = token_for(Ed25519PrivateKey.generate(), expires_in=60)
+    for _ in range(5):
+        with pytest.raises(Unavailable):
+            await verifier.verify(token)
+    assert calls == 1
