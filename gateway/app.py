@@ -10,7 +10,18 @@ from fastapi import FastAPI
 from gateway.backends import Backends
 from gateway.middleware import RequestContextMiddleware
 from gateway.problems import install_problem_handlers
-from gateway.routers import api_keys, audit, auth, dev, health, me, roles, two_factor, users
+from gateway.routers import (
+    api_keys,
+    audit,
+    auth,
+    dev,
+    health,
+    hierarchy,
+    me,
+    roles,
+    two_factor,
+    users,
+)
 from gateway.routers import settings as settings_routes
 from services.kit.settings import Settings, get_settings
 
@@ -43,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(api_keys.router)
     app.include_router(two_factor.router)
+    app.include_router(hierarchy.router)
     if settings.env == "dev":
         app.include_router(dev.router)
     return app

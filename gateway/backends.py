@@ -13,6 +13,7 @@ from services.kit.auth import TokenVerifier
 from services.kit.grpc_client import open_channel
 from services.kit.identity_keys import identity_key_source
 from services.kit.settings import SERVICE_NAMES, Settings
+from vm.catalog.v1 import hierarchy_pb2_grpc
 from vm.identity.v1 import (
     api_keys_pb2_grpc,
     audit_pb2_grpc,
@@ -35,6 +36,7 @@ class Backends:
     roles: roles_pb2_grpc.RoleServiceStub
     audit: audit_pb2_grpc.AuditServiceStub
     api_keys: api_keys_pb2_grpc.ApiKeyServiceStub
+    hierarchy: hierarchy_pb2_grpc.HierarchyServiceStub
     # Access tokens exchanged for API keys presented as bearer credentials.
     api_key_tokens: ApiKeyTokens
 
@@ -57,6 +59,7 @@ class Backends:
             roles=roles_pb2_grpc.RoleServiceStub(identity),
             audit=audit_pb2_grpc.AuditServiceStub(identity),
             api_keys=api_keys,
+            hierarchy=hierarchy_pb2_grpc.HierarchyServiceStub(channels["catalog"]),
             api_key_tokens=ApiKeyTokens(api_keys, ttl_seconds=settings.api_key_cache_seconds),
         )
 

@@ -252,15 +252,18 @@ async def start_service(
     policy: AccessPolicy,
     handlers: Mapping[str, EventHandler],
     address: str | None = None,
+    prepare: Prepare | None = None,
 ) -> int:
     """Start a service that verifies tokens with identity's keys (every one but identity)
-    and asks identity what each caller may do."""
-    runtime.caller_access = caller_access_resolver(runtime.settings)
+    and asks identity what each caller may do (`runtime.caller_access`, made here unless
+    the service made it first for its use cases)."""
+    runtime.caller_access = runtime.caller_access or caller_access_resolver(runtime.settings)
     return await runtime.start(
         servicers=servicers,
         service_names=service_names,
         policy=policy,
         authenticator=remote_authenticator(runtime.settings),
         handlers=handlers,
+        prepare=prepare,
         address=address,
     )

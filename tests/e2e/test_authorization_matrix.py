@@ -5,8 +5,10 @@ each route says who may call it (`x-access`: public, any_user or a permission), 
 needs a sample request here — a route without one fails `test_every_route_has_a_sample`.
 
 Cells: no token, a garbage token, another company's global administrator, a user of the
-company without the permission, a user scoped to another subtree, a user scoped here, and
-the company's global administrator. Denied cells must be problems that show nothing of
+company without the permission, a user scoped to another subtree, a user scoped to the
+subtree where the object lives, and the company's global administrator. The scoped users
+hold SCOPED_ROLE's permissions at one region each; every object the matrix acts on lives
+in region A. Denied cells must be problems that show nothing of
 the company's data.
 """
 
@@ -23,8 +25,10 @@ import pyotp
 import pytest
 
 from gateway.app import create_app
+from services.kit.authz import COMPANY_LEVEL_PERMISSIONS
 from services.kit.settings import Settings
 from tests.e2e.conftest import NewCompany, new_company
+from tests.e2e.test_catalog_hierarchy import add_node, assignable, root_node
 from tests.e2e.test_identity_flows import PASSWORD as ADMIN_PASSWORD
 from tests.e2e.test_identity_flows import bearer, register
 from tests.e2e.test_identity_users_roles import PASSWORD, create_user
@@ -33,8 +37,15 @@ STAFF_PASSWORD = PASSWORD
 
 pytestmark = pytest.mark.e2e
 
-CALLERS = ("no_token", "garbage_token", "other_company_admin", "without_permission", "global_admin")
-SCOPED_CALLERS = ("scoped_elsewhere", "scoped_here")
+CALLERS = (
+    "scoped_here",
+    "scoped_elsewhere",
+    "no_token",
+    "garbage_token",
+    "other_company_admin",
+    "without_permission",
+    "global_admin",
+)
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "errors", "reason"}
 
 
@@ -74,11 +85,20 @@ class World:
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     refresh: dict[str, str] = field(default_factory=dict)
     own_ids: set[str] = field(default_factory=set)
+    nodes: dict[str, str] = field(default_factory=dict)
 
     async def fresh_user(self, caller: str) -> str:
         user = await create_user(self.api, self.headers["global_admin"], roles=["viewer"])
         self.own_ids.add(user["id"])
         return user["id"]
+
+    async def fresh_node(self, caller: str) -> str:
+        """A node in region A, where `scoped_here` holds its role."""
+        node = await add_node(
+            self.api, self.headers["global_admin"], self.nodes["A"], f"Отдел {secrets.token_hex(3)}"
+        )
+        self.own_ids.add(node["id"])
+        return node["id"]
 
     async def fresh_role(self, caller: str) -> str:
         role = (
@@ -107,8 +127,17 @@ async def _own_refresh_token(world: World, caller: str) -> dict[str, str]:
 
 
 async def _change_own_password(world: World, caller: str) -> dict[str, str]:
-    current = STAFF_PASSWORD if caller == "without_permission" else ADMIN_PASSWORD
+    staff = caller in ("without_permission", "scoped_here", "scoped_elsewhere")
+    current = STAFF_PASSWORD if staff else ADMIN_PASSWORD
     return {"current_password": current, "new_password": f"New-{secrets.token_hex(6)}"}
+
+
+async def _new_node_in_region_a(world: World, caller: str) -> dict[str, str]:
+    return {
+        "parent_id": world.nodes["A"],
+        "name": f"Группа {secrets.token_hex(3)}",
+        "kind": "group",
+    }
 
 
 async def _new_user_body(world: World, caller: str) -> dict[str, Any]:
@@ -170,6 +199,7 @@ PATH_VALUES: dict[str, Factory] = {
     "registration_id": constant("reg_unknown"),
     "reset_id": constant("pwr_unknown"),
     "api_key_id": _fresh_api_key,
+    "node_id": World.fresh_node,
 }
 
 # Bodies by route; routes without a body need no entry.
@@ -197,6 +227,8 @@ BODIES: dict[str, Factory] = {
     "PUT /api/v1/users/{user_id}/assignments": constant([{"role_id": "viewer"}]),
     "POST /api/v1/roles": _new_role_body,
     "POST /api/v1/api-keys": constant({"name": "Матрица", "role_id": "viewer"}),
+    "POST /api/v1/hierarchy/nodes": _new_node_in_region_a,
+    "PATCH /api/v1/hierarchy/nodes/{node_id}": constant({"name": "Переименованный отдел"}),
     "PATCH /api/v1/roles/{role_id}": constant({"name": f"Другое имя {secrets.token_hex(3)}"}),
 }
 
@@ -239,6 +271,8 @@ async def world(api, company, system, identity_channel) -> World:
     world.refresh["without_permission"] = login.json()["refresh_token"]
     world.own_ids |= {narrow["id"], narrow_user["id"]}
 
+    await add_scoped_users(world)
+
     other_tokens = await register(api, await new_company(system, identity_channel))
     world.headers["other_company_admin"] = bearer(other_tokens)
     world.refresh["other_company_admin"] = other_tokens["refresh_token"]
@@ -247,17 +281,53 @@ async def world(api, company, system, identity_channel) -> World:
     return world
 
 
+SCOPED_ROLE = frozenset({"hierarchy.manage", "numbers.view"})
+# Routes whose body names an object of company A: another company gets 404 for them too.
+BODY_NAMES_AN_OBJECT = {"POST /api/v1/hierarchy/nodes"}
+
+
+async def add_scoped_users(world: World) -> None:
+    """Regions A and B under the root, and a user holding SCOPED_ROLE at each."""
+    admin = world.headers["global_admin"]
+    root = await root_node(world.api, admin)
+    world.nodes["A"] = (await add_node(world.api, admin, root, "Регион А", "region"))["id"]
+    world.nodes["B"] = (await add_node(world.api, admin, root, "Регион Б", "region"))["id"]
+    role = (
+        await world.api.post(
+            "/api/v1/roles",
+            headers=admin,
+            json={"name": "Иерархия региона", "permissions": sorted(SCOPED_ROLE)},
+        )
+    ).json()
+    world.own_ids |= {role["id"], world.nodes["A"], world.nodes["B"]}
+    for caller, region in (("scoped_here", "A"), ("scoped_elsewhere", "B")):
+        user = await create_user(world.api, admin)
+        await assignable(
+            world.api, admin, user["id"], [{"role_id": role["id"], "node_id": world.nodes[region]}]
+        )
+        login = await world.api.post(
+            "/api/v1/auth/login", json={"login": user["login"], "password": PASSWORD}
+        )
+        world.headers[caller] = bearer(login.json())
+        world.refresh[caller] = login.json()["refresh_token"]
+        world.own_ids.add(user["id"])
+
+
 def expected_status(route: Route, caller: str) -> set[int] | None:
     """None: the same as without a token (public routes ignore credentials)."""
+    allowed = {200, 201, 202, 204}
     if route.access == "public":
         return None
     if caller in ("no_token", "garbage_token"):
         return {401}
     if caller == "other_company_admin":
-        return {404} if route.params else {200, 201, 204}
-    if caller == "without_permission" and route.access != "any_user":
+        return {404} if route.params or route.key in BODY_NAMES_AN_OBJECT else allowed
+    if route.access == "any_user" or caller == "global_admin":
+        return allowed
+    if caller == "without_permission":
         return {403}
-    return {200, 201, 202, 204}
+    held_here = route.access in SCOPED_ROLE and route.access not in COMPANY_LEVEL_PERMISSIONS
+    return allowed if held_here and caller == "scoped_here" else {403}
 
 
 async def call(world: World, route: Route, caller: str) -> httpx.Response:
@@ -292,11 +362,3 @@ async def test_route_answers_each_caller_as_it_should(world: World, route: Route
         elif caller == "other_company_admin":
             for own_id in world.own_ids:
                 assert own_id not in response.text, (route.key, own_id)
-
-
-@pytest.mark.parametrize("caller", SCOPED_CALLERS)
-def test_scoped_cells_wait_for_the_hierarchy(caller):
-    pytest.skip(
-        "identity knows no hierarchy nodes until catalog publishes them (issue 4); "
-        "until then the company-wide scope is the only one"
-    )

@@ -4,8 +4,8 @@ through TrustService.GetCallerAccess, for every other service."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from services.identity import domain
 from services.identity.domain import PRESET_ROLES, ApiKey, Assignment, Role, User
@@ -19,13 +19,24 @@ from services.kit.errors import PermissionDenied, Unauthenticated
 class Hierarchy:
     """The company's hierarchy nodes as identity knows them, for scoped assignments.
 
-    Identity learns nodes from catalog's hierarchy events; until catalog publishes a
-    hierarchy, a company has no nodes and the company-wide scope is the only one."""
+    Identity learns nodes (and their parents) from catalog's node events, so a scope's
+    subtree is known here without asking catalog; the copy trails catalog by the events'
+    delay (a node created a moment ago may not be assignable for that moment)."""
 
-    nodes: frozenset[str] = frozenset()
+    parents: Mapping[str, str | None] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> frozenset[str]:
+        return frozenset(self.parents)
 
     def path(self, node_id: str) -> Sequence[str]:
-        return (node_id,)
+        """The node's ancestors, root first, and the node itself."""
+        chain: list[str] = []
+        current: str | None = node_id
+        while current is not None and current not in chain and len(chain) < 64:
+            chain.append(current)
+            current = self.parents.get(current)
+        return tuple(reversed(chain))
 
 
 class AccessCases:
@@ -95,4 +106,4 @@ class AccessCases:
         return checked
 
     async def hierarchy(self, company_id: str) -> Hierarchy:
-        return Hierarchy()
+        return Hierarchy(await self._deps.stores.hierarchy.parents(company_id))

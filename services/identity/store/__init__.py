@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.identity.store.api_keys import ApiKeyStore
 from services.identity.store.audit import AuditStore
 from services.identity.store.companies import CompanyStore, RegistrationStore
+from services.identity.store.hierarchy import HierarchyNodeStore
 from services.identity.store.passwords import PasswordResetStore
 from services.identity.store.preferences import PreferenceStore
 from services.identity.store.roles import RoleStore
@@ -37,6 +38,7 @@ class Stores:
     api_keys: ApiKeyStore
     throttle: ThrottleStore
     two_factor: TwoFactorStore
+    hierarchy: HierarchyNodeStore
 
     @classmethod
     def create(cls, db: AsyncDatabase) -> Stores:
@@ -53,6 +55,7 @@ class Stores:
             api_keys=ApiKeyStore(db),
             throttle=ThrottleStore(db),
             two_factor=TwoFactorStore(db),
+            hierarchy=HierarchyNodeStore(db),
         )
 
     async def ensure_indexes(self) -> None:
