@@ -16,7 +16,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from demo.data import COMPANIES, DEMO_PASSWORD, ROMASHKA_STAFF
+from demo.data import COMPANIES, DEMO_PASSWORD, ROMASHKA_MANAGER, ROMASHKA_STAFF
 from demo.load import load_demo
 from services.kit.settings import Settings, get_settings
 
@@ -57,7 +57,7 @@ def print_banner(settings: Settings, report: list[str], *, running: bool) -> Non
     for company in COMPANIES:
         password = DEMO_PASSWORD if company.registers else "not registered yet: try registration"
         logins.add_row(company.name, company.main_number, password)
-    for staff in ROMASHKA_STAFF:
+    for staff in (*ROMASHKA_STAFF, ROMASHKA_MANAGER):
         logins.add_row(f"{COMPANIES[0].name} — {staff.role_id}", staff.login, DEMO_PASSWORD)
     console.print(logins)
     console.print(

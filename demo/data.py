@@ -72,3 +72,44 @@ ROMASHKA_STAFF = (
     DemoUser("svyaz.petrov", "Петров Илья Сергеевич", "petrov@romashka.example", "telecom_admin"),
     DemoUser("audit.sidorova", "Сидорова Ольга Николаевна", "sidorova@romashka.example", "viewer"),
 )
+
+
+# Ромашка's hierarchy: regions → cities → departments (kind, name, children).
+ROMASHKA_HIERARCHY = (
+    (
+        "region",
+        "Центральный регион",
+        (
+            (
+                "city",
+                "Москва",
+                (
+                    ("department", "Отдел продаж", ()),
+                    ("department", "Логистика", ()),
+                    ("department", "Бухгалтерия", ()),
+                ),
+            ),
+            ("city", "Тула", (("department", "Склад", ()),)),
+        ),
+    ),
+    (
+        "region",
+        "Северо-Западный регион",
+        (
+            (
+                "city",
+                "Санкт-Петербург",
+                (
+                    ("department", "Отдел продаж", ()),
+                    ("department", "Сервисный центр", ()),
+                ),
+            ),
+        ),
+    ),
+)
+
+# A department manager whose scope is one subtree (the city of Moscow).
+ROMASHKA_MANAGER = DemoUser(
+    "ruk.smirnov", "Смирнов Алексей Викторович", "smirnov@romashka.example", "department_manager"
+)
+ROMASHKA_MANAGER_SCOPE = "Москва"

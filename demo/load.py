@@ -4,14 +4,25 @@ left as it is."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import grpc
 import httpx
 
-from demo.data import COMPANIES, DEMO_PASSWORD, ROMASHKA_STAFF, DemoCompany
+from demo.data import (
+    COMPANIES,
+    DEMO_PASSWORD,
+    ROMASHKA_HIERARCHY,
+    ROMASHKA_MANAGER,
+    ROMASHKA_MANAGER_SCOPE,
+    ROMASHKA_STAFF,
+    DemoCompany,
+    DemoUser,
+)
 from services.kit.grpc_client import open_channel
 from services.kit.settings import Settings
+from vm.catalog.v1 import hierarchy_pb2, hierarchy_pb2_grpc
 from vm.identity.v1 import (
     auth_pb2,
     auth_pb2_grpc,
@@ -39,10 +50,21 @@ async def load_demo(settings: Settings) -> list[str]:
                 await _register(identity, demo, settings.devsink_url)
                 done.append("its administrator registered")
             report.append(f"{demo.name}: {', '.join(done)}")
-        added = await _ensure_staff(channel, COMPANIES[0])
+        admin = await _administrator(channel, COMPANIES[0])
+        added = [
+            await _ensure_user(channel, admin, staff, node_id=None) for staff in ROMASHKA_STAFF
+        ]
         report.append(
-            f"{COMPANIES[0].name}: staff users — {added} added, "
-            f"{len(ROMASHKA_STAFF) - added} already there"
+            f"{COMPANIES[0].name}: staff users — {sum(added)} added, "
+            f"{len(added) - sum(added)} already there"
+        )
+        async with open_channel(settings.catalog_addr) as catalog:
+            nodes = await _ensure_hierarchy(catalog, admin)
+        scope = nodes[ROMASHKA_MANAGER_SCOPE]
+        await _ensure_user(channel, admin, ROMASHKA_MANAGER, node_id=scope)
+        report.append(
+            f"{COMPANIES[0].name}: hierarchy of {len(nodes) + 1} nodes; "
+            f"{ROMASHKA_MANAGER.login} manages {ROMASHKA_MANAGER_SCOPE} and below"
         )
         return report
 
@@ -105,30 +127,87 @@ async def _latest_code(sink: httpx.AsyncClient, to: str) -> str:
     raise RuntimeError(f"no code arrived for {to}")
 
 
-async def _ensure_staff(channel: grpc.aio.Channel, demo: DemoCompany) -> int:
-    """Ромашка's staff users, created by its global administrator; returns how many new."""
+Metadata = tuple[tuple[str, str], ...]
+
+
+async def _administrator(channel: grpc.aio.Channel, demo: DemoCompany) -> Metadata:
     login = await auth_pb2_grpc.AuthServiceStub(channel).Login(
         auth_pb2.LoginRequest(login=demo.main_number, password=DEMO_PASSWORD), timeout=30
     )
-    admin = (("authorization", f"Bearer {login.tokens.access_token}"),)
+    return (("authorization", f"Bearer {login.tokens.access_token}"),)
+
+
+async def _ensure_user(
+    channel: grpc.aio.Channel, admin: Metadata, person: DemoUser, node_id: str | None
+) -> bool:
+    """The user with their one role (scoped to `node_id` if given); True when created."""
     users = users_pb2_grpc.UserServiceStub(channel)
-    added = 0
-    for staff in ROMASHKA_STAFF:
-        existing = await users.ListUsers(
-            users_pb2.ListUsersRequest(query=staff.login), metadata=admin, timeout=10
+    existing = await users.ListUsers(
+        users_pb2.ListUsersRequest(query=person.login), metadata=admin, timeout=10
+    )
+    if any(user.login == person.login for user in existing.users):
+        return False
+    created = await users.CreateUser(
+        users_pb2.CreateUserRequest(
+            login=person.login,
+            full_name=person.full_name,
+            email=person.email,
+            password=DEMO_PASSWORD,
+        ),
+        metadata=admin,
+        timeout=30,
+    )
+    assignment = resources_pb2.RoleAssignment(role_id=person.role_id, node_id=node_id or "")
+    for _ in range(100):  # identity learns new nodes from catalog's events, a moment later
+        try:
+            await users.SetUserAssignments(
+                users_pb2.SetUserAssignmentsRequest(
+                    user_id=created.user.id, assignments=[assignment]
+                ),
+                metadata=admin,
+                timeout=10,
+            )
+            return True
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"identity never learnt the node for {person.login}")
+
+
+async def _ensure_hierarchy(channel: grpc.aio.Channel, admin: Metadata) -> dict[str, str]:
+    """Ромашка's regions, cities and departments under its root; returns name → node id
+    of the regions and cities (the departments' names repeat)."""
+    stub = hierarchy_pb2_grpc.HierarchyServiceStub(channel)
+    nodes: list[hierarchy_pb2.Node] = []
+    for _ in range(100):  # the root appears once catalog has the company's event
+        nodes = list(
+            (
+                await stub.GetHierarchy(
+                    hierarchy_pb2.GetHierarchyRequest(), metadata=admin, timeout=10
+                )
+            ).nodes
         )
-        if any(user.login == staff.login for user in existing.users):
-            continue
-        await users.CreateUser(
-            users_pb2.CreateUserRequest(
-                login=staff.login,
-                full_name=staff.full_name,
-                email=staff.email,
-                password=DEMO_PASSWORD,
-                assignments=[resources_pb2.RoleAssignment(role_id=staff.role_id)],
-            ),
-            metadata=admin,
-            timeout=30,
-        )
-        added += 1
-    return added
+        if nodes:
+            break
+        await asyncio.sleep(0.1)
+    root = next(node for node in nodes if not node.parent_id)
+    children: dict[tuple[str, str], str] = {(n.parent_id, n.name): n.id for n in nodes}
+    named: dict[str, str] = {}
+
+    async def ensure(parent_id: str, branch: tuple) -> None:
+        for kind, name, below in branch:
+            node_id = children.get((parent_id, name))
+            if node_id is None:
+                created = await stub.CreateNode(
+                    hierarchy_pb2.CreateNodeRequest(parent_id=parent_id, name=name, kind=kind),
+                    metadata=admin,
+                    timeout=10,
+                )
+                node_id = created.node.id
+            if kind != "department":
+                named[name] = node_id
+            await ensure(node_id, below)
+
+    await ensure(root.id, ROMASHKA_HIERARCHY)
+    return named
