@@ -5,14 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from services.catalog import consumers
-from services.catalog.grpc_api import (
-    ACCESS_POLICY,
-    SERVICE_NAMES,
-    CatalogOperatorServicer,
-    HierarchyServicer,
-)
-from services.catalog.service import HierarchyCases
-from services.catalog.store import NodeStore
+from services.catalog.grpc_api import ACCESS_POLICY, SERVICE_NAMES, registrars
+from services.catalog.service import CatalogCases
 from services.kit.known_companies import KnownCompanies
 from services.kit.runtime import (
     ServiceRuntime,
@@ -21,7 +15,6 @@ from services.kit.runtime import (
     start_service,
 )
 from services.kit.settings import Settings
-from vm.catalog.v1 import catalog_pb2_grpc, hierarchy_pb2_grpc
 
 NAME = "catalog"
 
@@ -30,23 +23,17 @@ async def start(settings: Settings, address: str | None = None) -> ServiceRuntim
     runtime = ServiceRuntime.create(NAME, settings)
     runtime.caller_access = caller_access_resolver(settings)
     companies = KnownCompanies(runtime.db)
-    nodes = NodeStore(runtime.db)
-    hierarchy = HierarchyCases(nodes, runtime.transactions, runtime.outbox, runtime.caller_access)
-    registrars = [
-        (
-            catalog_pb2_grpc.add_CatalogOperatorServiceServicer_to_server,
-            CatalogOperatorServicer(companies),
-        ),
-        (hierarchy_pb2_grpc.add_HierarchyServiceServicer_to_server, HierarchyServicer(hierarchy)),
-    ]
+    cases = CatalogCases.create(
+        runtime.db, runtime.transactions, runtime.outbox, runtime.caller_access
+    )
     await start_service(
         runtime,
-        registrars,
+        registrars(cases, companies),
         SERVICE_NAMES,
         ACCESS_POLICY,
-        consumers.handlers(companies, hierarchy),
+        consumers.handlers(companies, cases),
         address,
-        prepare=nodes.ensure_indexes,
+        prepare=cases.ensure_indexes,
     )
     return runtime
 

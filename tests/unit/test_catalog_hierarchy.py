@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.catalog.domain import Node, Tree
+from services.catalog.domain.hierarchy import Node, Tree
 from services.kit.errors import InvalidArgument, NotAllowed, NotFound
 
 COMPANY = "cmp_1"

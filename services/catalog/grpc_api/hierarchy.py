@@ -1,25 +1,15 @@
-"""Catalog's gRPC servicers: proto ⇄ use case, nothing else."""
+"""HierarchyService: proto ⇄ use case."""
 
 from __future__ import annotations
 
 import grpc
 
-from services.catalog.domain import Node
-from services.catalog.service import HierarchyCases
+from services.catalog.domain.hierarchy import Node
+from services.catalog.service.hierarchy import HierarchyCases
 from services.kit.context import current_caller
-from services.kit.grpc_server import AccessPolicy
-from services.kit.known_companies import KnownCompanyLookup
-from vm.catalog.v1 import catalog_pb2, catalog_pb2_grpc, hierarchy_pb2, hierarchy_pb2_grpc
+from vm.catalog.v1 import hierarchy_pb2, hierarchy_pb2_grpc
 
-_OPERATOR = catalog_pb2.DESCRIPTOR.services_by_name["CatalogOperatorService"].full_name
-_HIERARCHY = hierarchy_pb2.DESCRIPTOR.services_by_name["HierarchyService"].full_name
-ACCESS_POLICY = AccessPolicy(operator_services=frozenset({_OPERATOR}))
-SERVICE_NAMES = (_OPERATOR, _HIERARCHY)
 Context = grpc.aio.ServicerContext
-
-
-class CatalogOperatorServicer(KnownCompanyLookup, catalog_pb2_grpc.CatalogOperatorServiceServicer):
-    response_type = catalog_pb2.GetCompanyResponse
 
 
 def node_message(node: Node, number_count: int = 0) -> hierarchy_pb2.Node:

@@ -8,7 +8,7 @@ from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.catalog.domain import Node, Tree
+from services.catalog.domain.hierarchy import Node, Tree
 
 Doc = dict[str, Any]
 

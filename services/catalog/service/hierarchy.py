@@ -11,9 +11,9 @@ from dataclasses import replace
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from services.catalog import domain
-from services.catalog.domain import Node, Tree
-from services.catalog.store import NodeStore
+from services.catalog.domain import hierarchy as domain
+from services.catalog.domain.hierarchy import Node, Tree
+from services.catalog.store.hierarchy import NodeStore
 from services.kit.authz import Access
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.context import Caller
@@ -55,6 +55,9 @@ class HierarchyCases:
         self._tx = transactions
         self._outbox = outbox
         self._access = access
+
+    async def ensure_indexes(self) -> None:
+        await self._nodes.ensure_indexes()
 
     async def hierarchy(self, caller: Caller) -> tuple[list[Node], dict[str, int]]:
         access = await self._access.access(caller)

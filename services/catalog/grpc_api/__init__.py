@@ -1,0 +1,38 @@
+"""Catalog's gRPC surface: one servicer per proto service, proto ⇄ use case only.
+
+Who may call what is decided here, before any servicer runs: the operator's services,
+and (the default) a company caller. What a caller may do is checked by the use cases.
+"""
+
+from __future__ import annotations
+
+from services.catalog.grpc_api.hierarchy import HierarchyServicer
+from services.catalog.service import CatalogCases
+from services.kit.grpc_server import AccessPolicy, Registrar
+from services.kit.known_companies import KnownCompanies, KnownCompanyLookup
+from vm.catalog.v1 import catalog_pb2, catalog_pb2_grpc, hierarchy_pb2, hierarchy_pb2_grpc
+
+_OPERATOR = catalog_pb2.DESCRIPTOR.services_by_name["CatalogOperatorService"].full_name
+
+SERVICE_NAMES = (
+    _OPERATOR,
+    hierarchy_pb2.DESCRIPTOR.services_by_name["HierarchyService"].full_name,
+)
+ACCESS_POLICY = AccessPolicy(operator_services=frozenset({_OPERATOR}))
+
+
+class CatalogOperatorServicer(KnownCompanyLookup, catalog_pb2_grpc.CatalogOperatorServiceServicer):
+    response_type = catalog_pb2.GetCompanyResponse
+
+
+def registrars(cases: CatalogCases, companies: KnownCompanies) -> list[Registrar]:
+    return [
+        (
+            catalog_pb2_grpc.add_CatalogOperatorServiceServicer_to_server,
+            CatalogOperatorServicer(companies),
+        ),
+        (
+            hierarchy_pb2_grpc.add_HierarchyServiceServicer_to_server,
+            HierarchyServicer(cases.hierarchy),
+        ),
+    ]

@@ -1,0 +1,32 @@
+"""Catalog's use cases, one class per area, wired together here: each loads through the
+stores, asks the domain, and saves with its outbox events in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.catalog.service.hierarchy import HierarchyCases
+from services.catalog.store.hierarchy import NodeStore
+from services.kit.caller_access import CallerAccessResolver
+from services.kit.mongo import Transactions
+from services.kit.outbox import Outbox
+
+
+@dataclass(frozen=True)
+class CatalogCases:
+    hierarchy: HierarchyCases
+
+    @classmethod
+    def create(
+        cls,
+        db: AsyncDatabase,
+        transactions: Transactions,
+        outbox: Outbox,
+        access: CallerAccessResolver,
+    ) -> CatalogCases:
+        return cls(hierarchy=HierarchyCases(NodeStore(db), transactions, outbox, access))
+
+    async def ensure_indexes(self) -> None:
+        await self.hierarchy.ensure_indexes()
