@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from services.identity.domain import ApiKey, Company, User
@@ -21,10 +22,28 @@ class Me:
     api_key: ApiKey | None = None
 
 
+# A company's details change rarely (never through this service), and /me is asked on
+# every screen: keep them briefly instead of reading them each time.
+COMPANY_CACHE_SECONDS = 30.0
+COMPANY_CACHE_SIZE = 10_000
+
+
 class ProfileCases:
     def __init__(self, deps: Deps, access: AccessCases) -> None:
         self._deps = deps
         self._access = access
+        self._companies: dict[str, tuple[float, Company]] = {}
+
+    async def _company(self, company_id: str) -> Company | None:
+        cached = self._companies.get(company_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        company = await self._deps.stores.companies.get(company_id)
+        if company is not None:
+            if len(self._companies) >= COMPANY_CACHE_SIZE:
+                self._companies.clear()
+            self._companies[company_id] = (time.monotonic() + COMPANY_CACHE_SECONDS, company)
+        return company
 
     async def me(self, caller: Caller) -> Me:
         """The calling user, or the calling API key (its name, role and scope)."""
@@ -34,7 +53,7 @@ class ProfileCases:
             else self._access.caller(caller)
         )
         (holder, access), company = await asyncio.gather(
-            who, self._deps.stores.companies.get(caller.company_id or "")
+            who, self._company(caller.company_id or "")
         )
         if company is None:
             raise Unauthenticated("the company no longer exists")
