@@ -8,6 +8,9 @@ prints a table, writes `bench/results/latest.json`, and stops what it started.
   endpoint, a FastAPI endpoint making one gRPC call, and `GET /api/v1/me` through the
   gateway and identity; the load comes from `bench.loadgen` (or `wrk` when installed) in
   a process of its own.
+- `bench.identity`: through the gateway and identity, logins at the same concurrency
+  (each connection its own user, the right password) beside the argon2id hash and verify
+  times, and `GET /api/v1/users` by a user whose permission comes from a custom role.
 - `bench.events`: the outbox → RabbitMQ → consumer pipeline end to end, against the raw
   insert rate of the same database.
 """

@@ -1,12 +1,14 @@
 """`python -m bench` (`make bench`): start what is needed, measure, report, stop it all.
 
 Order: a fresh SecantusDB (or VM_TEST_MONGO_URL) and the RabbitMQ at VM_AMQP_URL; the bare
-FastAPI app; FastAPI + gRPC echo; the whole system for /me (stopped right after, so its
-idle processes do not share the CPU with the next benchmark); the events pipeline. Each
-step stops its own processes and deletes its own broker objects and databases, also when
-it fails; a benchmark that fails is reported and the others still run (exit code 1).
-Before each measurement it waits (up to --quiet-wait s) for the machine to be idle, and it
-reports the CPU that other work used during each window. One to three minutes.
+FastAPI app; FastAPI + gRPC echo; the whole system for /me, again for an authorized call
+under a custom role, again for logins (argon2id timed first, alone) — each time stopped
+right after, so its idle processes do not share the CPU with the next benchmark; the
+events pipeline. Each step stops its own processes and deletes its own broker objects and
+databases, also when it fails; a benchmark that fails is reported and the others still run
+(exit code 1). Before each measurement it waits (up to --quiet-wait s) for the machine to
+be idle, and it reports the CPU that other work used during each window. Two to four
+minutes.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from typing import Any
 from rich.console import Console
 
 from bench.events import bench_events
+from bench.identity import bench_authorized, bench_login
 from bench.procs import OTHERS, ROOT
-from bench.report import RESULTS, figures_of, print_report, write_json
+from bench.report import RESULTS, figures_of, print_report, windows, write_json
 from bench.web import LoadOptions, bench_echo_hop, bench_me, bench_raw
 from tests.support.servers import amqp_url, start_mongo
 
-STEPS = ("raw", "echo_hop", "me", "events")
+STEPS = ("raw", "echo_hop", "me", "authorized", "login", "events")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -159,6 +162,22 @@ def main(argv: list[str]) -> int:
             http["me"] = me
         if me and hop:
             http["me_over_echo_hop"] = me["requests_per_s"] / hop["requests_per_s"]
+        authorized = step(
+            "authorized",
+            "HTTP: the whole system, GET /api/v1/users under a custom role",
+            lambda: bench_authorized(mongo, amqp, load),
+        )
+        if authorized:
+            http["authorized"] = authorized
+        if authorized and hop:
+            http["authorized_over_echo_hop"] = authorized["requests_per_s"] / hop["requests_per_s"]
+        login = step(
+            "login",
+            "HTTP: the whole system, POST /api/v1/auth/login",
+            lambda: bench_login(mongo, amqp, load),
+        )
+        if login:
+            http["login"] = login
         events = step(
             "events",
             f"Events: {options.events:,} through outbox → RabbitMQ → consumer",
@@ -185,8 +204,8 @@ def main(argv: list[str]) -> int:
     print_report(console, results, figures)
     write_json(results, figures, options.output)
     console.print(f"written to {options.output} in {results['total_seconds']:.0f} s")
-    for name, result in [*http.items(), ("events", results.get("events"))]:
-        others = result.get("cpu_percent", {}).get(OTHERS, 0) if isinstance(result, dict) else 0
+    for name, result in windows(results):
+        others = result.get("cpu_percent", {}).get(OTHERS, 0)
         if others > 20:
             console.print(
                 f"[yellow]{name}: other work on the machine used {others:.0f}% of a core "

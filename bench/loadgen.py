@@ -1,13 +1,15 @@
 """An HTTP/1.1 keep-alive load generator, run in a process of its own.
 
 `python -m bench.loadgen --port N --path /ping [--header 'k: v'] [--connections 32]
-[--warmup 2] [--duration 10]`
+[--warmup 2] [--duration 10] [--method POST --body '{"json": 1}' --body …]`
 
 Each of the connections sends one request, waits for the whole response, and sends the
-next at once (closed loop, no pipelining). The request bytes are built once; responses
-are framed by `Content-Length` in an `asyncio.Protocol` (no stream objects, no coroutine
-per request), so the client spends as little CPU per request as Python allows. Only
-responses that complete inside the measurement window count; the warm-up does not.
+next at once (closed loop, no pipelining). With bodies (JSON, sent as POST), connection i
+always sends body i modulo their number (e.g. each connection logs in as its own user).
+The request bytes are built once per connection; responses are framed by `Content-Length`
+in an `asyncio.Protocol` (no stream objects, no coroutine per request), so the client
+spends as little CPU per request as Python allows. Only responses that complete inside
+the measurement window count; the warm-up does not.
 
 It prints `window-start` and `window-end` as the window opens and closes (the caller
 samples CPU use between them), then one JSON line with the result.
@@ -29,15 +31,20 @@ _HEADER_END = b"\r\n\r\n"
 _CONTENT_LENGTH = b"\r\ncontent-length:"
 
 
-def build_request(host: str, port: int, path: str, headers: list[str]) -> bytes:
+def build_request(
+    host: str, port: int, path: str, headers: list[str], method: str = "GET", body: str = ""
+) -> bytes:
+    content = body.encode()
     lines = [
-        f"GET {path} HTTP/1.1",
+        f"{method} {path} HTTP/1.1",
         f"Host: {host}:{port}",
         "User-Agent: vm-bench",
         "Accept: application/json",
         *headers,
     ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    if content or method != "GET":
+        lines += ["Content-Type: application/json", f"Content-Length: {len(content)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + content
 
 
 @dataclass
@@ -149,11 +156,18 @@ async def _keep_connected(host: str, port: int, request: bytes, stats: Stats) ->
 
 
 async def run_load(
-    host: str, port: int, request: bytes, connections: int, warmup: float, duration: float
+    host: str,
+    port: int,
+    requests: list[bytes],
+    connections: int,
+    warmup: float,
+    duration: float,
 ) -> dict[str, Any]:
+    """Connection i sends requests[i % len(requests)] again and again."""
     stats = Stats()
     slots = [
-        asyncio.create_task(_keep_connected(host, port, request, stats)) for _ in range(connections)
+        asyncio.create_task(_keep_connected(host, port, requests[n % len(requests)], stats))
+        for n in range(connections)
     ]
     await asyncio.sleep(warmup)
     stats.recording = True
@@ -198,16 +212,23 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--path", required=True)
     parser.add_argument("--header", action="append", default=[])
+    parser.add_argument("--method", default="GET")
+    parser.add_argument(
+        "--body", action="append", default=[], help="JSON; connection i sends body i mod count"
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=10.0)
     options = parser.parse_args()
-    request = build_request(options.host, options.port, options.path, options.header)
+    requests = [
+        build_request(options.host, options.port, options.path, options.header, options.method, b)
+        for b in options.body or [""]
+    ]
     result = asyncio.run(
         run_load(
             options.host,
             options.port,
-            request,
+            requests,
             options.connections,
             options.warmup,
             options.duration,

@@ -24,11 +24,12 @@ class Figure:
     unit: str
     target: str = ""
     ok: bool | None = None  # None: no target
+    note: str = ""  # e.g. why a figure is not measured (its value is NaN)
 
     @property
     def verdict(self) -> str:
         if self.ok is None:
-            return ""
+            return f"[yellow]{self.note}[/]" if self.note else ""
         return "[green]met[/]" if self.ok else "[red]missed[/]"
 
 
@@ -61,6 +62,38 @@ def http_figures(section: str, result: dict[str, Any]) -> list[Figure]:
     return figures
 
 
+def argon2_figures(argon2: dict[str, Any], cpus: int) -> list[Figure]:
+    section = (
+        f"Identity: {argon2['type']} (m={argon2['memory_kib']:,} KiB, "
+        f"t={argon2['time_cost']}, p={argon2['parallelism']})"
+    )
+    runs = argon2["runs"]
+    verify = argon2["verify_ms"]["p50"]
+    return [
+        Figure(section, f"PASSWORDS.hash, median of {runs}", argon2["hash_ms"]["p50"], "ms"),
+        Figure(section, f"PASSWORDS.verify, median of {runs}", verify, "ms"),
+        Figure(
+            section,
+            f"logins/s bound by verify alone on {cpus} cores",
+            1000 * cpus / verify if verify else math.nan,
+            "logins/s",
+        ),
+    ]
+
+
+def windows(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every measurement window of the run, by name, with the CPU used during it."""
+    found = []
+    for name, result in results.get("http", {}).items():
+        if isinstance(result, dict):
+            found.append((name, result))
+            if "argon2id" in result:
+                found.append((f"{name}: argon2id", result["argon2id"]))
+    if results.get("events"):
+        found.append(("events", results["events"]))
+    return found
+
+
 def figures_of(results: dict[str, Any]) -> list[Figure]:
     figures: list[Figure] = []
     http = results.get("http", {})
@@ -68,14 +101,37 @@ def figures_of(results: dict[str, Any]) -> list[Figure]:
         "raw": "HTTP: bare FastAPI endpoint",
         "echo_hop": "HTTP: FastAPI + one gRPC hop",
         "me": "HTTP: GET /api/v1/me (gateway + identity)",
+        "authorized": "HTTP: GET /api/v1/users, custom role (gateway + identity)",
+        "login": "HTTP: POST /api/v1/auth/login (gateway + identity)",
     }
     for key, title in titles.items():
         if key in http:
             figures += http_figures(title, http[key])
+        if key == "authorized" and key in http:
+            figures.append(
+                Figure(
+                    title,
+                    "number-level call, subtree-scoped user",
+                    math.nan,
+                    "",
+                    note=http[key]["subtree_scoped"],
+                )
+            )
+        if key == "login" and key in http:
+            figures += argon2_figures(http[key]["argon2id"], results["machine"]["cpus"])
     if "me_over_echo_hop" in http:
         ratio = http["me_over_echo_hop"]
         figures.append(
             Figure("HTTP: ratio", "/me ÷ gRPC hop requests/s", ratio, "×", "≥ 0.5×", ratio >= 0.5)
+        )
+    if "authorized_over_echo_hop" in http:
+        figures.append(
+            Figure(
+                "HTTP: ratio",
+                "GET /users (custom role) ÷ gRPC hop requests/s",
+                http["authorized_over_echo_hop"],
+                "×",
+            )
         )
     events = results.get("events")
     if events:
@@ -181,11 +237,7 @@ def print_report(console: Console, results: dict[str, Any], figures: list[Figure
     )
     cpu.add_column("benchmark")
     cpu.add_column("process: CPU %")
-    rows = [
-        (key, value) for key, value in results.get("http", {}).items() if isinstance(value, dict)
-    ]
-    if results.get("events"):
-        rows.append(("events", results["events"]))
+    rows = windows(results)
     if not rows:
         return
     for name, result in rows:

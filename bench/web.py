@@ -2,7 +2,8 @@
 
 Every server runs in its own process, the load generator in another; the CPU each of
 them used during the measurement window is recorded next to the figures, so a reader can
-see which process was the limit.
+see which process was the limit. `whole_system` and `demo_admin_token` serve the other
+benchmarks of the whole system too (bench.identity).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,14 +63,19 @@ def measure(
     options: LoadOptions,
     processes: Mapping[str, int | Sequence[int]],
     headers: Sequence[str] = (),
+    bodies: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Load 127.0.0.1:port/path; the result plus each process's CPU during the window."""
+    """Load 127.0.0.1:port/path; the result plus each process's CPU during the window.
+
+    With `bodies` (JSON), a POST, connection i sending body i modulo their number; wrk
+    sends the same request on every connection, so such a load always uses bench.loadgen.
+    """
     waited = wait_until_quiet(options.quiet_wait)
     meter = CpuMeter(processes)
-    if options.use_wrk:
+    if options.use_wrk and not bodies:
         result = _measure_with_wrk(port, path, options, meter, headers)
     else:
-        result = _measure_with_loadgen(port, path, options, meter, headers)
+        result = _measure_with_loadgen(port, path, options, meter, headers, bodies)
     result["cpu_percent"] = meter.percent
     result["waited_for_idle_machine_s"] = waited
     served = sum(
@@ -80,7 +87,12 @@ def measure(
 
 
 def _measure_with_loadgen(
-    port: int, path: str, options: LoadOptions, meter: CpuMeter, headers: Sequence[str]
+    port: int,
+    path: str,
+    options: LoadOptions,
+    meter: CpuMeter,
+    headers: Sequence[str],
+    bodies: Sequence[str] = (),
 ) -> dict[str, Any]:
     command = [
         sys.executable,
@@ -97,6 +109,8 @@ def _measure_with_loadgen(
         "--duration",
         str(options.duration),
         *(part for header in headers for part in ("--header", header)),
+        *(["--method", "POST"] if bodies else []),
+        *(part for body in bodies for part in ("--body", body)),
     ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     meter.add(LOAD_GENERATOR, process.pid)
@@ -179,7 +193,7 @@ def parse_wrk(output: str, connections: int, warmup: float) -> dict[str, Any]:
     }
 
 
-def _check(port: int, path: str, headers: Sequence[str] = ()) -> dict[str, Any]:
+def check_json(port: int, path: str, headers: Sequence[str] = ()) -> dict[str, Any]:
     """One request before the load: the endpoint must answer 200 with JSON."""
     sent = dict(header.split(": ", 1) for header in headers)
     response = httpx.get(f"http://127.0.0.1:{port}{path}", headers=sent, timeout=10)
@@ -190,7 +204,7 @@ def _check(port: int, path: str, headers: Sequence[str] = ()) -> dict[str, Any]:
 
 def _wait_http(port: int, path: str, timeout: float = 30.0) -> None:
     wait_for_port(port, timeout=timeout)
-    _check(port, path)
+    check_json(port, path)
 
 
 def bench_raw(options: LoadOptions, log_dir: Path) -> dict[str, Any]:
@@ -229,7 +243,8 @@ async def demo_admin_token(system: RunningSystem) -> tuple[str, str]:
     """Load the demo data as `make run` does (the operator's gRPC CreateCompany, then the
     public registration flow with the codes from the development sink), log in as a
     registered demo company's administrator through the gateway: (access token, main
-    number). Imported here: only /me needs identity's generated code."""
+    number). Imported here: only the whole system's benchmarks need identity's generated
+    code."""
     from demo.data import COMPANIES, DEMO_PASSWORD
     from demo.load import load_demo
 
@@ -243,7 +258,10 @@ async def demo_admin_token(system: RunningSystem) -> tuple[str, str]:
     return login.json()["access_token"], admin.main_number
 
 
-def bench_me(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[str, Any]:
+@contextmanager
+def whole_system(mongo: MongoServer, amqp_url: str) -> Iterator[RunningSystem]:
+    """The whole system on free ports for one benchmark: stopped afterwards, its databases
+    and broker objects deleted, also when it fails half way through starting."""
     before = child_pids()
     try:
         system = start_system(mongo.url, amqp_url)
@@ -251,29 +269,39 @@ def bench_me(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[st
         stop_children(child_pids() - before)  # what it started before it failed
         raise
     try:
-        token, main_number = asyncio.run(demo_admin_token(system))
-        headers = [f"Authorization: Bearer {token}"]
-        port = system.settings.gateway_port
-        body = _check(port, "/api/v1/me", headers)
-        if body["company"]["main_number"] != main_number:
-            raise RuntimeError("GET /api/v1/me answered for another company")
-        processes: dict[str, int | list[int]] = {
-            "gateway": system.processes["gateway"].pid,
-            "identity": system.processes["identity"].pid,
-            "other services": [
-                system.processes[name].pid
-                for name in system.processes
-                if name not in ("gateway", "identity")
-            ],
-        }
-        if mongo.process is not None:
-            processes[DATABASE] = mongo.process.pid
-        result = measure(port, "/api/v1/me", options, processes, headers)
-        result["log_dir"] = str(system.log_dir)
-        return result
+        yield system
     finally:
         system.stop()
         asyncio.run(_forget_system(mongo.url, amqp_url, system))
+
+
+def system_processes(system: RunningSystem, mongo: MongoServer) -> dict[str, int | list[int]]:
+    """The processes whose CPU a benchmark of the whole system records."""
+    processes: dict[str, int | list[int]] = {
+        "gateway": system.processes["gateway"].pid,
+        "identity": system.processes["identity"].pid,
+        "other services": [
+            system.processes[name].pid
+            for name in system.processes
+            if name not in ("gateway", "identity")
+        ],
+    }
+    if mongo.process is not None:
+        processes[DATABASE] = mongo.process.pid
+    return processes
+
+
+def bench_me(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[str, Any]:
+    with whole_system(mongo, amqp_url) as system:
+        token, main_number = asyncio.run(demo_admin_token(system))
+        headers = [f"Authorization: Bearer {token}"]
+        port = system.settings.gateway_port
+        body = check_json(port, "/api/v1/me", headers)
+        if body["company"]["main_number"] != main_number:
+            raise RuntimeError("GET /api/v1/me answered for another company")
+        result = measure(port, "/api/v1/me", options, system_processes(system, mongo), headers)
+        result["log_dir"] = str(system.log_dir)
+        return result
 
 
 async def _forget_system(mongo_url: str, amqp_url: str, system: RunningSystem) -> None:

@@ -4,6 +4,7 @@ through TrustService.GetCallerAccess, for every other service."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -39,13 +40,32 @@ class Hierarchy:
         return tuple(reversed(chain))
 
 
+ROLES_CACHE_SECONDS = 5.0
+ROLES_CACHE_SIZE = 10_000
+
+
 class AccessCases:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
+        self._roles: dict[str, tuple[float, dict[str, Role]]] = {}
 
     async def roles_of(self, company_id: str) -> dict[str, Role]:
+        """Preset and custom roles. Custom ones are kept for a few seconds (every call of a
+        custom-role holder needs them); this replica forgets them at once when it changes
+        them, the others within ROLES_CACHE_SECONDS — as long as services trust an answer
+        about a caller's access anyway."""
+        cached = self._roles.get(company_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
         custom = await self._deps.stores.roles.of_company(company_id)
-        return {**PRESET_ROLES, **{role.id: role for role in custom}}
+        roles = {**PRESET_ROLES, **{role.id: role for role in custom}}
+        if len(self._roles) >= ROLES_CACHE_SIZE:
+            self._roles.clear()
+        self._roles[company_id] = (time.monotonic() + ROLES_CACHE_SECONDS, roles)
+        return roles
+
+    def forget_roles(self, company_id: str) -> None:
+        self._roles.pop(company_id, None)
 
     async def access_of_user(self, user: User) -> Access:
         if all(a.role_id in PRESET_ROLES for a in user.assignments):

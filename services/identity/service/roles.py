@@ -81,6 +81,7 @@ class RoleCases:
             await self._deps.outbox.add(session, _role_event("vm.identity.role.deleted.v1", role))
 
         await self._deps.transactions.run(write)
+        self._access.forget_roles(author.company_id)
 
     async def _save(self, role: Role, event_type: str) -> None:
         async def write(session: AsyncClientSession) -> None:
@@ -88,6 +89,7 @@ class RoleCases:
             await self._deps.outbox.add(session, _role_event(event_type, role))
 
         await self._deps.transactions.run(write)
+        self._access.forget_roles(role.company_id or "")
 
 
 def _role_event(event_type: str, role: Role) -> Event:

@@ -1,0 +1,180 @@
+"""Identity's costs through the gateway: logging in, and a call under a custom role.
+
+- `login`: `POST /api/v1/auth/login` at N keep-alive connections, each connection logging
+  in again and again as its own user (N users created through `POST /api/v1/users` by the
+  demo company's administrator) with the right password. Successes only: identity
+  throttles failures (per login and per client address, and every connection comes from
+  127.0.0.1), and one login per connection never has two attempts on it at once. Beside
+  it, the argon2id hash and verify times of identity's own `PASSWORDS`, in one thread of
+  this process before the system starts, and their parameters: verifying the password is
+  most of a login's CPU, and it bounds logins/s at cores ÷ verify time.
+- `authorized`: `GET /api/v1/users?page_size=10` by a user who is no administrator and
+  whose one role is a custom role with `users.manage`: on every call identity loads the
+  user, checks the session and loads the company's custom roles to decide. A number-level
+  call by a user scoped to a subtree of the hierarchy needs catalog's numbers: until a
+  call acts on a number, it is reported as not yet measurable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import time
+from typing import Any
+
+import httpx
+
+from bench.procs import CpuMeter, wait_until_quiet
+from bench.web import (
+    LoadOptions,
+    check_json,
+    demo_admin_token,
+    measure,
+    system_processes,
+    whole_system,
+)
+from tests.support.servers import MongoServer
+from tests.support.system import RunningSystem
+
+PASSWORD = "Bench-Passw0rd!"  # of every user the benchmarks create
+ARGON2_RUNS = 20
+LIST_USERS = "/api/v1/users?page_size=10"
+SUBTREE_NOT_YET = (
+    "not yet measurable: needs catalog's numbers (issue 4); "
+    "the hierarchy is there, no call acts on a number yet"
+)
+
+
+def argon2_times(runs: int, quiet_wait: float) -> dict[str, Any]:
+    """Median time of identity's `PASSWORDS.hash` and `.verify` (one thread, `runs` each),
+    and the parameters they use. Imported here: it needs identity's generated code."""
+    from services.identity.service.base import PASSWORDS
+
+    password = secrets.token_urlsafe(12)
+    waited = wait_until_quiet(quiet_wait)
+    meter = CpuMeter({"argon2id (this process)": os.getpid()})
+    hashes, verifies, cpu = [], [], []  # seconds: wall, wall, this thread's CPU per hash
+    meter.start()
+    for _ in range(runs):
+        started, started_cpu = time.perf_counter(), time.thread_time()
+        hashed = PASSWORDS.hash(password)
+        hashes.append(time.perf_counter() - started)
+        cpu.append(time.thread_time() - started_cpu)
+        started = time.perf_counter()
+        PASSWORDS.verify(hashed, password)
+        verifies.append(time.perf_counter() - started)
+    meter.stop()
+    return {
+        "type": f"argon2{PASSWORDS.type.name.lower()}",
+        "memory_kib": PASSWORDS.memory_cost,
+        "time_cost": PASSWORDS.time_cost,
+        "parallelism": PASSWORDS.parallelism,
+        "runs": runs,
+        "hash_ms": {
+            "p50": 1000 * statistics.median(hashes),
+            "min": 1000 * min(hashes),
+            "cpu_p50": 1000 * statistics.median(cpu),  # less sensitive to other work
+        },
+        "verify_ms": {"p50": 1000 * statistics.median(verifies), "min": 1000 * min(verifies)},
+        "cpu_percent": meter.percent,
+        "waited_for_idle_machine_s": waited,
+    }
+
+
+def _answer(response: httpx.Response, what: str) -> dict[str, Any]:
+    if response.is_error:
+        raise RuntimeError(f"{what} answered {response.status_code}: {response.text[:300]}")
+    return response.json()
+
+
+async def _create_user(
+    api: httpx.AsyncClient, admin_token: str, login: str, assignments: list[dict[str, str]]
+) -> None:
+    created = await api.post(
+        "/api/v1/users",
+        json={
+            "login": login,
+            "full_name": f"Нагрузочный тест {login}",
+            "email": f"{login}@bench.example",
+            "password": PASSWORD,
+            "assignments": assignments,
+        },
+        headers={"Authorization": f"Bearer {admin_token}"},
+    )
+    _answer(created, f"POST /api/v1/users ({login})")
+
+
+async def _log_in(api: httpx.AsyncClient, login: str) -> str:
+    answer = await api.post("/api/v1/auth/login", json={"login": login, "password": PASSWORD})
+    tokens = _answer(answer, f"POST /api/v1/auth/login ({login})")
+    if "access_token" not in tokens:
+        raise RuntimeError(f"logging in as {login} gave no tokens: {tokens}")
+    return tokens["access_token"]
+
+
+async def login_bodies(system: RunningSystem, count: int) -> list[str]:
+    """`count` users, no role, created by the demo administrator, each logged in once;
+    the login bodies (JSON) for the load, one per user."""
+    admin_token, _ = await demo_admin_token(system)
+    logins = [f"bench.login.{n:03d}" for n in range(count)]
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        for login in logins:
+            await _create_user(api, admin_token, login, [])
+        for login in logins:
+            await _log_in(api, login)
+    return [json.dumps({"login": login, "password": PASSWORD}) for login in logins]
+
+
+async def custom_role_token(system: RunningSystem) -> str:
+    """A custom role with `users.manage` only, a user whose one role it is (company-wide),
+    logged in: the user's access token."""
+    admin_token, _ = await demo_admin_token(system)
+    login = "bench.users-manager"
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        role = await api.post(
+            "/api/v1/roles",
+            json={"name": "Нагрузочный тест: пользователи", "permissions": ["users.manage"]},
+            headers={"Authorization": f"Bearer {admin_token}"},
+        )
+        role_id = _answer(role, "POST /api/v1/roles")["id"]
+        await _create_user(api, admin_token, login, [{"role_id": role_id}])
+        token = await _log_in(api, login)
+        # The permission is the custom role's and nothing more: another one is refused.
+        refused = await api.get(
+            "/api/v1/audit-events", headers={"Authorization": f"Bearer {token}"}
+        )
+        if refused.status_code != 403:
+            raise RuntimeError(
+                f"GET /api/v1/audit-events by {login} answered {refused.status_code}, not 403"
+            )
+    return token
+
+
+def bench_login(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[str, Any]:
+    argon2 = argon2_times(ARGON2_RUNS, options.quiet_wait)  # before the system runs
+    with whole_system(mongo, amqp_url) as system:
+        bodies = asyncio.run(login_bodies(system, options.connections))
+        port = system.settings.gateway_port
+        processes = system_processes(system, mongo)
+        result = measure(port, "/api/v1/auth/login", options, processes, bodies=bodies)
+        result["users"] = len(bodies)
+        result["argon2id"] = argon2
+        result["log_dir"] = str(system.log_dir)
+        return result
+
+
+def bench_authorized(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[str, Any]:
+    with whole_system(mongo, amqp_url) as system:
+        token = asyncio.run(custom_role_token(system))
+        headers = [f"Authorization: Bearer {token}"]
+        port = system.settings.gateway_port
+        if not check_json(port, LIST_USERS, headers)["items"]:
+            raise RuntimeError(f"GET {LIST_USERS} answered no users")
+        result = measure(port, LIST_USERS, options, system_processes(system, mongo), headers)
+        result["path"] = LIST_USERS
+        result["subtree_scoped"] = SUBTREE_NOT_YET
+        result["log_dir"] = str(system.log_dir)
+        return result
