@@ -113,3 +113,220 @@ ROMASHKA_MANAGER = DemoUser(
     "ruk.smirnov", "Смирнов Алексей Викторович", "smirnov@romashka.example", "department_manager"
 )
 ROMASHKA_MANAGER_SCOPE = "Москва"
+
+
+# ---------------------------------------------------------------- the operator's catalogue
+
+
+@dataclass(frozen=True)
+class DemoSetting:
+    key: str
+    title: str
+    type: str  # bool, int or choice
+    default: str
+    choices: tuple[str, ...] = ()
+    min: int = 0
+    max: int = 0
+
+
+@dataclass(frozen=True)
+class DemoTariff:
+    id: str
+    name: str
+    description: str
+    monthly_fee: int  # kopecks
+    settings: tuple[DemoSetting, ...]
+    available: bool = True
+
+
+@dataclass(frozen=True)
+class DemoService:
+    id: str
+    name: str
+    description: str
+    monthly_price: int  # kopecks
+    category: str
+    requires: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    tariffs: tuple[str, ...] = ()  # empty: every tariff
+
+
+def _minutes(default: int, low: int, high: int) -> DemoSetting:
+    return DemoSetting("minutes", "Пакет минут", "int", str(default), min=low, max=high)
+
+
+def _internet(default: str, *choices: str) -> DemoSetting:
+    return DemoSetting("internet", "Пакет интернета", "choice", default, choices=choices)
+
+
+def _roaming(default: bool) -> DemoSetting:
+    return DemoSetting("roaming", "Роуминг", "bool", "true" if default else "false")
+
+
+START = "tariff_biznes_start"
+STANDARD = "tariff_biznes_standart"
+UNLIMITED = "tariff_biznes_bezlimit"
+INTERNET = "tariff_biznes_internet"
+M2M = "tariff_umnyi_biznes_m2m"
+EXPERT = "tariff_korporativnyi_ekspert"
+VOICE_TARIFFS = (START, STANDARD, UNLIMITED, EXPERT)
+
+TARIFFS = (
+    DemoTariff(
+        START,
+        "Бизнес Старт",
+        "Для сотрудников, которые в основном звонят: минуты и немного интернета.",
+        45_000,
+        (_minutes(300, 100, 1000), _internet("10gb", "5gb", "10gb", "20gb"), _roaming(False)),
+    ),
+    DemoTariff(
+        STANDARD,
+        "Бизнес Стандарт",
+        "Сбалансированный тариф для большинства сотрудников.",
+        79_000,
+        (_minutes(800, 300, 3000), _internet("20gb", "10gb", "20gb", "40gb"), _roaming(False)),
+    ),
+    DemoTariff(
+        UNLIMITED,
+        "Бизнес Безлимит",
+        "Безлимитный интернет и большой пакет минут для руководителей и продаж.",
+        149_000,
+        (_minutes(2000, 1000, 5000), _internet("unlimited", "40gb", "unlimited"), _roaming(True)),
+    ),
+    DemoTariff(
+        INTERNET,
+        "Бизнес Интернет",
+        "Только интернет: для планшетов, модемов и роутеров.",
+        59_000,
+        (
+            _internet("50gb", "20gb", "50gb", "100gb"),
+            DemoSetting("night_unlimited", "Безлимитный интернет ночью", "bool", "true"),
+        ),
+    ),
+    DemoTariff(
+        M2M,
+        "Умный бизнес M2M",
+        "Для устройств: терминалы, датчики, трекеры, банкоматы.",
+        15_000,
+        (
+            DemoSetting("data_mb", "Пакет данных, МБ", "int", "100", min=10, max=1000),
+            DemoSetting("sms", "SMS-уведомления с устройства", "bool", "false"),
+        ),
+    ),
+    DemoTariff(
+        EXPERT,
+        "Корпоративный Эксперт",
+        "Максимум возможностей и персональный менеджер.",
+        249_000,
+        (
+            _minutes(5000, 3000, 10000),
+            _internet("unlimited", "50gb", "unlimited"),
+            _roaming(True),
+            DemoSetting("personal_manager", "Персональный менеджер", "bool", "true"),
+        ),
+    ),
+    DemoTariff(
+        "tariff_biznes_start_2023",
+        "Бизнес Старт 2023",
+        "Архивный тариф: больше не подключается, номера на нём его сохраняют.",
+        39_000,
+        (_minutes(200, 100, 500), _roaming(False)),
+        available=False,
+    ),
+)
+
+# In dependency order: a service comes after the services it names.
+SERVICES = (
+    DemoService(
+        "intl_roaming",
+        "Международный роуминг",
+        "Звонки, SMS и интернет за границей.",
+        0,
+        "roaming",
+        tariffs=(*VOICE_TARIFFS, INTERNET),
+    ),
+    DemoService(
+        "roaming_unlimited",
+        "Безлимит в роуминге",
+        "Безлимитный интернет в поездках за границу.",
+        99_000,
+        "roaming",
+        requires=("intl_roaming",),
+        tariffs=(STANDARD, UNLIMITED, EXPERT),
+    ),
+    DemoService(
+        "extra_internet_10gb",
+        "Дополнительный интернет 10 ГБ",
+        "Ещё 10 ГБ в месяц сверх пакета тарифа.",
+        20_000,
+        "internet",
+        tariffs=(START, STANDARD, INTERNET),
+    ),
+    DemoService("family_group", "Семейная группа", "Бесплатные звонки близким.", 15_000, "calls"),
+    DemoService(
+        "corporate_group",
+        "Корпоративная группа",
+        "Бесплатные звонки на номера компании.",
+        10_000,
+        "calls",
+        excludes=("family_group",),
+        tariffs=VOICE_TARIFFS,
+    ),
+    DemoService(
+        "call_forwarding",
+        "Переадресация",
+        "Переадресация вызовов.",
+        0,
+        "calls",
+        tariffs=VOICE_TARIFFS,
+    ),
+    DemoService(
+        "caller_id",
+        "Определитель номера",
+        "Показывает номер звонящего.",
+        0,
+        "calls",
+        tariffs=VOICE_TARIFFS,
+    ),
+    DemoService(
+        "who_called",
+        "Кто звонил",
+        "SMS о пропущенных вызовах, пока номер был недоступен.",
+        3_000,
+        "calls",
+        requires=("caller_id",),
+        tariffs=VOICE_TARIFFS,
+    ),
+    DemoService(
+        "conference_call",
+        "Конференц-связь",
+        "Разговор до шести участников.",
+        10_000,
+        "calls",
+        tariffs=(STANDARD, UNLIMITED, EXPERT),
+    ),
+    DemoService(
+        "incoming_barring",
+        "Запрет входящих",
+        "Запрещает входящие вызовы (например, для устройств).",
+        0,
+        "security",
+        excludes=("call_forwarding", "who_called"),
+    ),
+    DemoService("antispam", "Антиспам", "Блокирует спам-звонки и SMS.", 0, "security"),
+    DemoService(
+        "mobile_mail",
+        "Мобильная почта",
+        "Уведомления о письмах по SMS.",
+        5_000,
+        "messaging",
+        tariffs=(*VOICE_TARIFFS, INTERNET),
+    ),
+    DemoService(
+        "sms_500",
+        "SMS-пакет 500",
+        "500 SMS в месяц на любые номера России.",
+        15_000,
+        "messaging",
+    ),
+)

@@ -17,12 +17,17 @@ from demo.data import (
     ROMASHKA_MANAGER,
     ROMASHKA_MANAGER_SCOPE,
     ROMASHKA_STAFF,
+    SERVICES,
+    TARIFFS,
     DemoCompany,
+    DemoService,
+    DemoTariff,
     DemoUser,
 )
 from services.kit.grpc_client import open_channel
 from services.kit.settings import Settings
-from vm.catalog.v1 import hierarchy_pb2, hierarchy_pb2_grpc
+from vm.catalog.v1 import hierarchy_pb2, hierarchy_pb2_grpc, tariffs_pb2, tariffs_pb2_grpc
+from vm.common.v1 import common_pb2
 from vm.identity.v1 import (
     auth_pb2,
     auth_pb2_grpc,
@@ -50,6 +55,7 @@ async def load_demo(settings: Settings) -> list[str]:
                 await _register(identity, demo, settings.devsink_url)
                 done.append("its administrator registered")
             report.append(f"{demo.name}: {', '.join(done)}")
+        report.append(await _define_catalogue(settings.catalog_addr, operator))
         admin = await _administrator(channel, COMPANIES[0])
         added = [
             await _ensure_user(channel, admin, staff, node_id=None) for staff in ROMASHKA_STAFF
@@ -211,3 +217,70 @@ async def _ensure_hierarchy(channel: grpc.aio.Channel, admin: Metadata) -> dict[
 
     await ensure(root.id, ROMASHKA_HIERARCHY)
     return named
+
+
+SETTING_TYPES = {
+    "bool": tariffs_pb2.SETTING_TYPE_BOOL,
+    "int": tariffs_pb2.SETTING_TYPE_INT,
+    "choice": tariffs_pb2.SETTING_TYPE_CHOICE,
+}
+
+
+async def _define_catalogue(catalog_addr: str, operator: Metadata) -> str:
+    """The operator's tariffs, then its services (each after what it names). A definition
+    replaces the item by id, so loading again leaves the same catalogue."""
+    async with open_channel(catalog_addr) as channel:
+        admin = tariffs_pb2_grpc.TariffAdminServiceStub(channel)
+        for tariff in TARIFFS:
+            await admin.DefineTariff(
+                tariffs_pb2.DefineTariffRequest(tariff=_tariff_message(tariff)),
+                metadata=operator,
+                timeout=10,
+            )
+        for service in SERVICES:
+            await admin.DefineService(
+                tariffs_pb2.DefineServiceRequest(service=_service_message(service)),
+                metadata=operator,
+                timeout=10,
+            )
+    return f"the operator's catalogue: {len(TARIFFS)} tariffs, {len(SERVICES)} services"
+
+
+def _rub(kopecks: int) -> common_pb2.Money:
+    return common_pb2.Money(amount=kopecks, currency="RUB")
+
+
+def _tariff_message(tariff: DemoTariff) -> tariffs_pb2.Tariff:
+    return tariffs_pb2.Tariff(
+        id=tariff.id,
+        name=tariff.name,
+        description=tariff.description,
+        monthly_fee=_rub(tariff.monthly_fee),
+        settings=[
+            tariffs_pb2.SettingDefinition(
+                key=s.key,
+                title=s.title,
+                type=SETTING_TYPES[s.type],
+                choices=s.choices,
+                min=s.min,
+                max=s.max,
+                default_value=s.default,
+            )
+            for s in tariff.settings
+        ],
+        available=tariff.available,
+    )
+
+
+def _service_message(service: DemoService) -> tariffs_pb2.Service:
+    return tariffs_pb2.Service(
+        id=service.id,
+        name=service.name,
+        description=service.description,
+        monthly_price=_rub(service.monthly_price),
+        requires=service.requires,
+        excludes=service.excludes,
+        tariffs=service.tariffs,
+        category=service.category,
+        available=True,
+    )

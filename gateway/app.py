@@ -14,10 +14,12 @@ from gateway.routers import (
     api_keys,
     audit,
     auth,
+    catalogue,
     dev,
     health,
     hierarchy,
     me,
+    numbers,
     roles,
     two_factor,
     users,
@@ -55,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_keys.router)
     app.include_router(two_factor.router)
     app.include_router(hierarchy.router)
+    app.include_router(catalogue.router)
+    app.include_router(numbers.router)
     if settings.env == "dev":
         app.include_router(dev.router)
     return app

@@ -25,13 +25,17 @@ import pyotp
 import pytest
 
 from gateway.app import create_app
+from services.identity.domain.access import ALL_PERMISSIONS
 from services.kit.authz import COMPANY_LEVEL_PERMISSIONS
 from services.kit.settings import Settings
 from tests.e2e.conftest import NewCompany, new_company
+from tests.e2e.test_catalog_catalogue import shared_catalogue
 from tests.e2e.test_catalog_hierarchy import add_node, assignable, root_node
+from tests.e2e.test_catalog_numbers import give_numbers
 from tests.e2e.test_identity_flows import PASSWORD as ADMIN_PASSWORD
 from tests.e2e.test_identity_flows import bearer, register
 from tests.e2e.test_identity_users_roles import PASSWORD, create_user
+from tests.support.system import RunningSystem
 
 STAFF_PASSWORD = PASSWORD
 
@@ -86,6 +90,10 @@ class World:
     refresh: dict[str, str] = field(default_factory=dict)
     own_ids: set[str] = field(default_factory=set)
     nodes: dict[str, str] = field(default_factory=dict)
+    # The operator's catalogue (a tariff and a service), shared by every company.
+    catalogue: dict[str, str] = field(default_factory=dict)
+    # The running system: the operator gives company A its numbers over gRPC.
+    system: RunningSystem | None = None
 
     async def fresh_user(self, caller: str) -> str:
         user = await create_user(self.api, self.headers["global_admin"], roles=["viewer"])
@@ -99,6 +107,15 @@ class World:
         )
         self.own_ids.add(node["id"])
         return node["id"]
+
+    async def fresh_number(self, caller: str) -> str:
+        """A number of company A in region A, given out by the operator."""
+        assert self.system is not None
+        (msisdn,) = await give_numbers(
+            self.system, self.company.id, [self.nodes["A"]], self.catalogue["tariff_id"]
+        )
+        self.own_ids.add(msisdn)
+        return msisdn
 
     async def fresh_role(self, caller: str) -> str:
         role = (
@@ -192,6 +209,23 @@ async def _fresh_api_key(world: World, caller: str) -> str:
     return created.json()["api_key"]["id"]
 
 
+def catalogue_item(name: str) -> Factory:
+    """An item of the operator's catalogue: not company A's, the same for every caller."""
+
+    async def item(world: World, caller: str) -> str:
+        return world.catalogue[name]
+
+    return item
+
+
+async def _move_a_fresh_number(world: World, caller: str) -> dict[str, Any]:
+    """A fresh number of region A to a fresh node of region A."""
+    return {
+        "msisdns": [await world.fresh_number(caller)],
+        "node_id": await world.fresh_node(caller),
+    }
+
+
 # Path parameters: a fresh object of company A for each call.
 PATH_VALUES: dict[str, Factory] = {
     "user_id": World.fresh_user,
@@ -200,6 +234,9 @@ PATH_VALUES: dict[str, Factory] = {
     "reset_id": constant("pwr_unknown"),
     "api_key_id": _fresh_api_key,
     "node_id": World.fresh_node,
+    "tariff_id": catalogue_item("tariff_id"),
+    "service_id": catalogue_item("service_id"),
+    "msisdn": World.fresh_number,
 }
 
 # Bodies by route; routes without a body need no entry.
@@ -230,6 +267,8 @@ BODIES: dict[str, Factory] = {
     "POST /api/v1/hierarchy/nodes": _new_node_in_region_a,
     "PATCH /api/v1/hierarchy/nodes/{node_id}": constant({"name": "Переименованный отдел"}),
     "PATCH /api/v1/roles/{role_id}": constant({"name": f"Другое имя {secrets.token_hex(3)}"}),
+    "PATCH /api/v1/numbers/{msisdn}": constant({"label": "Матрица"}),
+    "POST /api/v1/numbers/move": _move_a_fresh_number,
 }
 
 
@@ -249,7 +288,7 @@ def test_every_route_has_a_sample_and_says_who_may_call_it():
 @pytest.fixture
 async def world(api, company, system, identity_channel) -> World:
     admin_tokens = await register(api, company)
-    world = World(api=api, company=company)
+    world = World(api=api, company=company, system=system)
     world.headers["global_admin"] = bearer(admin_tokens)
     world.refresh["global_admin"] = admin_tokens["refresh_token"]
     world.headers["no_token"] = {}
@@ -260,7 +299,7 @@ async def world(api, company, system, identity_channel) -> World:
         await api.post(
             "/api/v1/roles",
             headers=world.headers["global_admin"],
-            json={"name": "Только номера", "permissions": ["numbers.view"]},
+            json={"name": "Узкая роль", "permissions": [UNASKED_PERMISSION]},
         )
     ).json()
     narrow_user = await create_user(api, world.headers["global_admin"], roles=[narrow["id"]])
@@ -272,6 +311,7 @@ async def world(api, company, system, identity_channel) -> World:
     world.own_ids |= {narrow["id"], narrow_user["id"]}
 
     await add_scoped_users(world)
+    world.catalogue = await shared_catalogue(system)
 
     other_tokens = await register(api, await new_company(system, identity_channel))
     world.headers["other_company_admin"] = bearer(other_tokens)
@@ -282,8 +322,21 @@ async def world(api, company, system, identity_channel) -> World:
 
 
 SCOPED_ROLE = frozenset({"hierarchy.manage", "numbers.view"})
+# The `without_permission` user's one permission: one that no route asks for.
+UNASKED_PERMISSION = min(set(ALL_PERMISSIONS) - {route.access for route in ROUTES})
 # Routes whose body names an object of company A: another company gets 404 for them too.
-BODY_NAMES_AN_OBJECT = {"POST /api/v1/hierarchy/nodes"}
+BODY_NAMES_AN_OBJECT = {"POST /api/v1/hierarchy/nodes", "POST /api/v1/numbers/move"}
+# A number outside a caller's subtrees does not exist for it: a list shows only the
+# subtrees' numbers, and a number elsewhere is not found (404), never "forbidden".
+SCOPE_FILTERED_LISTS = {"GET /api/v1/numbers", "GET /api/v1/numbers/export"}
+HIDDEN_OUTSIDE_SCOPE = {
+    "GET /api/v1/numbers/{msisdn}",
+    "PATCH /api/v1/numbers/{msisdn}",
+    "POST /api/v1/numbers/move",
+}
+# Routes whose path names the operator's catalogue, which every company reads: another
+# company's administrator gets it as well (200), not 404.
+SHARED_OBJECT_ROUTES = {"GET /api/v1/tariffs/{tariff_id}", "GET /api/v1/services/{service_id}"}
 
 
 async def add_scoped_users(world: World) -> None:
@@ -320,13 +373,17 @@ def expected_status(route: Route, caller: str) -> set[int] | None:
         return None
     if caller in ("no_token", "garbage_token"):
         return {401}
-    if caller == "other_company_admin":
+    if caller == "other_company_admin" and route.key not in SHARED_OBJECT_ROUTES:
         return {404} if route.params or route.key in BODY_NAMES_AN_OBJECT else allowed
     if route.access == "any_user" or caller == "global_admin":
         return allowed
     if caller == "without_permission":
         return {403}
     held_here = route.access in SCOPED_ROLE and route.access not in COMPANY_LEVEL_PERMISSIONS
+    if held_here and route.key in SCOPE_FILTERED_LISTS:
+        return allowed
+    if held_here and caller == "scoped_elsewhere" and route.key in HIDDEN_OUTSIDE_SCOPE:
+        return {404}
     return allowed if held_here and caller == "scoped_here" else {403}
 
 

@@ -10,6 +10,8 @@ from demo.data import (
     ROMASHKA_MANAGER,
     ROMASHKA_MANAGER_SCOPE,
     ROMASHKA_STAFF,
+    SERVICES,
+    TARIFFS,
 )
 from demo.load import load_demo
 
@@ -60,3 +62,30 @@ async def test_demo_hierarchy_is_three_levels_and_the_manager_is_scoped(system, 
     [scope] = me["scopes"]
     assert nodes[scope["node_id"]]["name"] == ROMASHKA_MANAGER_SCOPE
     assert "numbers.tariff" in scope["permissions"]
+
+
+async def test_demo_catalogue_has_the_tariffs_and_services_with_their_rules(system, api):
+    report = await load_demo(system.settings)
+    login = await api.post(
+        "/api/v1/auth/login", json={"login": COMPANIES[0].main_number, "password": DEMO_PASSWORD}
+    )
+    headers = {"authorization": f"Bearer {login.json()['access_token']}"}
+
+    tariffs = (await api.get("/api/v1/tariffs", headers=headers)).json()["items"]
+    services = (await api.get("/api/v1/services", headers=headers)).json()["items"]
+
+    assert f"the operator's catalogue: {len(TARIFFS)} tariffs, {len(SERVICES)} services" in report
+    demo_ids = {t.id for t in TARIFFS}
+    by_name = {t["name"]: t for t in tariffs if t["id"] in demo_ids}
+    assert len(by_name) == len(TARIFFS)  # loaded again: replaced by id, never added twice
+    offered = {name for name, tariff in by_name.items() if tariff["available"]}
+    assert len(offered) >= 6 and {"Бизнес Старт", "Корпоративный Эксперт"} <= offered
+    start = by_name["Бизнес Старт"]
+    assert start["monthly_fee"] == {"amount": 45000, "currency": "RUB"}
+    assert {s["type"] for s in start["settings"]} == {"int", "choice", "bool"}
+    service_ids = {s.id for s in SERVICES}
+    named = {s["name"]: s for s in services if s["id"] in service_ids}
+    assert len(named) == len(SERVICES) >= 12
+    assert named["Безлимит в роуминге"]["requires"] == [named["Международный роуминг"]["id"]]
+    assert named["Корпоративная группа"]["excludes"] == [named["Семейная группа"]["id"]]
+    assert named["Дополнительный интернет 10 ГБ"]["tariffs"]  # only on some tariffs

@@ -23,25 +23,32 @@ def tree_of(parents: dict[str, str | None]) -> Tree:
             parent = parents[parent]
         return tuple(reversed(chain))
 
-    return Tree(Node(n, COMPANY, p, n, "company" if p is None else "department", ancestors(n))
-                for n, p in parents.items())
+    return Tree(
+        Node(n, COMPANY, p, n, "company" if p is None else "department", ancestors(n))
+        for n, p in parents.items()
+    )
 
 
-SAMPLE = {"root": None, "msk": "root", "spb": "root", "sales": "msk", "it": "msk",
-          "north": "sales"}
+SAMPLE = {"root": None, "msk": "root", "spb": "root", "sales": "msk", "it": "msk", "north": "sales"}
 
 
 def test_a_child_gets_its_parents_path():
-    child = tree_of(SAMPLE).new_child("new", parent_id="sales", name=" Новый  отдел ",
-                                      kind="department", company_id=COMPANY)
+    child = tree_of(SAMPLE).new_child(
+        "new", parent_id="sales", name=" Новый  отдел ", kind="department", company_id=COMPANY
+    )
     assert child.ancestors == ("root", "msk", "sales")
     assert child.name == "Новый отдел"
 
 
-@pytest.mark.parametrize(("name", "kind", "field"), [("", "department", "name"),
-                                                     ("x" * 201, "department", "name"),
-                                                     ("Ok", "planet", "kind"),
-                                                     ("Ok", "company", "kind")])
+@pytest.mark.parametrize(
+    ("name", "kind", "field"),
+    [
+        ("", "department", "name"),
+        ("x" * 201, "department", "name"),
+        ("Ok", "planet", "kind"),
+        ("Ok", "company", "kind"),
+    ],
+)
 def test_bad_names_and_kinds_are_refused_by_field(name, kind, field):
     with pytest.raises(InvalidArgument) as refused:
         tree_of(SAMPLE).new_child("n", parent_id="msk", name=name, kind=kind, company_id=COMPANY)
@@ -56,8 +63,7 @@ def test_a_move_rewrites_the_whole_subtree():
     assert moved["north"].ancestors == ("root", "spb", "sales")
 
 
-@pytest.mark.parametrize(("node", "target"), [("msk", "msk"), ("msk", "sales"),
-                                              ("msk", "north")])
+@pytest.mark.parametrize(("node", "target"), [("msk", "msk"), ("msk", "sales"), ("msk", "north")])
 def test_a_node_never_moves_into_its_own_subtree(node, target):
     with pytest.raises(NotAllowed) as refused:
         tree_of(SAMPLE).moved(node, target)
@@ -96,11 +102,15 @@ def test_nodes_come_parents_first():
             assert order.index(ancestor) < order.index(node.id)
 
 
-@given(st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=40),
-       st.dictionaries(st.integers(1, 11), st.integers(0, 20)))
+@given(
+    st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=40),
+    st.dictionaries(st.integers(1, 11), st.integers(0, 20)),
+)
 def test_any_sequence_of_moves_keeps_one_acyclic_tree_and_exact_counts(moves, direct):
-    parents: dict[str, str | None] = {"n0": None, **{f"n{i}": f"n{(i - 1) // 2}"
-                                                      for i in range(1, 12)}}
+    parents: dict[str, str | None] = {
+        "n0": None,
+        **{f"n{i}": f"n{(i - 1) // 2}" for i in range(1, 12)},
+    }
     tree = tree_of(parents)
     for node, target in moves:
         try:
@@ -124,6 +134,9 @@ def test_any_sequence_of_moves_keeps_one_acyclic_tree_and_exact_counts(moves, di
     counts = tree.subtree_counts({f"n{k}": v for k, v in direct.items()})
     assert counts["n0"] == sum(direct.values())
     for node in nodes.values():
-        below = sum(v for k, v in direct.items()
-                    if f"n{k}" == node.id or node.id in nodes[f"n{k}"].ancestors)
+        below = sum(
+            v
+            for k, v in direct.items()
+            if f"n{k}" == node.id or node.id in nodes[f"n{k}"].ancestors
+        )
         assert counts[node.id] == below

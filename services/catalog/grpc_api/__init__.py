@@ -6,7 +6,17 @@ and (the default) a company caller. What a caller may do is checked by the use c
 
 from __future__ import annotations
 
+from services.catalog.grpc_api.catalogue import (
+    ADMIN_SERVICE,
+    CATALOG_SERVICE,
+    catalogue_registrars,
+)
 from services.catalog.grpc_api.hierarchy import HierarchyServicer
+from services.catalog.grpc_api.numbers import (
+    NUMBER_ADMIN_SERVICE,
+    NUMBER_SERVICE,
+    number_registrars,
+)
 from services.catalog.service import CatalogCases
 from services.kit.grpc_server import AccessPolicy, Registrar
 from services.kit.known_companies import KnownCompanies, KnownCompanyLookup
@@ -17,8 +27,14 @@ _OPERATOR = catalog_pb2.DESCRIPTOR.services_by_name["CatalogOperatorService"].fu
 SERVICE_NAMES = (
     _OPERATOR,
     hierarchy_pb2.DESCRIPTOR.services_by_name["HierarchyService"].full_name,
+    CATALOG_SERVICE,
+    ADMIN_SERVICE,
+    NUMBER_SERVICE,
+    NUMBER_ADMIN_SERVICE,
 )
-ACCESS_POLICY = AccessPolicy(operator_services=frozenset({_OPERATOR}))
+ACCESS_POLICY = AccessPolicy(
+    operator_services=frozenset({_OPERATOR, ADMIN_SERVICE, NUMBER_ADMIN_SERVICE})
+)
 
 
 class CatalogOperatorServicer(KnownCompanyLookup, catalog_pb2_grpc.CatalogOperatorServiceServicer):
@@ -35,4 +51,6 @@ def registrars(cases: CatalogCases, companies: KnownCompanies) -> list[Registrar
             hierarchy_pb2_grpc.add_HierarchyServiceServicer_to_server,
             HierarchyServicer(cases.hierarchy),
         ),
+        *catalogue_registrars(cases.catalogue),
+        *number_registrars(cases.numbers),
     ]

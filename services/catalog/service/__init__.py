@@ -7,9 +7,14 @@ from dataclasses import dataclass
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.catalog.service.catalogue import CatalogueCases
 from services.catalog.service.hierarchy import HierarchyCases
+from services.catalog.service.numbers import NumberCases
+from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.hierarchy import NodeStore
+from services.catalog.store.numbers import FreeNumberStore, NumberStore
 from services.kit.caller_access import CallerAccessResolver
+from services.kit.known_companies import KnownCompanies
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
 
@@ -17,6 +22,8 @@ from services.kit.outbox import Outbox
 @dataclass(frozen=True)
 class CatalogCases:
     hierarchy: HierarchyCases
+    catalogue: CatalogueCases
+    numbers: NumberCases
 
     @classmethod
     def create(
@@ -26,7 +33,24 @@ class CatalogCases:
         outbox: Outbox,
         access: CallerAccessResolver,
     ) -> CatalogCases:
-        return cls(hierarchy=HierarchyCases(NodeStore(db), transactions, outbox, access))
+        return cls(
+            hierarchy=HierarchyCases(
+                NodeStore(db), transactions, outbox, access, numbers=NumberStore(db)
+            ),
+            catalogue=CatalogueCases(CatalogueStore(db), transactions, outbox, access),
+            numbers=NumberCases(
+                NumberStore(db),
+                FreeNumberStore(db),
+                NodeStore(db),
+                CatalogueStore(db),
+                KnownCompanies(db),
+                transactions,
+                outbox,
+                access,
+            ),
+        )
 
     async def ensure_indexes(self) -> None:
         await self.hierarchy.ensure_indexes()
+        await self.catalogue.ensure_indexes()
+        await self.numbers.ensure_indexes()

@@ -14,6 +14,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from services.catalog.domain import hierarchy as domain
 from services.catalog.domain.hierarchy import Node, Tree
 from services.catalog.store.hierarchy import NodeStore
+from services.catalog.store.numbers import NumberStore
 from services.kit.authz import Access
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.context import Caller
@@ -50,11 +51,14 @@ class HierarchyCases:
         transactions: Transactions,
         outbox: Outbox,
         access: CallerAccessResolver,
+        *,
+        numbers: NumberStore,
     ) -> None:
         self._nodes = nodes
         self._tx = transactions
         self._outbox = outbox
         self._access = access
+        self._numbers = numbers  # their node paths follow the nodes that move
 
     async def ensure_indexes(self) -> None:
         await self._nodes.ensure_indexes()
@@ -107,6 +111,7 @@ class HierarchyCases:
 
         async def write(session: AsyncClientSession) -> None:
             await self._nodes.save_all(changed, session)
+            await self._numbers.follow_nodes(changed, session)
             await self._outbox.add(session, node_event("vm.catalog.node.changed.v1", updated))
 
         await self._tx.run(write)
