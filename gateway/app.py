@@ -19,6 +19,7 @@ from gateway.routers import (
     health,
     hierarchy,
     me,
+    number_operations,
     numbers,
     roles,
     two_factor,
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hierarchy.router)
     app.include_router(catalogue.router)
     app.include_router(numbers.router)
+    app.include_router(number_operations.router)
     if settings.env == "dev":
         app.include_router(dev.router)
     return app

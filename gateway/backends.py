@@ -13,7 +13,12 @@ from services.kit.auth import TokenVerifier
 from services.kit.grpc_client import open_channel
 from services.kit.identity_keys import identity_key_source
 from services.kit.settings import SERVICE_NAMES, Settings
-from vm.catalog.v1 import hierarchy_pb2_grpc, numbers_pb2_grpc, tariffs_pb2_grpc
+from vm.catalog.v1 import (
+    hierarchy_pb2_grpc,
+    number_operations_pb2_grpc,
+    numbers_pb2_grpc,
+    tariffs_pb2_grpc,
+)
 from vm.identity.v1 import (
     api_keys_pb2_grpc,
     audit_pb2_grpc,
@@ -39,6 +44,7 @@ class Backends:
     hierarchy: hierarchy_pb2_grpc.HierarchyServiceStub
     catalogue: tariffs_pb2_grpc.TariffCatalogServiceStub
     numbers: numbers_pb2_grpc.NumberServiceStub
+    number_operations: number_operations_pb2_grpc.NumberOperationServiceStub
     # Access tokens exchanged for API keys presented as bearer credentials.
     api_key_tokens: ApiKeyTokens
 
@@ -64,6 +70,9 @@ class Backends:
             hierarchy=hierarchy_pb2_grpc.HierarchyServiceStub(channels["catalog"]),
             catalogue=tariffs_pb2_grpc.TariffCatalogServiceStub(channels["catalog"]),
             numbers=numbers_pb2_grpc.NumberServiceStub(channels["catalog"]),
+            number_operations=number_operations_pb2_grpc.NumberOperationServiceStub(
+                channels["catalog"]
+            ),
             api_key_tokens=ApiKeyTokens(api_keys, ttl_seconds=settings.api_key_cache_seconds),
         )
 

@@ -6,6 +6,7 @@ import asyncio
 
 from services.catalog import consumers
 from services.catalog.grpc_api import ACCESS_POLICY, SERVICE_NAMES, registrars
+from services.catalog.provisioning import SimulatedProvisioning
 from services.catalog.service import CatalogCases
 from services.kit.known_companies import KnownCompanies
 from services.kit.runtime import (
@@ -24,7 +25,11 @@ async def start(settings: Settings, address: str | None = None) -> ServiceRuntim
     runtime.caller_access = caller_access_resolver(settings)
     companies = KnownCompanies(runtime.db)
     cases = CatalogCases.create(
-        runtime.db, runtime.transactions, runtime.outbox, runtime.caller_access
+        runtime.db,
+        runtime.transactions,
+        runtime.outbox,
+        runtime.caller_access,
+        provisioning=SimulatedProvisioning.from_settings(settings),
     )
     await start_service(
         runtime,

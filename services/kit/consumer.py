@@ -26,6 +26,7 @@ from services.kit.mongo import Transactions
 
 log = logging.getLogger(__name__)
 
+
 class _AlreadyApplied(Exception):
     """The event's marker exists: leave the transaction (rolling it back), change nothing."""
 

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     devsink_smtp_port: int = 1025
     devsink_http_port: int = 8025
 
+    # Catalog's provisioning simulator (development and tests): how long the network takes
+    # to confirm a change, the share of changes it refuses (0.0 to 1.0), and numbers whose
+    # every change it refuses (comma-separated MSISDNs), so a test can make one number fail.
+    provisioning_latency_seconds: float = 0.0
+    provisioning_failure_rate: float = 0.0
+    provisioning_fail_msisdns: str = ""
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_dev(self) -> Settings:
         if self.env == "prod" and self.operator_token.get_secret_value() == DEV_OPERATOR_TOKEN:

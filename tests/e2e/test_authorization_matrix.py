@@ -31,11 +31,12 @@ from services.kit.settings import Settings
 from tests.e2e.conftest import NewCompany, new_company
 from tests.e2e.test_catalog_catalogue import shared_catalogue
 from tests.e2e.test_catalog_hierarchy import add_node, assignable, root_node
-from tests.e2e.test_catalog_numbers import give_numbers
+from tests.e2e.test_catalog_numbers import fresh_iccid, fresh_msisdn, give_numbers, number_admin
 from tests.e2e.test_identity_flows import PASSWORD as ADMIN_PASSWORD
 from tests.e2e.test_identity_flows import bearer, register
 from tests.e2e.test_identity_users_roles import PASSWORD, create_user
 from tests.support.system import RunningSystem
+from vm.catalog.v1 import numbers_pb2
 
 STAFF_PASSWORD = PASSWORD
 
@@ -226,6 +227,50 @@ async def _move_a_fresh_number(world: World, caller: str) -> dict[str, Any]:
     }
 
 
+def number_with(method: str, tail: str, body: Factory) -> Factory:
+    """A fresh number of region A on which the administrator made a change first (what
+    a route then undoes: a connected service, a block, a forwarding)."""
+
+    async def make(world: World, caller: str) -> str:
+        msisdn = await world.fresh_number(caller)
+        done = await world.api.request(
+            method,
+            f"/api/v1/numbers/{msisdn}{tail}",
+            headers=world.headers["global_admin"],
+            json=await body(world, caller),
+        )
+        assert done.status_code == 200, done.text
+        return msisdn
+
+    return make
+
+
+async def _shared_service_body(world: World, caller: str) -> dict[str, Any]:
+    return {"service_id": world.catalogue["service_id"]}
+
+
+async def _shared_tariff_body(world: World, caller: str) -> dict[str, Any]:
+    return {"tariff_id": world.catalogue["tariff_id"], "settings": {"minutes": 100}}
+
+
+async def _fresh_iccid_body(world: World, caller: str) -> dict[str, Any]:
+    return {"iccid": fresh_iccid()}
+
+
+async def _free_number_body(world: World, caller: str) -> dict[str, Any]:
+    """A number the operator put in the free pool just now, for a number replacement."""
+    assert world.system is not None
+    free = fresh_msisdn()
+    await number_admin(
+        world.system,
+        "AddFreeNumbers",
+        numbers_pb2.AddFreeNumbersRequest(
+            numbers=[numbers_pb2.FreeNumber(msisdn=free, iccid=fresh_iccid())]
+        ),
+    )
+    return {"new_msisdn": free}
+
+
 # Path parameters: a fresh object of company A for each call.
 PATH_VALUES: dict[str, Factory] = {
     "user_id": World.fresh_user,
@@ -237,6 +282,21 @@ PATH_VALUES: dict[str, Factory] = {
     "tariff_id": catalogue_item("tariff_id"),
     "service_id": catalogue_item("service_id"),
     "msisdn": World.fresh_number,
+    "type": constant("voluntary"),
+    "condition": constant("busy"),
+}
+
+# Path parameters that must name an object in a particular state for one route.
+ROUTE_PATH_VALUES: dict[str, dict[str, Factory]] = {
+    "DELETE /api/v1/numbers/{msisdn}/services/{service_id}": {
+        "msisdn": number_with("POST", "/services", _shared_service_body)
+    },
+    "DELETE /api/v1/numbers/{msisdn}/blocks/{type}": {
+        "msisdn": number_with("POST", "/blocks", constant({"type": "voluntary"}))
+    },
+    "DELETE /api/v1/numbers/{msisdn}/forwarding/{condition}": {
+        "msisdn": number_with("PUT", "/forwarding/busy", constant({"target": "+7 495 123-45-67"}))
+    },
 }
 
 # Bodies by route; routes without a body need no entry.
@@ -269,6 +329,13 @@ BODIES: dict[str, Factory] = {
     "PATCH /api/v1/roles/{role_id}": constant({"name": f"Другое имя {secrets.token_hex(3)}"}),
     "PATCH /api/v1/numbers/{msisdn}": constant({"label": "Матрица"}),
     "POST /api/v1/numbers/move": _move_a_fresh_number,
+    "PUT /api/v1/numbers/{msisdn}/tariff": _shared_tariff_body,
+    "PATCH /api/v1/numbers/{msisdn}/tariff/settings": constant({"settings": {"minutes": 200}}),
+    "POST /api/v1/numbers/{msisdn}/services": _shared_service_body,
+    "POST /api/v1/numbers/{msisdn}/blocks": constant({"type": "voluntary"}),
+    "PUT /api/v1/numbers/{msisdn}/forwarding/{condition}": constant({"target": "+7 495 123-45-67"}),
+    "POST /api/v1/numbers/{msisdn}/sim-replacement": _fresh_iccid_body,
+    "POST /api/v1/numbers/{msisdn}/number-replacement": _free_number_body,
 }
 
 
@@ -321,7 +388,17 @@ async def world(api, company, system, identity_channel) -> World:
     return world
 
 
-SCOPED_ROLE = frozenset({"hierarchy.manage", "numbers.view"})
+SCOPED_ROLE = frozenset(
+    {
+        "hierarchy.manage",
+        "numbers.view",
+        "numbers.tariff",
+        "numbers.services",
+        "numbers.blocks",
+        "numbers.forwarding",
+        "numbers.sim",
+    }
+)
 # The `without_permission` user's one permission: one that no route asks for.
 UNASKED_PERMISSION = min(set(ALL_PERMISSIONS) - {route.access for route in ROUTES})
 # Routes whose body names an object of company A: another company gets 404 for them too.
@@ -333,6 +410,16 @@ HIDDEN_OUTSIDE_SCOPE = {
     "GET /api/v1/numbers/{msisdn}",
     "PATCH /api/v1/numbers/{msisdn}",
     "POST /api/v1/numbers/move",
+    "PUT /api/v1/numbers/{msisdn}/tariff",
+    "PATCH /api/v1/numbers/{msisdn}/tariff/settings",
+    "POST /api/v1/numbers/{msisdn}/services",
+    "DELETE /api/v1/numbers/{msisdn}/services/{service_id}",
+    "POST /api/v1/numbers/{msisdn}/blocks",
+    "DELETE /api/v1/numbers/{msisdn}/blocks/{type}",
+    "PUT /api/v1/numbers/{msisdn}/forwarding/{condition}",
+    "DELETE /api/v1/numbers/{msisdn}/forwarding/{condition}",
+    "POST /api/v1/numbers/{msisdn}/sim-replacement",
+    "POST /api/v1/numbers/{msisdn}/number-replacement",
 }
 # Routes whose path names the operator's catalogue, which every company reads: another
 # company's administrator gets it as well (200), not 404.
@@ -390,7 +477,8 @@ def expected_status(route: Route, caller: str) -> set[int] | None:
 async def call(world: World, route: Route, caller: str) -> httpx.Response:
     path = route.path
     for param in route.params:
-        path = path.replace(f"{{{param}}}", str(await PATH_VALUES[param](world, caller)))
+        factory = ROUTE_PATH_VALUES.get(route.key, {}).get(param, PATH_VALUES[param])
+        path = path.replace(f"{{{param}}}", str(await factory(world, caller)))
     body = await BODIES[route.key](world, caller) if route.key in BODIES else None
     return await world.api.request(route.method, path, json=body, headers=world.headers[caller])
 

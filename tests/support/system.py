@@ -17,6 +17,9 @@ import httpx
 from services.kit.settings import SERVICE_NAMES, Settings
 from tests.support.servers import ROOT, free_port, namespace, wait_for_port
 
+# A number whose every change the provisioning simulator refuses in the e2e system.
+PROVISIONING_FAILS = "79000000404"
+
 
 @dataclass
 class RunningSystem:
@@ -99,6 +102,8 @@ def system_settings(mongo_url: str, amqp_url: str) -> tuple[Settings, dict[str, 
         "VM_SMS_CENTRE_URL": f"http://127.0.0.1:{ports['sink']}/sms",
         "VM_DEVSINK_URL": f"http://127.0.0.1:{ports['sink']}",
         "VM_API_KEY_CACHE_SECONDS": "2",
+        # The provisioning simulator refuses every change of this number (e2e tests give it).
+        "VM_PROVISIONING_FAIL_MSISDNS": PROVISIONING_FAILS,
     }
     for name in SERVICE_NAMES:
         env[f"VM_{name.upper()}_PORT"] = str(ports[name])

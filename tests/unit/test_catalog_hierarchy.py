@@ -140,3 +140,10 @@ def test_any_sequence_of_moves_keeps_one_acyclic_tree_and_exact_counts(moves, di
             if f"n{k}" == node.id or node.id in nodes[f"n{k}"].ancestors
         )
         assert counts[node.id] == below
+
+
+def test_the_moved_node_comes_first_whatever_order_the_store_gave():
+    children_first = dict(reversed(list(SAMPLE.items())))
+    moved = tree_of(children_first).moved("msk", "spb")
+    assert moved[0].id == "msk"
+    assert [n.id for n in tree_of(children_first).subtree("msk")][0] == "msk"

@@ -89,8 +89,9 @@ class Tree:
         return [self._nodes[child] for child in self._children.get(node_id, [])]
 
     def subtree(self, node_id: str) -> list[Node]:
-        """The node and everything below it."""
-        return [n for n in self._nodes.values() if n.id == node_id or node_id in n.ancestors]
+        """The node first, then everything below it, parents before their children."""
+        members = [n for n in self._nodes.values() if n.id == node_id or node_id in n.ancestors]
+        return sorted(members, key=lambda n: (len(n.ancestors), n.id))
 
     def new_child(
         self, node_id: str, *, parent_id: str, name: str, kind: str, company_id: str
@@ -103,7 +104,8 @@ class Tree:
         )
 
     def moved(self, node_id: str, new_parent_id: str) -> list[Node]:
-        """The moved node and its whole subtree with their new ancestors; never a cycle."""
+        """The moved node (first) and its whole subtree with their new ancestors; never a
+        cycle."""
         node = self.get(node_id)
         if node.is_root:
             raise NotAllowed("the company itself cannot be moved", reason="ROOT_NODE")

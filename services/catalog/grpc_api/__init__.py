@@ -17,6 +17,7 @@ from services.catalog.grpc_api.numbers import (
     NUMBER_SERVICE,
     number_registrars,
 )
+from services.catalog.grpc_api.operations import NUMBER_OPERATION_SERVICE, operation_registrars
 from services.catalog.service import CatalogCases
 from services.kit.grpc_server import AccessPolicy, Registrar
 from services.kit.known_companies import KnownCompanies, KnownCompanyLookup
@@ -31,6 +32,7 @@ SERVICE_NAMES = (
     ADMIN_SERVICE,
     NUMBER_SERVICE,
     NUMBER_ADMIN_SERVICE,
+    NUMBER_OPERATION_SERVICE,
 )
 ACCESS_POLICY = AccessPolicy(
     operator_services=frozenset({_OPERATOR, ADMIN_SERVICE, NUMBER_ADMIN_SERVICE})
@@ -53,4 +55,5 @@ def registrars(cases: CatalogCases, companies: KnownCompanies) -> list[Registrar
         ),
         *catalogue_registrars(cases.catalogue),
         *number_registrars(cases.numbers),
+        *operation_registrars(cases.operations),
     ]

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.catalog.provisioning import Provisioning, SimulatedProvisioning
 from services.catalog.service.catalogue import CatalogueCases
 from services.catalog.service.hierarchy import HierarchyCases
 from services.catalog.service.numbers import NumberCases
+from services.catalog.service.operations import OperationCases
 from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.hierarchy import NodeStore
+from services.catalog.store.number_changes import NumberChanges
 from services.catalog.store.numbers import FreeNumberStore, NumberStore
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.known_companies import KnownCompanies
@@ -24,6 +27,7 @@ class CatalogCases:
     hierarchy: HierarchyCases
     catalogue: CatalogueCases
     numbers: NumberCases
+    operations: OperationCases
 
     @classmethod
     def create(
@@ -32,6 +36,7 @@ class CatalogCases:
         transactions: Transactions,
         outbox: Outbox,
         access: CallerAccessResolver,
+        provisioning: Provisioning | None = None,
     ) -> CatalogCases:
         return cls(
             hierarchy=HierarchyCases(
@@ -48,9 +53,20 @@ class CatalogCases:
                 outbox,
                 access,
             ),
+            operations=OperationCases(
+                NumberStore(db),
+                NumberChanges(db),
+                CatalogueStore(db),
+                transactions,
+                outbox,
+                access,
+                # The simulator unless main.py brings the network's adapter (or its settings).
+                provisioning or SimulatedProvisioning(),
+            ),
         )
 
     async def ensure_indexes(self) -> None:
         await self.hierarchy.ensure_indexes()
         await self.catalogue.ensure_indexes()
         await self.numbers.ensure_indexes()
+        await self.operations.ensure_indexes()

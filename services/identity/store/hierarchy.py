@@ -16,12 +16,14 @@ class HierarchyNodeStore:
         await self._nodes.create_index([("company_id", ASCENDING), ("_id", ASCENDING)])
 
     async def parents(self, company_id: str) -> dict[str, str | None]:
-        docs = await self._nodes.find({"company_id": company_id},
-                                      projection={"parent_id": 1}).to_list()
+        docs = await self._nodes.find(
+            {"company_id": company_id}, projection={"parent_id": 1}
+        ).to_list()
         return {doc["_id"]: doc.get("parent_id") for doc in docs}
 
-    async def record(self, company_id: str, node_id: str, parent_id: str | None,
-                     session: AsyncClientSession) -> None:
+    async def record(
+        self, company_id: str, node_id: str, parent_id: str | None, session: AsyncClientSession
+    ) -> None:
         await self._nodes.update_one(
             {"_id": node_id, "company_id": company_id},
             {"$set": {"parent_id": parent_id}},

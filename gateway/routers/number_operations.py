@@ -1,0 +1,239 @@
+"""Operations on one number (catalog's NumberOperationService): tariff and its settings,
+services, blocks, forwarding, SIM replacement and number replacement.
+
+Each answers when the network confirmed the change, with the number's card as it is now.
+When the network does not confirm, the answer is 503 `unavailable` with reason
+`provisioning_failed` and the number is as it was: the request was valid and allowed, so
+it is a temporary failure the caller may retry, not a rule that forbids it (409).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field
+
+from gateway.routers.numbers import Msisdn, NumberOut, number_out
+from gateway.security import CurrentCredential, needs
+from vm.catalog.v1 import number_operations_pb2 as pb
+
+router = APIRouter(prefix="/api/v1/numbers", tags=["number operations"])
+# The network may take a while to confirm; catalog's transaction deadline bounds it too.
+TIMEOUT = 30.0
+TARIFF = needs("numbers.tariff")
+SERVICES = needs("numbers.services")
+BLOCKS = needs("numbers.blocks")
+FORWARDING = needs("numbers.forwarding")
+SIM = needs("numbers.sim")
+
+SettingValue = bool | int | str
+Settings = dict[Annotated[str, Field(max_length=64)], SettingValue]
+ServiceId = Annotated[str, Path(min_length=1, max_length=64)]
+# Checked by catalog (unknown: 422, a system block: 409 with the reason).
+BlockType = Annotated[str, Path(alias="type", min_length=1, max_length=64, examples=["voluntary"])]
+Condition = Literal["unconditional", "busy", "no_reply", "unreachable"]
+
+
+class TariffIn(BaseModel):
+    tariff_id: str = Field(min_length=1, max_length=64)
+    settings: Settings | None = Field(
+        default=None,
+        max_length=20,
+        description="values of the tariff's settings; the rest take their defaults",
+        examples=[{"minutes": 300, "roaming": False}],
+    )
+
+
+class TariffSettingsIn(BaseModel):
+    settings: Settings = Field(
+        min_length=1, max_length=20, description="the settings to change; the others stay"
+    )
+
+
+class ServiceIn(BaseModel):
+    service_id: str = Field(min_length=1, max_length=64)
+
+
+class BlockIn(BaseModel):
+    type: str = Field(
+        min_length=1,
+        max_length=64,
+        description="voluntary or lost_stolen (financial, limit and administrative are "
+        "the system's)",
+    )
+
+
+class ForwardingIn(BaseModel):
+    target: str = Field(
+        min_length=1, max_length=32, description="any phone number", examples=["+7 495 123-45-67"]
+    )
+
+
+class SimIn(BaseModel):
+    iccid: str = Field(min_length=1, max_length=40, description="19 or 20 digits, Luhn-checked")
+
+
+class NumberReplacementIn(BaseModel):
+    new_msisdn: str | None = Field(
+        default=None, max_length=32, description="a number of the free pool; none: any free one"
+    )
+
+
+class NumberReplacementOut(NumberOut):
+    previous_msisdn: str
+
+
+def _text(value: SettingValue) -> str:
+    """Settings travel as text; catalog checks them against the tariff's definitions."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _texts(settings: Settings | None) -> dict[str, str]:
+    return {key: _text(value) for key, value in (settings or {}).items()}
+
+
+@router.put("/{msisdn}/tariff", response_model=NumberOut, openapi_extra=TARIFF)
+async def change_tariff(
+    msisdn: Msisdn, body: TariffIn, request: Request, credential: CurrentCredential
+) -> NumberOut:
+    """Another tariff of the catalogue (its settings as given, the rest by default);
+    refused when a connected service is not allowed on it."""
+    response = await request.app.state.backends.number_operations.ChangeTariff(
+        pb.ChangeTariffRequest(
+            msisdn=msisdn, tariff_id=body.tariff_id, settings=_texts(body.settings)
+        ),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return number_out(response.number)
+
+
+@router.patch("/{msisdn}/tariff/settings", response_model=NumberOut, openapi_extra=TARIFF)
+async def change_tariff_settings(
+    msisdn: Msisdn, body: TariffSettingsIn, request: Request, credential: CurrentCredential
+) -> NumberOut:
+    """Some settings of the number's tariff; the others stay as they are."""
+    response = await request.app.state.backends.number_operations.ChangeTariffSettings(
+        pb.ChangeTariffSettingsRequest(msisdn=msisdn, settings=_texts(body.settings)),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return number_out(response.number)
+
+
+@router.post("/{msisdn}/services", response_model=NumberOut, openapi_extra=SERVICES)
+async def connect_service(
+    msisdn: Msisdn, body: ServiceIn, request: Request, credential: CurrentCredential
+) -> NumberOut:
+    """Connects a service, checked against the catalogue's compatibility rules."""
+    response = await request.app.state.backends.number_operations.ConnectService(
+        pb.ConnectServiceRequest(msisdn=msisdn, service_id=body.service_id),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return number_out(response.number)
+
+
+@router.delete("/{msisdn}/services/{service_id}", response_model=NumberOut, openapi_extra=SERVICES)
+async def disconnect_service(
+    msisdn: Msisdn, service_id: ServiceId, request: Request, credential: CurrentCredential
+) -> NumberOut:
+    """Disconnects a service (refused while a connected service needs it)."""
+    response = await request.app.state.backends.number_operations.DisconnectService(
+        pb.DisconnectServiceRequest(msisdn=msisdn, service_id=service_id),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return number_out(response.number)
+
+
+@router.post("/{msisdn}/blocks", response_model=NumberOut, openapi_extra=BLOCKS)
+async def set_block(
+    msisdn: Msisdn, body: BlockIn, request: Request, credential: CurrentCredential
+) -> NumberOut:
+    """A voluntary or lost/stolen block; the number is blocked while any block is set."""
+    response = await request.app.state.backends.number_operations.SetBlock(
+        pb.SetBlockRequest(msisdn=msisdn, type=body.type),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return number_out(response.number)
+
+
+@router.delete("/{msisdn}/blocks/{type}", response_model=NumberOut, openapi_extra=BLOCKS)
+async def remove_block(
+    msisdn: Msisdn,
+    block_type: BlockType,
+    request: Request,
+    credential: CurrentCredential,
+) -> NumberOut:
+    """Removes a voluntary or lost/stolen block."""
+    response = await request.app.state.backends.number_operations.RemoveBlock(
+        pb.RemoveBlockRequest(msisdn=msisdn, type=block_type),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return number_out(response.number)
+
+
+@router.put("/{msisdn}/forwarding/{condition}", response_model=NumberOut, openapi_extra=FORWARDING)
+async def set_forwarding(
+    msisdn: Msisdn,
+    condition: Condition,
+    body: ForwardingIn,
+    request: Request,
+    credential: CurrentCredential,
+) -> NumberOut:
+    """Forwards calls on the condition to the target (any phone number but this one)."""
+    response = await request.app.state.backends.number_operations.SetForwarding(
+        pb.SetForwardingRequest(msisdn=msisdn, condition=condition, target=body.target),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return number_out(response.number)
+
+
+@router.delete(
+    "/{msisdn}/forwarding/{condition}", response_model=NumberOut, openapi_extra=FORWARDING
+)
+async def remove_forwarding(
+    msisdn: Msisdn, condition: Condition, request: Request, credential: CurrentCredential
+) -> NumberOut:
+    """Removes the forwarding for the condition."""
+    response = await request.app.state.backends.number_operations.RemoveForwarding(
+        pb.RemoveForwardingRequest(msisdn=msisdn, condition=condition),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return number_out(response.number)
+
+
+@router.post("/{msisdn}/sim-replacement", response_model=NumberOut, openapi_extra=SIM)
+async def replace_sim(
+    msisdn: Msisdn, body: SimIn, request: Request, credential: CurrentCredential
+) -> NumberOut:
+    """The number moves to a new SIM card (ICCID Luhn-checked, not in use anywhere)."""
+    response = await request.app.state.backends.number_operations.ReplaceSim(
+        pb.ReplaceSimRequest(msisdn=msisdn, iccid=body.iccid),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return number_out(response.number)
+
+
+@router.post("/{msisdn}/number-replacement", response_model=NumberReplacementOut, openapi_extra=SIM)
+async def replace_number(
+    msisdn: Msisdn, body: NumberReplacementIn, request: Request, credential: CurrentCredential
+) -> NumberReplacementOut:
+    """A free number of the pool takes the card (SIM, node, tariff, services, blocks,
+    forwarding, notes); the old number leaves the company and is retired."""
+    response = await request.app.state.backends.number_operations.ReplaceNumber(
+        pb.ReplaceNumberRequest(msisdn=msisdn, new_msisdn=body.new_msisdn or ""),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    card = number_out(response.number)
+    return NumberReplacementOut(**card.model_dump(), previous_msisdn=response.previous_msisdn)
