@@ -10,7 +10,11 @@ prints a table, writes `bench/results/latest.json`, and stops what it started.
   a process of its own.
 - `bench.identity`: through the gateway and identity, logins at the same concurrency
   (each connection its own user, the right password) beside the argon2id hash and verify
-  times, and `GET /api/v1/users` by a user whose permission comes from a custom role.
+  times, `GET /api/v1/users` by a user whose permission comes from a custom role, and the
+  number card and a page of numbers as a user whose role is scoped to a subtree.
+- `bench.numbers`: `GET /api/v1/numbers` (plain and filtered by a subtree) and the number
+  card with 1,000 and 10,000 numbers in the company, each beside the same MongoDB query
+  sent directly with PyMongo, and `explain` of the list queries.
 - `bench.events`: the outbox → RabbitMQ → consumer pipeline end to end, against the raw
   insert rate of the same database.
 """

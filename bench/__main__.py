@@ -2,12 +2,14 @@
 
 Order: a fresh SecantusDB (or VM_TEST_MONGO_URL) and the RabbitMQ at VM_AMQP_URL; the bare
 FastAPI app; FastAPI + gRPC echo; the whole system for /me, again for an authorized call
-under a custom role, again for logins (argon2id timed first, alone) — each time stopped
+under a custom role and a number-level call by a subtree-scoped user, again for logins
+(argon2id timed first, alone), again for catalog's numbers beside direct PyMongo queries
+with 1,000 and 10,000 numbers in the company — each time stopped
 right after, so its idle processes do not share the CPU with the next benchmark; the
 events pipeline. Each step stops its own processes and deletes its own broker objects and
 databases, also when it fails; a benchmark that fails is reported and the others still run
 (exit code 1). Before each measurement it waits (up to --quiet-wait s) for the machine to
-be idle, and it reports the CPU that other work used during each window. Two to four
+be idle, and it reports the CPU that other work used during each window. Four to six
 minutes.
 """
 
@@ -29,12 +31,13 @@ from rich.console import Console
 
 from bench.events import bench_events
 from bench.identity import bench_authorized, bench_login
+from bench.numbers import bench_numbers
 from bench.procs import OTHERS, ROOT
 from bench.report import RESULTS, figures_of, print_report, windows, write_json
 from bench.web import LoadOptions, bench_echo_hop, bench_me, bench_raw
 from tests.support.servers import amqp_url, start_mongo
 
-STEPS = ("raw", "echo_hop", "me", "authorized", "login", "events")
+STEPS = ("raw", "echo_hop", "me", "authorized", "login", "numbers", "events")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -164,13 +167,18 @@ def main(argv: list[str]) -> int:
             http["me_over_echo_hop"] = me["requests_per_s"] / hop["requests_per_s"]
         authorized = step(
             "authorized",
-            "HTTP: the whole system, GET /api/v1/users under a custom role",
+            "HTTP: the whole system, GET /api/v1/users under a custom role, "
+            "then numbers as a subtree-scoped user",
             lambda: bench_authorized(mongo, amqp, load),
         )
         if authorized:
+            scoped = authorized.pop("subtree_scoped")
             http["authorized"] = authorized
+            http["scoped_card"], http["scoped_page"] = scoped["card"], scoped["page"]
         if authorized and hop:
             http["authorized_over_echo_hop"] = authorized["requests_per_s"] / hop["requests_per_s"]
+            for key in ("scoped_card", "scoped_page"):
+                http[f"{key}_over_echo_hop"] = http[key]["requests_per_s"] / hop["requests_per_s"]
         login = step(
             "login",
             "HTTP: the whole system, POST /api/v1/auth/login",
@@ -178,6 +186,13 @@ def main(argv: list[str]) -> int:
         )
         if login:
             http["login"] = login
+        numbers = step(
+            "numbers",
+            "Numbers: list, subtree and card through the gateway beside direct PyMongo",
+            lambda: bench_numbers(mongo, amqp, load),
+        )
+        if numbers:
+            results["numbers"] = numbers
         events = step(
             "events",
             f"Events: {options.events:,} through outbox → RabbitMQ → consumer",

@@ -10,9 +10,13 @@
   most of a login's CPU, and it bounds logins/s at cores ÷ verify time.
 - `authorized`: `GET /api/v1/users?page_size=10` by a user who is no administrator and
   whose one role is a custom role with `users.manage`: on every call identity loads the
-  user, checks the session and loads the company's custom roles to decide. A number-level
-  call by a user scoped to a subtree of the hierarchy needs catalog's numbers: until a
-  call acts on a number, it is reported as not yet measurable.
+  user, checks the session and loads the company's custom roles to decide. Then one
+  authorized number-level call by a user scoped to a subtree: two new nodes (a branch and
+  its department, `POST /api/v1/hierarchy/nodes`) with `SCOPED_NUMBERS` numbers the
+  operator gives the department, a user whose one role is `department_manager` at the
+  branch; `GET /api/v1/numbers/{msisdn}` (the card of one of them) and a page of
+  `GET /api/v1/numbers` as that user — catalog asks identity for the caller's access and
+  puts the subtree into the query; a number outside the subtree is checked to be 404.
 """
 
 from __future__ import annotations
@@ -42,10 +46,9 @@ from tests.support.system import RunningSystem
 PASSWORD = "Bench-Passw0rd!"  # of every user the benchmarks create
 ARGON2_RUNS = 20
 LIST_USERS = "/api/v1/users?page_size=10"
-SUBTREE_NOT_YET = (
-    "not yet measurable: needs catalog's numbers (issue 4); "
-    "the hierarchy is there, no call acts on a number yet"
-)
+SCOPED_NUMBERS = 100
+SCOPED_FIRST_MSISDN = 79260000000  # the scoped user's numbers: 7926000xxxx
+SCOPED_PAGE = "/api/v1/numbers?page_size=50"
 
 
 def argon2_times(runs: int, quiet_wait: float) -> dict[str, Any]:
@@ -92,7 +95,7 @@ def _answer(response: httpx.Response, what: str) -> dict[str, Any]:
 
 async def _create_user(
     api: httpx.AsyncClient, admin_token: str, login: str, assignments: list[dict[str, str]]
-) -> None:
+) -> dict[str, Any]:
     created = await api.post(
         "/api/v1/users",
         json={
@@ -104,7 +107,7 @@ async def _create_user(
         },
         headers={"Authorization": f"Bearer {admin_token}"},
     )
-    _answer(created, f"POST /api/v1/users ({login})")
+    return _answer(created, f"POST /api/v1/users ({login})")
 
 
 async def _log_in(api: httpx.AsyncClient, login: str) -> str:
@@ -153,6 +156,79 @@ async def custom_role_token(system: RunningSystem) -> str:
     return token
 
 
+async def scoped_number_user(system: RunningSystem) -> dict[str, str]:
+    """A branch and its department, numbers in the department, a department manager of the
+    branch, logged in: its token, one of its numbers and a number outside its subtree."""
+    from bench.numbers import add_numbers
+    from demo.data import ROMASHKA_NUMBERS, STANDARD
+
+    admin_token, _ = await demo_admin_token(system)
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    login = "bench.scoped-manager"
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        company_id = _answer(await api.get("/api/v1/me", headers=admin), "GET /me")["company"]["id"]
+        nodes = _answer(await api.get("/api/v1/hierarchy", headers=admin), "GET /hierarchy")
+        [root] = [n for n in nodes["nodes"] if n["parent_id"] is None]
+        made = {}
+        for name, kind, parent in (
+            ("branch", "city", root["id"]),
+            ("department", "department", None),
+        ):
+            node = await api.post(
+                "/api/v1/hierarchy/nodes",
+                json={
+                    "parent_id": parent or made["branch"],
+                    "name": f"Нагрузочный тест: {name}",
+                    "kind": kind,
+                },
+                headers=admin,
+            )
+            made[name] = _answer(node, "POST /api/v1/hierarchy/nodes")["id"]
+        msisdns = [str(SCOPED_FIRST_MSISDN + n) for n in range(SCOPED_NUMBERS)]
+        await add_numbers(system, company_id, msisdns, [made["department"]], STANDARD)
+        user = await _create_user(api, admin_token, login, [])
+        assignments = [{"role_id": "department_manager", "node_id": made["branch"]}]
+        for _ in range(100):  # identity learns new nodes from catalog's events, a moment later
+            assigned = await api.put(
+                f"/api/v1/users/{user['id']}/assignments", json=assignments, headers=admin
+            )
+            if assigned.status_code != 422:
+                _answer(assigned, "PUT /api/v1/users/{id}/assignments")
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise RuntimeError("identity never learnt the benchmark's branch node")
+        token = await _log_in(api, login)
+        outside = ROMASHKA_NUMBERS[0].msisdn
+        seen = await api.get(
+            f"/api/v1/numbers/{outside}", headers={"Authorization": f"Bearer {token}"}
+        )
+        if seen.status_code != 404:
+            raise RuntimeError(f"a number outside the subtree answered {seen.status_code}")
+    return {"token": token, "msisdn": msisdns[-1], "branch": made["branch"]}
+
+
+def bench_scoped_numbers(
+    system: RunningSystem, mongo: MongoServer, options: LoadOptions
+) -> dict[str, Any]:
+    """The card and a page of the list as the subtree-scoped user."""
+    user = asyncio.run(scoped_number_user(system))
+    headers = [f"Authorization: Bearer {user['token']}"]
+    port = system.settings.gateway_port
+    card = f"/api/v1/numbers/{user['msisdn']}"
+    if check_json(port, card, headers)["msisdn"] != user["msisdn"]:
+        raise RuntimeError(f"GET {card} answered another number")
+    page = check_json(port, SCOPED_PAGE, headers)["items"]
+    if len(page) != 50 or any(not n["msisdn"].startswith("7926000") for n in page):
+        raise RuntimeError(f"GET {SCOPED_PAGE} answered numbers outside the subtree")
+    processes = system_processes(system, mongo)
+    found = {}
+    for name, path in (("card", card), ("page", SCOPED_PAGE)):
+        found[name] = measure(port, path, options, processes, headers)
+        found[name]["path"] = path
+    return found
+
+
 def bench_login(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[str, Any]:
     argon2 = argon2_times(ARGON2_RUNS, options.quiet_wait)  # before the system runs
     with whole_system(mongo, amqp_url) as system:
@@ -175,6 +251,6 @@ def bench_authorized(mongo: MongoServer, amqp_url: str, options: LoadOptions) ->
             raise RuntimeError(f"GET {LIST_USERS} answered no users")
         result = measure(port, LIST_USERS, options, system_processes(system, mongo), headers)
         result["path"] = LIST_USERS
-        result["subtree_scoped"] = SUBTREE_NOT_YET
+        result["subtree_scoped"] = bench_scoped_numbers(system, mongo, options)
         result["log_dir"] = str(system.log_dir)
         return result

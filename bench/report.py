@@ -89,9 +89,59 @@ def windows(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             found.append((name, result))
             if "argon2id" in result:
                 found.append((f"{name}: argon2id", result["argon2id"]))
+    for size, measured in results.get("numbers", {}).get("sizes", {}).items():
+        for read, entry in measured["reads"].items():
+            for side in ("gateway", "direct"):
+                found.append((f"numbers {size}: {read}, {side}", entry[side]))
     if results.get("events"):
         found.append(("events", results["events"]))
     return found
+
+
+NUMBER_READS = {
+    "list": "GET /api/v1/numbers, page of 50",
+    "subtree": "… filtered by a subtree (node_id)",
+    "card": "GET /api/v1/numbers/{msisdn}",
+}
+
+
+def numbers_figures(numbers: dict[str, Any]) -> list[Figure]:
+    """Per company size and read: the gateway's and the direct query's latency and rate,
+    and their ratio (target: the gateway ≤ 1.5× the direct query's latency)."""
+    figures: list[Figure] = []
+    connections = numbers["connections"]
+    for size, measured in numbers["sizes"].items():
+        for read, entry in measured["reads"].items():
+            section = (
+                f"Numbers, {int(size):,} in the company, {connections} connections: "
+                f"{NUMBER_READS[read]}"
+            )
+            gateway, direct = entry["gateway"], entry["direct"]
+            figures += [
+                Figure(section, "gateway latency p50", gateway["latency_ms"]["p50"], "ms"),
+                Figure(section, "gateway latency p99", gateway["latency_ms"]["p99"], "ms"),
+                Figure(section, "gateway throughput", gateway["requests_per_s"], "requests/s"),
+                Figure(section, "direct PyMongo latency p50", direct["latency_ms"]["p50"], "ms"),
+                Figure(section, "direct PyMongo latency p99", direct["latency_ms"]["p99"], "ms"),
+                Figure(section, "direct PyMongo throughput", direct["requests_per_s"], "queries/s"),
+            ]
+            for key in ("p50", "p99"):
+                ratio = entry["latency_ratio"][key]
+                figures.append(
+                    Figure(
+                        section,
+                        f"gateway ÷ direct latency {key}",
+                        ratio,
+                        "×",
+                        "≤ 1.5×" if key == "p50" else "",
+                        ratio <= 1.5 if key == "p50" else None,
+                    )
+                )
+            if gateway.get("errors"):
+                figures.append(
+                    Figure(section, "failed requests", gateway["errors"], "requests", "0", False)
+                )
+    return figures
 
 
 def figures_of(results: dict[str, Any]) -> list[Figure]:
@@ -102,21 +152,15 @@ def figures_of(results: dict[str, Any]) -> list[Figure]:
         "echo_hop": "HTTP: FastAPI + one gRPC hop",
         "me": "HTTP: GET /api/v1/me (gateway + identity)",
         "authorized": "HTTP: GET /api/v1/users, custom role (gateway + identity)",
+        "scoped_card": "HTTP: GET /api/v1/numbers/{msisdn}, subtree-scoped user "
+        "(gateway + catalog + identity)",
+        "scoped_page": "HTTP: GET /api/v1/numbers page of 50, subtree-scoped user "
+        "(gateway + catalog + identity)",
         "login": "HTTP: POST /api/v1/auth/login (gateway + identity)",
     }
     for key, title in titles.items():
         if key in http:
             figures += http_figures(title, http[key])
-        if key == "authorized" and key in http:
-            figures.append(
-                Figure(
-                    title,
-                    "number-level call, subtree-scoped user",
-                    math.nan,
-                    "",
-                    note=http[key]["subtree_scoped"],
-                )
-            )
         if key == "login" and key in http:
             figures += argon2_figures(http[key]["argon2id"], results["machine"]["cpus"])
     if "me_over_echo_hop" in http:
@@ -133,6 +177,14 @@ def figures_of(results: dict[str, Any]) -> list[Figure]:
                 "×",
             )
         )
+    for key, name in (
+        ("scoped_card", "number card, subtree-scoped user ÷ gRPC hop requests/s"),
+        ("scoped_page", "page of numbers, subtree-scoped user ÷ gRPC hop requests/s"),
+    ):
+        if f"{key}_over_echo_hop" in http:
+            figures.append(Figure("HTTP: ratio", name, http[f"{key}_over_echo_hop"], "×"))
+    if results.get("numbers"):
+        figures += numbers_figures(results["numbers"])
     events = results.get("events")
     if events:
         section = "Events: outbox → RabbitMQ → consumer"
@@ -229,6 +281,14 @@ def print_report(console: Console, results: dict[str, Any], figures: list[Figure
         )
         section = figure.section
     console.print(table)
+    for size, measured in results.get("numbers", {}).get("sizes", {}).items():
+        for read, entry in measured["reads"].items():
+            if "explain" in entry:
+                plan = entry["explain"]
+                console.print(
+                    f"explain, {int(size):,} numbers, {read}: index [bold]{plan['index']}[/] "
+                    f"{plan['key_pattern'] or ''} stages {' → '.join(plan['stages'])}"
+                )
 
     cpu = Table(
         title="CPU during the measurement window (% of one core; the machine has "

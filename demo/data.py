@@ -1,8 +1,11 @@
-"""The demo data of API.md: three companies (later issues add numbers, accounts, usage)."""
+"""The demo data of API.md: three companies, Ромашка's staff and hierarchy, the operator's
+catalogue, the companies' numbers and the free pool (later issues add accounts, usage)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from services.catalog.domain.numbers import luhn_check_digit
 
 DEMO_PASSWORD = "Demo-Passw0rd!"  # the published demo login
 
@@ -330,3 +333,88 @@ SERVICES = (
         "messaging",
     ),
 )
+
+
+# ---------------------------------------------------------------- the companies' numbers
+
+
+@dataclass(frozen=True)
+class DemoNumber:
+    msisdn: str
+    iccid: str
+    tariff_id: str
+    place: str  # a region or city by name, a department as "city / department"; "" the root
+    label: str = ""
+
+
+def demo_iccid(msisdn: str) -> str:
+    """The SIM card of a demo number: 20 digits, 8970100 + the number + the Luhn digit."""
+    body = f"89701000{msisdn}"
+    return body + luhn_check_digit(body)
+
+
+# Where Ромашка's numbers are (place, how many, the tariffs they take in turn).
+ROMASHKA_PLACES: tuple[tuple[str, int, tuple[str, ...]], ...] = (
+    ("", 10, (EXPERT,)),
+    ("Центральный регион", 10, (UNLIMITED, STANDARD)),
+    ("Москва", 20, (STANDARD, INTERNET)),
+    ("Москва / Отдел продаж", 120, (UNLIMITED, STANDARD, STANDARD)),
+    ("Москва / Логистика", 80, (START, M2M)),
+    ("Москва / Бухгалтерия", 40, (START, STANDARD)),
+    ("Тула", 10, (START,)),
+    ("Тула / Склад", 60, (M2M, START, INTERNET)),
+    ("Северо-Западный регион", 10, (UNLIMITED, STANDARD)),
+    ("Санкт-Петербург", 10, (STANDARD,)),
+    ("Санкт-Петербург / Отдел продаж", 90, (UNLIMITED, STANDARD)),
+    ("Санкт-Петербург / Сервисный центр", 60, (START, INTERNET)),
+)
+
+# The first numbers of some places carry a label: who has the SIM card.
+_PEOPLE = (
+    "Иванов И.И.",
+    "Кузнецова А.С.",
+    "Соколов Д.В.",
+    "Попова Е.Н.",
+    "Лебедев П.А.",
+    "Козлова М.Ю.",
+    "Новиков С.О.",
+    "Морозова Т.Г.",
+)
+_POSITIONS = {
+    "Москва / Отдел продаж": "менеджер",
+    "Москва / Логистика": "водитель",
+    "Москва / Бухгалтерия": "бухгалтер",
+    "Тула / Склад": "кладовщик",
+    "Санкт-Петербург / Отдел продаж": "менеджер",
+    "Санкт-Петербург / Сервисный центр": "инженер",
+}
+
+
+def _numbers(
+    first: int, places: tuple[tuple[str, int, tuple[str, ...]], ...]
+) -> tuple[DemoNumber, ...]:
+    """Consecutive MSISDNs from `first`, place after place, each place's tariffs in turn."""
+    made: list[DemoNumber] = []
+    for place, count, tariffs in places:
+        for index in range(count):
+            msisdn = str(first + len(made))
+            label = ""
+            if place in _POSITIONS and index < len(_PEOPLE):
+                label = f"{_PEOPLE[index]}, {_POSITIONS[place]}"
+            made.append(
+                DemoNumber(msisdn, demo_iccid(msisdn), tariffs[index % len(tariffs)], place, label)
+            )
+    return tuple(made)
+
+
+# Ромашка's 520 numbers (7916100xxxx) over its hierarchy; Василёк's 30 (7916200xxxx) and
+# Петров's 5 (7916300xxxx) at their roots; the operator's free pool of 50 (7916900xxxx).
+ROMASHKA_NUMBERS = _numbers(79161000000, ROMASHKA_PLACES)
+VASILEK_NUMBERS = _numbers(79162000000, (("", 30, (STANDARD, START, UNLIMITED, M2M)),))
+PETROV_NUMBERS = _numbers(79163000000, (("", 5, (START, STANDARD)),))
+COMPANY_NUMBERS = {
+    COMPANIES[0].inn: ROMASHKA_NUMBERS,
+    COMPANIES[1].inn: VASILEK_NUMBERS,
+    COMPANIES[2].inn: PETROV_NUMBERS,
+}
+FREE_NUMBERS = tuple((str(m), demo_iccid(str(m))) for m in range(79169000000, 79169000050))

@@ -12,7 +12,9 @@ import httpx
 
 from demo.data import (
     COMPANIES,
+    COMPANY_NUMBERS,
     DEMO_PASSWORD,
+    FREE_NUMBERS,
     ROMASHKA_HIERARCHY,
     ROMASHKA_MANAGER,
     ROMASHKA_MANAGER_SCOPE,
@@ -20,13 +22,21 @@ from demo.data import (
     SERVICES,
     TARIFFS,
     DemoCompany,
+    DemoNumber,
     DemoService,
     DemoTariff,
     DemoUser,
 )
 from services.kit.grpc_client import open_channel
 from services.kit.settings import Settings
-from vm.catalog.v1 import hierarchy_pb2, hierarchy_pb2_grpc, tariffs_pb2, tariffs_pb2_grpc
+from vm.catalog.v1 import (
+    hierarchy_pb2,
+    hierarchy_pb2_grpc,
+    numbers_pb2,
+    numbers_pb2_grpc,
+    tariffs_pb2,
+    tariffs_pb2_grpc,
+)
 from vm.common.v1 import common_pb2
 from vm.identity.v1 import (
     auth_pb2,
@@ -39,6 +49,8 @@ from vm.identity.v1 import (
 )
 
 CODE = re.compile(r"\b(\d{6})\b")
+# Numbers per AddNumbers call: each call is all or nothing.
+NUMBER_BATCH = 200
 
 
 async def load_demo(settings: Settings) -> list[str]:
@@ -48,8 +60,10 @@ async def load_demo(settings: Settings) -> list[str]:
         companies = companies_pb2_grpc.CompanyServiceStub(channel)
         identity = auth_pb2_grpc.AuthServiceStub(channel)
         report = []
+        company_ids: dict[str, str] = {}
         for demo in COMPANIES:
             company, created = await _ensure_company(companies, demo, operator)
+            company_ids[demo.inn] = company.id
             done = ["created" if created else "already there"]
             if demo.registers and not company.registered:
                 await _register(identity, demo, settings.devsink_url)
@@ -72,6 +86,21 @@ async def load_demo(settings: Settings) -> list[str]:
             f"{COMPANIES[0].name}: hierarchy of {len(nodes) + 1} nodes; "
             f"{ROMASHKA_MANAGER.login} manages {ROMASHKA_MANAGER_SCOPE} and below"
         )
+        async with open_channel(settings.catalog_addr) as catalog:
+            for demo in COMPANIES:
+                reader = await _administrator(channel, demo) if demo.registers else None
+                placed = nodes if demo is COMPANIES[0] else {}
+                added, there = await _ensure_numbers(
+                    catalog,
+                    operator,
+                    reader,
+                    company_ids[demo.inn],
+                    COMPANY_NUMBERS[demo.inn],
+                    placed,
+                )
+                report.append(f"{demo.name}: numbers — {added} added, {there} already there")
+            added, there = await _ensure_free_numbers(catalog, operator)
+            report.append(f"the free pool: numbers — {added} added, {there} already there")
         return report
 
 
@@ -183,7 +212,8 @@ async def _ensure_user(
 
 async def _ensure_hierarchy(channel: grpc.aio.Channel, admin: Metadata) -> dict[str, str]:
     """Ромашка's regions, cities and departments under its root; returns name → node id
-    of the regions and cities (the departments' names repeat)."""
+    of the regions and cities, and "city / department" → node id of the departments (their
+    names repeat)."""
     stub = hierarchy_pb2_grpc.HierarchyServiceStub(channel)
     nodes: list[hierarchy_pb2.Node] = []
     for _ in range(100):  # the root appears once catalog has the company's event
@@ -201,7 +231,7 @@ async def _ensure_hierarchy(channel: grpc.aio.Channel, admin: Metadata) -> dict[
     children: dict[tuple[str, str], str] = {(n.parent_id, n.name): n.id for n in nodes}
     named: dict[str, str] = {}
 
-    async def ensure(parent_id: str, branch: tuple) -> None:
+    async def ensure(parent_id: str, branch: tuple, parent_name: str = "") -> None:
         for kind, name, below in branch:
             node_id = children.get((parent_id, name))
             if node_id is None:
@@ -211,12 +241,96 @@ async def _ensure_hierarchy(channel: grpc.aio.Channel, admin: Metadata) -> dict[
                     timeout=10,
                 )
                 node_id = created.node.id
-            if kind != "department":
-                named[name] = node_id
-            await ensure(node_id, below)
+            named[f"{parent_name} / {name}" if kind == "department" else name] = node_id
+            await ensure(node_id, below, name)
 
     await ensure(root.id, ROMASHKA_HIERARCHY)
     return named
+
+
+async def _ensure_numbers(
+    channel: grpc.aio.Channel,
+    operator: Metadata,
+    reader: Metadata | None,
+    company_id: str,
+    numbers: tuple[DemoNumber, ...],
+    nodes: dict[str, str],
+) -> tuple[int, int]:
+    """The company's demo numbers at their nodes ("" or an unknown place: the root), added
+    by the operator in batches; (added, already there). With the company administrator's
+    credential (`reader`) only the numbers the company does not list yet are sent and the
+    labels are written where a number has none; without it (a company not registered yet)
+    a batch the operator refuses as given out already counts as there."""
+    listed: dict[str, str] = {}  # msisdn → label
+    if reader is not None:
+        listed = await _listed_numbers(channel, reader)
+    missing = [n for n in numbers if n.msisdn not in listed]
+    admin = numbers_pb2_grpc.NumberAdminServiceStub(channel)
+    added = 0
+    present = set(listed)
+    for start in range(0, len(missing), NUMBER_BATCH):
+        batch = missing[start : start + NUMBER_BATCH]
+        request = numbers_pb2.AddNumbersRequest(
+            company_id=company_id,
+            numbers=[
+                numbers_pb2.NewNumber(
+                    msisdn=n.msisdn,
+                    iccid=n.iccid,
+                    tariff_id=n.tariff_id,
+                    node_id=nodes.get(n.place, ""),
+                )
+                for n in batch
+            ],
+        )
+        try:
+            added += (await admin.AddNumbers(request, metadata=operator, timeout=60)).added
+            present.update(n.msisdn for n in batch)
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.ALREADY_EXISTS:
+                raise
+    if reader is not None:
+        stub = numbers_pb2_grpc.NumberServiceStub(channel)
+        for number in numbers:
+            if number.label and number.msisdn in present and not listed.get(number.msisdn):
+                await stub.UpdateNumber(
+                    numbers_pb2.UpdateNumberRequest(msisdn=number.msisdn, label=number.label),
+                    metadata=reader,
+                    timeout=10,
+                )
+    return added, len(numbers) - added
+
+
+async def _listed_numbers(channel: grpc.aio.Channel, reader: Metadata) -> dict[str, str]:
+    """Every number the company lists (all pages): msisdn → label."""
+    stub = numbers_pb2_grpc.NumberServiceStub(channel)
+    found: dict[str, str] = {}
+    token = ""
+    while True:
+        page = await stub.ListNumbers(
+            numbers_pb2.ListNumbersRequest(page_size=500, page_token=token),
+            metadata=reader,
+            timeout=30,
+        )
+        found.update((n.msisdn, n.label) for n in page.numbers)
+        token = page.next_page_token
+        if not token:
+            return found
+
+
+async def _ensure_free_numbers(channel: grpc.aio.Channel, operator: Metadata) -> tuple[int, int]:
+    """The operator's free pool, one batch: refused as there already, it counts as there
+    (number replacement may have taken some of it meanwhile)."""
+    admin = numbers_pb2_grpc.NumberAdminServiceStub(channel)
+    request = numbers_pb2.AddFreeNumbersRequest(
+        numbers=[numbers_pb2.FreeNumber(msisdn=m, iccid=i) for m, i in FREE_NUMBERS]
+    )
+    try:
+        added = (await admin.AddFreeNumbers(request, metadata=operator, timeout=60)).added
+    except grpc.aio.AioRpcError as error:
+        if error.code() != grpc.StatusCode.ALREADY_EXISTS:
+            raise
+        added = 0
+    return added, len(FREE_NUMBERS) - added
 
 
 SETTING_TYPES = {

@@ -7,15 +7,60 @@ import pytest
 from demo.data import (
     COMPANIES,
     DEMO_PASSWORD,
+    FREE_NUMBERS,
+    PETROV_NUMBERS,
     ROMASHKA_MANAGER,
     ROMASHKA_MANAGER_SCOPE,
+    ROMASHKA_NUMBERS,
     ROMASHKA_STAFF,
     SERVICES,
     TARIFFS,
+    VASILEK_NUMBERS,
 )
 from demo.load import load_demo
+from services.catalog.domain.numbers import luhn_valid
 
 pytestmark = pytest.mark.e2e
+
+
+def line(report: list[str], start: str) -> str:
+    """The report's one line that starts so."""
+    [found] = [text for text in report if text.startswith(start)]
+    return found
+
+
+async def logged_in(api, login: str) -> dict[str, str]:
+    answer = await api.post("/api/v1/auth/login", json={"login": login, "password": DEMO_PASSWORD})
+    assert answer.status_code == 200, login
+    return {"authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+async def every_number(api, headers, **params) -> list[dict]:
+    """Every page of GET /api/v1/numbers."""
+    items: list[dict] = []
+    token = ""
+    while True:
+        page = await api.get(
+            "/api/v1/numbers",
+            headers=headers,
+            params={**params, "page_size": 500, "page_token": token},
+        )
+        assert page.status_code == 200, page.text
+        items += page.json()["items"]
+        token = page.json()["next_page_token"]
+        if not token:
+            return items
+
+
+def depths(nodes: dict[str, dict]) -> dict[str, int]:
+    """Each node's depth below the root (the root: 0)."""
+    depth = {node_id: 0 for node_id in nodes}
+    for node_id, node in nodes.items():
+        parent = node["parent_id"]
+        while parent:
+            depth[node_id] += 1
+            parent = nodes[parent]["parent_id"]
+    return depth
 
 
 async def test_demo_loads_once_and_every_demo_login_works(system, api):
@@ -23,8 +68,10 @@ async def test_demo_loads_once_and_every_demo_login_works(system, api):
     again = await load_demo(system.settings)
 
     assert "created" in first[0] and "already there" in again[0]
-    assert again[-2].endswith(f"0 added, {len(ROMASHKA_STAFF)} already there")
-    assert again[-1] == first[-1]  # the hierarchy is there once
+    staff = f"{COMPANIES[0].name}: staff users"
+    assert line(again, staff).endswith(f"0 added, {len(ROMASHKA_STAFF)} already there")
+    hierarchy = f"{COMPANIES[0].name}: hierarchy"
+    assert line(again, hierarchy) == line(first, hierarchy)  # the hierarchy is there once
     for company in COMPANIES:
         login = await api.post(
             "/api/v1/auth/login", json={"login": company.main_number, "password": DEMO_PASSWORD}
@@ -51,13 +98,7 @@ async def test_demo_hierarchy_is_three_levels_and_the_manager_is_scoped(system, 
     nodes = {
         n["id"]: n for n in (await api.get("/api/v1/hierarchy", headers=headers)).json()["nodes"]
     }
-    depth = {node_id: 0 for node_id in nodes}
-    for node_id, node in nodes.items():
-        parent = node["parent_id"]
-        while parent:
-            depth[node_id] += 1
-            parent = nodes[parent]["parent_id"]
-    assert max(depth.values()) >= 3  # company → region → city → department
+    assert max(depths(nodes).values()) >= 3  # company → region → city → department
     me = (await api.get("/api/v1/me", headers=headers)).json()
     [scope] = me["scopes"]
     assert nodes[scope["node_id"]]["name"] == ROMASHKA_MANAGER_SCOPE
@@ -89,3 +130,69 @@ async def test_demo_catalogue_has_the_tariffs_and_services_with_their_rules(syst
     assert named["Безлимит в роуминге"]["requires"] == [named["Международный роуминг"]["id"]]
     assert named["Корпоративная группа"]["excludes"] == [named["Семейная группа"]["id"]]
     assert named["Дополнительный интернет 10 ГБ"]["tariffs"]  # only on some tariffs
+
+
+async def test_demo_numbers_fill_the_hierarchy_once_and_the_manager_sees_moscow_only(system, api):
+    await load_demo(system.settings)
+    admin = await logged_in(api, COMPANIES[0].main_number)
+    nodes = {
+        n["id"]: n for n in (await api.get("/api/v1/hierarchy", headers=admin)).json()["nodes"]
+    }
+    [root] = [n for n in nodes.values() if n["parent_id"] is None]
+
+    again = await load_demo(system.settings)  # a second load adds nothing
+
+    assert len(ROMASHKA_NUMBERS) >= 500 and root["number_count"] == len(ROMASHKA_NUMBERS)
+    for demo, numbers in zip(
+        COMPANIES, (ROMASHKA_NUMBERS, VASILEK_NUMBERS, PETROV_NUMBERS), strict=True
+    ):
+        assert line(again, f"{demo.name}: numbers") == (
+            f"{demo.name}: numbers — 0 added, {len(numbers)} already there"
+        )
+    assert line(again, "the free pool") == (
+        f"the free pool: numbers — 0 added, {len(FREE_NUMBERS)} already there"
+    )
+    after = {
+        n["id"]: n["number_count"]
+        for n in (await api.get("/api/v1/hierarchy", headers=admin)).json()["nodes"]
+    }
+    assert after == {node_id: n["number_count"] for node_id, n in nodes.items()}
+    # Spread over the hierarchy: numbers at every level, the departments (level 3) included.
+    depth = depths(nodes)
+    assert max(depth.values()) >= 3
+    assert all(n["number_count"] > 0 for n in nodes.values())
+    assert len({d for node_id, d in depth.items() if nodes[node_id]["number_count"]}) >= 4
+
+    listed = {n["msisdn"]: n for n in await every_number(api, admin)}
+    assert set(listed) == {n.msisdn for n in ROMASHKA_NUMBERS}
+    assert all(luhn_valid(n["iccid"]) for n in listed.values())
+    offered = {t.id for t in TARIFFS if t.available}
+    assert {n["tariff"]["id"] for n in listed.values()} <= offered
+    assert len({n["tariff"]["id"] for n in listed.values()}) >= 5
+    labelled = [n for n in listed.values() if n["label"]]
+    assert len(labelled) >= 10 and "Иванов И.И., менеджер" in {n["label"] for n in labelled}
+
+    # The manager scoped to Moscow sees Moscow's numbers, and only those.
+    [moscow] = [n for n in nodes.values() if n["name"] == ROMASHKA_MANAGER_SCOPE]
+    under_moscow = {
+        node_id
+        for node_id in nodes
+        if node_id == moscow["id"] or nodes[node_id]["parent_id"] == moscow["id"]
+    }
+    manager = await logged_in(api, ROMASHKA_MANAGER.login)
+    seen = await every_number(api, manager)
+    expected = {
+        n.msisdn
+        for n in ROMASHKA_NUMBERS
+        if n.place == ROMASHKA_MANAGER_SCOPE or n.place.startswith(f"{ROMASHKA_MANAGER_SCOPE} / ")
+    }
+    assert {n["msisdn"] for n in seen} == expected
+    assert len(seen) == moscow["number_count"] and {n["node_id"] for n in seen} == under_moscow
+    elsewhere = next(n.msisdn for n in ROMASHKA_NUMBERS if n.msisdn not in expected)
+    assert (await api.get(f"/api/v1/numbers/{elsewhere}", headers=manager)).status_code == 404
+
+    # Василёк has its own numbers, and nothing of Ромашка's.
+    vasilek = await logged_in(api, COMPANIES[1].main_number)
+    assert {n["msisdn"] for n in await every_number(api, vasilek)} == {
+        n.msisdn for n in VASILEK_NUMBERS
+    }
