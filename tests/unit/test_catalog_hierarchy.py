@@ -146,4 +146,4 @@ def test_the_moved_node_comes_first_whatever_order_the_store_gave():
     children_first = dict(reversed(list(SAMPLE.items())))
     moved = tree_of(children_first).moved("msk", "spb")
     assert moved[0].id == "msk"
-    assert [n.id for n in tree_of(children_first).subtree("msk")][0] == "msk"
+    assert tree_of(children_first).subtree("msk")[0].id == "msk"
