@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
+from google.protobuf.message import Message
 from pydantic import BaseModel, Field
 
 from gateway.routers.numbers import Msisdn, NumberOut, number_out
-from gateway.security import CurrentCredential, needs
+from gateway.security import Credential, CurrentCredential, needs
 from vm.catalog.v1 import number_operations_pb2 as pb
 
 router = APIRouter(prefix="/api/v1/numbers", tags=["number operations"])
@@ -95,20 +96,29 @@ def _texts(settings: Settings | None) -> dict[str, str]:
     return {key: _text(value) for key, value in (settings or {}).items()}
 
 
+async def _number_after(
+    request: Request, credential: Credential, method: str, message: Message
+) -> NumberOut:
+    """Calls the operation and answers with the number as it now is."""
+    call = getattr(request.app.state.backends.number_operations, method)
+    response = await call(message, metadata=credential.metadata, timeout=TIMEOUT)
+    return number_out(response.number)
+
+
 @router.put("/{msisdn}/tariff", response_model=NumberOut, openapi_extra=TARIFF)
 async def change_tariff(
     msisdn: Msisdn, body: TariffIn, request: Request, credential: CurrentCredential
 ) -> NumberOut:
     """Another tariff of the catalogue (its settings as given, the rest by default);
     refused when a connected service is not allowed on it."""
-    response = await request.app.state.backends.number_operations.ChangeTariff(
+    return await _number_after(
+        request,
+        credential,
+        "ChangeTariff",
         pb.ChangeTariffRequest(
             msisdn=msisdn, tariff_id=body.tariff_id, settings=_texts(body.settings)
         ),
-        metadata=credential.metadata,
-        timeout=TIMEOUT,
     )
-    return number_out(response.number)
 
 
 @router.patch("/{msisdn}/tariff/settings", response_model=NumberOut, openapi_extra=TARIFF)
@@ -116,12 +126,12 @@ async def change_tariff_settings(
     msisdn: Msisdn, body: TariffSettingsIn, request: Request, credential: CurrentCredential
 ) -> NumberOut:
     """Some settings of the number's tariff; the others stay as they are."""
-    response = await request.app.state.backends.number_operations.ChangeTariffSettings(
+    return await _number_after(
+        request,
+        credential,
+        "ChangeTariffSettings",
         pb.ChangeTariffSettingsRequest(msisdn=msisdn, settings=_texts(body.settings)),
-        metadata=credential.metadata,
-        timeout=TIMEOUT,
     )
-    return number_out(response.number)
 
 
 @router.post("/{msisdn}/services", response_model=NumberOut, openapi_extra=SERVICES)
@@ -129,12 +139,12 @@ async def connect_service(
     msisdn: Msisdn, body: ServiceIn, request: Request, credential: CurrentCredential
 ) -> NumberOut:
     """Connects a service, checked against the catalogue's compatibility rules."""
-    response = await request.app.state.backends.number_operations.ConnectService(
+    return await _number_after(
+        request,
+        credential,
+        "ConnectService",
         pb.ConnectServiceRequest(msisdn=msisdn, service_id=body.service_id),
-        metadata=credential.metadata,
-        timeout=TIMEOUT,
     )
-    return number_out(response.number)
 
 
 @router.delete("/{msisdn}/services/{service_id}", response_model=NumberOut, openapi_extra=SERVICES)
@@ -142,12 +152,12 @@ async def disconnect_service(
     msisdn: Msisdn, service_id: ServiceId, request: Request, credential: CurrentCredential
 ) -> NumberOut:
     """Disconnects a service (refused while a connected service needs it)."""
-    response = await request.app.state.backends.number_operations.DisconnectService(
+    return await _number_after(
+        request,
+        credential,
+        "DisconnectService",
         pb.DisconnectServiceRequest(msisdn=msisdn, service_id=service_id),
-        metadata=credential.metadata,
-        timeout=TIMEOUT,
     )
-    return number_out(response.number)
 
 
 @router.post("/{msisdn}/blocks", response_model=NumberOut, openapi_extra=BLOCKS)
@@ -155,12 +165,9 @@ async def set_block(
     msisdn: Msisdn, body: BlockIn, request: Request, credential: CurrentCredential
 ) -> NumberOut:
     """A voluntary or lost/stolen block; the number is blocked while any block is set."""
-    response = await request.app.state.backends.number_operations.SetBlock(
-        pb.SetBlockRequest(msisdn=msisdn, type=body.type),
-        metadata=credential.metadata,
-        timeout=TIMEOUT,
+    return await _number_after(
+        request, credential, "SetBlock", pb.SetBlockRequest(msisdn=msisdn, type=body.type)
     )
-    return number_out(response.number)
 
 
 @router.delete("/{msisdn}/blocks/{type}", response_model=NumberOut, openapi_extra=BLOCKS)
@@ -171,12 +178,9 @@ async def remove_block(
     credential: CurrentCredential,
 ) -> NumberOut:
     """Removes a voluntary or lost/stolen block."""
-    response = await request.app.state.backends.number_operations.RemoveBlock(
-        pb.RemoveBlockRequest(msisdn=msisdn, type=block_type),
-        metadata=credential.metadata,
-        timeout=TIMEOUT,
+    return await _number_after(
+        request, credential, "RemoveBlock", pb.RemoveBlockRequest(msisdn=msisdn, type=block_type)
     )
-    return number_out(response.number)
 
 
 @router.put("/{msisdn}/forwarding/{condition}", response_model=NumberOut, openapi_extra=FORWARDING)
@@ -188,12 +192,12 @@ async def set_forwarding(
     credential: CurrentCredential,
 ) -> NumberOut:
     """Forwards calls on the condition to the target (any phone number but this one)."""
-    response = await request.app.state.backends.number_operations.SetForwarding(
+    return await _number_after(
+        request,
+        credential,
+        "SetForwarding",
         pb.SetForwardingRequest(msisdn=msisdn, condition=condition, target=body.target),
-        metadata=credential.metadata,
-        timeout=TIMEOUT,
     )
-    return number_out(response.number)
 
 
 @router.delete(
@@ -203,12 +207,12 @@ async def remove_forwarding(
     msisdn: Msisdn, condition: Condition, request: Request, credential: CurrentCredential
 ) -> NumberOut:
     """Removes the forwarding for the condition."""
-    response = await request.app.state.backends.number_operations.RemoveForwarding(
+    return await _number_after(
+        request,
+        credential,
+        "RemoveForwarding",
         pb.RemoveForwardingRequest(msisdn=msisdn, condition=condition),
-        metadata=credential.metadata,
-        timeout=TIMEOUT,
     )
-    return number_out(response.number)
 
 
 @router.post("/{msisdn}/sim-replacement", response_model=NumberOut, openapi_extra=SIM)
@@ -216,12 +220,9 @@ async def replace_sim(
     msisdn: Msisdn, body: SimIn, request: Request, credential: CurrentCredential
 ) -> NumberOut:
     """The number moves to a new SIM card (ICCID Luhn-checked, not in use anywhere)."""
-    response = await request.app.state.backends.number_operations.ReplaceSim(
-        pb.ReplaceSimRequest(msisdn=msisdn, iccid=body.iccid),
-        metadata=credential.metadata,
-        timeout=TIMEOUT,
+    return await _number_after(
+        request, credential, "ReplaceSim", pb.ReplaceSimRequest(msisdn=msisdn, iccid=body.iccid)
     )
-    return number_out(response.number)
 
 
 @router.post("/{msisdn}/number-replacement", response_model=NumberReplacementOut, openapi_extra=SIM)
