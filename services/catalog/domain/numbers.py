@@ -14,7 +14,7 @@ from datetime import datetime
 
 from services.catalog.domain.hierarchy import Node
 from services.kit.authz import Access
-from services.kit.errors import Conflict, InvalidArgument
+from services.kit.errors import Conflict, InvalidArgument, PermissionDenied
 from services.kit.phone import normalize_msisdn
 
 ACTIVE = "active"
@@ -307,6 +307,15 @@ class Scope:
     @classmethod
     def of(cls, access: Access, permission: str) -> Scope:
         return cls(access.company_id, access.nodes_with(permission))
+
+    @classmethod
+    def required(cls, access: Access, permission: str) -> Scope:
+        """The numbers reached with `permission`; holding it nowhere is refused outright
+        (a number outside the scope is then simply not found)."""
+        scope = cls.of(access, permission)
+        if scope.is_empty:
+            raise PermissionDenied(f"you do not have the permission {permission!r}")
+        return scope
 
     @property
     def is_empty(self) -> bool:

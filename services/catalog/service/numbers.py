@@ -222,13 +222,9 @@ class NumberCases:
     # ------------------------------------------------------------ helpers
 
     async def _scope(self, caller: Caller, permission: str) -> tuple[Access, Scope]:
-        """The caller's access and the numbers it reaches with `permission`; a caller that
-        holds the permission nowhere is refused outright."""
+        """The caller's access and the numbers it reaches with `permission`."""
         access = await self._access.access(caller)
-        scope = Scope.of(access, permission)
-        if scope.is_empty:
-            raise PermissionDenied(f"you do not have the permission {permission!r}")
-        return access, scope
+        return access, Scope.required(access, permission)
 
     async def _check_filter(self, number_filter: NumberFilter) -> None:
         """A tariff or service the catalogue does not have is bad input, not an empty list.

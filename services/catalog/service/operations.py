@@ -42,7 +42,7 @@ from services.catalog.store.numbers import NumberStore
 from services.kit.authz import Access
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.context import Caller
-from services.kit.errors import Conflict, NotAllowed, NotFound, PermissionDenied
+from services.kit.errors import Conflict, NotAllowed, NotFound
 from services.kit.events import Event, new_event
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
@@ -366,9 +366,6 @@ class OperationCases:
         return await self._tx.run(unit)
 
     async def _scope(self, caller: Caller, permission: str) -> tuple[Access, Scope]:
-        """Numbers the caller reaches with the permission; holding it nowhere is 403."""
+        """The caller's access and the numbers it reaches with `permission`."""
         access = await self._access.access(caller)
-        scope = Scope.of(access, permission)
-        if scope.is_empty:
-            raise PermissionDenied(f"you do not have the permission {permission!r}")
-        return access, scope
+        return access, Scope.required(access, permission)
