@@ -11,13 +11,11 @@ requests with one key share one exchange.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import time
-from collections import OrderedDict
 
 import grpc
 
+from services.kit.cache import SharedLoadCache
 from services.kit.errors import Unauthenticated
 from services.kit.grpc_client import call_metadata
 from vm.identity.v1 import api_keys_pb2, api_keys_pb2_grpc
@@ -41,36 +39,16 @@ class ApiKeyTokens:
     ) -> None:
         self._stub = stub
         self._ttl = ttl_seconds
-        self._max = max_entries
-        self._cache: OrderedDict[str, tuple[float, str]] = OrderedDict()
-        self._pending: dict[str, asyncio.Future[str]] = {}
+        self._tokens: SharedLoadCache[str, str] = SharedLoadCache(max_entries=max_entries)
 
     def __len__(self) -> int:
-        return len(self._cache)
+        return len(self._tokens)
 
     async def token_for(self, key: str) -> str:
         """An access token for the key; UNAUTHENTICATED when identity refuses the key."""
-        digest = key_digest(key)
-        cached = self._cache.get(digest)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        if pending := self._pending.get(digest):
-            return await asyncio.shield(pending)
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._pending[digest] = future
-        try:
-            token = await self._exchange(digest, key)
-            future.set_result(token)
-            return token
-        except BaseException as error:
-            self._cache.pop(digest, None)
-            future.set_exception(error)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        finally:
-            del self._pending[digest]
+        return await self._tokens.get(key_digest(key), lambda: self._exchange(key))
 
-    async def _exchange(self, digest: str, key: str) -> str:
+    async def _exchange(self, key: str) -> tuple[str, float]:
         try:
             answer = await self._stub.ExchangeApiKey(
                 api_keys_pb2.ExchangeApiKeyRequest(key=key),
@@ -81,13 +59,5 @@ class ApiKeyTokens:
             if error.code() == grpc.StatusCode.UNAUTHENTICATED:
                 raise Unauthenticated("the API key is not valid or was revoked") from error
             raise  # identity unavailable and the like: the gateway's usual problem answer
-        lifetime = min(self._ttl, answer.expires_in - EXPIRY_MARGIN_SECONDS)
-        if lifetime > 0:
-            self._remember(digest, time.monotonic() + lifetime, answer.access_token)
-        return answer.access_token
-
-    def _remember(self, digest: str, until: float, token: str) -> None:
-        self._cache[digest] = (until, token)
-        self._cache.move_to_end(digest)
-        while len(self._cache) > self._max:
-            self._cache.popitem(last=False)
+        # Kept no longer than the setting, and never past the token's own expiry.
+        return answer.access_token, min(self._ttl, answer.expires_in - EXPIRY_MARGIN_SECONDS)

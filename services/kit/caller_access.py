@@ -9,13 +9,10 @@ share one call to identity.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections import OrderedDict
-
 import grpc
 
 from services.kit.authz import Access
+from services.kit.cache import SharedLoadCache
 from services.kit.context import Caller
 from services.kit.errors import Unauthenticated, Unavailable
 from services.kit.grpc_client import call_metadata
@@ -30,34 +27,15 @@ class CallerAccessResolver:
     ) -> None:
         self._stub = trust_pb2_grpc.TrustServiceStub(channel)
         self._ttl = ttl_seconds
-        self._max = max_entries
-        self._cache: OrderedDict[CacheKey, tuple[float, Access]] = OrderedDict()
-        self._pending: dict[CacheKey, asyncio.Future[Access]] = {}
+        self._answers: SharedLoadCache[CacheKey, Access] = SharedLoadCache(max_entries=max_entries)
 
     async def access(self, caller: Caller) -> Access:
         if not caller.is_company or not caller.token:
             raise Unauthenticated("a bearer token is needed")
         key = (caller.company_id or "", caller.user_id or "", caller.session_id or "")
-        cached = self._cache.get(key)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        if pending := self._pending.get(key):
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Access] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
-            access = await self._ask_identity(caller)
-            future.set_result(access)
-            self._remember(key, access)
-            return access
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        finally:
-            del self._pending[key]
+        return await self._answers.get(key, lambda: self._ask_identity(caller))
 
-    async def _ask_identity(self, caller: Caller) -> Access:
+    async def _ask_identity(self, caller: Caller) -> tuple[Access, float]:
         try:
             answer = await self._stub.GetCallerAccess(
                 trust_pb2.GetCallerAccessRequest(),
@@ -68,13 +46,8 @@ class CallerAccessResolver:
             if error.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.NOT_FOUND):
                 raise Unauthenticated("the session has ended; log in again") from error
             raise Unavailable("identity did not say what the caller may do") from error
-        return Access.from_pairs(
+        access = Access.from_pairs(
             answer.company_id,
             ((scope.node_id or None, scope.permissions) for scope in answer.scopes),
         )
-
-    def _remember(self, key: CacheKey, access: Access) -> None:
-        self._cache[key] = (time.monotonic() + self._ttl, access)
-        self._cache.move_to_end(key)
-        while len(self._cache) > self._max:
-            self._cache.popitem(last=False)
+        return access, self._ttl

@@ -170,7 +170,7 @@ async def test_the_gateway_cache_is_bounded_and_keeps_no_key(keys_stub, store):
         await tokens.token_for(key)
 
     assert len(tokens) == 2
-    kept = set(tokens._cache)
+    kept = set(tokens._tokens.keys())
     assert kept == {key_digest(presented[1]), key_digest(presented[2])}
     assert not kept & set(presented)
 
