@@ -28,6 +28,10 @@ class SharedLoadCache(Generic[K, V]):
     def keys(self) -> list[K]:
         return list(self._entries)
 
+    def forget(self, key: K) -> None:
+        """Drop a kept value (its owner just changed it); the next get loads anew."""
+        self._entries.pop(key, None)
+
     async def get(self, key: K, load: Loader[V]) -> V:
         cached = self._entries.get(key)
         if cached and cached[0] > time.monotonic():

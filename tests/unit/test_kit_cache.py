@@ -60,3 +60,15 @@ async def test_the_oldest_entries_go_first_past_the_bound():
 
 async def _kept(value: str) -> tuple[str, float]:
     return value, 60
+
+
+async def test_a_forgotten_value_is_loaded_again():
+    cache: SharedLoadCache[str, int] = SharedLoadCache(max_entries=10)
+    answers = iter([(1, 60.0), (2, 60.0)])
+
+    async def load() -> tuple[int, float]:
+        return next(answers)
+
+    assert await cache.get("k", load) == 1
+    cache.forget("k")
+    assert await cache.get("k", load) == 2

@@ -4,7 +4,6 @@ through TrustService.GetCallerAccess, for every other service."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -12,6 +11,7 @@ from services.identity import domain
 from services.identity.domain import PRESET_ROLES, ApiKey, Assignment, Role, User
 from services.identity.service.base import Deps
 from services.kit.authz import Access
+from services.kit.cache import SharedLoadCache
 from services.kit.context import Caller
 from services.kit.errors import PermissionDenied, Unauthenticated
 
@@ -47,25 +47,24 @@ ROLES_CACHE_SIZE = 10_000
 class AccessCases:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
-        self._roles: dict[str, tuple[float, dict[str, Role]]] = {}
+        self._roles: SharedLoadCache[str, dict[str, Role]] = SharedLoadCache(
+            max_entries=ROLES_CACHE_SIZE
+        )
 
     async def roles_of(self, company_id: str) -> dict[str, Role]:
         """Preset and custom roles. Custom ones are kept for a few seconds (every call of a
         custom-role holder needs them); this replica forgets them at once when it changes
         them, the others within ROLES_CACHE_SECONDS — as long as services trust an answer
         about a caller's access anyway."""
-        cached = self._roles.get(company_id)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        custom = await self._deps.stores.roles.of_company(company_id)
-        roles = {**PRESET_ROLES, **{role.id: role for role in custom}}
-        if len(self._roles) >= ROLES_CACHE_SIZE:
-            self._roles.clear()
-        self._roles[company_id] = (time.monotonic() + ROLES_CACHE_SECONDS, roles)
-        return roles
+
+        async def load() -> tuple[dict[str, Role], float]:
+            custom = await self._deps.stores.roles.of_company(company_id)
+            return {**PRESET_ROLES, **{role.id: role for role in custom}}, ROLES_CACHE_SECONDS
+
+        return await self._roles.get(company_id, load)
 
     def forget_roles(self, company_id: str) -> None:
-        self._roles.pop(company_id, None)
+        self._roles.forget(company_id)
 
     async def access_of_user(self, user: User) -> Access:
         if all(a.role_id in PRESET_ROLES for a in user.assignments):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 
 from services.identity.domain import ApiKey, Company, User
 from services.identity.service.access import AccessCases
 from services.identity.service.base import Deps
 from services.kit.authz import Access
+from services.kit.cache import SharedLoadCache
 from services.kit.context import Caller
 from services.kit.errors import Unauthenticated
 
@@ -32,18 +32,16 @@ class ProfileCases:
     def __init__(self, deps: Deps, access: AccessCases) -> None:
         self._deps = deps
         self._access = access
-        self._companies: dict[str, tuple[float, Company]] = {}
+        self._companies: SharedLoadCache[str, Company | None] = SharedLoadCache(
+            max_entries=COMPANY_CACHE_SIZE
+        )
 
     async def _company(self, company_id: str) -> Company | None:
-        cached = self._companies.get(company_id)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        company = await self._deps.stores.companies.get(company_id)
-        if company is not None:
-            if len(self._companies) >= COMPANY_CACHE_SIZE:
-                self._companies.clear()
-            self._companies[company_id] = (time.monotonic() + COMPANY_CACHE_SECONDS, company)
-        return company
+        async def load() -> tuple[Company | None, float]:
+            company = await self._deps.stores.companies.get(company_id)
+            return company, COMPANY_CACHE_SECONDS if company is not None else 0.0
+
+        return await self._companies.get(company_id, load)
 
     async def me(self, caller: Caller) -> Me:
         """The calling user, or the calling API key (its name, role and scope)."""
