@@ -8,6 +8,8 @@ HTTP gateway and its mail relay. Message text never goes to the logs (it carries
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -20,11 +22,24 @@ log = logging.getLogger(__name__)
 
 
 class SmsCentre(Protocol):
-    async def send_sms(self, to: str, text: str) -> None: ...
+    async def send_sms(self, to: str, text: str, *, reference: str = "") -> None:
+        """`reference`: the sender's id of the message; the SMS centre delivers a message
+        sent again with the same reference only once."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an e-mail (a document's PDF)."""
+
+    name: str
+    content_type: str
+    content: bytes
 
 
 class MailSender(Protocol):
-    async def send_mail(self, to: str, subject: str, text: str) -> None: ...
+    async def send_mail(
+        self, to: str, subject: str, text: str, *, attachments: Sequence[Attachment] = ()
+    ) -> None: ...
 
 
 class HttpSmsCentre:
@@ -32,9 +47,10 @@ class HttpSmsCentre:
         self._url = url
         self._client = httpx.AsyncClient(timeout=timeout)
 
-    async def send_sms(self, to: str, text: str) -> None:
+    async def send_sms(self, to: str, text: str, *, reference: str = "") -> None:
+        body = {"to": to, "text": text, "reference": reference}
         try:
-            response = await self._client.post(self._url, json={"to": to, "text": text})
+            response = await self._client.post(self._url, json=body)
             response.raise_for_status()
         except httpx.HTTPError as error:
             log.warning(
@@ -53,12 +69,22 @@ class SmtpMailSender:
         self._sender = sender
         self._timeout = timeout
 
-    async def send_mail(self, to: str, subject: str, text: str) -> None:
+    async def send_mail(
+        self, to: str, subject: str, text: str, *, attachments: Sequence[Attachment] = ()
+    ) -> None:
         message = EmailMessage()
         message["From"] = self._sender
         message["To"] = to
         message["Subject"] = subject
         message.set_content(text)
+        for attachment in attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(
+                attachment.content,
+                maintype=maintype,
+                subtype=subtype.split(";")[0] or "octet-stream",
+                filename=attachment.name,
+            )
         try:
             await aiosmtplib.send(
                 message, hostname=self._host, port=self._port, timeout=self._timeout

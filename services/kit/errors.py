@@ -165,3 +165,27 @@ def read_remote_error(error: grpc.aio.AioRpcError) -> RemoteError:
         retry_after_seconds=retry_after,
         from_service=from_service,
     )
+
+
+_BY_CODE: dict[grpc.StatusCode, type[DomainError]] = {
+    grpc.StatusCode.NOT_FOUND: NotFound,
+    grpc.StatusCode.ALREADY_EXISTS: Conflict,
+    grpc.StatusCode.FAILED_PRECONDITION: NotAllowed,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
+    grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+}
+
+
+def domain_error_from(error: grpc.aio.AioRpcError, service: str) -> DomainError:
+    """What another service of ours refused, as this service's own domain error (same
+    status, reason and fields), for a call forwarded on a caller's behalf. Anything else
+    (the service did not answer, or not in our terms) is Unavailable."""
+    remote = read_remote_error(error)
+    if not remote.from_service:
+        return Unavailable(f"{service} did not answer; try again later")
+    if remote.code == grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidArgument(remote.message, remote.fields)
+    kind = _BY_CODE.get(remote.code)
+    if kind is None:
+        return Unavailable(f"{service} did not answer; try again later")
+    return kind(remote.message, reason=remote.reason)

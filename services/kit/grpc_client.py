@@ -6,7 +6,8 @@ import json
 
 import grpc
 
-from services.kit.context import client_address_var, request_id_var, traceparent_var
+from services.kit.context import Caller, client_address_var, request_id_var, traceparent_var
+from services.kit.errors import Unauthenticated
 
 # Long-lived HTTP/2 connections: with `dns:///` names of headless Services, round_robin
 # spreads calls across every replica instead of pinning one.
@@ -37,3 +38,10 @@ def call_metadata(authorization: str | None = None) -> tuple[tuple[str, str], ..
     if authorization:
         metadata.append(("authorization", authorization))
     return tuple(metadata)
+
+
+def caller_metadata(caller: Caller) -> tuple[tuple[str, str], ...]:
+    """For a call made on the caller's behalf: the other service checks the caller itself."""
+    if not caller.token:
+        raise Unauthenticated("a bearer token is needed")
+    return call_metadata(f"Bearer {caller.token}")

@@ -51,10 +51,13 @@ class AccessPolicy:
 
     `public_methods`: full method names callable without credentials (login, registration).
     `operator_services`: full service names only the operator's systems may call.
+    `operator_too_methods`: full method names of company-facing services that the
+    operator's systems may call as well (the use case tells the two apart).
     """
 
     public_methods: frozenset[str] = field(default_factory=frozenset)
     operator_services: frozenset[str] = field(default_factory=frozenset)
+    operator_too_methods: frozenset[str] = field(default_factory=frozenset)
 
     def audience(self, method: str) -> str:
         service = method.lstrip("/").split("/", 1)[0]
@@ -62,6 +65,8 @@ class AccessPolicy:
             return "public"
         if service in self.operator_services:
             return "operator"
+        if method in self.operator_too_methods:
+            return "user_or_operator"
         return "user"
 
 
@@ -130,6 +135,8 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
             caller_var.set(caller)
             if audience == "operator" and not caller.is_operator:
                 raise PermissionDenied("this method is for the operator's systems only")
+            if audience == "user_or_operator" and not (caller.is_company or caller.is_operator):
+                raise Unauthenticated("a bearer token is needed")
             # A company's API key is a company caller too; its access is its role.
             if audience == "user" and not caller.is_company:
                 if caller.is_operator:

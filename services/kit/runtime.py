@@ -99,6 +99,17 @@ class ServiceRuntime:
     async def wait_ready(self, within_seconds: float) -> None:
         await asyncio.wait_for(self._ready.wait(), within_seconds)
 
+    def when_ready(self, start: Callable[[AbstractRobustConnection], Awaitable[None]]) -> None:
+        """Run `start` with the broker connection once the database and the broker answer
+        (a work queue's consumer, a sweeper); it is stopped with the runtime."""
+
+        async def run() -> None:
+            await self._ready.wait()
+            assert self.broker is not None
+            await start(self.broker)
+
+        self._tasks.append(asyncio.create_task(run()))
+
     async def _record_denial(self, method: str, error: DomainError) -> None:
         """A refused call becomes `vm.<service>.request.denied.v1` for the audit log. Nothing
         changed, so a plain insert into the outbox (no transaction) is enough."""

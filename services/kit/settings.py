@@ -86,6 +86,20 @@ class Settings(BaseSettings):
     provisioning_failure_rate: float = 0.0
     provisioning_fail_msisdns: str = ""
 
+    # Catalog's bulk worker (`python -m services.catalog.bulk_worker`, as many as needed):
+    # its health port, numbers per transaction, how long a worker's claim on an operation
+    # lasts without renewal (another worker takes over after it), and how often each worker
+    # looks for operations that are due (scheduled, or left by a worker that died).
+    catalog_worker_port: int = 50062
+    bulk_batch_size: int = 100
+    work_lease_seconds: float = 30.0
+    work_sweep_seconds: float = 1.0
+
+    # The documents worker (`python -m services.documents.worker`): its health port, and
+    # how long generated files (documents, reports) are kept before its sweeper deletes them.
+    documents_worker_port: int = 50064
+    documents_retention_days: int = 90
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_dev(self) -> Settings:
         if self.env == "prod" and self.operator_token.get_secret_value() == DEV_OPERATOR_TOKEN:
@@ -93,7 +107,8 @@ class Settings(BaseSettings):
         return self
 
     def grpc_port(self, service: str) -> int:
-        return int(getattr(self, f"{service}_port"))
+        """`service` as processes are named: "catalog", "catalog-worker", ..."""
+        return int(getattr(self, f"{service.replace('-', '_')}_port"))
 
     def grpc_addr(self, service: str) -> str:
         return str(getattr(self, f"{service}_addr"))

@@ -1,0 +1,88 @@
+"""Claims on jobs kept in MongoDB, for workers fed by a work queue (kit/work_queue.py).
+
+A job document carries `status`, `run_after` (when it is due), and the claim: `holder`,
+`lease_until`, and `dispatched_at` (when a sweeper last handed it to the queue). A worker
+claims a due, unfinished job that nobody holds (or whose holder's lease ran out), renews
+the lease while it works, and releases it when it stops in the middle; a sweeper hands the
+queue the jobs that are due and held by nobody. Every write is one conditional update, so
+several workers and sweepers never hold or dispatch the same job together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+
+Doc = dict[str, Any]
+# Stored times have millisecond precision: "due by now" is "before now + 1 ms" (a
+# half-open window, never an inclusive bound).
+TICK = timedelta(milliseconds=1)
+
+
+class JobLeases:
+    def __init__(self, jobs: AsyncCollection, unfinished: Sequence[str]) -> None:
+        self._jobs = jobs
+        self._unfinished = list(unfinished)
+
+    async def ensure_indexes(self) -> None:
+        await self._jobs.create_index([("status", ASCENDING), ("run_after", ASCENDING)])
+
+    async def claim(self, job_id: str, holder: str, now: datetime, lease: timedelta) -> Doc | None:
+        """The job for `holder` until `now + lease`, unless another holds a live claim, it
+        has ended, or it is not due yet."""
+        return await self._jobs.find_one_and_update(
+            {
+                "_id": job_id,
+                "status": {"$in": self._unfinished},
+                "run_after": {"$lt": now + TICK},
+                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}, {"holder": holder}],
+            },
+            {"$set": {"holder": holder, "lease_until": now + lease}, "$inc": {"claims": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def renew(self, job_id: str, holder: str, until: datetime) -> Doc | None:
+        """The job as it is now, with the claim extended; None if the claim was lost."""
+        return await self._jobs.find_one_and_update(
+            {"_id": job_id, "holder": holder},
+            {"$set": {"lease_until": until}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def release(self, job_id: str, holder: str) -> None:
+        """Another worker may take it over at once."""
+        await self._jobs.update_one(
+            {"_id": job_id, "holder": holder},
+            {"$set": {"holder": None, "lease_until": None, "dispatched_at": None}},
+        )
+
+    async def due(self, now: datetime, redispatch_after: timedelta, limit: int) -> list[str]:
+        """Jobs that should be running but nobody holds, marked as dispatched so that the
+        other sweepers leave them alone for a while."""
+        due: list[str] = []
+        for _ in range(limit):
+            doc = await self._jobs.find_one_and_update(
+                {
+                    "status": {"$in": self._unfinished},
+                    "run_after": {"$lt": now + TICK},
+                    "$and": [
+                        {"$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]},
+                        {
+                            "$or": [
+                                {"dispatched_at": None},
+                                {"dispatched_at": {"$lt": now - redispatch_after}},
+                            ]
+                        },
+                    ],
+                },
+                {"$set": {"dispatched_at": now}},
+                projection={"_id": 1},
+            )
+            if doc is None:
+                break
+            due.append(doc["_id"])
+        return due
