@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+from aio_pika.abc import AbstractRobustConnection
+
 from services.catalog import consumers
+from services.catalog.billing_accounts import BillingAccountChanges
 from services.catalog.grpc_api import ACCESS_POLICY, SERVICE_NAMES, registrars
 from services.catalog.provisioning import SimulatedProvisioning
 from services.catalog.service import CatalogCases
+from services.kit.grpc_client import open_channel
 from services.kit.known_companies import KnownCompanies
 from services.kit.runtime import (
     ServiceRuntime,
@@ -16,8 +20,21 @@ from services.kit.runtime import (
     start_service,
 )
 from services.kit.settings import Settings
+from services.kit.work_queue import WorkQueue
 
 NAME = "catalog"
+
+
+def billing_accounts(settings: Settings) -> BillingAccountChanges:
+    """Billing, for the bulk types it keeps (limits, the account a number is billed to)."""
+    return BillingAccountChanges(
+        open_channel(settings.billing_addr), settings.operator_token.get_secret_value()
+    )
+
+
+def operations_queue(settings: Settings) -> str:
+    """The work queue through which bulk operations reach the bulk workers."""
+    return f"{settings.amqp_prefix}catalog.operations"
 
 
 async def start(settings: Settings, address: str | None = None) -> ServiceRuntime:
@@ -30,6 +47,7 @@ async def start(settings: Settings, address: str | None = None) -> ServiceRuntim
         runtime.outbox,
         runtime.caller_access,
         provisioning=SimulatedProvisioning.from_settings(settings),
+        accounts=billing_accounts(settings),
     )
     await start_service(
         runtime,
@@ -40,6 +58,13 @@ async def start(settings: Settings, address: str | None = None) -> ServiceRuntim
         address,
         prepare=cases.ensure_indexes,
     )
+
+    async def dispatch_operations(broker: AbstractRobustConnection) -> None:
+        queue = WorkQueue(broker, operations_queue(settings))
+        await queue.start()
+        cases.bulk.dispatch_with(queue.dispatch)
+
+    runtime.when_ready(dispatch_operations)
     return runtime
 
 

@@ -68,6 +68,13 @@ async def give_numbers(
     return [n.msisdn for n in numbers]
 
 
+async def give_number(system: RunningSystem, company_id: str, msisdn: str, tariff_id: str) -> None:
+    """This very number (e.g. one the provisioning simulator refuses) to the company."""
+    number = pb.NewNumber(msisdn=msisdn, iccid=fresh_iccid(), tariff_id=tariff_id)
+    request = pb.AddNumbersRequest(company_id=company_id, numbers=[number])
+    assert (await number_admin(system, "AddNumbers", request)).added == 1
+
+
 async def refused(system: RunningSystem, call: str, request, metadata=None):
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await number_admin(system, call, request, metadata)

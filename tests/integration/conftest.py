@@ -7,8 +7,11 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from services.identity import main as identity_main
+from services.kit.mongo import Transactions, connect_mongo
 from services.kit.runtime import ServiceRuntime
 from services.kit.settings import SERVICE_NAMES, Settings
 from tests.support.kit import Clients, eventually, kit_clients
@@ -56,3 +59,21 @@ async def clients(settings: Settings) -> AsyncIterator[Clients]:
     """MongoDB and RabbitMQ clients in the test's own namespace."""
     async with kit_clients(settings) as opened:
         yield opened
+
+
+@pytest.fixture
+async def mongo_client(mongo_server: MongoServer) -> AsyncIterator[AsyncMongoClient]:
+    opened: AsyncMongoClient = connect_mongo(mongo_server.url, app_name="integration-tests")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def db(mongo_client: AsyncMongoClient) -> AsyncDatabase:
+    """A catalog-like database of the test's own."""
+    return mongo_client.get_database(f"{namespace()}_catalog")
+
+
+@pytest.fixture
+def transactions(mongo_client: AsyncMongoClient) -> Transactions:
+    return Transactions(mongo_client)

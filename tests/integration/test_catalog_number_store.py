@@ -5,13 +5,11 @@ say, and a node's move takes its numbers' paths along."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 
 from services.catalog.domain.hierarchy import Node
 from services.catalog.domain.numbers import (
@@ -28,8 +26,7 @@ from services.catalog.domain.numbers import (
 )
 from services.catalog.store.numbers import INSERT_CHUNK, FreeNumberStore, NumberStore
 from services.kit.errors import Conflict
-from services.kit.mongo import Transactions, connect_mongo
-from tests.support.servers import MongoServer, namespace
+from services.kit.mongo import Transactions
 
 pytestmark = pytest.mark.integration
 
@@ -57,23 +54,6 @@ def a_number(serial: int, node: Node, **changes) -> Number:
         added_at=NOW,
     )
     return replace(number, **changes)
-
-
-@pytest.fixture
-async def client(mongo_server: MongoServer) -> AsyncIterator[AsyncMongoClient]:
-    opened: AsyncMongoClient = connect_mongo(mongo_server.url, app_name="number-store-tests")
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-def db(client) -> AsyncDatabase:
-    return client.get_database(f"{namespace()}_catalog")
-
-
-@pytest.fixture
-def transactions(client) -> Transactions:
-    return Transactions(client)
 
 
 @pytest.fixture

@@ -181,11 +181,16 @@ def checked_forwarding_target(raw: str, msisdn: str) -> str:
             "the forwarding target is not a phone number",
             {"target": "a phone number, e.g. +7 495 123-45-67 or +44 20 7946 0958"},
         )
+    check_not_to_itself(target, msisdn)
+    return target
+
+
+def check_not_to_itself(target: str, msisdn: str) -> None:
+    """`target` normalised already."""
     if target == msisdn:
         raise InvalidArgument(
             "a number cannot forward to itself", {"target": "give another number"}
         )
-    return target
 
 
 def with_forwarding(number: Number, condition: str, target: str) -> Number:

@@ -6,6 +6,7 @@ and (the default) a company caller. What a caller may do is checked by the use c
 
 from __future__ import annotations
 
+from services.catalog.grpc_api.bulk import BULK_OPERATION_SERVICE, bulk_registrars
 from services.catalog.grpc_api.catalogue import (
     ADMIN_SERVICE,
     CATALOG_SERVICE,
@@ -33,6 +34,7 @@ SERVICE_NAMES = (
     NUMBER_SERVICE,
     NUMBER_ADMIN_SERVICE,
     NUMBER_OPERATION_SERVICE,
+    BULK_OPERATION_SERVICE,
 )
 ACCESS_POLICY = AccessPolicy(
     operator_services=frozenset({_OPERATOR, ADMIN_SERVICE, NUMBER_ADMIN_SERVICE})
@@ -56,4 +58,5 @@ def registrars(cases: CatalogCases, companies: KnownCompanies) -> list[Registrar
         *catalogue_registrars(cases.catalogue),
         *number_registrars(cases.numbers),
         *operation_registrars(cases.operations),
+        *bulk_registrars(cases.bulk),
     ]

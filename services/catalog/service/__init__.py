@@ -8,14 +8,18 @@ from dataclasses import dataclass
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.catalog.provisioning import Provisioning, SimulatedProvisioning
+from services.catalog.service.bulk import AccountCheck, BulkCases
 from services.catalog.service.catalogue import CatalogueCases
 from services.catalog.service.hierarchy import HierarchyCases
 from services.catalog.service.numbers import NumberCases
 from services.catalog.service.operations import OperationCases
+from services.catalog.service.system_blocks import SystemBlockCases
+from services.catalog.store.accounts import AccountLinks
 from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.hierarchy import NodeStore
 from services.catalog.store.number_changes import NumberChanges
 from services.catalog.store.numbers import FreeNumberStore, NumberStore
+from services.catalog.store.operations import OperationStore
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.known_companies import KnownCompanies
 from services.kit.mongo import Transactions
@@ -28,6 +32,8 @@ class CatalogCases:
     catalogue: CatalogueCases
     numbers: NumberCases
     operations: OperationCases
+    bulk: BulkCases
+    system_blocks: SystemBlockCases
 
     @classmethod
     def create(
@@ -37,6 +43,7 @@ class CatalogCases:
         outbox: Outbox,
         access: CallerAccessResolver,
         provisioning: Provisioning | None = None,
+        accounts: AccountCheck | None = None,
     ) -> CatalogCases:
         return cls(
             hierarchy=HierarchyCases(
@@ -63,6 +70,23 @@ class CatalogCases:
                 # The simulator unless main.py brings the network's adapter (or its settings).
                 provisioning or SimulatedProvisioning(),
             ),
+            bulk=BulkCases(
+                OperationStore(db),
+                NumberStore(db),
+                NodeStore(db),
+                CatalogueStore(db),
+                transactions,
+                outbox,
+                access,
+                accounts,
+            ),
+            system_blocks=SystemBlockCases(
+                NumberStore(db),
+                NumberChanges(db),
+                AccountLinks(db),
+                outbox,
+                provisioning or SimulatedProvisioning(),
+            ),
         )
 
     async def ensure_indexes(self) -> None:
@@ -70,3 +94,5 @@ class CatalogCases:
         await self.catalogue.ensure_indexes()
         await self.numbers.ensure_indexes()
         await self.operations.ensure_indexes()
+        await self.bulk.ensure_indexes()
+        await self.system_blocks.ensure_indexes()

@@ -16,8 +16,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.catalog.domain import numbers as domain
 from services.catalog.domain.catalogue import Catalogue
-from services.catalog.domain.hierarchy import Node, Tree
+from services.catalog.domain.hierarchy import Tree
 from services.catalog.domain.numbers import NewNumber, Number, NumberFilter, Scope, TariffChoice
+from services.catalog.service.decisions import number_event, number_moved
 from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.hierarchy import NodeStore
 from services.catalog.store.numbers import FreeNumberStore, NumberStore
@@ -25,51 +26,29 @@ from services.kit.authz import Access
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.context import Caller
 from services.kit.errors import InvalidArgument, NotFound, PermissionDenied
-from services.kit.events import Event, new_event
+from services.kit.events import Event
 from services.kit.known_companies import KnownCompanies
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
 from services.kit.paging import MAX_PAGE_SIZE, decode_page_token, encode_page_token, page_size
 from vm.catalog.events.v1 import events_pb2
 
-SOURCE = "/services/catalog"
 VIEW = "numbers.view"
 MANAGE = "hierarchy.manage"
 NUMBER_ADDED = "vm.catalog.number.added.v1"
-NUMBER_MOVED = "vm.catalog.number.moved.v1"
 # Events written to the outbox per insert: a batch of 10,000 numbers makes 10,000 events.
 EVENT_CHUNK = 1_000
 
 
-def number_moved(number: Number, node: Node) -> Event:
-    return new_event(
-        NUMBER_MOVED,
-        events_pb2.NumberMoved(
-            company_id=number.company_id,
-            msisdn=number.msisdn,
-            node_id=node.id,
-            node_path=list(node.path),
-        ),
-        source=SOURCE,
-        company_id=number.company_id,
-        subject=number.msisdn,
-    )
-
-
 def number_added(number: Number) -> Event:
-    return new_event(
-        NUMBER_ADDED,
-        events_pb2.NumberAdded(
-            company_id=number.company_id,
-            msisdn=number.msisdn,
-            iccid=number.iccid,
-            node_id=number.node_id,
-            tariff_id=number.tariff.id,
-        ),
-        source=SOURCE,
+    payload = events_pb2.NumberAdded(
         company_id=number.company_id,
-        subject=number.msisdn,
+        msisdn=number.msisdn,
+        iccid=number.iccid,
+        node_id=number.node_id,
+        tariff_id=number.tariff.id,
     )
+    return number_event(NUMBER_ADDED, payload, number)
 
 
 class NumberCases:

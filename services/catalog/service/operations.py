@@ -17,24 +17,30 @@ numbers.sim where the number is.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.catalog.domain import operations as rules
-from services.catalog.domain.catalogue import Catalogue, SettingValue
+from services.catalog.domain.catalogue import SettingValue
 from services.catalog.domain.numbers import Number, Scope, checked_iccid, checked_msisdn
-from services.catalog.provisioning import (
-    BlockChange,
-    Change,
-    ForwardingChange,
-    MsisdnChange,
-    Provisioning,
-    ServiceChange,
-    SimChange,
-    TariffChange,
+from services.catalog.provisioning import MsisdnChange, Provisioning, SimChange
+from services.catalog.service.decisions import (
+    MSISDN_REPLACED,
+    SIM_REPLACED,
+    Decide,
+    Decision,
+    Loaded,
+    block_removal,
+    block_setting,
+    forwarding_removal,
+    forwarding_setting,
+    number_event,
+    service_connection,
+    service_disconnection,
+    tariff_change,
+    tariff_settings_change,
 )
 from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.number_changes import NumberChanges
@@ -43,82 +49,15 @@ from services.kit.authz import Access
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.context import Caller
 from services.kit.errors import Conflict, NotAllowed, NotFound
-from services.kit.events import Event, new_event
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
 from vm.catalog.events.v1 import events_pb2
 
-SOURCE = "/services/catalog"
 TARIFF = "numbers.tariff"
 SERVICES = "numbers.services"
 BLOCKS = "numbers.blocks"
 FORWARDING = "numbers.forwarding"
 SIM = "numbers.sim"
-
-TARIFF_CHANGED = "vm.catalog.number.tariff_changed.v1"
-TARIFF_SETTINGS_CHANGED = "vm.catalog.number.tariff_settings_changed.v1"
-SERVICE_CONNECTED = "vm.catalog.number.service_connected.v1"
-SERVICE_DISCONNECTED = "vm.catalog.number.service_disconnected.v1"
-BLOCKED = "vm.catalog.number.blocked.v1"
-UNBLOCKED = "vm.catalog.number.unblocked.v1"
-FORWARDING_CHANGED = "vm.catalog.number.forwarding_changed.v1"
-SIM_REPLACED = "vm.catalog.number.sim_replaced.v1"
-MSISDN_REPLACED = "vm.catalog.number.msisdn_replaced.v1"
-
-Write = Callable[[AsyncClientSession], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What an operation will do: the number after it, what the network is asked, the
-    event, and (for number replacement) a write other than saving the number."""
-
-    after: Number
-    change: Change
-    event: Event
-    write: Write | None = None
-
-
-@dataclass(frozen=True)
-class Loaded:
-    number: Number
-    catalogue: Catalogue
-    session: AsyncClientSession
-
-
-Decide = Callable[[Loaded], Awaitable[Decision | None]]
-
-
-def _event(event_type: str, payload: object, number: Number) -> Event:
-    return new_event(
-        event_type,
-        payload,  # type: ignore[arg-type]
-        source=SOURCE,
-        company_id=number.company_id,
-        subject=number.msisdn,
-    )
-
-
-def _tariff_event(event_type: str, before: Number, after: Number) -> Event:
-    payload = events_pb2.NumberTariffChanged(
-        company_id=after.company_id,
-        msisdn=after.msisdn,
-        tariff_id=after.tariff.id,
-        previous_tariff_id=before.tariff.id,
-        settings=dict(after.tariff.settings),
-    )
-    return _event(event_type, payload, after)
-
-
-def _block_event(event_type: str, after: Number, block_type: str) -> Event:
-    payload = events_pb2.NumberBlockChanged(
-        company_id=after.company_id,
-        msisdn=after.msisdn,
-        block_type=block_type,
-        status=after.status,
-        blocks=[b.type for b in after.blocks],
-    )
-    return _event(event_type, payload, after)
 
 
 class OperationCases:
@@ -148,100 +87,30 @@ class OperationCases:
     async def change_tariff(
         self, caller: Caller, msisdn: str, tariff_id: str, settings: Mapping[str, SettingValue]
     ) -> Number:
-        async def decide(loaded: Loaded) -> Decision | None:
-            tariff = loaded.catalogue.known_tariff(tariff_id.strip())
-            after = rules.with_tariff(loaded.number, tariff, settings, loaded.catalogue)
-            if after == loaded.number:
-                return None
-            return Decision(
-                after,
-                TariffChange(after.msisdn, tariff.id, after.tariff.settings),
-                _tariff_event(TARIFF_CHANGED, loaded.number, after),
-            )
-
-        return await self._operate(caller, msisdn, TARIFF, decide)
+        return await self._operate(caller, msisdn, TARIFF, tariff_change(tariff_id, settings))
 
     async def change_tariff_settings(
         self, caller: Caller, msisdn: str, settings: Mapping[str, SettingValue]
     ) -> Number:
-        async def decide(loaded: Loaded) -> Decision | None:
-            tariff = loaded.catalogue.tariffs_by_id.get(loaded.number.tariff.id)
-            if tariff is None:
-                raise NotAllowed(
-                    "the number's tariff is no longer in the catalogue; change the tariff",
-                    reason="TARIFF_UNAVAILABLE",
-                )
-            after = rules.with_tariff_settings(loaded.number, tariff, settings)
-            if after == loaded.number:
-                return None
-            return Decision(
-                after,
-                TariffChange(after.msisdn, tariff.id, after.tariff.settings),
-                _tariff_event(TARIFF_SETTINGS_CHANGED, loaded.number, after),
-            )
-
-        return await self._operate(caller, msisdn, TARIFF, decide)
+        return await self._operate(caller, msisdn, TARIFF, tariff_settings_change(settings))
 
     # ------------------------------------------------------------ services
 
     async def connect_service(self, caller: Caller, msisdn: str, service_id: str) -> Number:
-        now = datetime.now(UTC)
-
-        async def decide(loaded: Loaded) -> Decision:
-            service = loaded.catalogue.known_service(service_id.strip())
-            after = rules.with_service(loaded.number, service, loaded.catalogue, now)
-            payload = events_pb2.NumberServiceChanged(
-                company_id=after.company_id, msisdn=after.msisdn, service_id=service.id
-            )
-            return Decision(
-                after,
-                ServiceChange(after.msisdn, service.id, connected=True),
-                _event(SERVICE_CONNECTED, payload, after),
-            )
-
+        decide = service_connection(service_id, datetime.now(UTC))
         return await self._operate(caller, msisdn, SERVICES, decide)
 
     async def disconnect_service(self, caller: Caller, msisdn: str, service_id: str) -> Number:
-        async def decide(loaded: Loaded) -> Decision:
-            after = rules.without_service(loaded.number, service_id, loaded.catalogue)
-            payload = events_pb2.NumberServiceChanged(
-                company_id=after.company_id, msisdn=after.msisdn, service_id=service_id
-            )
-            return Decision(
-                after,
-                ServiceChange(after.msisdn, service_id, connected=False),
-                _event(SERVICE_DISCONNECTED, payload, after),
-            )
-
-        return await self._operate(caller, msisdn, SERVICES, decide)
+        return await self._operate(caller, msisdn, SERVICES, service_disconnection(service_id))
 
     # ------------------------------------------------------------ blocks
 
     async def set_block(self, caller: Caller, msisdn: str, block_type: str) -> Number:
-        wanted = rules.checked_block_type(block_type)
-        now = datetime.now(UTC)
-
-        async def decide(loaded: Loaded) -> Decision:
-            after = rules.with_block(loaded.number, wanted, now)
-            return Decision(
-                after,
-                BlockChange(after.msisdn, wanted, set=True),
-                _block_event(BLOCKED, after, wanted),
-            )
-
+        decide = block_setting(rules.checked_block_type(block_type), datetime.now(UTC))
         return await self._operate(caller, msisdn, BLOCKS, decide)
 
     async def remove_block(self, caller: Caller, msisdn: str, block_type: str) -> Number:
-        wanted = rules.checked_block_type(block_type)
-
-        async def decide(loaded: Loaded) -> Decision:
-            after = rules.without_block(loaded.number, wanted)
-            return Decision(
-                after,
-                BlockChange(after.msisdn, wanted, set=False),
-                _block_event(UNBLOCKED, after, wanted),
-            )
-
+        decide = block_removal(rules.checked_block_type(block_type))
         return await self._operate(caller, msisdn, BLOCKS, decide)
 
     # ------------------------------------------------------------ forwarding
@@ -252,34 +121,12 @@ class OperationCases:
         wanted_msisdn = checked_msisdn(msisdn)
         wanted = rules.checked_condition(condition)
         normalized = rules.checked_forwarding_target(target, wanted_msisdn)
-
-        async def decide(loaded: Loaded) -> Decision | None:
-            if rules.forwarding_target(loaded.number, wanted) == normalized:
-                return None
-            after = rules.with_forwarding(loaded.number, wanted, normalized)
-            return self._forwarding_decision(after, wanted, normalized)
-
+        decide = forwarding_setting(wanted, normalized)
         return await self._operate(caller, wanted_msisdn, FORWARDING, decide)
 
     async def remove_forwarding(self, caller: Caller, msisdn: str, condition: str) -> Number:
-        wanted = rules.checked_condition(condition)
-
-        async def decide(loaded: Loaded) -> Decision:
-            after = rules.without_forwarding(loaded.number, wanted)
-            return self._forwarding_decision(after, wanted, "")
-
+        decide = forwarding_removal(rules.checked_condition(condition))
         return await self._operate(caller, msisdn, FORWARDING, decide)
-
-    @staticmethod
-    def _forwarding_decision(after: Number, condition: str, target: str) -> Decision:
-        payload = events_pb2.NumberForwardingChanged(
-            company_id=after.company_id, msisdn=after.msisdn, condition=condition, target=target
-        )
-        return Decision(
-            after,
-            ForwardingChange(after.msisdn, condition, target),
-            _event(FORWARDING_CHANGED, payload, after),
-        )
 
     # ------------------------------------------------------------ SIM and number
 
@@ -297,7 +144,7 @@ class OperationCases:
                 previous_iccid=loaded.number.iccid,
             )
             return Decision(
-                after, SimChange(after.msisdn, wanted), _event(SIM_REPLACED, payload, after)
+                after, SimChange(after.msisdn, wanted), number_event(SIM_REPLACED, payload, after)
             )
 
         return await self._operate(caller, msisdn, SIM, decide)
@@ -332,7 +179,7 @@ class OperationCases:
             return Decision(
                 after,
                 MsisdnChange(old.msisdn, after.msisdn, after.iccid),
-                _event(MSISDN_REPLACED, payload, after),
+                number_event(MSISDN_REPLACED, payload, after),
                 write,
             )
 
@@ -355,7 +202,8 @@ class OperationCases:
             decision = await decide(Loaded(number, catalogue, session))
             if decision is None:  # already so: nothing to ask the network, nothing to tell
                 return number
-            await self._provisioning.apply(decision.change)
+            if decision.change is not None:
+                await self._provisioning.apply(decision.change)
             if decision.write is not None:
                 await decision.write(session)
             else:

@@ -8,9 +8,10 @@ by design (they tell only whether the card is taken).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -39,6 +40,19 @@ class NumberChanges:
             )
         except DuplicateKeyError as error:  # the SIM card was given out meanwhile
             raise Conflict("the SIM card is taken", reason="ALREADY_EXISTS") from error
+
+    async def save_all(self, numbers: Sequence[Number], session: AsyncClientSession) -> None:
+        """Numbers changed by a bulk operation's batch, in one write. A SIM card is never
+        among their changes, so no uniqueness can be hit here."""
+        if numbers:
+            await self._numbers.bulk_write(
+                [
+                    ReplaceOne({"_id": n.msisdn, "company_id": n.company_id}, number_doc(n))
+                    for n in numbers
+                ],
+                ordered=False,
+                session=session,
+            )
 
     async def sim_taken(self, iccid: str, session: AsyncClientSession) -> bool:
         """Whether any company's number or the free pool has the SIM card."""

@@ -171,6 +171,17 @@ class NumberStore:
         cursor = self._numbers.find(criteria, session=session).sort("_id", ASCENDING).limit(limit)
         return [number_from(doc) async for doc in cursor]
 
+    async def count_in(self, scope: Scope, node_id: str) -> int:
+        """Numbers in the node's subtree, within the scope."""
+        return await self._numbers.count_documents(filtered(scope, NumberFilter(node_id=node_id)))
+
+    async def msisdns_in(self, scope: Scope, node_id: str) -> list[str]:
+        """The subtree's numbers, in MSISDN order (a bulk operation's targets)."""
+        cursor = self._numbers.find(
+            filtered(scope, NumberFilter(node_id=node_id)), {"_id": 1}
+        ).sort("_id", ASCENDING)
+        return [doc["_id"] async for doc in cursor]
+
     # --- writes ---
 
     async def update_notes(self, scope: Scope, msisdn: str, notes: dict[str, str]) -> Number | None:

@@ -1,0 +1,404 @@
+"""The bulk worker's use case: run an operation, batch by batch, each number once.
+
+A worker claims the operation (a lease in the database, renewed after every batch), lists
+its numbers as pending results the first time, then takes the pending ones in batches of
+`batch_size`. A change of numbers is one transaction per batch: read the numbers, let the
+domain decide each (the same decisions as the single-number calls), ask the network for
+all of them at once, then write the numbers that the network confirmed, their results,
+the counters and the events together. A number the network refused stays as it was and
+its result says why; a crash before the commit leaves the whole batch pending for the
+next worker, a crash after leaves nothing to redo: each number is changed once.
+
+An SMS goes out before its result is written (sending is no database write); a worker
+resuming after a crash sends the batch again with the same references, which the SMS
+centre delivers once.
+
+Changes kept by billing (limits, the account) go to billing one number at a time, each
+result written as soon as billing answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from services.catalog.domain import bulk as rules
+from services.catalog.domain.bulk import BulkOperation, TargetResult, refused, succeeded
+from services.catalog.domain.numbers import BLOCKED, Number, Scope
+from services.catalog.provisioning import (
+    BlockChange,
+    Change,
+    ForwardingChange,
+    Provisioning,
+    ServiceChange,
+    TariffChange,
+)
+from services.catalog.service import decisions
+from services.catalog.service.bulk import operation_updated
+from services.catalog.service.decisions import Decide, Decision, Loaded
+from services.catalog.store.catalogue import CatalogueStore
+from services.catalog.store.hierarchy import NodeStore
+from services.catalog.store.number_changes import NumberChanges
+from services.catalog.store.numbers import NumberStore
+from services.catalog.store.operations import OperationStore
+from services.kit.delivery import SmsCentre
+from services.kit.errors import DomainError, Unavailable
+from services.kit.mongo import Transactions
+from services.kit.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+# Changes asked of the network at once, and SMS handed to the SMS centre at once.
+NETWORK_CONCURRENCY = 32
+# Pending targets announced per operation update when an operation starts.
+TARGETS_PER_EVENT = 1_000
+
+
+class AccountChanges(Protocol):
+    """Billing's side of the bulk types it keeps (set_limit, remove_limit,
+    move_to_account): one number at a time; a refusal raises its DomainError."""
+
+    async def apply(
+        self, company_id: str, actor: str, msisdn: str, action: rules.AccountChange
+    ) -> str:
+        """What happened, as a result code ("changed", "unchanged")."""
+        ...
+
+
+class WorkerStopping(Exception):
+    """The worker is stopping: the operation goes back to the queue for another one."""
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    batch_size: int = 100
+    lease: timedelta = timedelta(seconds=30)
+
+
+class BulkRunner:
+    def __init__(
+        self,
+        operations: OperationStore,
+        numbers: NumberStore,
+        nodes: NodeStore,
+        catalogue: CatalogueStore,
+        changes: NumberChanges,
+        transactions: Transactions,
+        outbox: Outbox,
+        provisioning: Provisioning,
+        sms: SmsCentre,
+        accounts: AccountChanges | None = None,
+        settings: WorkerSettings | None = None,
+    ) -> None:
+        self._operations = operations
+        self._numbers = numbers
+        self._nodes = nodes
+        self._catalogue = catalogue
+        self._changes = changes
+        self._tx = transactions
+        self._outbox = outbox
+        self._provisioning = provisioning
+        self._sms = sms
+        self._accounts = accounts
+        self._settings = settings or WorkerSettings()
+        self._holder = f"worker-{secrets.token_hex(6)}"
+        self._network = asyncio.Semaphore(NETWORK_CONCURRENCY)
+        self._stopping = False
+        self._in_hand: set[str] = set()  # the operations this worker is running
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Take no new operation; let those in hand stop after their batch (another
+        worker resumes them at once), waiting at most `grace_seconds`."""
+        self._stopping = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), grace_seconds)
+
+    # ------------------------------------------------------------ the course
+
+    async def run(self, operation_id: str) -> None:
+        """Run the operation if it is due and no other worker holds it; return when it
+        has ended (or this worker lost its claim)."""
+        if self._stopping:
+            raise WorkerStopping("this worker is stopping")  # back to the queue
+        if operation_id in self._in_hand:
+            return  # handed over twice (by catalog and by a sweeper): this worker has it
+        self._in_hand.add(operation_id)  # before any await: a second delivery sees it
+        self._idle.clear()
+        try:
+            op = await self._operations.claim(
+                operation_id, self._holder, datetime.now(UTC), self._settings.lease
+            )
+            if op is not None:  # else ended, not due, or another worker's
+                await self._run_claimed(op)
+        except BaseException:
+            # An unexpected failure: let another worker take it over now.
+            await asyncio.shield(self._operations.release(operation_id, self._holder))
+            raise
+        finally:
+            self._in_hand.discard(operation_id)
+            if not self._in_hand:
+                self._idle.set()
+
+    async def _run_claimed(self, op: BulkOperation) -> None:
+        if not op.expanded:
+            started = await self._start(op)
+            if started is None:
+                return
+            op = started
+        while True:
+            if op.cancel_requested:
+                await self._end(op, cancelled=True)
+                return
+            batch = await self._operations.pending(op.id, self._settings.batch_size)
+            if not batch:
+                await self._end(op, cancelled=False)
+                return
+            await self._run_batch(op, batch)
+            renewed = await self._operations.renew(
+                op.id, self._holder, datetime.now(UTC) + self._settings.lease
+            )
+            if renewed is None:
+                log.warning("claim on an operation lost", extra={"operation": op.id})
+                return
+            if self._stopping:
+                await self._operations.release(op.id, self._holder)
+                return
+            op = renewed
+
+    async def _start(self, op: BulkOperation) -> BulkOperation | None:
+        """List the operation's numbers (a subtree as it is now) as pending results."""
+        if op.targets.node_id:
+            msisdns = await self._numbers.msisdns_in(self._scope(op), op.targets.node_id)
+        else:
+            msisdns = list(op.targets.msisdns)
+        total = await self._operations.list_targets(op, msisdns)
+
+        async def write(session: AsyncClientSession) -> BulkOperation | None:
+            started = await self._operations.mark_started(op.id, total, datetime.now(UTC), session)
+            if started is not None:
+                # The targets, in order, as pending results: the operation-results journal
+                # shows each one from the start and in the order of the request.
+                listed = [TargetResult(m, rules.PENDING, seq=i) for i, m in enumerate(msisdns, 1)]
+                chunks = range(0, len(listed), TARGETS_PER_EVENT)
+                updates = [
+                    operation_updated(started, listed[a : a + TARGETS_PER_EVENT]) for a in chunks
+                ]
+                await self._outbox.add(session, *(updates or [operation_updated(started)]))
+            return started
+
+        return await self._tx.run(write)
+
+    async def _end(self, op: BulkOperation, *, cancelled: bool) -> None:
+        now = datetime.now(UTC)
+        if cancelled:
+            await self._operations.cancel_pending(op.id, now)
+        status = rules.final_status(op.progress, cancelled=cancelled)
+
+        async def write(session: AsyncClientSession) -> None:
+            ended = await self._operations.finish(op.id, status, now, session)
+            await self._outbox.add(session, operation_updated(ended))
+
+        await self._tx.run(write)
+        log.info("operation ended", extra={"operation": op.id, "status": status})
+
+    async def _run_batch(self, op: BulkOperation, batch: list[str]) -> None:
+        action = op.action
+        if isinstance(action, rules.SendSms):
+            await self._send_sms(op, action, batch)
+        elif isinstance(action, rules.SetLimit | rules.RemoveLimit | rules.MoveToAccount):
+            await self._change_accounts(op, action, batch)
+        else:
+            await self._change_numbers(op, action, batch)
+
+    # ------------------------------------------------------------ numbers
+
+    async def _change_numbers(
+        self, op: BulkOperation, action: rules.NumberChange, batch: list[str]
+    ) -> None:
+        async def unit(session: AsyncClientSession) -> None:
+            # Pending again inside the transaction: what a previous worker committed is
+            # not done twice.
+            pending = await self._operations.pending(op.id, len(batch), session)
+            if not pending:
+                return
+            found = await self._numbers.get_many(self._scope(op), pending, session)
+            numbers = {n.msisdn: n for n in found}
+            catalogue = await self._catalogue.catalogue(session)
+            decide = await self._decider(op, action, session)
+            results: list[TargetResult] = []
+            wanted: list[Decision] = []
+            for msisdn in pending:
+                number = numbers.get(msisdn)
+                if number is None:
+                    results.append(_gone(msisdn))
+                    continue
+                outcome = await _decided(decide, Loaded(number, catalogue, session))
+                if isinstance(outcome, TargetResult):
+                    results.append(outcome)
+                elif op.dry_run:
+                    results.append(succeeded(msisdn, "would_change", describe(outcome)))
+                else:
+                    wanted.append(outcome)
+            confirmed, refusals = await self._ask_network(wanted)
+            results += refusals
+            results += [succeeded(d.after.msisdn, "changed", describe(d)) for d in confirmed]
+            await self._changes.save_all([d.after for d in confirmed], session)
+            updated = await self._operations.decide(op.id, results, datetime.now(UTC), session)
+            events = [d.event for d in confirmed]
+            await self._outbox.add(session, *events, operation_updated(updated, results))
+
+        await self._tx.run(unit)
+
+    async def _decider(
+        self, op: BulkOperation, action: rules.NumberChange, session: AsyncClientSession
+    ) -> Decide:
+        now = datetime.now(UTC)
+        match action:
+            case rules.ChangeTariff(tariff_id, settings):
+                return decisions.tariff_change(tariff_id, settings)
+            case rules.ConnectService(service_id):
+                return decisions.service_connection(service_id, now)
+            case rules.DisconnectService(service_id):
+                return decisions.service_disconnection(service_id)
+            case rules.SetBlock(block_type):
+                return decisions.block_setting(block_type, now)
+            case rules.RemoveBlock(block_type):
+                return decisions.block_removal(block_type)
+            case rules.SetForwarding(condition, target):
+                return decisions.forwarding_setting(condition, target)
+            case rules.RemoveForwarding(condition):
+                return decisions.forwarding_removal(condition)
+            case rules.MoveToNode(node_id):
+                tree = await self._nodes.tree(op.company_id, session)
+                return decisions.move_to(tree.get(node_id))
+        raise AssertionError(f"no decision for {action!r}")
+
+    async def _ask_network(
+        self, wanted: Sequence[Decision]
+    ) -> tuple[list[Decision], list[TargetResult]]:
+        """All the changes at once; returns those the network confirmed, and a refusal
+        for each of the others."""
+
+        async def ask(decision: Decision) -> DomainError | None:
+            if decision.change is None:
+                return None
+            async with self._network:
+                try:
+                    await self._provisioning.apply(decision.change)
+                except DomainError as error:
+                    return error
+            return None
+
+        answers = await asyncio.gather(*(ask(d) for d in wanted))
+        confirmed = [d for d, error in zip(wanted, answers, strict=True) if error is None]
+        refusals = [
+            refused(d.after.msisdn, error.reason, error.message)
+            for d, error in zip(wanted, answers, strict=True)
+            if error is not None
+        ]
+        return confirmed, refusals
+
+    # ------------------------------------------------------------ SMS
+
+    async def _send_sms(self, op: BulkOperation, action: rules.SendSms, batch: list[str]) -> None:
+        found = await self._numbers.get_many(self._scope(op), batch)
+        numbers = {n.msisdn: n for n in found}
+
+        async def deliver(msisdn: str) -> TargetResult:
+            number = numbers.get(msisdn)
+            if number is None:
+                return _gone(msisdn)
+            if number.status == BLOCKED:
+                return refused(msisdn, "NUMBER_BLOCKED", "номер заблокирован: SMS не доставлено")
+            async with self._network:
+                try:
+                    await self._sms.send_sms(msisdn, action.text, reference=f"{op.id}:{msisdn}")
+                except Unavailable as error:
+                    return refused(msisdn, "SMS_CENTRE_UNAVAILABLE", error.message)
+            return succeeded(msisdn, "delivered", "принято SMS-центром")
+
+        results = list(await asyncio.gather(*(deliver(m) for m in batch)))
+        await self._record(op, results)
+
+    # ------------------------------------------------------------ billing's
+
+    async def _change_accounts(
+        self, op: BulkOperation, action: rules.AccountChange, batch: list[str]
+    ) -> None:
+        async def change(msisdn: str) -> TargetResult:
+            if self._accounts is None:
+                return refused(msisdn, "UNAVAILABLE", "billing is not reachable from here")
+            if op.dry_run:
+                return succeeded(msisdn, "would_change", "")
+            try:
+                code = await self._accounts.apply(op.company_id, op.created_by, msisdn, action)
+            except DomainError as error:
+                return refused(msisdn, error.reason, error.message)
+            return succeeded(msisdn, code)
+
+        found = await self._numbers.get_many(self._scope(op), batch)
+        reachable = {n.msisdn for n in found}
+        results = [
+            await change(m) if m in reachable else _gone(m)
+            for m in batch  # one at a time: billing's own pace
+        ]
+        await self._record(op, results)
+
+    async def _record(self, op: BulkOperation, results: list[TargetResult]) -> None:
+        async def write(session: AsyncClientSession) -> None:
+            updated = await self._operations.decide(op.id, results, datetime.now(UTC), session)
+            await self._outbox.add(session, operation_updated(updated, results))
+
+        await self._tx.run(write)
+
+    # ------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _scope(op: BulkOperation) -> Scope:
+        return Scope(op.company_id, op.scope_nodes)
+
+
+async def _decided(decide: Decide, loaded: Loaded) -> Decision | TargetResult:
+    """The number's decision, or its result when there is nothing to ask the network."""
+    msisdn = loaded.number.msisdn
+    try:
+        decision = await decide(loaded)
+    except DomainError as error:
+        return refused(msisdn, error.reason, error.message)
+    if decision is None:
+        return succeeded(msisdn, "unchanged", "уже так")
+    return decision
+
+
+def _gone(msisdn: str) -> TargetResult:
+    return refused(msisdn, "NOT_FOUND", "номер не найден среди номеров компании в вашей зоне")
+
+
+def describe(decision: Decision) -> str:
+    """What the change does to the number, for people."""
+    after: Number = decision.after
+    change: Change | None = decision.change
+    match change:
+        case TariffChange():
+            return f"тариф «{after.tariff.name}»"
+        case ServiceChange(service_id=service_id, connected=connected):
+            return f"услуга {service_id} {'подключена' if connected else 'отключена'}"
+        case BlockChange(block_type=block_type, set=is_set):
+            return f"блокировка {block_type} {'установлена' if is_set else 'снята'}"
+        case ForwardingChange(condition=condition, target=target):
+            if not target:
+                return f"переадресация {condition} снята"
+            return f"переадресация {condition} → {target}"
+        case None:
+            return f"узел {after.node_id}"
+    return type(change).__name__

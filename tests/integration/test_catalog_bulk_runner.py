@@ -1,0 +1,197 @@
+"""The bulk worker's use case and its store against the real MongoDB-protocol server: one
+worker holds an operation at a time and another takes over when its lease runs out; the
+sweep hands out what is due once; a worker that dies in the middle of a batch leaves that
+batch pending, and the next one finishes with every number changed exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.catalog.domain.bulk import BulkOperation, Targets
+from services.catalog.domain.numbers import Scope
+from services.catalog.provisioning import Change, SimulatedProvisioning
+from services.catalog.service.bulk_runner import BulkRunner, WorkerSettings
+from services.catalog.store.catalogue import CatalogueStore
+from services.catalog.store.hierarchy import NodeStore
+from services.catalog.store.number_changes import NumberChanges
+from services.catalog.store.numbers import NumberStore
+from services.catalog.store.operations import OperationStore
+from services.kit.events import decode_event
+from services.kit.mongo import Transactions
+from services.kit.outbox import Outbox
+from tests.integration.test_catalog_number_store import NORTH, ROOT, A, a_number, insert
+from tests.support.servers import namespace
+
+pytestmark = pytest.mark.integration
+
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+async def operations(db) -> OperationStore:
+    store = OperationStore(db)
+    await store.ensure_indexes()
+    return store
+
+
+def runner(db, transactions, network, *, batch: int = 50, lease: timedelta = LEASE) -> BulkRunner:
+    return BulkRunner(
+        OperationStore(db),
+        NumberStore(db),
+        NodeStore(db),
+        CatalogueStore(db),
+        NumberChanges(db),
+        transactions,
+        Outbox(db),
+        network,
+        sms=None,  # type: ignore[arg-type]  # no SMS in these operations
+        settings=WorkerSettings(batch_size=batch, lease=lease),
+    )
+
+
+async def a_block(
+    operations: OperationStore,
+    transactions: Transactions,
+    msisdns: list[str],
+    *,
+    scheduled_at: datetime | None = None,
+) -> BulkOperation:
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    op = BulkOperation(
+        id=f"op_{namespace()}",
+        company_id=A,
+        type="block",
+        params={"type": "voluntary"},
+        targets=Targets(msisdns=tuple(msisdns)),
+        scope_nodes=None,
+        created_by="usr_1",
+        created_at=now,
+        scheduled_at=scheduled_at,
+        total=len(msisdns),
+    )
+
+    async def write(session) -> None:
+        await operations.create(op, "", "", session)
+
+    await transactions.run(write)
+    return op
+
+
+async def test_one_worker_holds_an_operation_until_its_lease_runs_out(operations, transactions):
+    op = await a_block(operations, transactions, ["79160000001"])
+    now = datetime.now(UTC)
+    assert await operations.claim(op.id, "w1", now, timedelta(seconds=1)) is not None
+    assert await operations.claim(op.id, "w2", now, LEASE) is None
+    assert await operations.claim(op.id, "w1", now, LEASE) is not None  # its own again
+    assert await operations.renew(op.id, "w2", now + LEASE) is None
+    later = now + timedelta(seconds=31)
+    assert await operations.claim(op.id, "w2", later, LEASE) is not None
+    assert await operations.renew(op.id, "w1", later + LEASE) is None  # w1 lost it
+
+
+async def test_the_sweep_hands_out_what_is_due_once(operations, transactions):
+    due = await a_block(operations, transactions, ["79160000002"])
+    future = await a_block(
+        operations,
+        transactions,
+        ["79160000003"],
+        scheduled_at=datetime.now(UTC) + timedelta(hours=1),
+    )
+    now = datetime.now(UTC)
+    first = await operations.due(now, LEASE, 100)
+    assert due.id in first and future.id not in first
+    assert due.id not in await operations.due(now + timedelta(seconds=1), LEASE, 100)
+    # Nobody took it within the redispatch time: handed out again.
+    assert due.id in await operations.due(now + timedelta(seconds=31), LEASE, 100)
+    # Held by a live worker: not handed out.
+    await operations.claim(due.id, "w1", now, timedelta(minutes=5))
+    assert due.id not in await operations.due(now + timedelta(seconds=62), LEASE, 100)
+    assert future.id in await operations.due(now + timedelta(hours=2), LEASE, 100)
+
+
+async def test_listing_the_numbers_twice_lists_each_once(operations, transactions, db):
+    msisdns = [f"7916100{n:04d}" for n in range(1_500)]
+    op = await a_block(operations, transactions, msisdns)
+    assert await operations.list_targets(op, msisdns) == 1_500
+    assert await operations.list_targets(op, msisdns) == 1_500
+    assert await db["operation_results"].count_documents({"operation_id": op.id}) == 1_500
+    assert await operations.pending(op.id, 3) == msisdns[:3]
+
+
+class DiesOnce:
+    """The network as a worker sees it just before it dies: the `at`-th change never
+    returns (the worker's process is gone), later changes are fine."""
+
+    def __init__(self, at: int, fail: list[str]) -> None:
+        self._calls = 0
+        self._at = at
+        self._network = SimulatedProvisioning(fail_msisdns=fail)
+
+    async def apply(self, change: Change) -> None:
+        self._calls += 1
+        if self._calls == self._at:
+            raise RuntimeError("the worker died")
+        await self._network.apply(change)
+
+
+async def test_a_worker_dying_mid_batch_leaves_it_pending_and_each_number_changes_once(
+    db, operations, transactions
+):
+    numbers = [a_number(2000 + n, NORTH if n % 2 else ROOT) for n in range(120)]
+    await insert(NumberStore(db), transactions, numbers)
+    msisdns = [n.msisdn for n in numbers]
+    refused = msisdns[77]
+    op = await a_block(operations, transactions, msisdns)
+
+    dying = runner(db, transactions, DiesOnce(at=70, fail=[refused]), batch=50)
+    with pytest.raises(RuntimeError):
+        await dying.run(op.id)
+    halfway = await operations.get(A, op.id)
+    assert halfway is not None and halfway.done == 50  # the second batch rolled back
+    assert len(await operations.pending(op.id, 1_000)) == 70
+
+    # Its claim was let go: the next worker takes over at once.
+    await runner(db, transactions, SimulatedProvisioning(fail_msisdns=[refused])).run(op.id)
+    ended = await operations.get(A, op.id)
+    assert ended is not None
+    assert (ended.status, ended.done, ended.failed) == ("partially_failed", 120, 1)
+    store = NumberStore(db)
+    statuses = {n.msisdn: n.status for n in await store.get_many(Scope(A), msisdns)}
+    assert statuses[refused] == "active"
+    assert {s for m, s in statuses.items() if m != refused} == {"blocked"}
+    events = [
+        decode_event(d["body"])
+        async for d in db["outbox"].find({"type": "vm.catalog.number.blocked.v1"})
+    ]
+    assert Counter(e.subject for e in events) == {m: 1 for m in msisdns if m != refused}
+
+
+async def test_two_workers_at_once_never_change_a_number_twice(db, operations, transactions):
+    numbers = [a_number(3000 + n, ROOT) for n in range(90)]
+    await insert(NumberStore(db), transactions, numbers)
+    op = await a_block(operations, transactions, [n.msisdn for n in numbers])
+    slow = SimulatedProvisioning(latency_seconds=0.01)
+    await asyncio.gather(
+        runner(db, transactions, slow, batch=30).run(op.id),
+        runner(db, transactions, slow, batch=30).run(op.id),
+    )
+    ended = await operations.get(A, op.id)
+    assert ended is not None and (ended.status, ended.done) == ("succeeded", 90)
+    blocked = await db["outbox"].count_documents({"type": "vm.catalog.number.blocked.v1"})
+    assert blocked == 90
+
+
+async def test_one_worker_handed_an_operation_twice_runs_it_once(db, operations, transactions):
+    numbers = [a_number(4000 + n, ROOT) for n in range(60)]
+    await insert(NumberStore(db), transactions, numbers)
+    op = await a_block(operations, transactions, [n.msisdn for n in numbers])
+    worker = runner(db, transactions, SimulatedProvisioning(latency_seconds=0.01), batch=20)
+    await asyncio.gather(worker.run(op.id), worker.run(op.id))  # catalog's and a sweeper's
+    ended = await operations.get(A, op.id)
+    assert ended is not None and (ended.status, ended.done) == ("succeeded", 60)
+    blocked = await db["outbox"].count_documents({"type": "vm.catalog.number.blocked.v1"})
+    assert blocked == 60
