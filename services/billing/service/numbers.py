@@ -1,0 +1,146 @@
+"""Billing's use cases: which account each number is billed to — catalog's numbers as
+they arrive (a new number goes to the company's first account, or waits without one
+until the company has an account), moving a number to another or a new account, and what
+the number card shows of billing.
+
+Who may: moving needs finance.settings (company-level; the operator may move for a
+company, naming it — catalog's bulk operations); the card's part needs numbers.view where
+the number is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from services.billing.domain.accounts import ADVANCE, Account, BillDelivery
+from services.billing.domain.limits import SpendingLimit, period_of, spent_on
+from services.billing.service.accounts import AccountCases, number_account_changed
+from services.billing.service.base import NUMBERS_VIEW, SETTINGS, Cases, current_time
+from services.kit.context import Caller
+from services.kit.errors import InvalidArgument, NotAllowed, NotFound
+from services.kit.phone import normalize_msisdn
+
+
+def checked_msisdn(raw: str) -> str:
+    msisdn = normalize_msisdn(raw)
+    if msisdn is None:
+        raise InvalidArgument(
+            "the number is not a mobile number",
+            {"msisdn": "11 digits starting with 79, e.g. +7 916 123-45-67"},
+        )
+    return msisdn
+
+
+class NumberAccountCases(Cases):
+    def __init__(self, *args: Any, accounts: AccountCases, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._accounts = accounts
+
+    # ------------------------------------------------------------ catalog's events
+
+    async def number_added(
+        self,
+        company_id: str,
+        msisdn: str,
+        node_id: str,
+        tariff_id: str,
+        session: AsyncClientSession,
+    ) -> None:
+        first = await self.stores.ledger.first_of(company_id, session)
+        if first is None:
+            await self.stores.numbers.guard(company_id, session)
+        known = await self.stores.numbers.get(company_id, msisdn, session)
+        account_id = first.id if first and known is None else ""
+        await self.stores.numbers.added(company_id, msisdn, node_id, tariff_id, account_id, session)
+        if account_id and first is not None:
+            await self._outbox.add(session, number_account_changed(company_id, msisdn, first, ""))
+
+    async def number_changed(
+        self, company_id: str, msisdn: str, change: dict[str, Any], session: AsyncClientSession
+    ) -> None:
+        await self.stores.numbers.update(company_id, msisdn, change, session)
+
+    async def number_replaced(
+        self, company_id: str, old: str, new: str, node_id: str, session: AsyncClientSession
+    ) -> None:
+        await self.stores.numbers.rename(company_id, old, new, node_id, session)
+
+    # ------------------------------------------------------------ moving a number
+
+    async def move_to_account(
+        self,
+        caller: Caller,
+        msisdn: str,
+        account_id: str,
+        new_account: tuple[str, BillDelivery | None] | None,
+        company_id: str = "",
+        actor: str = "",
+    ) -> tuple[Account, str]:
+        """To an existing account of the company, or to a new one opened for it; returns
+        the account and the one the number was billed to before."""
+        acting = await self.acting(caller, SETTINGS, company_id, actor)
+        wanted = checked_msisdn(msisdn)
+        if bool(account_id.strip()) == (new_account is not None):
+            raise InvalidArgument(
+                "name an account or ask for a new one",
+                {"account_id": "an account of the company, or give new_account instead"},
+            )
+        company = acting.company_id
+
+        async def write(session: AsyncClientSession) -> tuple[Account, str]:
+            number = await self.stores.numbers.get(company, wanted, session)
+            if number is None:
+                raise NotFound("no such number")
+            if new_account is not None:
+                name, delivery = new_account
+                target = await self._accounts.open(company, name, ADVANCE, 0, delivery, session)
+            else:
+                target = await self.stores.ledger.get(company, account_id.strip(), session)
+            previous = number.get("account_id") or ""
+            if previous == target.id:
+                raise NotAllowed(
+                    "the number is billed to this account already", reason="SAME_ACCOUNT"
+                )
+            await self.stores.numbers.set_account(company, [wanted], target.id, session)
+            await self._outbox.add(
+                session, number_account_changed(company, wanted, target, previous)
+            )
+            return target, previous
+
+        target, previous = await self._tx.run(write)
+        count = len(await self.stores.numbers.of_account(company, target.id))
+        return replace(target, number_count=count), previous
+
+    # ------------------------------------------------------------ the number card
+
+    async def number_billing(
+        self, caller: Caller, msisdn: str
+    ) -> tuple[Account | None, list[tuple[SpendingLimit, int]]]:
+        acting = await self.acting(caller, NUMBERS_VIEW)
+        number = await self.visible_number(acting.company_id, msisdn, NUMBERS_VIEW, acting)
+        account = None
+        if number.get("account_id"):
+            account = await self.stores.ledger.get(acting.company_id, number["account_id"])
+        return account, await self.limits_with_spend(acting.company_id, number["_id"])
+
+    async def visible_number(
+        self, company_id: str, msisdn: str, permission: str, acting: Any
+    ) -> dict[str, Any]:
+        """The number, if the caller reaches it with `permission` (else not found)."""
+        wanted = checked_msisdn(msisdn)
+        number = await self.stores.numbers.get(company_id, wanted)
+        if number is None:
+            raise NotFound("no such number")
+        acting.require_number(permission, await self.number_path(company_id, number))
+        return number
+
+    async def limits_with_spend(
+        self, company_id: str, msisdn: str
+    ) -> list[tuple[SpendingLimit, int]]:
+        limits = await self.stores.limits.of_number(company_id, msisdn)
+        period = period_of(current_time())
+        spend = (await self.stores.usage.spend(company_id, [msisdn], period)).get(msisdn, {})
+        return [(limit, spent_on(limit.kind, spend)) for limit in limits]
