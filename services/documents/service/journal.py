@@ -1,0 +1,175 @@
+"""The operation-results journal's use cases: take an operation's update (from any
+service's `vm.<service>.operation.updated.v1`, or from documents' own transactions), list,
+look at, list results, cancel.
+
+Strong enough for a caller who has just started an operation: documents writes its own
+operations into the journal in the transaction that creates them; an operation of
+another service that the journal has not heard of yet (its event is a few hundred
+milliseconds away) is asked of its owner — catalog — with the caller's own credential, so
+the caller never sees "not found" for what it just started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from services.documents.domain import journal as rules
+from services.documents.domain.journal import Progress
+from services.documents.peers import CatalogPeer
+from services.documents.store.journal import JournalStore, operation_from, status_name
+from services.kit.authz import Access
+from services.kit.caller_access import CallerAccessResolver
+from services.kit.context import Caller
+from services.kit.errors import NotFound
+from services.kit.events import Event, read_payload
+from services.kit.paging import decode_page_token, encode_page_token, page_size
+from vm.common.v1 import common_pb2
+
+CancelOwn = Callable[[Caller, str], Awaitable[common_pb2.Operation]]
+
+
+class JournalCases:
+    def __init__(
+        self, store: JournalStore, catalog: CatalogPeer, access: CallerAccessResolver
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._access = access
+        self._cancel_own: CancelOwn | None = None
+
+    def cancel_own_with(self, cancel: CancelOwn) -> None:
+        """How documents' own operations are cancelled (the jobs' use case)."""
+        self._cancel_own = cancel
+
+    # ------------------------------------------------------------ updates
+
+    async def record_event(self, event: Event, session: AsyncClientSession) -> None:
+        update = read_payload(event, common_pb2.OperationUpdated)
+        await self.record(update.operation, update.results, session)
+
+    async def record(
+        self,
+        op: common_pb2.Operation,
+        results: Sequence[common_pb2.OperationTargetResult],
+        session: AsyncClientSession | None,
+    ) -> None:
+        """Keep the newest state of the operation and the results the update decided."""
+        held = await self._store.held(op.id, session)
+        newer = rules.is_newer(Progress(status_name(op), op.done), held)
+        if newer:
+            await self._store.put(op, session)
+        await self._store.put_results(op, results, session)
+        ended = status_name(op) if newer else (held.status if held else "")
+        if ended == rules.CANCELLED:
+            await self._store.cancel_pending(op.id, session)
+
+    # ------------------------------------------------------------ reading
+
+    async def list_operations(
+        self, caller: Caller, operation_type: str, status: str, size: int, token: str
+    ) -> tuple[list[common_pb2.Operation], str]:
+        limit = page_size(size)
+        rules.check_filter(operation_type.strip(), status)
+        after = decode_page_token(token)
+        access = await self._access.access(caller)
+        found = await self._store.page(
+            access.company_id,
+            visible_to=caller.user_id or "",
+            permissions=_company_wide(access),
+            operation_type=operation_type.strip(),
+            status=status,
+            after=(datetime.fromisoformat(after[0]), after[1]) if after else None,
+            limit=limit,
+        )
+        last = found[-1] if len(found) == limit else None
+        next_token = (
+            encode_page_token([last["created_at"].isoformat(), last["_id"]]) if last else ""
+        )
+        return [operation_from(doc) for doc in found], next_token
+
+    async def get_operation(self, caller: Caller, operation_id: str) -> common_pb2.Operation:
+        access = await self._access.access(caller)
+        op = await self._visible(caller, access, operation_id.strip())
+        if op is None:
+            return await self._catalog.operation(caller, operation_id.strip())
+        return op
+
+    async def list_results(
+        self, caller: Caller, operation_id: str, status: str, size: int, token: str
+    ) -> tuple[list[common_pb2.OperationTargetResult], str]:
+        limit = page_size(size)
+        rules.check_result_filter(status)
+        access = await self._access.access(caller)
+        op = await self._visible(caller, access, operation_id.strip())
+        # The first page chooses who answers; the next pages stay with it (their tokens
+        # are its own), so a listing never mixes two sources.
+        if token.startswith(OWNER_TOKEN) or (
+            not token and (op is None or await self._lags_behind(access, op))
+        ):
+            results, next_token = await self._catalog.results(
+                caller, operation_id.strip(), status, size, token.removeprefix(OWNER_TOKEN)
+            )
+            return results, f"{OWNER_TOKEN}{next_token}" if next_token else ""
+        if op is None:
+            raise NotFound("no such operation")
+        after = decode_page_token(token)
+        rows = await self._store.results_page(
+            access.company_id,
+            op.id,
+            status,
+            (int(after[0]), str(after[1])) if after else None,
+            limit,
+        )
+        next_token = encode_page_token(list(rows[-1][0])) if len(rows) == limit else ""
+        return [result for _, result in rows], next_token
+
+    async def cancel_operation(self, caller: Caller, operation_id: str) -> common_pb2.Operation:
+        access = await self._access.access(caller)
+        op = await self._visible(caller, access, operation_id.strip())
+        if op is not None and op.service == rules.OWN_SERVICE:
+            assert self._cancel_own is not None
+            return await self._cancel_own(caller, op.id)
+        # Catalog's (or not heard of yet): its owner decides, checking the caller itself.
+        return await self._catalog.cancel(caller, operation_id.strip())
+
+    async def _lags_behind(self, access: Access, op: common_pb2.Operation) -> bool:
+        """Another service's operation whose updates the journal has not all taken yet
+        (they are consumed concurrently: the end may arrive before the last batch's
+        results): its owner answers, so that a caller who saw it end sees every result."""
+        if op.service == rules.OWN_SERVICE:
+            return False
+        return await self._store.decided_count(access.company_id, op.id) < op.done
+
+    async def _visible(
+        self, caller: Caller, access: Access, operation_id: str
+    ) -> common_pb2.Operation | None:
+        """The journal's operation if the caller may see it; None if the journal has not
+        heard of it; NotFound if it is not the caller's to see (or documents' own
+        operation does not exist: those are in the journal from the start)."""
+        doc = await self._store.get(access.company_id, operation_id)
+        if doc is None:
+            if operation_id.startswith(OWN_PREFIX):
+                raise NotFound("no such operation")
+            return None
+        if not rules.visible(
+            doc.get("created_by", ""),
+            doc.get("permission", ""),
+            caller.user_id or "",
+            _company_wide(access),
+        ):
+            raise NotFound("no such operation")
+        return operation_from(doc)
+
+
+# A results page token of the owning service's (not the journal's) starts so.
+OWNER_TOKEN = "o."
+# Documents' own operations' ids start so: never asked of another service.
+OWN_PREFIX = "dop_"
+
+
+def _company_wide(access: Access) -> frozenset[str]:
+    """The permissions the caller holds for the whole company."""
+    return access.scopes.get(None, frozenset())

@@ -1,0 +1,206 @@
+"""The operation-results journal in MongoDB.
+
+`journal`: one document per operation of any service, `_id` its id, with the fields the
+lists filter and sort on (company, type, status, created_by, permission, created_at) and
+the operation as its owner last told it (`operation`, the message as a dict).
+`journal_results`: one per target of an operation, `_id` "<operation>:<target>", `seq`
+its place in the request when the owner said it. A decided result is written as told; a
+pending one never overwrites a result already decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf import json_format
+from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.documents.domain.journal import CANCELLED, PENDING, Progress
+from vm.common.v1 import common_pb2
+
+Doc = dict[str, Any]
+Session = AsyncClientSession | None
+
+STATUS_NAMES = {
+    common_pb2.OPERATION_STATUS_PENDING: "pending",
+    common_pb2.OPERATION_STATUS_RUNNING: "running",
+    common_pb2.OPERATION_STATUS_SUCCEEDED: "succeeded",
+    common_pb2.OPERATION_STATUS_FAILED: "failed",
+    common_pb2.OPERATION_STATUS_PARTIALLY_FAILED: "partially_failed",
+    common_pb2.OPERATION_STATUS_CANCELLED: "cancelled",
+}
+STATUS_VALUES = {name: value for value, name in STATUS_NAMES.items()}
+
+
+def status_name(op: common_pb2.Operation) -> str:
+    return STATUS_NAMES.get(op.status, PENDING)
+
+
+def _moment(op: common_pb2.Operation, name: str) -> datetime | None:
+    return getattr(op, name).ToDatetime(tzinfo=UTC) if op.HasField(name) else None
+
+
+def _entry(op: common_pb2.Operation) -> Doc:
+    return {
+        "company_id": op.company_id,
+        "service": op.service,
+        "type": op.type,
+        "status": status_name(op),
+        "done": op.done,
+        "created_by": op.created_by,
+        "permission": op.permission,
+        "created_at": _moment(op, "created_at") or datetime.now(UTC),
+        "operation": json_format.MessageToDict(op, preserving_proto_field_name=True),
+    }
+
+
+def operation_from(doc: Doc) -> common_pb2.Operation:
+    return json_format.ParseDict(doc["operation"], common_pb2.Operation())
+
+
+def _result(doc: Doc) -> common_pb2.OperationTargetResult:
+    result = common_pb2.OperationTargetResult(
+        target=doc["target"],
+        status=doc["status"],
+        code=doc.get("code", ""),
+        detail=doc.get("detail", ""),
+        seq=doc.get("seq", 0),
+    )
+    if doc.get("decided_at"):
+        result.decided_at.FromDatetime(doc["decided_at"])
+    return result
+
+
+class JournalStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._entries = db["journal"]
+        self._results = db["journal_results"]
+
+    async def ensure_indexes(self) -> None:
+        await self._entries.create_index(
+            [("company_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]
+        )
+        await self._results.create_index(
+            [
+                ("company_id", ASCENDING),
+                ("operation_id", ASCENDING),
+                ("seq", ASCENDING),
+                ("_id", ASCENDING),
+            ]
+        )
+
+    # --- what the updates write ---
+
+    async def held(self, operation_id: str, session: Session) -> Progress | None:
+        doc = await self._entries.find_one(
+            {"_id": operation_id}, {"status": 1, "done": 1}, session=session
+        )
+        return Progress(doc["status"], doc["done"]) if doc else None
+
+    async def put(self, op: common_pb2.Operation, session: Session) -> None:
+        await self._entries.update_one(
+            {"_id": op.id}, {"$set": _entry(op)}, upsert=True, session=session
+        )
+
+    async def put_results(
+        self,
+        op: common_pb2.Operation,
+        results: Sequence[common_pb2.OperationTargetResult],
+        session: Session,
+    ) -> None:
+        now = datetime.now(UTC)
+        writes = []
+        for r in results:
+            key = {"_id": f"{op.id}:{r.target}"}
+            insert: Doc = {"company_id": op.company_id, "operation_id": op.id, "target": r.target}
+            place: Doc = {"seq": r.seq} if r.seq else {}
+            if r.status == PENDING:
+                update = {"$setOnInsert": {**insert, "status": PENDING}}
+                if place:
+                    update["$set"] = place
+            else:
+                decided = r.decided_at.ToDatetime(tzinfo=UTC) if r.HasField("decided_at") else now
+                told = {"status": r.status, "code": r.code, "detail": r.detail}
+                update = {"$set": {**told, "decided_at": decided, **place}}
+                update["$setOnInsert"] = insert if place else {**insert, "seq": 0}
+            writes.append(UpdateOne(key, update, upsert=True))
+        if writes:
+            await self._results.bulk_write(writes, ordered=False, session=session)
+
+    async def cancel_pending(self, operation_id: str, session: Session) -> None:
+        """What is still pending when an operation ended cancelled was never started."""
+        await self._results.update_many(
+            {"operation_id": operation_id, "status": PENDING},
+            {"$set": {"status": CANCELLED, "code": "cancelled", "decided_at": datetime.now(UTC)}},
+            session=session,
+        )
+
+    # --- what a company's caller reads ---
+
+    async def get(self, company_id: str, operation_id: str) -> Doc | None:
+        return await self._entries.find_one({"_id": operation_id, "company_id": company_id})
+
+    async def page(
+        self,
+        company_id: str,
+        *,
+        visible_to: str,
+        permissions: Collection[str],
+        operation_type: str,
+        status: str,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Doc]:
+        """Newest first: what `visible_to` started, and every operation whose permission
+        the caller holds for the whole company."""
+        criteria: Doc = {
+            "company_id": company_id,
+            "$or": [
+                {"created_by": visible_to or "\u0000"},
+                {"permission": {"$in": [p for p in permissions if p]}},
+            ],
+        }
+        if operation_type:
+            criteria["type"] = operation_type
+        if status:
+            criteria["status"] = status
+        if after is not None:
+            at, last_id = after
+            criteria["$and"] = [
+                {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": last_id}}]}
+            ]
+        cursor = (
+            self._entries.find(criteria)
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+        )
+        return await cursor.to_list()
+
+    async def decided_count(self, company_id: str, operation_id: str) -> int:
+        """How many of the operation's results the journal holds decided."""
+        return await self._results.count_documents(
+            {"company_id": company_id, "operation_id": operation_id, "status": {"$ne": "pending"}}
+        )
+
+    async def results_page(
+        self,
+        company_id: str,
+        operation_id: str,
+        status: str,
+        after: tuple[int, str] | None,
+        limit: int,
+    ) -> list[tuple[tuple[int, str], common_pb2.OperationTargetResult]]:
+        criteria: Doc = {"company_id": company_id, "operation_id": operation_id}
+        if status:
+            criteria["status"] = status
+        if after is not None:
+            seq, last_id = after
+            criteria["$or"] = [{"seq": {"$gt": seq}}, {"seq": seq, "_id": {"$gt": last_id}}]
+        cursor = (
+            self._results.find(criteria).sort([("seq", ASCENDING), ("_id", ASCENDING)]).limit(limit)
+        )
+        return [((doc.get("seq", 0), doc["_id"]), _result(doc)) async for doc in cursor]
