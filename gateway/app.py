@@ -11,17 +11,25 @@ from gateway.backends import Backends
 from gateway.middleware import RequestContextMiddleware
 from gateway.problems import install_problem_handlers
 from gateway.routers import (
+    accounts,
     api_keys,
     audit,
     auth,
     catalogue,
     dev,
+    documents,
+    forms,
     health,
     hierarchy,
     me,
+    number_billing,
     number_operations,
     numbers,
+    operations,
+    reports,
     roles,
+    tickets,
+    transfers,
     two_factor,
     users,
 )
@@ -61,6 +69,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalogue.router)
     app.include_router(numbers.router)
     app.include_router(number_operations.router)
+    app.include_router(accounts.router)
+    app.include_router(transfers.router)
+    app.include_router(number_billing.router)
+    app.include_router(tickets.router)
+    app.include_router(operations.router)
+    app.include_router(forms.router)
+    app.include_router(reports.router)
+    app.include_router(documents.router)
     if settings.env == "dev":
         app.include_router(dev.router)
     return app

@@ -13,11 +13,19 @@ from services.kit.auth import TokenVerifier
 from services.kit.grpc_client import open_channel
 from services.kit.identity_keys import identity_key_source
 from services.kit.settings import SERVICE_NAMES, Settings
+from vm.billing.v1 import accounts_pb2_grpc, limits_pb2_grpc, transfers_pb2_grpc, usage_pb2_grpc
 from vm.catalog.v1 import (
+    bulk_operations_pb2_grpc,
     hierarchy_pb2_grpc,
     number_operations_pb2_grpc,
     numbers_pb2_grpc,
     tariffs_pb2_grpc,
+)
+from vm.documents.v1 import (
+    documents_pb2_grpc,
+    forms_pb2_grpc,
+    journal_pb2_grpc,
+    reports_pb2_grpc,
 )
 from vm.identity.v1 import (
     api_keys_pb2_grpc,
@@ -27,6 +35,7 @@ from vm.identity.v1 import (
     roles_pb2_grpc,
     users_pb2_grpc,
 )
+from vm.tickets.v1 import tickets_pb2_grpc
 
 HEALTH_TIMEOUT_SECONDS = 1.5
 
@@ -45,8 +54,19 @@ class Backends:
     catalogue: tariffs_pb2_grpc.TariffCatalogServiceStub
     numbers: numbers_pb2_grpc.NumberServiceStub
     number_operations: number_operations_pb2_grpc.NumberOperationServiceStub
+    bulk_operations: bulk_operations_pb2_grpc.BulkOperationServiceStub
+    tickets: tickets_pb2_grpc.TicketServiceStub
     # Access tokens exchanged for API keys presented as bearer credentials.
     api_key_tokens: ApiKeyTokens
+    accounts: accounts_pb2_grpc.AccountServiceStub
+    transfers: transfers_pb2_grpc.TransferServiceStub
+    promised_payments: transfers_pb2_grpc.PromisedPaymentServiceStub
+    spending_limits: limits_pb2_grpc.SpendingLimitServiceStub
+    usage: usage_pb2_grpc.UsageServiceStub
+    journal: journal_pb2_grpc.OperationJournalServiceStub
+    documents: documents_pb2_grpc.DocumentServiceStub
+    reports: reports_pb2_grpc.ReportServiceStub
+    forms: forms_pb2_grpc.FormServiceStub
 
     @classmethod
     def connect(cls, settings: Settings) -> Backends:
@@ -73,7 +93,18 @@ class Backends:
             number_operations=number_operations_pb2_grpc.NumberOperationServiceStub(
                 channels["catalog"]
             ),
+            bulk_operations=bulk_operations_pb2_grpc.BulkOperationServiceStub(channels["catalog"]),
+            tickets=tickets_pb2_grpc.TicketServiceStub(channels["tickets"]),
             api_key_tokens=ApiKeyTokens(api_keys, ttl_seconds=settings.api_key_cache_seconds),
+            accounts=accounts_pb2_grpc.AccountServiceStub(channels["billing"]),
+            transfers=transfers_pb2_grpc.TransferServiceStub(channels["billing"]),
+            promised_payments=transfers_pb2_grpc.PromisedPaymentServiceStub(channels["billing"]),
+            spending_limits=limits_pb2_grpc.SpendingLimitServiceStub(channels["billing"]),
+            usage=usage_pb2_grpc.UsageServiceStub(channels["billing"]),
+            journal=journal_pb2_grpc.OperationJournalServiceStub(channels["documents"]),
+            documents=documents_pb2_grpc.DocumentServiceStub(channels["documents"]),
+            reports=reports_pb2_grpc.ReportServiceStub(channels["documents"]),
+            forms=forms_pb2_grpc.FormServiceStub(channels["documents"]),
         )
 
     async def health(self) -> dict[str, str]:

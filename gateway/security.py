@@ -65,6 +65,8 @@ CurrentCredential = Annotated[Credential, Depends(bearer_credential)]
 # read it from the app, so a new route cannot be added without saying who may call it.
 PUBLIC = {"x-access": "public"}
 ANY_USER = {"x-access": "any_user"}
+# The permission depends on the request (a bulk operation's type needs that type's).
+PER_TYPE = {"x-access": "per_type"}
 
 
 def needs(permission: str) -> dict[str, str]:

@@ -13,12 +13,19 @@ from gateway.security import PUBLIC
 router = APIRouter(tags=["development"])
 
 
+class AttachmentOut(BaseModel):
+    name: str
+    content_type: str
+    size: int
+
+
 class MessageOut(BaseModel):
     channel: str
     to: str
     subject: str
     text: str
     sent_at: str
+    attachments: list[AttachmentOut] = []
 
 
 class MessagesOut(BaseModel):

@@ -23,6 +23,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from pydantic import BaseModel, Field
 
+from gateway.routers.billing_shapes import AccountBrief, LimitOut, card_billing
 from gateway.security import CurrentCredential, needs
 from services.kit.paging import MAX_PAGE_SIZE
 from vm.catalog.v1 import hierarchy_pb2
@@ -95,6 +96,14 @@ class NumberOut(BaseModel):
     comment: str
     cost_center: str
     added_at: datetime
+
+
+class NumberCardOut(NumberOut):
+    """The card: catalog's number, with billing's account and limits when billing
+    answers (both null when it does not)."""
+
+    account: AccountBrief | None = None
+    limits: list[LimitOut] | None = None
 
 
 class NumberPage(BaseModel):
@@ -241,13 +250,22 @@ async def move_numbers(body: MoveIn, request: Request, credential: CurrentCreden
     return MoveOut(moved=response.moved)
 
 
-@router.get("/{msisdn}", response_model=NumberOut, openapi_extra=VIEW)
-async def get_number(msisdn: Msisdn, request: Request, credential: CurrentCredential) -> NumberOut:
-    """The number's card: tariff and settings, services, blocks, forwarding, notes."""
-    response = await request.app.state.backends.numbers.GetNumber(
-        pb.GetNumberRequest(msisdn=msisdn), metadata=credential.metadata, timeout=TIMEOUT
+@router.get("/{msisdn}", response_model=NumberCardOut, openapi_extra=VIEW)
+async def get_number(
+    msisdn: Msisdn, request: Request, credential: CurrentCredential
+) -> NumberCardOut:
+    """The number's card: tariff and settings, services, blocks, forwarding, notes, and
+    from billing its account (with the balance) and spending limits."""
+    response, billing = await asyncio.gather(
+        request.app.state.backends.numbers.GetNumber(
+            pb.GetNumberRequest(msisdn=msisdn), metadata=credential.metadata, timeout=TIMEOUT
+        ),
+        card_billing(request, credential, msisdn),
     )
-    return number_out(response.number)
+    card = NumberCardOut(**number_out(response.number).model_dump())
+    if billing is not None:
+        card.account, card.limits = billing
+    return card
 
 
 @router.patch("/{msisdn}", response_model=NumberOut, openapi_extra=VIEW)

@@ -1,0 +1,35 @@
+"""A generated file (a document, a report, a form) downloaded from documents' gRPC
+stream: the first message says what it is, before the response starts, so that a refusal
+(404, 403) is still a problem+json."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+import grpc
+from fastapi.responses import StreamingResponse
+
+from gateway.problems import Problem
+
+FILE_RESPONSES = {200: {"content": {"application/octet-stream": {}}}}
+
+
+async def file_response(call: grpc.aio.UnaryStreamCall) -> StreamingResponse:
+    first = await call.read()
+    if first is grpc.aio.EOF:
+        raise Problem("not_found", "no such file")
+    return StreamingResponse(
+        _chunks(call),
+        media_type=first.file.content_type,
+        headers={
+            "content-disposition": f"attachment; filename*=UTF-8''{quote(first.file.name)}",
+            "content-length": str(first.file.size),
+            "x-content-type-options": "nosniff",
+        },
+    )
+
+
+async def _chunks(call: grpc.aio.UnaryStreamCall) -> AsyncIterator[bytes]:
+    while (message := await call.read()) is not grpc.aio.EOF:
+        yield message.data

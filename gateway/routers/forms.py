@@ -1,0 +1,62 @@
+"""Application-form templates («Бланки заявлений», documents' FormService): the list and
+each form as PDF, prefilled with the company's details on request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from gateway.routers.files import FILE_RESPONSES, file_response
+from gateway.security import ANY_USER, CurrentCredential
+from vm.documents.v1 import forms_pb2 as pb
+
+router = APIRouter(prefix="/api/v1/forms", tags=["forms"])
+TIMEOUT = 30.0
+
+
+class FormOut(BaseModel):
+    id: str
+    title: str
+    file_name: str
+    url: str
+
+
+class FormList(BaseModel):
+    items: list[FormOut]
+
+
+@router.get("", response_model=FormList, openapi_extra=ANY_USER)
+async def list_forms(request: Request, credential: CurrentCredential) -> FormList:
+    response = await request.app.state.backends.forms.ListForms(
+        pb.ListFormsRequest(), metadata=credential.metadata, timeout=TIMEOUT
+    )
+    return FormList(
+        items=[
+            FormOut(id=f.id, title=f.title, file_name=f.file_name, url=f"/api/v1/forms/{f.id}/file")
+            for f in response.forms
+        ]
+    )
+
+
+@router.get(
+    "/{form_id}/file",
+    response_class=StreamingResponse,
+    responses=FILE_RESPONSES,
+    openapi_extra=ANY_USER,
+)
+async def download_form(
+    form_id: Annotated[str, Path(min_length=1, max_length=64)],
+    request: Request,
+    credential: CurrentCredential,
+    prefill: bool = Query(default=False, description="print the company's details in"),
+) -> StreamingResponse:
+    """The form as PDF."""
+    call = request.app.state.backends.forms.DownloadForm(
+        pb.DownloadFormRequest(form_id=form_id, prefill=prefill),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return await file_response(call)

@@ -1,0 +1,179 @@
+"""A number's side in billing: which account it is billed to, its spending limits and its
+usage (billing's AccountService, SpendingLimitService and UsageService)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field, model_validator
+
+from gateway.routers.billing_shapes import (
+    TIMEOUT,
+    AccountOut,
+    BillDelivery,
+    LimitOut,
+    Money,
+    account_out,
+    delivery_message,
+    limit_out,
+    money,
+    money_message,
+)
+from gateway.routers.numbers import Msisdn
+from gateway.security import CurrentCredential, needs
+from vm.billing.v1 import accounts_pb2, limits_pb2, usage_pb2
+
+router = APIRouter(prefix="/api/v1/numbers", tags=["number billing"])
+VIEW = needs("numbers.view")
+LIMITS = needs("numbers.limits")
+SETTINGS = needs("finance.settings")
+# Checked by billing (unknown: 422).
+Kind = Annotated[str, Path(min_length=1, max_length=32, examples=["total"])]
+
+
+class NewAccountIn(BaseModel):
+    name: str = Field(default="", max_length=1000)
+    bill_delivery: BillDelivery | None = None
+
+
+class NumberAccountIn(BaseModel):
+    account_id: str | None = Field(default=None, min_length=1, max_length=64)
+    new_account: NewAccountIn | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> NumberAccountIn:
+        if (self.account_id is None) == (self.new_account is None):
+            raise ValueError("give either account_id or new_account")
+        return self
+
+
+class NumberAccountOut(BaseModel):
+    msisdn: str
+    account: AccountOut
+    previous_account_id: str | None
+
+
+class LimitsOut(BaseModel):
+    items: list[LimitOut]
+
+
+class LimitIn(BaseModel):
+    amount: Money
+    action: str = Field(max_length=16, description="notify or block", examples=["notify"])
+
+
+class UsageKindOut(BaseModel):
+    kind: str = Field(description="data, roaming, calls or sms")
+    charged: Money
+    quantity: int
+    unit: str = Field(description="MB, min or sms")
+    records: int
+
+
+class UsageOut(BaseModel):
+    msisdn: str
+    start: str = Field(serialization_alias="from")
+    end: str = Field(serialization_alias="to")
+    kinds: list[UsageKindOut]
+    total: Money
+
+
+@router.put("/{msisdn}/account", response_model=NumberAccountOut, openapi_extra=SETTINGS)
+async def move_to_account(
+    msisdn: Msisdn, body: NumberAccountIn, request: Request, credential: CurrentCredential
+) -> NumberAccountOut:
+    """Bills the number to another existing account, or to a new one opened for it."""
+    message = accounts_pb2.MoveNumberToAccountRequest(msisdn=msisdn)
+    if body.account_id is not None:
+        message.account_id = body.account_id
+    elif body.new_account is not None:
+        message.new_account.name = body.new_account.name
+        if body.new_account.bill_delivery is not None:
+            message.new_account.bill_delivery.CopyFrom(
+                delivery_message(body.new_account.bill_delivery)
+            )
+    response = await request.app.state.backends.accounts.MoveNumberToAccount(
+        message, metadata=credential.metadata, timeout=TIMEOUT
+    )
+    return NumberAccountOut(
+        msisdn=msisdn,
+        account=account_out(response.account),
+        previous_account_id=response.previous_account_id or None,
+    )
+
+
+@router.get("/{msisdn}/limits", response_model=LimitsOut, openapi_extra=VIEW)
+async def list_limits(msisdn: Msisdn, request: Request, credential: CurrentCredential) -> LimitsOut:
+    """The number's monthly limits with this month's spending."""
+    response = await request.app.state.backends.spending_limits.ListSpendingLimits(
+        limits_pb2.ListSpendingLimitsRequest(msisdn=msisdn),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return LimitsOut(items=[limit_out(limit) for limit in response.limits])
+
+
+@router.put("/{msisdn}/limits/{kind}", response_model=LimitOut, openapi_extra=LIMITS)
+async def set_limit(
+    msisdn: Msisdn, kind: Kind, body: LimitIn, request: Request, credential: CurrentCredential
+) -> LimitOut:
+    """A monthly limit of a kind (total, data, roaming, calls, sms): on reaching it the
+    company is told (notify) or the number is blocked until the month ends (block)."""
+    response = await request.app.state.backends.spending_limits.SetSpendingLimit(
+        limits_pb2.SetSpendingLimitRequest(
+            msisdn=msisdn, kind=kind, amount=money_message(body.amount), action=body.action
+        ),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return limit_out(response.limit)
+
+
+@router.delete("/{msisdn}/limits/{kind}", status_code=204, openapi_extra=LIMITS)
+async def remove_limit(
+    msisdn: Msisdn, kind: Kind, request: Request, credential: CurrentCredential
+) -> Response:
+    await request.app.state.backends.spending_limits.RemoveSpendingLimit(
+        limits_pb2.RemoveSpendingLimitRequest(msisdn=msisdn, kind=kind),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{msisdn}/usage",
+    response_model=UsageOut,
+    response_model_by_alias=True,
+    openapi_extra=VIEW,
+)
+async def usage(
+    msisdn: Msisdn,
+    request: Request,
+    credential: CurrentCredential,
+    start: str = Query(default="", alias="from", max_length=40, description="default: month start"),
+    end: str = Query(default="", alias="to", max_length=40, description="exclusive; default now"),
+) -> UsageOut:
+    """Charges and consumption of the number by kind for [from, to)."""
+    message = usage_pb2.GetNumberUsageRequest(msisdn=msisdn, to=end)
+    setattr(message, "from", start)
+    response = await request.app.state.backends.usage.GetNumberUsage(
+        message, metadata=credential.metadata, timeout=TIMEOUT
+    )
+    return UsageOut(
+        msisdn=response.msisdn,
+        start=getattr(response, "from"),
+        end=response.to,
+        kinds=[
+            UsageKindOut(
+                kind=k.kind,
+                charged=money(k.charged),
+                quantity=k.quantity,
+                unit=k.unit,
+                records=k.records,
+            )
+            for k in response.kinds
+        ],
+        total=money(response.total),
+    )

@@ -1,0 +1,95 @@
+"""Transfers between the company's accounts (billing's TransferService)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from gateway.routers.billing_shapes import TIMEOUT, Money, moment, money, money_message
+from gateway.routers.operations import IdempotencyKey
+from gateway.security import CurrentCredential, needs
+from services.kit.paging import MAX_PAGE_SIZE
+from vm.billing.v1 import transfers_pb2 as pb
+
+router = APIRouter(prefix="/api/v1/transfers", tags=["accounts"])
+
+
+class TransferIn(BaseModel):
+    from_account_id: str = Field(min_length=1, max_length=64)
+    to_account_id: str = Field(min_length=1, max_length=64)
+    amount: Money
+
+
+class TransferOut(BaseModel):
+    id: str
+    from_account_id: str
+    to_account_id: str
+    amount: Money
+    status: str
+    created_at: datetime
+
+
+class TransferPage(BaseModel):
+    items: list[TransferOut]
+    next_page_token: str
+
+
+def transfer_out(transfer: pb.Transfer) -> TransferOut:
+    return TransferOut(
+        id=transfer.id,
+        from_account_id=transfer.from_account_id,
+        to_account_id=transfer.to_account_id,
+        amount=money(transfer.amount),
+        status=transfer.status,
+        created_at=moment(transfer.created_at),
+    )
+
+
+@router.post(
+    "", response_model=TransferOut, status_code=201, openapi_extra=needs("finance.transfer")
+)
+async def create_transfer(
+    body: TransferIn,
+    key: IdempotencyKey,
+    request: Request,
+    response: Response,
+    credential: CurrentCredential,
+) -> TransferOut:
+    """Money from a donor account to another account of the company, never beyond the
+    donor's available amount (409 insufficient_funds). The same Idempotency-Key with the
+    same body answers the first transfer again; with another body, 409."""
+    answer = await request.app.state.backends.transfers.CreateTransfer(
+        pb.CreateTransferRequest(
+            idempotency_key=key,
+            from_account_id=body.from_account_id,
+            to_account_id=body.to_account_id,
+            amount=money_message(body.amount),
+        ),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return transfer_out(answer.transfer)
+
+
+@router.get("", response_model=TransferPage, openapi_extra=needs("finance.view"))
+async def list_transfers(
+    request: Request,
+    credential: CurrentCredential,
+    account_id: str = Query(default="", max_length=64, description="from or to this account"),
+    page_size: int = Query(default=0, ge=0, le=MAX_PAGE_SIZE),
+    page_token: str = Query(default="", max_length=500),
+) -> TransferPage:
+    """The company's transfers, newest first."""
+    response = await request.app.state.backends.transfers.ListTransfers(
+        pb.ListTransfersRequest(account_id=account_id, page_size=page_size, page_token=page_token),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return TransferPage(
+        items=[transfer_out(t) for t in response.transfers],
+        next_page_token=response.next_page_token,
+    )
