@@ -34,7 +34,14 @@ class Inbox:
     def __init__(self) -> None:
         self._messages: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT)
 
-    def keep(self, channel: str, to: str, subject: str, text: str) -> None:
+    def keep(
+        self,
+        channel: str,
+        to: str,
+        subject: str,
+        text: str,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> None:
         self._messages.appendleft(
             {
                 "channel": channel,
@@ -42,6 +49,7 @@ class Inbox:
                 "subject": subject,
                 "text": text,
                 "sent_at": datetime.now(UTC).isoformat(),
+                "attachments": attachments or [],
             }
         )
 
@@ -63,23 +71,41 @@ class MailHandler:
         )
         body = message.get_body(preferencelist=("plain", "html"))
         text = body.get_content() if body is not None else ""
+        # What was attached is kept by name, type and size (not the bytes).
+        attachments = [
+            {
+                "name": part.get_filename() or "",
+                "content_type": part.get_content_type(),
+                "size": len(part.get_payload(decode=True) or b""),
+            }
+            for part in message.iter_attachments()
+        ]
+        subject = str(message.get("Subject", ""))
         for recipient in envelope.rcpt_tos:
-            self._inbox.keep("email", recipient.lower(), str(message.get("Subject", "")), text)
+            self._inbox.keep("email", recipient.lower(), subject, text, attachments)
         return "250 Message accepted for delivery"
 
 
 class SmsIn(BaseModel):
     to: str = Field(min_length=1, max_length=32)
     text: str = Field(min_length=1, max_length=2000)
+    # The sender's id of the message, as an SMS centre takes it: a message sent again with
+    # the same reference (a sender resuming after a crash) is accepted and not delivered twice.
+    reference: str = Field(default="", max_length=200)
 
 
 def create_http_app(inbox: Inbox) -> FastAPI:
     app = FastAPI(title="Development message sink", docs_url=None, redoc_url=None)
 
+    references: set[str] = set()
+
     @app.post("/sms", status_code=202)
     async def accept_sms(sms: SmsIn) -> dict[str, str]:
+        if sms.reference and sms.reference in references:
+            return {"status": "accepted", "reference": sms.reference}
+        references.add(sms.reference)
         inbox.keep("sms", normalize_msisdn(sms.to) or sms.to, "", sms.text)
-        return {"status": "accepted"}
+        return {"status": "accepted", "reference": sms.reference}
 
     @app.get("/messages")
     async def list_messages(to: str | None = Query(default=None)) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 # The image's default command (installed as /usr/local/bin/vm-run): runs one process of
 # the Procfile, named by the first argument or by VM_PROCESS.
 #   identity | catalog | billing | documents | tickets   python -m services.<name>
+#   catalog-worker                                      catalog's bulk worker
+#   documents-worker                                    documents' reports worker
 #   gateway                                             python -m gateway
 #   devsink                                             the development message sink
 #   demo                                                python -m demo (load the demo data once)
@@ -11,6 +13,12 @@ process="${1:-${VM_PROCESS:-}}"
 case "$process" in
   identity | catalog | billing | documents | tickets)
     exec python -m "services.$process"
+    ;;
+  catalog-worker)
+    exec python -m services.catalog.bulk_worker
+    ;;
+  documents-worker)
+    exec python -m services.documents.worker
     ;;
   gateway)
     exec python -m gateway
@@ -24,8 +32,8 @@ case "$process" in
     exec python -m demo
     ;;
   *)
-    echo "vm-run: name a process (argument or VM_PROCESS): identity, catalog, billing," \
-      "documents, tickets, gateway, devsink or demo; got '${process}'" >&2
+    echo "vm-run: name a process (argument or VM_PROCESS): identity, catalog, catalog-worker, billing," \
+      "documents, documents-worker, tickets, gateway, devsink or demo; got '${process}'" >&2
     exit 64
     ;;
 esac

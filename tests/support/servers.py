@@ -98,6 +98,10 @@ def isolated_settings(mongo_url: str, amqp_url: str, prefix: str) -> Settings:
     )
 
 
+# The work queues of the system's workers.
+WORK_QUEUES = ("catalog.operations", "documents.jobs")
+
+
 async def delete_broker_namespace(url: str, prefix: str, services: Iterable[str]) -> None:
     """Remove the queues and exchanges a test made (they are durable)."""
     connection = await aio_pika.connect(url)
@@ -106,5 +110,8 @@ async def delete_broker_namespace(url: str, prefix: str, services: Iterable[str]
         for service in services:
             for queue in (f"{prefix}{service}.events", f"{prefix}{service}.events.dlq"):
                 await channel.queue_delete(queue)
+        for queue in WORK_QUEUES:
+            for name in (f"{prefix}{queue}", f"{prefix}{queue}.dlq"):
+                await channel.queue_delete(name)
         for exchange in (f"{prefix}vm.events", f"{prefix}vm.events.dlx"):
             await channel.exchange_delete(exchange)

@@ -17,8 +17,9 @@ import httpx
 from services.kit.settings import SERVICE_NAMES, Settings
 from tests.support.servers import ROOT, free_port, namespace, wait_for_port
 
-# A number whose every change the provisioning simulator refuses in the e2e system.
-PROVISIONING_FAILS = "79000000404"
+# Numbers whose every change the provisioning simulator refuses in the e2e system (each
+# test file that needs one takes its own: a number belongs to one company at a time).
+PROVISIONING_FAILS = ("79000000404", "79000000405")
 
 
 @dataclass
@@ -85,7 +86,10 @@ class RunningSystem:
 
 def system_settings(mongo_url: str, amqp_url: str) -> tuple[Settings, dict[str, str]]:
     prefix = namespace()
-    ports = {name: free_port() for name in (*SERVICE_NAMES, "gateway", "smtp", "sink")}
+    ports = {
+        name: free_port()
+        for name in (*SERVICE_NAMES, "gateway", "smtp", "sink", "worker", "documents-worker")
+    }
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
@@ -96,6 +100,10 @@ def system_settings(mongo_url: str, amqp_url: str) -> tuple[Settings, dict[str, 
         "VM_AMQP_URL": amqp_url,
         "VM_AMQP_PREFIX": f"{prefix}.",
         "VM_GATEWAY_PORT": str(ports["gateway"]),
+        "VM_CATALOG_WORKER_PORT": str(ports["worker"]),
+        "VM_DOCUMENTS_WORKER_PORT": str(ports["documents-worker"]),
+        # A worker that died is replaced within seconds (the tests kill one).
+        "VM_WORK_LEASE_SECONDS": "5",
         "VM_DEVSINK_SMTP_PORT": str(ports["smtp"]),
         "VM_DEVSINK_HTTP_PORT": str(ports["sink"]),
         "VM_SMTP_PORT": str(ports["smtp"]),
@@ -103,7 +111,7 @@ def system_settings(mongo_url: str, amqp_url: str) -> tuple[Settings, dict[str, 
         "VM_DEVSINK_URL": f"http://127.0.0.1:{ports['sink']}",
         "VM_API_KEY_CACHE_SECONDS": "2",
         # The provisioning simulator refuses every change of this number (e2e tests give it).
-        "VM_PROVISIONING_FAIL_MSISDNS": PROVISIONING_FAILS,
+        "VM_PROVISIONING_FAIL_MSISDNS": ",".join(PROVISIONING_FAILS),
     }
     for name in SERVICE_NAMES:
         env[f"VM_{name.upper()}_PORT"] = str(ports[name])
@@ -126,6 +134,8 @@ def start_system(mongo_url: str, amqp_url: str) -> RunningSystem:
     system.start_process("devsink", "deploy.devsink")
     for name in SERVICE_NAMES:
         system.start_process(name, f"services.{name}")
+    system.start_process("catalog-worker", "services.catalog.bulk_worker")
+    system.start_process("documents-worker", "services.documents.worker")
     system.start_process("gateway", "gateway")
     wait_for_port(settings.gateway_port, timeout=60)
     system.wait_healthy()
