@@ -418,3 +418,153 @@ COMPANY_NUMBERS = {
     COMPANIES[2].inn: PETROV_NUMBERS,
 }
 FREE_NUMBERS = tuple((str(m), demo_iccid(str(m))) for m in range(79169000000, 79169000050))
+
+
+# Ромашка's tickets to the operator: what the telecom administrator asked (about which of
+# its numbers, by index in ROMASHKA_NUMBERS) and what happened since, step by step:
+# (side, action, text, status) — the operator's desk takes, answers, resolves; the
+# customer answers and closes.
+@dataclass(frozen=True)
+class DemoTicket:
+    category: str
+    subject: str
+    text: str
+    numbers: tuple[int, ...] = ()
+    steps: tuple[tuple[str, str, str, str], ...] = ()
+
+
+TICKETS_AUTHOR = "svyaz.petrov"
+DESK_AGENT = "Смирнова А.В."
+ROMASHKA_TICKETS = (
+    DemoTicket(
+        "technical",
+        "Нет связи в офисе на Тверской",
+        "С утра два номера отдела продаж не принимают входящие звонки.",
+        (0, 1),
+        (
+            ("operator", "status", "", "in_progress"),
+            (
+                "operator",
+                "reply",
+                "Уточните, пожалуйста, с какого времени нет связи и в каком помещении.",
+                "waiting_for_customer",
+            ),
+        ),
+    ),
+    DemoTicket(
+        "billing",
+        "Двойное списание абонентской платы за февраль",
+        "Абонентская плата за февраль списана дважды, просим вернуть лишнее.",
+        (2,),
+        (
+            ("operator", "status", "", "in_progress"),
+            ("operator", "reply", "Повторное списание возвращено на лицевой счёт.", "resolved"),
+            ("customer", "close", "Спасибо, деньги вернулись.", ""),
+        ),
+    ),
+    DemoTicket(
+        "number_porting",
+        "Перенос номера от другого оператора",
+        "Хотим перенести к вам номер нового сотрудника с сохранением номера.",
+    ),
+    DemoTicket(
+        "other",
+        "Роуминг для командировки в Казахстан",
+        "Подскажите, какой пакет роуминга выгоднее на две недели.",
+        (3,),
+        (("operator", "status", "", "in_progress"),),
+    ),
+    DemoTicket(
+        "contract",
+        "Переоформление договора на новый юридический адрес",
+        "Компания сменила юридический адрес, просим внести изменения в договор.",
+        (),
+        (
+            ("operator", "status", "", "in_progress"),
+            (
+                "operator",
+                "reply",
+                "Изменения внесены, новый договор в разделе «Документы».",
+                "resolved",
+            ),
+        ),
+    ),
+)
+
+
+# --- accounts and money (billing) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    key: str  # the demo's own name for it: payment ids are made of it
+    name: str
+    method: str  # advance or credit
+    credit_limit: int  # kopecks
+    monthly_payment: int  # kopecks, paid at the start of each demo month
+    places: tuple[str, ...] = ()  # the company's numbers at these places (and below)
+
+
+# Ромашка: Москва on its own advance account, the North-West branches on credit, the rest
+# (the head office, Центральный регион, Тула) on the main advance account.
+ROMASHKA_ACCOUNTS = (
+    DemoAccount("main", "Основной", "advance", 0, 10_000_000),
+    DemoAccount("moscow", "Москва", "advance", 0, 28_000_000, ("Москва",)),
+    DemoAccount(
+        "north_west",
+        "Филиалы Северо-Запада",
+        "credit",
+        50_000_000,
+        18_000_000,
+        ("Северо-Западный регион", "Санкт-Петербург"),
+    ),
+)
+COMPANY_ACCOUNTS = {
+    COMPANIES[0].inn: ROMASHKA_ACCOUNTS,
+    COMPANIES[1].inn: (DemoAccount("main", "Основной", "advance", 0, 3_000_000),),
+    COMPANIES[2].inn: (DemoAccount("main", "Основной", "advance", 0, 500_000),),
+}
+# Whole months of usage before the current one (and the current one so far).
+USAGE_MONTHS = 3
+
+
+def account_key_of(number: DemoNumber, accounts: tuple[DemoAccount, ...]) -> str:
+    """The demo account a number is billed to: the first whose place holds it, else the
+    company's first account."""
+    for account in accounts:
+        for place in account.places:
+            if number.place == place or number.place.startswith(f"{place} / "):
+                return account.key
+    return accounts[0].key
+
+
+def demo_usage(msisdn: str, period: str) -> tuple[tuple[str, int, int], ...]:
+    """A number's usage in a month, the same at every load: (kind, kopecks, quantity) for
+    calls (minutes), SMS, mobile internet (MB), and roaming for some numbers."""
+    seed = sum(ord(char) * (index + 7) for index, char in enumerate(msisdn + period))
+    minutes = 60 + seed % 400
+    messages = seed % 40
+    megabytes = 500 + (seed * 7) % 6000
+    usage = [
+        ("calls", minutes * 50, minutes),
+        ("sms", messages * 150, messages),
+        ("data", megabytes * 3, megabytes),
+    ]
+    if seed % 11 == 0:
+        usage.append(("roaming", 15_000 + seed % 20_000, 50 + seed % 200))
+    return tuple(usage)
+
+
+# --- documents and reports ---------------------------------------------------------------
+
+# Made for Ромашка by its accountant for the last whole month, so that the operation-results
+# journal and the documents list are not empty: financial documents of every account, and
+# reports over Москва (by node) and over the whole company.
+DOCUMENTS_AUTHOR = "buh.ivanova"
+DEMO_DOCUMENT_TYPES = ("invoice", "act", "invoice_factura")
+# (type, format, node name: its subtree; "" for the whole company)
+DEMO_REPORTS = (
+    ("usage", "xlsx", "Москва"),
+    ("spending_by_node", "pdf", ""),
+    ("inventory", "csv", ""),
+)

@@ -10,23 +10,31 @@ import re
 import grpc
 import httpx
 
+from demo.billing import ensure_billing
 from demo.data import (
     COMPANIES,
     COMPANY_NUMBERS,
     DEMO_PASSWORD,
+    DESK_AGENT,
+    DOCUMENTS_AUTHOR,
     FREE_NUMBERS,
     ROMASHKA_HIERARCHY,
     ROMASHKA_MANAGER,
     ROMASHKA_MANAGER_SCOPE,
+    ROMASHKA_NUMBERS,
     ROMASHKA_STAFF,
+    ROMASHKA_TICKETS,
     SERVICES,
     TARIFFS,
+    TICKETS_AUTHOR,
     DemoCompany,
     DemoNumber,
     DemoService,
     DemoTariff,
+    DemoTicket,
     DemoUser,
 )
+from demo.documents import ensure_documents
 from services.kit.grpc_client import open_channel
 from services.kit.settings import Settings
 from vm.catalog.v1 import (
@@ -47,6 +55,7 @@ from vm.identity.v1 import (
     users_pb2,
     users_pb2_grpc,
 )
+from vm.tickets.v1 import tickets_pb2, tickets_pb2_grpc
 
 CODE = re.compile(r"\b(\d{6})\b")
 # Numbers per AddNumbers call: each call is all or nothing.
@@ -101,6 +110,19 @@ async def load_demo(settings: Settings) -> list[str]:
                 report.append(f"{demo.name}: numbers — {added} added, {there} already there")
             added, there = await _ensure_free_numbers(catalog, operator)
             report.append(f"the free pool: numbers — {added} added, {there} already there")
+        report += await ensure_billing(settings.billing_addr, operator, company_ids)
+        author = await _login(channel, TICKETS_AUTHOR)
+        report.append(await _ensure_tickets(settings.tickets_addr, author, operator))
+        accountant = await _login(channel, DOCUMENTS_AUTHOR)
+        report.append(
+            await ensure_documents(
+                settings.documents_addr,
+                settings.billing_addr,
+                settings.catalog_addr,
+                accountant,
+                COMPANIES[0].name,
+            )
+        )
         return report
 
 
@@ -166,8 +188,12 @@ Metadata = tuple[tuple[str, str], ...]
 
 
 async def _administrator(channel: grpc.aio.Channel, demo: DemoCompany) -> Metadata:
+    return await _login(channel, demo.main_number)
+
+
+async def _login(channel: grpc.aio.Channel, login_name: str) -> Metadata:
     login = await auth_pb2_grpc.AuthServiceStub(channel).Login(
-        auth_pb2.LoginRequest(login=demo.main_number, password=DEMO_PASSWORD), timeout=30
+        auth_pb2.LoginRequest(login=login_name, password=DEMO_PASSWORD), timeout=30
     )
     return (("authorization", f"Bearer {login.tokens.access_token}"),)
 
@@ -398,3 +424,63 @@ def _service_message(service: DemoService) -> tariffs_pb2.Service:
         category=service.category,
         available=True,
     )
+
+
+async def _ensure_tickets(tickets_addr: str, author: Metadata, operator: Metadata) -> str:
+    """Ромашка's tickets, opened by its telecom administrator through TicketService and
+    worked by the operator's desk through TicketsOperatorService; left as they are when
+    the company has tickets already."""
+    async with open_channel(tickets_addr) as channel:
+        company = tickets_pb2_grpc.TicketServiceStub(channel)
+        desk = tickets_pb2_grpc.TicketsOperatorServiceStub(channel)
+        listed = await company.ListTickets(
+            tickets_pb2.ListTicketsRequest(page_size=1), metadata=author, timeout=10
+        )
+        if listed.tickets:
+            return f"{COMPANIES[0].name}: tickets already there"
+        for demo in ROMASHKA_TICKETS:
+            await _open_ticket(company, desk, demo, author, operator)
+    return f"{COMPANIES[0].name}: {len(ROMASHKA_TICKETS)} tickets opened and worked on"
+
+
+async def _open_ticket(
+    company: tickets_pb2_grpc.TicketServiceStub,
+    desk: tickets_pb2_grpc.TicketsOperatorServiceStub,
+    demo: DemoTicket,
+    author: Metadata,
+    operator: Metadata,
+) -> None:
+    created = await company.CreateTicket(
+        tickets_pb2.CreateTicketRequest(
+            category=demo.category,
+            subject=demo.subject,
+            text=demo.text,
+            msisdns=[ROMASHKA_NUMBERS[i].msisdn for i in demo.numbers],
+        ),
+        metadata=author,
+        timeout=10,
+    )
+    ticket_id = created.ticket.id
+    for side, action, text, status in demo.steps:
+        if action == "status":
+            await desk.ChangeTicketStatus(
+                tickets_pb2.ChangeTicketStatusRequest(
+                    ticket_id=ticket_id, status=status, agent=DESK_AGENT
+                ),
+                metadata=operator,
+                timeout=10,
+            )
+        elif action == "reply":
+            await desk.ReplyToTicket(
+                tickets_pb2.ReplyToTicketRequest(
+                    ticket_id=ticket_id, text=text, agent=DESK_AGENT, status=status
+                ),
+                metadata=operator,
+                timeout=10,
+            )
+        elif side == "customer" and action == "close":
+            await company.CloseTicket(
+                tickets_pb2.CloseTicketRequest(ticket_id=ticket_id, text=text),
+                metadata=author,
+                timeout=10,
+            )

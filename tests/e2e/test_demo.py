@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from demo.billing import demo_months
 from demo.data import (
     COMPANIES,
     DEMO_PASSWORD,
     FREE_NUMBERS,
     PETROV_NUMBERS,
+    ROMASHKA_ACCOUNTS,
     ROMASHKA_MANAGER,
     ROMASHKA_MANAGER_SCOPE,
     ROMASHKA_NUMBERS,
     ROMASHKA_STAFF,
+    ROMASHKA_TICKETS,
     SERVICES,
     TARIFFS,
+    USAGE_MONTHS,
     VASILEK_NUMBERS,
 )
 from demo.load import load_demo
@@ -196,3 +202,90 @@ async def test_demo_numbers_fill_the_hierarchy_once_and_the_manager_sees_moscow_
     assert {n["msisdn"] for n in await every_number(api, vasilek)} == {
         n.msisdn for n in VASILEK_NUMBERS
     }
+
+
+async def test_demo_tickets_are_in_every_state_with_their_history(system, api):
+    await load_demo(system.settings)
+    again = await load_demo(system.settings)
+
+    assert line(again, f"{COMPANIES[0].name}: tickets") == (
+        f"{COMPANIES[0].name}: tickets already there"
+    )
+    admin = await logged_in(api, COMPANIES[0].main_number)
+    tickets = (await api.get("/api/v1/tickets", headers=admin)).json()["items"]
+    assert len(tickets) == len(ROMASHKA_TICKETS)
+    assert {t["status"] for t in tickets} == {
+        "open",
+        "in_progress",
+        "waiting_for_customer",
+        "resolved",
+        "closed",
+    }
+    closed = next(t for t in tickets if t["status"] == "closed")
+    history = (await api.get(f"/api/v1/tickets/{closed['id']}", headers=admin)).json()["history"]
+    assert [e["kind"] for e in history] == [
+        "created",
+        "status_changed",
+        "comment",
+        "status_changed",
+        "status_changed",
+    ]
+
+
+async def test_demo_accounts_hold_money_numbers_and_months_of_usage(system, api):
+    await load_demo(system.settings)
+    again = await load_demo(system.settings)  # nothing booked twice
+
+    assert line(again, f"{COMPANIES[0].name}: 3 accounts").startswith(
+        f"{COMPANIES[0].name}: 3 accounts, 0 numbers moved"
+    )
+    admin = await logged_in(api, COMPANIES[0].main_number)
+    accounts = (await api.get("/api/v1/accounts", headers=admin)).json()["items"]
+    assert len(accounts) == len(ROMASHKA_ACCOUNTS)
+    assert {a["settlement_method"] for a in accounts} == {"advance", "credit"}
+    assert sum(a["number_count"] for a in accounts) == len(ROMASHKA_NUMBERS)
+    assert all(a["number_count"] > 0 and not a["blocked"] for a in accounts)
+    advance = [a for a in accounts if a["settlement_method"] == "advance"]
+    assert all(a["balance"]["amount"] > 0 for a in advance)
+    # Each payment booked once, though the demo was loaded twice.
+    entries = (
+        await api.get(
+            f"/api/v1/accounts/{advance[0]['id']}/entries",
+            headers=admin,
+            params={"page_size": 500},
+        )
+    ).json()["items"]
+    payments = [e for e in entries if e["kind"] == "payment"]
+    assert len(payments) == USAGE_MONTHS + 1
+    assert {e["kind"] for e in entries} >= {"payment", "usage", "subscription_fee"}
+    # Three whole months of usage (and this one so far) for every number.
+    number = ROMASHKA_NUMBERS[0].msisdn
+    first_month = demo_months(datetime.now(UTC))[0]
+    usage = await api.get(
+        f"/api/v1/numbers/{number}/usage",
+        headers=admin,
+        params={"from": first_month.date().isoformat()},
+    )
+    assert usage.status_code == 200, usage.text
+    calls = next(k for k in usage.json()["kinds"] if k["kind"] == "calls")
+    assert calls["records"] == USAGE_MONTHS + 1
+    card = (await api.get(f"/api/v1/numbers/{number}", headers=admin)).json()
+    assert card["account"]["id"] in {a["id"] for a in accounts}
+
+    for demo in COMPANIES[1:]:
+        report = line(again, f"{demo.name}: 1 accounts")
+        assert "0 numbers moved" in report
+
+
+async def test_demo_journal_holds_finished_documents_and_reports(system, api):
+    await load_demo(system.settings)
+    again = await load_demo(system.settings)  # the same operations, nothing made twice
+    assert "4 of 4 operations finished" in line(again, f"{COMPANIES[0].name}: documents")
+    accountant = await logged_in(api, "buh.ivanova")
+    journal = (await api.get("/api/v1/operations", headers=accountant)).json()["items"]
+    finished = {(o["type"], o["status"]) for o in journal}
+    assert {("documents", "succeeded"), ("report", "succeeded")} <= finished
+    assert sum(o["type"] == "report" for o in journal) == 3
+    documents = (await api.get("/api/v1/documents", headers=accountant)).json()["items"]
+    assert len(documents) == len(ROMASHKA_ACCOUNTS) * 3
+    assert all(d["total"]["amount"] > 0 for d in documents)  # a month of fees and usage
