@@ -4,7 +4,10 @@ Order: a fresh SecantusDB (or VM_TEST_MONGO_URL) and the RabbitMQ at VM_AMQP_URL
 FastAPI app; FastAPI + gRPC echo; the whole system for /me, again for an authorized call
 under a custom role and a number-level call by a subtree-scoped user, again for logins
 (argon2id timed first, alone), again for catalog's numbers beside direct PyMongo queries
-with 1,000 and 10,000 numbers in the company — each time stopped
+with 1,000 and 10,000 numbers in the company, again for a bulk block of 10,000 numbers
+beside raw single-document updates and single-number REST calls, again for a usage and
+a cdr report over 500 and 5,000 numbers × 3 months (rows/s, the documents worker's peak
+memory) — each time stopped
 right after, so its idle processes do not share the CPU with the next benchmark; the
 events pipeline. Each step stops its own processes and deletes its own broker objects and
 databases, also when it fails; a benchmark that fails is reported and the others still run
@@ -29,15 +32,29 @@ from typing import Any
 
 from rich.console import Console
 
+from bench.billing import bench_billing
+from bench.bulk import bench_bulk
 from bench.events import bench_events
 from bench.identity import bench_authorized, bench_login
 from bench.numbers import bench_numbers
 from bench.procs import OTHERS, ROOT
 from bench.report import RESULTS, figures_of, print_report, windows, write_json
+from bench.reports import bench_reports
 from bench.web import LoadOptions, bench_echo_hop, bench_me, bench_raw
 from tests.support.servers import amqp_url, start_mongo
 
-STEPS = ("raw", "echo_hop", "me", "authorized", "login", "numbers", "events")
+STEPS = (
+    "raw",
+    "echo_hop",
+    "me",
+    "authorized",
+    "login",
+    "numbers",
+    "bulk",
+    "billing",
+    "reports",
+    "events",
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -193,6 +210,27 @@ def main(argv: list[str]) -> int:
         )
         if numbers:
             results["numbers"] = numbers
+        bulk = step(
+            "bulk",
+            "Bulk: a block of 10,000 numbers as one operation beside raw updates and REST calls",
+            lambda: bench_bulk(mongo, amqp, load),
+        )
+        if bulk:
+            results["bulk"] = bulk
+        billing = step(
+            "billing",
+            "Billing: transfers through gRPC and the gateway beside raw transactions; usage feed",
+            lambda: bench_billing(mongo, amqp, load),
+        )
+        if billing:
+            results["billing"] = billing
+        reports = step(
+            "reports",
+            "Reports: usage XLSX and cdr CSV over 500 and 5,000 numbers × 3 months",
+            lambda: bench_reports(mongo, amqp, load),
+        )
+        if reports:
+            results["reports"] = reports
         events = step(
             "events",
             f"Events: {options.events:,} through outbox → RabbitMQ → consumer",

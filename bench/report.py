@@ -93,6 +93,10 @@ def windows(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         for read, entry in measured["reads"].items():
             for side in ("gateway", "direct"):
                 found.append((f"numbers {size}: {read}, {side}", entry[side]))
+    for scenario in ("many", "hot"):
+        for side in ("raw", "grpc", "gateway"):
+            if entry := results.get("billing", {}).get(scenario, {}).get(side):
+                found.append((f"billing {scenario}: {side}", entry))
     if results.get("events"):
         found.append(("events", results["events"]))
     return found
@@ -144,6 +148,96 @@ def numbers_figures(numbers: dict[str, Any]) -> list[Figure]:
     return figures
 
 
+def billing_figures(billing: dict[str, Any]) -> list[Figure]:
+    """Transfers/s through gRPC and the gateway beside the raw two-document transaction
+    rate (target: gRPC ≥ 0.5× raw), and the usage feed's records/s."""
+    figures: list[Figure] = []
+    scenarios = {
+        "many": f"over {billing['accounts']} accounts",
+        "hot": "over one hot pair of accounts",
+    }
+    for key, where in scenarios.items():
+        runs = billing[key]
+        section = f"Billing: transfers, {billing['clients']} clients, {where}"
+        for name, title in (
+            ("raw", "raw 2-document transaction"),
+            ("grpc", "gRPC CreateTransfer"),
+            ("gateway", "POST /api/v1/transfers"),
+        ):
+            figures.append(Figure(section, title, runs[name]["requests_per_s"], "per s"))
+            figures.append(Figure(section, f"{title} p50", runs[name]["latency_ms"]["p50"], "ms"))
+        ratio = runs["grpc_over_raw"]
+        figures.append(Figure(section, "gRPC ÷ raw", ratio, "×", "≥ 0.5×", ratio >= 0.5))
+        figures.append(Figure(section, "gateway ÷ raw", runs["gateway_over_raw"], "×"))
+        failed = sum(runs[name]["errors"] for name in ("grpc", "gateway"))
+        if failed:
+            figures.append(Figure(section, "failed transfers", failed, "requests", "0", False))
+    usage = billing["usage"]
+    figures.append(
+        Figure(
+            f"Billing: usage feed, one stream of {usage['records']:,} records",
+            "charged",
+            usage["records_per_s"],
+            "records/s",
+        )
+    )
+    return figures
+
+
+def bulk_figures(bulk: dict[str, Any]) -> list[Figure]:
+    section = "Bulk: block of 10,000 numbers as one operation"
+    job, raw, rest = bulk["job"], bulk["raw_updates_per_s"], bulk["rest"]
+    over_raw, over_rest = bulk["job_over_raw"], bulk["job_over_rest"]
+    return [
+        Figure(section, "operation accepted (202) in", job["accepted_in_ms"], "ms"),
+        Figure(section, "operation, request to end", job["seconds"], "s"),
+        Figure(section, "operation", job["numbers_per_s"], "numbers/s"),
+        Figure(section, "raw update_one, sequential", raw["sequential"], "updates/s"),
+        Figure(section, "raw update_one, 8 concurrent", raw["concurrent"], "updates/s"),
+        Figure(section, "raw bulk_write", raw["bulk_write"], "updates/s"),
+        Figure(
+            section,
+            f"single-number REST calls, {rest['connections']} clients",
+            rest["calls_per_s"],
+            "calls/s",
+        ),
+        Figure(
+            section, "10,000 single-number REST calls would take", rest["seconds_for_10000"], "s"
+        ),
+        Figure(
+            section,
+            "operation ÷ best raw update_one rate",
+            over_raw,
+            "×",
+            "≥ 0.5×",
+            over_raw >= 0.5,
+        ),
+        Figure(section, "operation ÷ REST calls rate", over_rest, "×", "≥ 10×", over_rest >= 10),
+    ]
+
+
+def reports_figures(reports: dict[str, Any]) -> list[Figure]:
+    """Each report at 500 and 5,000 numbers, and how the larger one compares."""
+    figures: list[Figure] = []
+    for kind, title in (("usage", "usage XLSX"), ("cdr", "cdr CSV")):
+        section = f"Reports: {title}, 3 months"
+        for size in (500, 5_000):
+            run = reports[f"{kind}_{size}"]
+            figures += [
+                Figure(section, f"{size:,} numbers: {run['rows']:,} rows in", run["seconds"], "s"),
+                Figure(section, f"{size:,} numbers", run["rows_per_s"], "rows/s"),
+                Figure(
+                    section, f"{size:,} numbers: worker peak RSS", run["worker_peak_rss_mb"], "MB"
+                ),
+            ]
+        rate, memory = reports[f"{kind}_rate_ratio"], reports[f"{kind}_memory_ratio"]
+        figures += [
+            Figure(section, "rows/s, 5,000 ÷ 500 numbers", rate, "×", "≥ 0.9×", rate >= 0.9),
+            Figure(section, "peak RSS, 5,000 ÷ 500 numbers", memory, "×", "≤ 1.5×", memory <= 1.5),
+        ]
+    return figures
+
+
 def figures_of(results: dict[str, Any]) -> list[Figure]:
     figures: list[Figure] = []
     http = results.get("http", {})
@@ -185,6 +279,12 @@ def figures_of(results: dict[str, Any]) -> list[Figure]:
             figures.append(Figure("HTTP: ratio", name, http[f"{key}_over_echo_hop"], "×"))
     if results.get("numbers"):
         figures += numbers_figures(results["numbers"])
+    if results.get("bulk"):
+        figures += bulk_figures(results["bulk"])
+    if results.get("reports"):
+        figures += reports_figures(results["reports"])
+    if results.get("billing"):
+        figures += billing_figures(results["billing"])
     events = results.get("events")
     if events:
         section = "Events: outbox → RabbitMQ → consumer"

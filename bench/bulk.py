@@ -1,0 +1,183 @@
+"""A bulk block of 10,000 numbers as one operation, beside two baselines in the same run.
+
+The whole system with the demo loaded and Ромашка grown to 10,000 numbers (as
+bench.numbers does). Then, each on its own with the machine quiet:
+
+- `job`: `POST /api/v1/operations {type: block, node_id: root}` — from the request to the
+  operation's end as the API reports it (polling `GET /operations/{id}`), with one bulk
+  worker process; numbers/s = 10,000 ÷ that time;
+- `raw`: single-document `update_one` on a copy of the numbers in a collection of the same
+  database (setting the same fields a block sets), sequentially and by 8 concurrent tasks —
+  the database's own rate for one write per number;
+- `rest`: the same change one number at a time through REST
+  (`DELETE /api/v1/numbers/{msisdn}/blocks/voluntary`, the reverse change, so that it acts on
+  numbers the job blocked) with `CONNECTIONS` concurrent clients over `REST_SAMPLE` numbers:
+  calls/s, and what 10,000 such calls would take.
+
+Targets: job ≥ 0.5× the raw rate (the better of sequential and concurrent), and job ≥ 10×
+the REST calls' rate. The provisioning simulator answers at once (no latency): what is
+measured is our own work and the database's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import replace
+from typing import Any
+
+import httpx
+from pymongo import UpdateOne
+
+from bench.numbers import FIRST_MSISDN, add_numbers, demo_company
+from bench.procs import DATABASE, CpuMeter, wait_until_quiet
+from bench.web import LoadOptions, system_processes, whole_system
+from services.kit.mongo import connect_mongo
+from tests.support.servers import MongoServer
+from tests.support.system import RunningSystem
+
+JOB_SIZE = 10_000
+REST_SAMPLE = 1_000
+CONNECTIONS = 8
+RAW_COUNT = 4_000
+RAW_TASKS = 8
+POLL_SECONDS = 0.2
+
+
+async def _run_job(system: RunningSystem, token: str, root_id: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": secrets.token_hex(12)}
+    body = {"type": "block", "node_id": root_id, "params": {"type": "voluntary"}}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
+        started = time.perf_counter()
+        accepted = (await api.post("/api/v1/operations", headers=headers, json=body)).json()
+        answered = time.perf_counter() - started
+        unanswered = 0
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            response = await api.get(f"/api/v1/operations/{accepted['id']}", headers=headers)
+            if response.status_code == 503:  # the system is busy with the job's events
+                unanswered += 1
+                continue
+            op = response.raise_for_status().json()
+            if op["status"] not in ("pending", "running"):
+                break
+        took = time.perf_counter() - started
+    if op["status"] != "succeeded" or op["done"] != JOB_SIZE:
+        raise RuntimeError(f"the bulk block did not succeed: {op}")
+    return {
+        "numbers": op["total"],
+        "accepted_in_ms": answered * 1000,
+        "seconds": took,
+        "numbers_per_s": op["total"] / took,
+        "polls_unanswered": unanswered,
+    }
+
+
+async def _rest_calls(system: RunningSystem, token: str, msisdns: list[str]) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    queue = list(msisdns)
+    latencies: list[float] = []
+
+    async def client(api: httpx.AsyncClient) -> None:
+        while queue:
+            msisdn = queue.pop()
+            started = time.perf_counter()
+            response = await api.delete(
+                f"/api/v1/numbers/{msisdn}/blocks/voluntary", headers=headers
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"unblock {msisdn}: {response.status_code} {response.text}")
+            latencies.append(time.perf_counter() - started)
+
+    limits = httpx.Limits(max_connections=CONNECTIONS)
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60, limits=limits) as api:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(api) for _ in range(CONNECTIONS)))
+        took = time.perf_counter() - started
+    latencies.sort()
+    rate = len(msisdns) / took
+    return {
+        "calls": len(msisdns),
+        "connections": CONNECTIONS,
+        "seconds": took,
+        "calls_per_s": rate,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "seconds_for_10000": JOB_SIZE / rate,
+    }
+
+
+async def _raw_updates(url: str, database: str) -> dict[str, float]:
+    """update_one per document on a copy of numbers, as a block sets them."""
+    client = connect_mongo(url, app_name="bench-raw-updates")
+    try:
+        copy = client[database]["bench_raw_numbers"]
+        await copy.drop()
+        await copy.insert_many(
+            [
+                {"_id": str(FIRST_MSISDN + 900_000 + n), "company_id": "c", "status": "active"}
+                for n in range(RAW_COUNT)
+            ]
+        )
+        ids = [str(FIRST_MSISDN + 900_000 + n) for n in range(RAW_COUNT)]
+
+        async def update(chunk: list[str]) -> None:
+            for msisdn in chunk:
+                await copy.update_one(
+                    {"_id": msisdn, "company_id": "c"},
+                    {"$set": {"status": "blocked", "blocks": [{"type": "voluntary"}]}},
+                )
+
+        half = RAW_COUNT // 2
+        started = time.perf_counter()
+        await update(ids[:half])
+        sequential = half / (time.perf_counter() - started)
+        rest = ids[half:]
+        started = time.perf_counter()
+        await asyncio.gather(*(update(rest[i::RAW_TASKS]) for i in range(RAW_TASKS)))
+        concurrent = len(rest) / (time.perf_counter() - started)
+        # One bulk_write for comparison: what the database does with batched writes.
+        started = time.perf_counter()
+        await copy.bulk_write(
+            [UpdateOne({"_id": m}, {"$set": {"status": "active"}}) for m in ids], ordered=False
+        )
+        batched = RAW_COUNT / (time.perf_counter() - started)
+        await copy.drop()
+    finally:
+        await client.close()
+    return {"sequential": sequential, "concurrent": concurrent, "bulk_write": batched}
+
+
+def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[str, Any]:
+    with whole_system(mongo, amqp_url) as system:
+        company = asyncio.run(demo_company(system))
+        from demo.data import STANDARD
+
+        msisdns = [str(FIRST_MSISDN + n) for n in range(company.count, JOB_SIZE)]
+        asyncio.run(add_numbers(system, company.company_id, msisdns, company.node_ids, STANDARD))
+        company = replace(company, count=JOB_SIZE)
+        database = system.settings.database_name("catalog")
+        processes = system_processes(system, mongo)
+
+        waited = wait_until_quiet(options.quiet_wait)
+        meter = CpuMeter(processes)
+        meter.start()
+        job = asyncio.run(_run_job(system, company.token, company.root_id))
+        meter.stop()
+        job["cpu_percent"] = meter.percent
+        job["waited_for_idle_machine_s"] = waited
+
+        wait_until_quiet(options.quiet_wait)
+        raw = asyncio.run(_raw_updates(mongo.url, database))
+
+        wait_until_quiet(options.quiet_wait)
+        rest = asyncio.run(_rest_calls(system, company.token, msisdns[:REST_SAMPLE]))
+        best_raw = max(raw["sequential"], raw["concurrent"])
+        return {
+            "job": job,
+            "raw_updates_per_s": raw,
+            "rest": rest,
+            "job_over_raw": job["numbers_per_s"] / best_raw,
+            "job_over_rest": job["numbers_per_s"] / rest["calls_per_s"],
+            "database": DATABASE,
+        }
