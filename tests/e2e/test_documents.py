@@ -20,7 +20,7 @@ from tests.e2e.test_billing import (
     pay,
     usage_record,
 )
-from tests.e2e.test_catalog_bulk_operations import finished, results, start
+from tests.e2e.test_catalog_bulk_operations import finished, journal_lists, results, start
 from tests.e2e.test_catalog_numbers import give_numbers
 from tests.e2e.test_identity_flows import bearer, register
 from tests.e2e.test_identity_users_roles import create_user, login_as
@@ -112,10 +112,10 @@ async def test_the_journal_shows_an_operation_to_its_starter_and_company_wide_ho
     assert op["id"] not in await listed(viewer_headers)
     hidden = await api.get(f"/api/v1/operations/{op['id']}", headers=viewer_headers)
     assert hidden.status_code == 404
-    only = await api.get(
-        "/api/v1/operations", headers=admin, params={"type": "block", "status": "succeeded"}
+    ended = {"type": "block", "status": "succeeded"}
+    await eventually(
+        lambda: journal_lists(api, admin, [op["id"]], **ended), what="the journal has it ended"
     )
-    assert [o["id"] for o in only.json()["items"]] == [op["id"]]
     none = await api.get("/api/v1/operations", headers=admin, params={"type": "report"})
     assert none.json()["items"] == []
     bad = await api.get("/api/v1/operations", headers=admin, params={"status": "done"})

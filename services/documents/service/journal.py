@@ -2,11 +2,11 @@
 service's `vm.<service>.operation.updated.v1`, or from documents' own transactions), list,
 look at, list results, cancel.
 
-Strong enough for a caller who has just started an operation: documents writes its own
-operations into the journal in the transaction that creates them; an operation of
-another service that the journal has not heard of yet (its event is a few hundred
-milliseconds away) is asked of its owner — catalog — with the caller's own credential, so
-the caller never sees "not found" for what it just started.
+The journal lists every operation of the company (fed by the events, so a few events
+behind under load). One operation and its results are always as they are now: documents'
+own are in the journal from the transaction that creates them; another service's are
+asked of their owner — catalog — with the caller's own credential (the journal first says
+whether the caller may see one it knows).
 """
 
 from __future__ import annotations
@@ -93,7 +93,9 @@ class JournalCases:
     async def get_operation(self, caller: Caller, operation_id: str) -> common_pb2.Operation:
         access = await self._access.access(caller)
         op = await self._visible(caller, access, operation_id.strip())
-        if op is None:
+        if op is None or op.service != rules.OWN_SERVICE:
+            # Another service's: its owner tells how it is now (the journal may be a few
+            # events behind), checking the caller itself.
             return await self._catalog.operation(caller, operation_id.strip())
         return op
 
@@ -104,17 +106,9 @@ class JournalCases:
         rules.check_result_filter(status)
         access = await self._access.access(caller)
         op = await self._visible(caller, access, operation_id.strip())
-        # The first page chooses who answers; the next pages stay with it (their tokens
-        # are its own), so a listing never mixes two sources.
-        if token.startswith(OWNER_TOKEN) or (
-            not token and (op is None or await self._lags_behind(access, op))
-        ):
-            results, next_token = await self._catalog.results(
-                caller, operation_id.strip(), status, size, token.removeprefix(OWNER_TOKEN)
-            )
-            return results, f"{OWNER_TOKEN}{next_token}" if next_token else ""
-        if op is None:
-            raise NotFound("no such operation")
+        if op is None or op.service != rules.OWN_SERVICE:
+            # Another service's: its owner lists the results as they are now.
+            return await self._catalog.results(caller, operation_id.strip(), status, size, token)
         after = decode_page_token(token)
         rows = await self._store.results_page(
             access.company_id,
@@ -134,14 +128,6 @@ class JournalCases:
             return await self._cancel_own(caller, op.id)
         # Catalog's (or not heard of yet): its owner decides, checking the caller itself.
         return await self._catalog.cancel(caller, operation_id.strip())
-
-    async def _lags_behind(self, access: Access, op: common_pb2.Operation) -> bool:
-        """Another service's operation whose updates the journal has not all taken yet
-        (they are consumed concurrently: the end may arrive before the last batch's
-        results): its owner answers, so that a caller who saw it end sees every result."""
-        if op.service == rules.OWN_SERVICE:
-            return False
-        return await self._store.decided_count(access.company_id, op.id) < op.done
 
     async def _visible(
         self, caller: Caller, access: Access, operation_id: str
@@ -164,8 +150,6 @@ class JournalCases:
         return operation_from(doc)
 
 
-# A results page token of the owning service's (not the journal's) starts so.
-OWNER_TOKEN = "o."
 # Documents' own operations' ids start so: never asked of another service.
 OWN_PREFIX = "dop_"
 

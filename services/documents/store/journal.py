@@ -180,12 +180,6 @@ class JournalStore:
         )
         return await cursor.to_list()
 
-    async def decided_count(self, company_id: str, operation_id: str) -> int:
-        """How many of the operation's results the journal holds decided."""
-        return await self._results.count_documents(
-            {"company_id": company_id, "operation_id": operation_id, "status": {"$ne": "pending"}}
-        )
-
     async def results_page(
         self,
         company_id: str,
