@@ -8,6 +8,7 @@ it does, the rules treat an expired entry as absent and the next failure starts 
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from pymongo import ReturnDocument
@@ -16,6 +17,8 @@ from pymongo.errors import DuplicateKeyError
 
 from services.identity.domain.throttling import Failures
 from services.identity.store.mapping import Doc
+
+UPSERT_ATTEMPTS = 5
 
 
 def _failures(doc: Doc) -> Failures:
@@ -76,17 +79,23 @@ class ThrottleStore:
         this failure; otherwise the window set by its first failure stays."""
         await self._entries.delete_one({"_id": key, "expires_at": {"$lte": now}})
         expiry = {"expires_at": window_ends_at}
-        doc = await self._entries.find_one_and_update(
-            {"_id": key},
-            {
-                "$inc": {"failures": 1},
-                "$set": {"last_failure_at": now, **(expiry if sliding else {})},
-                "$setOnInsert": {"first_failure_at": now, **({} if sliding else expiry)},
-            },
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        return _failures(doc)
+        for _ in range(UPSERT_ATTEMPTS):
+            # Simultaneous first failures race to insert the entry: the losers see a
+            # duplicate key (or, on the embedded server, no document) and count again.
+            with contextlib.suppress(DuplicateKeyError):
+                doc = await self._entries.find_one_and_update(
+                    {"_id": key},
+                    {
+                        "$inc": {"failures": 1},
+                        "$set": {"last_failure_at": now, **(expiry if sliding else {})},
+                        "$setOnInsert": {"first_failure_at": now, **({} if sliding else expiry)},
+                    },
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+                if doc is not None:
+                    return _failures(doc)
+        raise RuntimeError(f"the failure counter could not be written in {UPSERT_ATTEMPTS} tries")
 
     async def keep_until(self, key: str, expires_at: datetime) -> None:
         """Makes an entry last at least until then (an address that has just locked)."""
