@@ -19,6 +19,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field
 
 from gateway.security import ANY_USER, PER_TYPE, CurrentCredential, needs
+from services.kit.operation_status import status_name
 from services.kit.paging import MAX_PAGE_SIZE
 from vm.catalog.v1 import bulk_operations_pb2 as pb
 from vm.common.v1 import common_pb2
@@ -45,14 +46,6 @@ OperationStatus = Literal[
     "pending", "running", "succeeded", "failed", "partially_failed", "cancelled"
 ]
 ResultStatus = Literal["pending", "succeeded", "failed", "cancelled"]
-STATUS_NAMES = {
-    common_pb2.OPERATION_STATUS_PENDING: "pending",
-    common_pb2.OPERATION_STATUS_RUNNING: "running",
-    common_pb2.OPERATION_STATUS_SUCCEEDED: "succeeded",
-    common_pb2.OPERATION_STATUS_FAILED: "failed",
-    common_pb2.OPERATION_STATUS_PARTIALLY_FAILED: "partially_failed",
-    common_pb2.OPERATION_STATUS_CANCELLED: "cancelled",
-}
 IdempotencyKey = Annotated[
     str,
     Header(
@@ -153,7 +146,7 @@ def operation_out(op: common_pb2.Operation) -> OperationOut:
         id=op.id,
         type=op.type,
         title=op.title,
-        status=STATUS_NAMES[op.status],  # type: ignore[arg-type]
+        status=status_name(op.status),  # type: ignore[arg-type]
         progress=op.progress,
         total=op.total,
         done=op.done,

@@ -10,8 +10,7 @@ VM_CATALOG_WORKER_PORT (SERVING while MongoDB and RabbitMQ answer) and nothing e
 from __future__ import annotations
 
 import asyncio
-import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from aio_pika.abc import AbstractRobustConnection
 
@@ -27,13 +26,10 @@ from services.kit.delivery import HttpSmsCentre
 from services.kit.grpc_server import AccessPolicy
 from services.kit.runtime import ServiceRuntime, remote_authenticator, run_service_process
 from services.kit.settings import Settings
-from services.kit.work_queue import WorkQueue
-
-log = logging.getLogger(__name__)
+from services.kit.work_queue import WorkQueue, take_work
 
 # Operations one worker runs at once (each in batches, with its own network concurrency).
 OPERATIONS_AT_ONCE = 2
-DUE_PER_SWEEP = 50
 
 
 def build_runner(runtime: ServiceRuntime) -> BulkRunner:
@@ -57,19 +53,6 @@ def build_runner(runtime: ServiceRuntime) -> BulkRunner:
     )
 
 
-async def sweep(store: OperationStore, queue: WorkQueue, settings: Settings) -> None:
-    """Hand the queue what is due and held by nobody; every replica sweeps, and the
-    `dispatched_at` mark keeps them from handing the same operation over together."""
-    redispatch_after = timedelta(seconds=settings.work_lease_seconds)
-    while True:
-        try:
-            for operation_id in await store.due(datetime.now(UTC), redispatch_after, DUE_PER_SWEEP):
-                await queue.dispatch(operation_id)
-        except Exception as error:  # the database or broker is away: the next sweep retries
-            log.warning("sweep paused", extra={"error": str(error)[:200]})
-        await asyncio.sleep(settings.work_sweep_seconds)
-
-
 async def start(
     settings: Settings, address: str | None = None
 ) -> tuple[ServiceRuntime, BulkRunner]:
@@ -78,11 +61,14 @@ async def start(
     store = OperationStore(runtime.db)
 
     async def consume(broker: AbstractRobustConnection) -> None:
-        queue = WorkQueue(broker, operations_queue(settings))
-        await queue.start(prefetch=OPERATIONS_AT_ONCE)
-        await queue.consume(runner.run)
-        log.info("taking operations", extra={"queue": queue.name})
-        await sweep(store, queue, settings)
+        await take_work(
+            WorkQueue(broker, operations_queue(settings)),
+            runner.run,
+            store.due,
+            prefetch=OPERATIONS_AT_ONCE,
+            lease_seconds=settings.work_lease_seconds,
+            sweep_seconds=settings.work_sweep_seconds,
+        )
 
     await runtime.start(
         servicers=[],

@@ -11,50 +11,21 @@ VM_DOCUMENTS_WORKER_PORT (SERVING while MongoDB and RabbitMQ answer) and nothing
 from __future__ import annotations
 
 import asyncio
-import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from aio_pika.abc import AbstractRobustConnection
 
 from services.documents.main import NAME, build_cases, jobs_queue
 from services.documents.service.document_maker import DocumentMaker
 from services.documents.service.runner import JobRunner, RunnerSettings
-from services.documents.store.documents import DocumentStore
-from services.documents.store.files import GeneratedFiles
-from services.documents.store.jobs import JobStore
 from services.kit.delivery import SmtpMailSender
 from services.kit.grpc_server import AccessPolicy
 from services.kit.runtime import ServiceRuntime, remote_authenticator, run_service_process
 from services.kit.settings import Settings
-from services.kit.work_queue import WorkQueue
-
-log = logging.getLogger(__name__)
+from services.kit.work_queue import WorkQueue, take_work
 
 JOBS_AT_ONCE = 2
-DUE_PER_SWEEP = 50
 EXPIRED_PER_SWEEP = 100
-
-
-async def sweep(
-    jobs: JobStore,
-    files: GeneratedFiles,
-    documents: DocumentStore,
-    queue: WorkQueue,
-    settings: Settings,
-) -> None:
-    redispatch_after = timedelta(seconds=settings.work_lease_seconds)
-    retention = timedelta(days=settings.documents_retention_days)
-    while True:
-        try:
-            now = datetime.now(UTC)
-            for job_id in await jobs.leases.due(now, redispatch_after, DUE_PER_SWEEP):
-                await queue.dispatch(job_id)
-            for file_id in await files.older_than(now - retention, EXPIRED_PER_SWEEP):
-                await files.discard(file_id)
-                await documents.forget_file(file_id)
-        except Exception as error:  # the database or broker is away: the next sweep retries
-            log.warning("sweep paused", extra={"error": str(error)[:200]})
-        await asyncio.sleep(settings.work_sweep_seconds)
 
 
 async def start(settings: Settings, address: str | None = None) -> tuple[ServiceRuntime, JobRunner]:
@@ -75,12 +46,23 @@ async def start(settings: Settings, address: str | None = None) -> tuple[Service
         RunnerSettings(lease=timedelta(seconds=settings.work_lease_seconds)),
     )
 
+    retention = timedelta(days=settings.documents_retention_days)
+
+    async def discard_expired_files(now: datetime) -> None:
+        for file_id in await cases.files.older_than(now - retention, EXPIRED_PER_SWEEP):
+            await cases.files.discard(file_id)
+            await cases.document_store.forget_file(file_id)
+
     async def consume(broker: AbstractRobustConnection) -> None:
-        queue = WorkQueue(broker, jobs_queue(settings))
-        await queue.start(prefetch=JOBS_AT_ONCE)
-        await queue.consume(runner.run)
-        log.info("taking jobs", extra={"queue": queue.name})
-        await sweep(cases.jobs.jobs, cases.files, cases.document_store, queue, settings)
+        await take_work(
+            WorkQueue(broker, jobs_queue(settings)),
+            runner.run,
+            cases.jobs.jobs.leases.due,
+            prefetch=JOBS_AT_ONCE,
+            lease_seconds=settings.work_lease_seconds,
+            sweep_seconds=settings.work_sweep_seconds,
+            housekeeping=discard_expired_files,
+        )
 
     await runtime.start(
         servicers=[],

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 Doc = dict[str, Any]
@@ -45,12 +46,24 @@ class JobLeases:
             return_document=ReturnDocument.AFTER,
         )
 
-    async def renew(self, job_id: str, holder: str, until: datetime) -> Doc | None:
-        """The job as it is now, with the claim extended; None if the claim was lost."""
+    async def renew(
+        self,
+        job_id: str,
+        holder: str,
+        until: datetime,
+        session: AsyncClientSession | None = None,
+    ) -> Doc | None:
+        """The job as it is now, with the claim extended; None if the claim was lost.
+
+        Made the first write of a transaction that changes the job, it fences that
+        transaction (a worker that lost its claim commits nothing) and takes the job's
+        document first: a sweeper's write waits for the commit and then finds the lease
+        live, instead of the transaction failing on a write conflict."""
         return await self._jobs.find_one_and_update(
             {"_id": job_id, "holder": holder},
             {"$set": {"lease_until": until}},
             return_document=ReturnDocument.AFTER,
+            session=session,
         )
 
     async def release(self, job_id: str, holder: str) -> None:

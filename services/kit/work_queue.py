@@ -13,8 +13,10 @@ keeps failing (`x-delivery-limit`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import aio_pika
 from aio_pika.abc import (
@@ -30,7 +32,12 @@ from services.kit.broker import PUBLISH_TIMEOUT_SECONDS
 log = logging.getLogger(__name__)
 
 DELIVERY_LIMIT = 20
+DUE_PER_SWEEP = 50
 JobHandler = Callable[[str], Awaitable[None]]
+# (now, redispatch_after, limit) → ids of jobs due and held by nobody (kit.job_leases.due).
+DueJobs = Callable[[datetime, timedelta, int], Awaitable[list[str]]]
+# What else a worker tidies on each sweep (expired files, say), given the time.
+Housekeeping = Callable[[datetime], Awaitable[None]]
 
 
 class WorkQueue:
@@ -91,3 +98,33 @@ class WorkQueue:
             await message.ack()
 
         await self._queue.consume(on_message)
+
+
+async def take_work(
+    queue: WorkQueue,
+    run: JobHandler,
+    due: DueJobs,
+    *,
+    prefetch: int,
+    lease_seconds: float,
+    sweep_seconds: float,
+    housekeeping: Housekeeping | None = None,
+) -> None:
+    """A worker replica's life: run the jobs the queue hands it (`prefetch` at once) and,
+    every `sweep_seconds`, hand the queue what is due and held by nobody (scheduled jobs
+    whose time has come, those of a worker that died). Every replica sweeps; the
+    `dispatched_at` mark of kit.job_leases keeps them from handing a job over together."""
+    await queue.start(prefetch=prefetch)
+    await queue.consume(run)
+    log.info("taking work", extra={"queue": queue.name})
+    redispatch_after = timedelta(seconds=lease_seconds)
+    while True:
+        try:
+            now = datetime.now(UTC)
+            for job_id in await due(now, redispatch_after, DUE_PER_SWEEP):
+                await queue.dispatch(job_id)
+            if housekeeping is not None:
+                await housekeeping(now)
+        except Exception as error:  # the database or broker is away: the next sweep retries
+            log.warning("sweep paused", extra={"queue": queue.name, "error": str(error)[:200]})
+        await asyncio.sleep(sweep_seconds)

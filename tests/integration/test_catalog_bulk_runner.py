@@ -38,7 +38,9 @@ async def operations(db) -> OperationStore:
     return store
 
 
-def runner(db, transactions, network, *, batch: int = 50, lease: timedelta = LEASE) -> BulkRunner:
+def runner(
+    db, transactions, network, *, batch: int = 50, lease: timedelta = LEASE, sms=None
+) -> BulkRunner:
     return BulkRunner(
         OperationStore(db),
         NumberStore(db),
@@ -48,7 +50,7 @@ def runner(db, transactions, network, *, batch: int = 50, lease: timedelta = LEA
         transactions,
         Outbox(db),
         network,
-        sms=None,  # type: ignore[arg-type]  # no SMS in these operations
+        sms=sms,
         settings=WorkerSettings(batch_size=batch, lease=lease),
     )
 
@@ -59,13 +61,14 @@ async def a_block(
     msisdns: list[str],
     *,
     scheduled_at: datetime | None = None,
+    sms: str = "",
 ) -> BulkOperation:
     now = datetime.now(UTC) - timedelta(seconds=1)
     op = BulkOperation(
         id=f"op_{namespace()}",
         company_id=A,
-        type="block",
-        params={"type": "voluntary"},
+        type="sms" if sms else "block",
+        params={"text": sms} if sms else {"type": "voluntary"},
         targets=Targets(msisdns=tuple(msisdns)),
         scope_nodes=None,
         created_by="usr_1",
@@ -195,3 +198,37 @@ async def test_one_worker_handed_an_operation_twice_runs_it_once(db, operations,
     assert ended is not None and (ended.status, ended.done) == ("succeeded", 60)
     blocked = await db["outbox"].count_documents({"type": "vm.catalog.number.blocked.v1"})
     assert blocked == 60
+
+
+class StallingSmsCentre:
+    """An SMS centre that takes the messages but answers only when told to (the worker
+    stalls meanwhile: a long GC pause, a slow network)."""
+
+    def __init__(self) -> None:
+        self.reached = asyncio.Event()
+        self.answer = asyncio.Event()
+        self.taken: list[str] = []
+
+    async def send_sms(self, to: str, text: str, *, reference: str = "") -> None:
+        self.taken.append(reference)
+        self.reached.set()
+        await self.answer.wait()
+
+
+async def test_a_worker_that_lost_its_claim_records_nothing(db, operations, transactions):
+    numbers = [a_number(5000 + n, ROOT) for n in range(5)]
+    await insert(NumberStore(db), transactions, numbers)
+    op = await a_block(operations, transactions, [n.msisdn for n in numbers], sms="Проверка")
+    centre = StallingSmsCentre()
+    stalled = runner(db, transactions, None, batch=5, lease=timedelta(milliseconds=300), sms=centre)
+    running = asyncio.create_task(stalled.run(op.id))
+    await centre.reached.wait()
+    await asyncio.sleep(0.4)  # its lease runs out while it waits
+    assert await operations.claim(op.id, "w2", datetime.now(UTC), LEASE) is not None
+    centre.answer.set()
+    await asyncio.wait_for(running, 10)  # it stops quietly, leaving the operation to w2
+
+    held = await operations.get(A, op.id)
+    assert held is not None and (held.status, held.done) == ("running", 0)
+    assert len(await operations.pending(op.id, 100)) == 5  # w2 sends them (same references)
+    assert await db["outbox"].count_documents({"type": "vm.catalog.operation.updated.v1"}) == 1

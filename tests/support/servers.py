@@ -99,7 +99,7 @@ def isolated_settings(mongo_url: str, amqp_url: str, prefix: str) -> Settings:
 
 
 # The work queues of the system's workers.
-WORK_QUEUES = ("catalog.operations", "documents.jobs")
+WORK_QUEUES = ("catalog.operations", "documents.jobs", "test.jobs")
 
 
 async def delete_broker_namespace(url: str, prefix: str, services: Iterable[str]) -> None:

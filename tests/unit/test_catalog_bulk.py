@@ -1,5 +1,5 @@
 """Bulk operations' rules: each type's params read into one typed action or refused with
-the field at fault; targets; the schedule; how a finished operation ends; progress."""
+the field at fault; targets; the schedule; progress."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from services.catalog.domain.bulk import (
     checked_schedule,
     checked_sms_text,
     checked_targets,
-    final_status,
 )
 from services.kit.errors import InvalidArgument, NotAllowed
 
@@ -125,32 +124,10 @@ def test_an_sms_text_is_trimmed_and_bounded():
             checked_sms_text(text)
 
 
-@pytest.mark.parametrize(
-    ("done", "failed", "cancelled", "status"),
-    [
-        (10, 0, False, "succeeded"),
-        (0, 0, False, "succeeded"),
-        (10, 10, False, "failed"),
-        (10, 3, False, "partially_failed"),
-        (4, 1, True, "cancelled"),
-    ],
-)
-def test_how_an_operation_ends(done, failed, cancelled, status):
-    assert final_status(Progress(10, done, failed), cancelled=cancelled) == status
-
-
 def test_progress_is_a_whole_percentage():
     assert Progress(3, 1, 0).percent == 33
     assert Progress(3, 3, 1).percent == 100
     assert Progress(0, 0, 0).percent == 0
-
-
-def test_only_an_unfinished_operation_is_cancelled():
-    bulk.check_cancellable("pending")
-    bulk.check_cancellable("running")
-    for status in bulk.FINISHED:
-        with pytest.raises(NotAllowed):
-            bulk.check_cancellable(status)
 
 
 def test_every_type_needs_a_permission_and_has_a_title():

@@ -23,21 +23,8 @@ from services.catalog.domain.operations import (
     checked_condition,
     checked_forwarding_target,
 )
-from services.kit.errors import InvalidArgument, NotAllowed
-
-# --- the statuses -------------------------------------------------------------------
-
-PENDING = "pending"
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-PARTIALLY_FAILED = "partially_failed"
-CANCELLED = "cancelled"
-STATUSES = (PENDING, RUNNING, SUCCEEDED, FAILED, PARTIALLY_FAILED, CANCELLED)
-FINISHED = frozenset({SUCCEEDED, FAILED, PARTIALLY_FAILED, CANCELLED})
-
-# A number's result; `pending` until the worker has decided it.
-RESULT_STATUSES = (PENDING, SUCCEEDED, FAILED, CANCELLED)
+from services.kit.errors import InvalidArgument
+from services.kit.operation_status import FAILED, FINISHED, PENDING, SUCCEEDED, status_filter_errors
 
 # --- the limits of a request ----------------------------------------------------------
 
@@ -352,23 +339,6 @@ class Progress:
         return min(100, self.done * 100 // self.total)
 
 
-def final_status(progress: Progress, *, cancelled: bool) -> str:
-    """How a finished operation ended: cancelled wins; no failure is success; all failed
-    (or nothing to do because every number failed) is failure; otherwise partial."""
-    if cancelled:
-        return CANCELLED
-    if progress.failed == 0:
-        return SUCCEEDED
-    if progress.failed >= progress.done:
-        return FAILED
-    return PARTIALLY_FAILED
-
-
-def check_cancellable(status: str) -> None:
-    if status in FINISHED:
-        raise NotAllowed(f"the operation has already ended ({status})", reason="OPERATION_FINISHED")
-
-
 @dataclass(frozen=True)
 class BulkOperation:
     """An operation as stored: what was asked, of which numbers, and how far it got."""
@@ -447,14 +417,6 @@ def check_filter(operation_type: str, status: str) -> None:
     errors: dict[str, str] = {}
     if operation_type and operation_type not in PERMISSIONS:
         errors["type"] = f"one of: {', '.join(PERMISSIONS)}"
-    if status and status not in STATUSES:
-        errors["status"] = f"one of: {', '.join(STATUSES)}"
+    errors.update(status_filter_errors(status))
     if errors:
         raise InvalidArgument("the filter is not valid", errors)
-
-
-def check_result_filter(status: str) -> None:
-    if status and status not in RESULT_STATUSES:
-        raise InvalidArgument(
-            "the filter is not valid", {"status": f"one of: {', '.join(RESULT_STATUSES)}"}
-        )

@@ -30,6 +30,7 @@ from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.hierarchy import NodeStore
 from services.catalog.store.numbers import NumberStore
 from services.catalog.store.operations import OperationStore
+from services.kit import operation_status
 from services.kit.authz import Access
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.context import Caller
@@ -56,21 +57,11 @@ class AccountCheck(Protocol):
         """NotFound unless the account is the caller's company's."""
 
 
-_STATUS = {
-    rules.PENDING: common_pb2.OPERATION_STATUS_PENDING,
-    rules.RUNNING: common_pb2.OPERATION_STATUS_RUNNING,
-    rules.SUCCEEDED: common_pb2.OPERATION_STATUS_SUCCEEDED,
-    rules.FAILED: common_pb2.OPERATION_STATUS_FAILED,
-    rules.PARTIALLY_FAILED: common_pb2.OPERATION_STATUS_PARTIALLY_FAILED,
-    rules.CANCELLED: common_pb2.OPERATION_STATUS_CANCELLED,
-}
-
-
 def operation_message(op: BulkOperation) -> common_pb2.Operation:
     message = common_pb2.Operation(
         id=op.id,
         type=op.type,
-        status=_STATUS[op.status],
+        status=operation_status.STATUS_VALUES[op.status],
         progress=op.progress.percent,
         total=op.total,
         done=op.done,
@@ -296,7 +287,7 @@ class BulkCases:
         self, caller: Caller, operation_id: str, *, status: str = "", size: int = 0, token: str = ""
     ) -> tuple[list[TargetResult], str]:
         limit = page_size(size)
-        rules.check_result_filter(status)
+        operation_status.check_result_filter(status)
         after = decode_page_token(token)
         access = await self._access.access(caller)
         op = await self._visible(caller, access, operation_id)
@@ -309,14 +300,14 @@ class BulkCases:
     async def cancel_operation(self, caller: Caller, operation_id: str) -> BulkOperation:
         access = await self._access.access(caller)
         op = await self._visible(caller, access, operation_id)
-        rules.check_cancellable(op.status)
+        operation_status.check_cancellable(op.status)
         now = datetime.now(UTC)
 
         async def write(session: AsyncClientSession) -> BulkOperation:
             cancelled = await self._operations.cancel(op.company_id, op.id, now, session)
             if cancelled is None:
                 raise NotAllowed("the operation has already ended", reason="OPERATION_FINISHED")
-            if cancelled.status == rules.CANCELLED:  # it had not started: it ends here
+            if cancelled.status == operation_status.CANCELLED:  # it had not started: it ends here
                 await self._outbox.add(session, operation_updated(cancelled))
             return cancelled
 

@@ -49,6 +49,7 @@ from services.catalog.store.hierarchy import NodeStore
 from services.catalog.store.number_changes import NumberChanges
 from services.catalog.store.numbers import NumberStore
 from services.catalog.store.operations import OperationStore
+from services.kit import operation_status
 from services.kit.delivery import SmsCentre
 from services.kit.errors import DomainError, Unavailable
 from services.kit.mongo import Transactions
@@ -75,6 +76,10 @@ class AccountChanges(Protocol):
 
 class WorkerStopping(Exception):
     """The worker is stopping: the operation goes back to the queue for another one."""
+
+
+class ClaimLost(Exception):
+    """Another worker holds the operation now (this one's lease ran out)."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,11 @@ class BulkRunner:
             if not batch:
                 await self._end(op, cancelled=False)
                 return
-            await self._run_batch(op, batch)
+            try:
+                await self._run_batch(op, batch)
+            except ClaimLost:
+                log.warning("claim on an operation lost mid-batch", extra={"operation": op.id})
+                return
             renewed = await self._operations.renew(
                 op.id, self._holder, datetime.now(UTC) + self._settings.lease
             )
@@ -188,7 +197,10 @@ class BulkRunner:
             if started is not None:
                 # The targets, in order, as pending results: the operation-results journal
                 # shows each one from the start and in the order of the request.
-                listed = [TargetResult(m, rules.PENDING, seq=i) for i, m in enumerate(msisdns, 1)]
+                listed = [
+                    TargetResult(m, operation_status.PENDING, seq=i)
+                    for i, m in enumerate(msisdns, 1)
+                ]
                 chunks = range(0, len(listed), TARGETS_PER_EVENT)
                 updates = [
                     operation_updated(started, listed[a : a + TARGETS_PER_EVENT]) for a in chunks
@@ -202,7 +214,9 @@ class BulkRunner:
         now = datetime.now(UTC)
         if cancelled:
             await self._operations.cancel_pending(op.id, now)
-        status = rules.final_status(op.progress, cancelled=cancelled)
+        status = operation_status.final_status(
+            op.progress.done, op.progress.failed, cancelled=cancelled
+        )
 
         async def write(session: AsyncClientSession) -> None:
             ended = await self._operations.finish(op.id, status, now, session)
@@ -226,6 +240,7 @@ class BulkRunner:
         self, op: BulkOperation, action: rules.NumberChange, batch: list[str]
     ) -> None:
         async def unit(session: AsyncClientSession) -> None:
+            await self._hold(op, session)
             # Pending again inside the transaction: what a previous worker committed is
             # not done twice.
             pending = await self._operations.pending(op.id, len(batch), session)
@@ -356,12 +371,20 @@ class BulkRunner:
 
     async def _record(self, op: BulkOperation, results: list[TargetResult]) -> None:
         async def write(session: AsyncClientSession) -> None:
+            await self._hold(op, session)
             updated = await self._operations.decide(op.id, results, datetime.now(UTC), session)
             await self._outbox.add(session, operation_updated(updated, results))
 
         await self._tx.run(write)
 
     # ------------------------------------------------------------ helpers
+
+    async def _hold(self, op: BulkOperation, session: AsyncClientSession) -> None:
+        """First in each batch's transaction: the claim, extended; ClaimLost (and nothing
+        committed) if another worker has the operation now."""
+        until = datetime.now(UTC) + self._settings.lease
+        if await self._operations.renew(op.id, self._holder, until, session) is None:
+            raise ClaimLost(op.id)
 
     @staticmethod
     def _scope(op: BulkOperation) -> Scope:

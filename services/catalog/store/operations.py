@@ -21,20 +21,13 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from services.catalog.domain.bulk import (
-    CANCELLED,
-    PENDING,
-    RUNNING,
-    BulkOperation,
-    TargetResult,
-    Targets,
-)
+from services.catalog.domain.bulk import BulkOperation, TargetResult, Targets
 from services.kit.job_leases import JobLeases
+from services.kit.operation_status import CANCELLED, PENDING, RUNNING, UNFINISHED
 
 Doc = dict[str, Any]
 RESULTS_CHUNK = 1_000
 DUPLICATE_KEY = 11000
-UNFINISHED = [PENDING, RUNNING]
 
 
 def _operation_doc(op: BulkOperation, idempotency_key: str, digest: str) -> Doc:
@@ -223,9 +216,16 @@ class OperationStore:
         doc = await self._leases.claim(operation_id, holder, now, lease)
         return _operation(doc) if doc else None
 
-    async def renew(self, operation_id: str, holder: str, until: datetime) -> BulkOperation | None:
-        """The operation as it is now, with the claim extended; None if the claim was lost."""
-        doc = await self._leases.renew(operation_id, holder, until)
+    async def renew(
+        self,
+        operation_id: str,
+        holder: str,
+        until: datetime,
+        session: AsyncClientSession | None = None,
+    ) -> BulkOperation | None:
+        """The operation as it is now, with the claim extended; None if the claim was lost
+        (kit.job_leases: first in a batch's transaction, it fences it)."""
+        doc = await self._leases.renew(operation_id, holder, until, session)
         return _operation(doc) if doc else None
 
     async def release(self, operation_id: str, holder: str) -> None:

@@ -15,17 +15,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from services.kit.errors import InvalidArgument, NotAllowed
+from services.kit.errors import InvalidArgument
+from services.kit.operation_status import FINISHED, RUNNING, status_filter_errors
 
-PENDING = "pending"
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-PARTIALLY_FAILED = "partially_failed"
-CANCELLED = "cancelled"
-STATUSES = (PENDING, RUNNING, SUCCEEDED, FAILED, PARTIALLY_FAILED, CANCELLED)
-FINISHED = frozenset({SUCCEEDED, FAILED, PARTIALLY_FAILED, CANCELLED})
-RESULT_STATUSES = (PENDING, SUCCEEDED, FAILED, CANCELLED)
 TYPE_MAX = 64
 
 # The service whose operations the journal holds from the moment they are created (its
@@ -69,32 +61,9 @@ def check_filter(operation_type: str, status: str) -> None:
     errors: dict[str, str] = {}
     if len(operation_type) > TYPE_MAX:
         errors["type"] = f"at most {TYPE_MAX} characters"
-    if status and status not in STATUSES:
-        errors["status"] = f"one of: {', '.join(STATUSES)}"
+    errors.update(status_filter_errors(status))
     if errors:
         raise InvalidArgument("the filter is not valid", errors)
-
-
-def check_result_filter(status: str) -> None:
-    if status and status not in RESULT_STATUSES:
-        raise InvalidArgument(
-            "the filter is not valid", {"status": f"one of: {', '.join(RESULT_STATUSES)}"}
-        )
-
-
-def check_cancellable(status: str) -> None:
-    if status in FINISHED:
-        raise NotAllowed(f"the operation has already ended ({status})", reason="OPERATION_FINISHED")
-
-
-def final_status(total: int, failed: int, *, cancelled: bool) -> str:
-    """How one of documents' own operations ended: cancelled wins; no failure is success;
-    every target failed is failure; otherwise partial."""
-    if cancelled:
-        return CANCELLED
-    if failed == 0:
-        return SUCCEEDED
-    return FAILED if failed >= total else PARTIALLY_FAILED
 
 
 def percent(total: int, done: int) -> int:

@@ -28,7 +28,6 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.documents.domain import documents as rules
-from services.documents.domain.journal import FAILED, SUCCEEDED
 from services.documents.domain.periods import Period
 from services.documents.domain.requisites import OPERATOR, Requisites
 from services.documents.peers import AccountFacts, OperatorPeers
@@ -42,6 +41,7 @@ from services.kit.delivery import Attachment, MailSender
 from services.kit.errors import DomainError, NotFound, Unavailable
 from services.kit.ids import new_id
 from services.kit.mongo import Transactions
+from services.kit.operation_status import FAILED, SUCCEEDED
 from vm.common.v1 import common_pb2
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.documents.domain import documents as rules
-from services.documents.domain.journal import PENDING
 from services.documents.domain.periods import checked_period
 from services.documents.peers import OperatorPeers
 from services.documents.service.jobs import JobCases, new_job, operation_message, target_result
@@ -24,6 +23,7 @@ from services.kit.caller_access import CallerAccessResolver
 from services.kit.context import Caller
 from services.kit.errors import NotFound
 from services.kit.idempotency import checked_idempotency_key, request_digest
+from services.kit.operation_status import PENDING
 from services.kit.paging import decode_page_token, encode_page_token, page_size
 from vm.common.v1 import common_pb2
 

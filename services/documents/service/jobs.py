@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from services.documents.domain import journal as rules
 from services.documents.service.journal import OWN_PREFIX, JournalCases
 from services.documents.store.jobs import JobStore
-from services.documents.store.journal import STATUS_VALUES
+from services.kit import operation_status
 from services.kit.context import Caller
 from services.kit.errors import NotAllowed, NotFound
 from services.kit.events import Event, new_event
@@ -39,7 +39,7 @@ def operation_message(job: Doc) -> common_pb2.Operation:
     message = common_pb2.Operation(
         id=job["_id"],
         type=job["type"],
-        status=STATUS_VALUES[job["status"]],
+        status=operation_status.STATUS_VALUES[job["status"]],
         progress=rules.percent(job.get("total", 0), job.get("done", 0)),
         total=job.get("total", 0),
         done=job.get("done", 0),
@@ -96,7 +96,7 @@ def new_job(
         "created_by": caller.user_id or "",
         "created_at": now,
         "run_after": now,
-        "status": rules.PENDING,
+        "status": operation_status.PENDING,
         "total": total,
         "done": 0,
         "failed": 0,
@@ -184,13 +184,13 @@ class JobCases:
         job = await self.jobs.get(company_id, job_id)
         if job is None:
             raise NotFound("no such operation")
-        rules.check_cancellable(job["status"])
+        operation_status.check_cancellable(job["status"])
 
         async def write(session: AsyncClientSession) -> Doc:
             cancelled = await self.jobs.request_cancel(company_id, job_id, now, session)
             if cancelled is None:
                 raise NotAllowed("the operation has already ended", reason="OPERATION_FINISHED")
-            if cancelled["status"] == rules.CANCELLED:
+            if cancelled["status"] == operation_status.CANCELLED:
                 await self._told(cancelled, (), session)
             return cancelled
 

@@ -19,7 +19,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from services.documents.domain import journal as rules
 from services.documents.domain.journal import Progress
 from services.documents.peers import CatalogPeer
-from services.documents.store.journal import JournalStore, operation_from, status_name
+from services.documents.store.journal import JournalStore, operation_from
+from services.kit import operation_status
 from services.kit.authz import Access
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.context import Caller
@@ -58,12 +59,12 @@ class JournalCases:
     ) -> None:
         """Keep the newest state of the operation and the results the update decided."""
         held = await self._store.held(op.id, session)
-        newer = rules.is_newer(Progress(status_name(op), op.done), held)
+        newer = rules.is_newer(Progress(operation_status.status_name(op.status), op.done), held)
         if newer:
             await self._store.put(op, session)
         await self._store.put_results(op, results, session)
-        ended = status_name(op) if newer else (held.status if held else "")
-        if ended == rules.CANCELLED:
+        ended = operation_status.status_name(op.status) if newer else (held.status if held else "")
+        if ended == operation_status.CANCELLED:
             await self._store.cancel_pending(op.id, session)
 
     # ------------------------------------------------------------ reading
@@ -103,7 +104,7 @@ class JournalCases:
         self, caller: Caller, operation_id: str, status: str, size: int, token: str
     ) -> tuple[list[common_pb2.OperationTargetResult], str]:
         limit = page_size(size)
-        rules.check_result_filter(status)
+        operation_status.check_result_filter(status)
         access = await self._access.access(caller)
         op = await self._visible(caller, access, operation_id.strip())
         if op is None or op.service != rules.OWN_SERVICE:

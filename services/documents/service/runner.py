@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.documents.domain import documents as financial
-from services.documents.domain import journal as states
 from services.documents.domain import reports as rules
 from services.documents.domain.periods import Period
 from services.documents.peers import OperatorPeers
@@ -32,6 +31,7 @@ from services.documents.service.document_maker import DocumentMaker
 from services.documents.service.jobs import JobCases, target_result
 from services.documents.service.report_rows import ReportRows, heading
 from services.documents.store.files import GeneratedFiles
+from services.kit import operation_status
 from services.kit.errors import DomainError
 from vm.common.v1 import common_pb2
 
@@ -125,11 +125,14 @@ class JobRunner:
             )
             return
         if job.get("cancel_requested"):
-            await self._end(job, states.CANCELLED, {})
+            await self._end(job, operation_status.CANCELLED, {})
             return
         started = await self._jobs.advance(
             job["_id"],
-            {"status": states.RUNNING, "started_at": job.get("started_at") or datetime.now(UTC)},
+            {
+                "status": operation_status.RUNNING,
+                "started_at": job.get("started_at") or datetime.now(UTC),
+            },
         )
         if started is None:
             return
@@ -137,9 +140,9 @@ class JobRunner:
             if started["type"] == financial.OPERATION_TYPE:
                 await self._documents(started)
             else:
-                await self._end(started, states.SUCCEEDED, await self._report(started))
+                await self._end(started, operation_status.SUCCEEDED, await self._report(started))
         except Cancelled:
-            await self._end(started, states.CANCELLED, {})
+            await self._end(started, operation_status.CANCELLED, {})
         except DomainError as error:
             await self._fail(started, error.reason.lower(), error.message)
 
@@ -148,15 +151,15 @@ class JobRunner:
         done = failed = 0
         async for outcome in self._maker.make(job, _period(job)):
             done += 1
-            failed += outcome.result.status == states.FAILED
+            failed += outcome.result.status == operation_status.FAILED
             if outcome.document is not None:
                 made.append(outcome.document)
             await self._progress(job, {"done": done, "failed": failed}, [outcome.result])
         mailed = [] if job.get("emailed") else await self._maker.deliver(job, made, done + 1)
-        undelivered = sum(r.status == states.FAILED for r in mailed)
-        status = states.final_status(job.get("total", 0), failed, cancelled=False)
-        if status == states.SUCCEEDED and undelivered:
-            status = states.PARTIALLY_FAILED
+        undelivered = sum(r.status == operation_status.FAILED for r in mailed)
+        status = operation_status.final_status(job.get("total", 0), failed, cancelled=False)
+        if status == operation_status.SUCCEEDED and undelivered:
+            status = operation_status.PARTIALLY_FAILED
         changes = {
             "done": done,
             "failed": failed + undelivered,
@@ -230,12 +233,12 @@ class JobRunner:
 
     async def _fail(self, job: Doc, code: str, detail: str) -> None:
         target = "documents" if job["type"] == financial.OPERATION_TYPE else "report"
-        result = target_result(target, states.FAILED, code, detail, 1)
+        result = target_result(target, operation_status.FAILED, code, detail, 1)
         now = datetime.now(UTC)
         await self._jobs.advance(
             job["_id"],
             {
-                "status": states.FAILED,
+                "status": operation_status.FAILED,
                 "failed": 1,
                 "finished_at": now,
                 "holder": None,

@@ -12,12 +12,11 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.documents.domain.journal import PENDING, RUNNING
 from services.kit.job_leases import JobLeases
+from services.kit.operation_status import PENDING, RUNNING, UNFINISHED
 
 Doc = dict[str, Any]
 Session = AsyncClientSession | None
-UNFINISHED = (PENDING, RUNNING)
 
 
 class JobStore:

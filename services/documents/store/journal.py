@@ -19,25 +19,12 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.documents.domain.journal import CANCELLED, PENDING, Progress
+from services.documents.domain.journal import Progress
+from services.kit.operation_status import CANCELLED, PENDING, status_name
 from vm.common.v1 import common_pb2
 
 Doc = dict[str, Any]
 Session = AsyncClientSession | None
-
-STATUS_NAMES = {
-    common_pb2.OPERATION_STATUS_PENDING: "pending",
-    common_pb2.OPERATION_STATUS_RUNNING: "running",
-    common_pb2.OPERATION_STATUS_SUCCEEDED: "succeeded",
-    common_pb2.OPERATION_STATUS_FAILED: "failed",
-    common_pb2.OPERATION_STATUS_PARTIALLY_FAILED: "partially_failed",
-    common_pb2.OPERATION_STATUS_CANCELLED: "cancelled",
-}
-STATUS_VALUES = {name: value for value, name in STATUS_NAMES.items()}
-
-
-def status_name(op: common_pb2.Operation) -> str:
-    return STATUS_NAMES.get(op.status, PENDING)
 
 
 def _moment(op: common_pb2.Operation, name: str) -> datetime | None:
@@ -49,7 +36,7 @@ def _entry(op: common_pb2.Operation) -> Doc:
         "company_id": op.company_id,
         "service": op.service,
         "type": op.type,
-        "status": status_name(op),
+        "status": status_name(op.status),
         "done": op.done,
         "created_by": op.created_by,
         "permission": op.permission,
