@@ -32,7 +32,7 @@ from pymongo import UpdateOne
 
 from bench.numbers import FIRST_MSISDN, add_numbers, demo_company
 from bench.procs import DATABASE, CpuMeter, wait_until_quiet
-from bench.web import LoadOptions, system_processes, whole_system
+from bench.web import LoadOptions, settle, system_processes, whole_system
 from services.kit.mongo import connect_mongo
 from tests.support.servers import MongoServer
 from tests.support.system import RunningSystem
@@ -43,6 +43,8 @@ CONNECTIONS = 8
 RAW_COUNT = 4_000
 RAW_TASKS = 8
 POLL_SECONDS = 0.2
+# Adding 10,000 numbers sends 10,000 events that billing, identity and documents consume.
+SETTLE_MAX_SECONDS = 900
 
 
 async def _run_job(system: RunningSystem, token: str, root_id: str) -> dict[str, Any]:
@@ -159,6 +161,7 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
         database = system.settings.database_name("catalog")
         processes = system_processes(system, mongo)
 
+        settled = asyncio.run(settle(system, SETTLE_MAX_SECONDS))
         waited = wait_until_quiet(options.quiet_wait)
         meter = CpuMeter(processes)
         meter.start()
@@ -166,6 +169,7 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
         meter.stop()
         job["cpu_percent"] = meter.percent
         job["waited_for_idle_machine_s"] = waited
+        job["waited_for_set_up_events_s"] = settled
 
         wait_until_quiet(options.quiet_wait)
         raw = asyncio.run(_raw_updates(mongo.url, database))

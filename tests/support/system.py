@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +85,9 @@ class RunningSystem:
         return codes
 
 
-def system_settings(mongo_url: str, amqp_url: str) -> tuple[Settings, dict[str, str]]:
+def system_settings(
+    mongo_url: str, amqp_url: str, overrides: Mapping[str, str] | None = None
+) -> tuple[Settings, dict[str, str]]:
     prefix = namespace()
     ports = {
         name: free_port()
@@ -112,6 +115,7 @@ def system_settings(mongo_url: str, amqp_url: str) -> tuple[Settings, dict[str, 
         "VM_API_KEY_CACHE_SECONDS": "2",
         # The provisioning simulator refuses every change of this number (e2e tests give it).
         "VM_PROVISIONING_FAIL_MSISDNS": ",".join(PROVISIONING_FAILS),
+        **(overrides or {}),
     }
     for name in SERVICE_NAMES:
         env[f"VM_{name.upper()}_PORT"] = str(ports[name])
@@ -126,8 +130,11 @@ def system_settings(mongo_url: str, amqp_url: str) -> tuple[Settings, dict[str, 
     return settings, env
 
 
-def start_system(mongo_url: str, amqp_url: str) -> RunningSystem:
-    settings, env = system_settings(mongo_url, amqp_url)
+def start_system(
+    mongo_url: str, amqp_url: str, overrides: Mapping[str, str] | None = None
+) -> RunningSystem:
+    """Every process on free ports; `overrides` are VM_* settings over the tests' own."""
+    settings, env = system_settings(mongo_url, amqp_url, overrides)
     system = RunningSystem(
         settings=settings, env=env, log_dir=Path(tempfile.mkdtemp(prefix="vm-system-"))
     )
