@@ -123,6 +123,10 @@ async def test_listing_the_numbers_twice_lists_each_once(operations, transaction
     assert await operations.list_targets(op, msisdns) == 1_500
     assert await db["operation_results"].count_documents({"operation_id": op.id}) == 1_500
     assert await operations.pending(op.id, 3) == msisdns[:3]
+    # After 10 decided: the next window of the request's order.
+    assert await operations.pending(op.id, 3, decided=10) == msisdns[10:13]
+    # A window that finds nothing though the count says so: looked for all over.
+    assert await operations.pending(op.id, 3, decided=1_500) == msisdns[:3]
 
 
 class DiesOnce:

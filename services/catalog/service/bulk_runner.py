@@ -164,7 +164,9 @@ class BulkRunner:
             if op.cancel_requested:
                 await self._end(op, cancelled=True)
                 return
-            batch = await self._operations.pending(op.id, self._settings.batch_size)
+            batch = await self._operations.pending(
+                op.id, self._settings.batch_size, decided=op.progress.done
+            )
             if not batch:
                 await self._end(op, cancelled=False)
                 return
@@ -240,10 +242,12 @@ class BulkRunner:
         self, op: BulkOperation, action: rules.NumberChange, batch: list[str]
     ) -> None:
         async def unit(session: AsyncClientSession) -> None:
-            await self._hold(op, session)
+            held = await self._hold(op, session)
             # Pending again inside the transaction: what a previous worker committed is
             # not done twice.
-            pending = await self._operations.pending(op.id, len(batch), session)
+            pending = await self._operations.pending(
+                op.id, len(batch), session, decided=held.progress.done
+            )
             if not pending:
                 return
             found = await self._numbers.get_many(self._scope(op), pending, session)
@@ -379,12 +383,14 @@ class BulkRunner:
 
     # ------------------------------------------------------------ helpers
 
-    async def _hold(self, op: BulkOperation, session: AsyncClientSession) -> None:
-        """First in each batch's transaction: the claim, extended; ClaimLost (and nothing
-        committed) if another worker has the operation now."""
+    async def _hold(self, op: BulkOperation, session: AsyncClientSession) -> BulkOperation:
+        """First in each batch's transaction: the operation as it is now, its claim
+        extended; ClaimLost (and nothing committed) if another worker has it now."""
         until = datetime.now(UTC) + self._settings.lease
-        if await self._operations.renew(op.id, self._holder, until, session) is None:
+        held = await self._operations.renew(op.id, self._holder, until, session)
+        if held is None:
             raise ClaimLost(op.id)
+        return held
 
     @staticmethod
     def _scope(op: BulkOperation) -> Scope:

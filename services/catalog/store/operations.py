@@ -271,14 +271,37 @@ class OperationStore:
         return _operation(doc) if doc else None
 
     async def pending(
-        self, operation_id: str, limit: int, session: AsyncClientSession | None = None
+        self,
+        operation_id: str,
+        limit: int,
+        session: AsyncClientSession | None = None,
+        *,
+        decided: int = 0,
     ) -> list[str]:
+        """The first `limit` numbers still to do, in request order. Batches decide numbers
+        in that order, so after `decided` results the next ones are seq decided,
+        decided+1, … (seq counts from 0): asked as that window of the index, never as
+        "every pending result, sorted" (the database would read all of them to sort
+        them, once per batch)."""
+        # Bounds that exclude their ends (see kit.job_leases on inclusive bounds).
+        window = {"$gt": decided - 1, "$lt": decided + limit}
+        found = await self._pending_in(operation_id, limit, session, window)
+        if found or decided == 0:
+            return found
+        return await self._pending_in(operation_id, limit, session, None)  # a gap: look all over
+
+    async def _pending_in(
+        self,
+        operation_id: str,
+        limit: int,
+        session: AsyncClientSession | None,
+        seqs: dict[str, int] | None,
+    ) -> list[str]:
+        criteria: dict[str, Any] = {"operation_id": operation_id, "status": PENDING}
+        if seqs is not None:
+            criteria["seq"] = seqs
         cursor = (
-            self._results.find(
-                {"operation_id": operation_id, "status": PENDING},
-                {"msisdn": 1},
-                session=session,
-            )
+            self._results.find(criteria, {"msisdn": 1}, session=session)
             .sort("seq", ASCENDING)
             .limit(limit)
         )
