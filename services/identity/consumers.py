@@ -3,8 +3,7 @@
 The audit log takes every event: its handler is bound to the topic pattern `vm.#`. The
 consumer gives an event to the handler of its exact type first, so a handler added here
 for one type takes that type away from the pattern: it must call `cases.audit.record`
-itself, in the same session, for the event to stay in the audit log. The log's entry is
-keyed by the event id, so that handler needs no marker and no transaction (KeyedByEvent).
+itself, in the same session, for the event to stay in the audit log.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.identity.service import IdentityCases
-from services.kit.consumer import EventHandler, KeyedByEvent
+from services.kit.consumer import EventHandler
 from services.kit.events import Event, read_payload
 from vm.catalog.events.v1 import events_pb2 as catalog_events
 
@@ -36,7 +35,7 @@ def handlers(cases: IdentityCases) -> dict[str, EventHandler]:
         await cases.audit.record(event, session)
 
     return {
-        EVERY_EVENT: KeyedByEvent(cases.audit.record),
+        EVERY_EVENT: cases.audit.record,
         NODE_CREATED: node_changed,
         NODE_CHANGED: node_changed,
         NODE_DELETED: node_deleted,

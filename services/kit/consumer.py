@@ -5,18 +5,12 @@ Each event is applied in one MongoDB transaction together with a row in
 (at-least-once delivery + dedupe = exactly-once effect). A handler that fails is retried
 by redelivery up to the queue's delivery limit, then the message goes to the dead-letter
 queue for a person to look at; a message that is not a CloudEvent goes there at once.
-
-A handler whose only effect is one write keyed by the event id (an upsert that changes
-nothing the second time: the audit log's entry) is marked `KeyedByEvent`: it runs
-without the marker and without a transaction — one statement per event instead of a
-transaction of two, which matters for the events a bulk operation sends by the thousand.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aio_pika
@@ -40,17 +34,6 @@ class _AlreadyApplied(Exception):
 EventHandler = Callable[[Event, AsyncClientSession], Awaitable[None]]
 PROCESSED = "processed_events"
 DELIVERY_LIMIT = 5
-
-
-@dataclass(frozen=True)
-class KeyedByEvent:
-    """A handler that deduplicates by itself: its one write is keyed by the event id and
-    has no effect the second time. It is given no session (there is no transaction)."""
-
-    handler: Callable[[Event, AsyncClientSession | None], Awaitable[None]]
-
-    async def __call__(self, event: Event, session: AsyncClientSession | None) -> None:
-        await self.handler(event, session)
 
 
 def topic_matches(pattern: str, event_type: str) -> bool:
@@ -161,9 +144,6 @@ class EventConsumer:
         handler = handler_for(self._handlers, event.type)
         if handler is None:
             return False
-        if isinstance(handler, KeyedByEvent):
-            await handler(event, None)  # a repeat writes nothing: counted as applied
-            return True
 
         async def once(session: AsyncClientSession) -> bool:
             # The marker goes in first: a repeat fails on its unique _id and the whole

@@ -10,7 +10,7 @@ import aio_pika
 import pytest
 
 from services.kit.broker import EventPublisher
-from services.kit.consumer import DELIVERY_LIMIT, PROCESSED, KeyedByEvent
+from services.kit.consumer import DELIVERY_LIMIT, PROCESSED
 from services.kit.events import Event, encode_event, new_event
 from services.kit.settings import Settings
 from tests.support.kit import (
@@ -99,31 +99,6 @@ async def test_many_copies_delivered_at_once_are_applied_once(settings, clients,
 
     assert await effects.rows_per_event() == {e.id: 1 for e in events}
     assert await effects.count() == 5
-
-
-async def test_a_handler_keyed_by_the_event_runs_alone_and_once(settings, clients, publisher):
-    """KeyedByEvent: no marker, no transaction; its own upsert keeps one entry per event,
-    however often and however concurrently the event is delivered."""
-    entries = clients.db["keyed_entries"]
-    sessions: list[object] = []
-
-    async def record(event, session) -> None:
-        sessions.append(session)
-        await entries.update_one(
-            {"_id": event.id}, {"$setOnInsert": {"n": event.data["n"]}}, upsert=True
-        )
-
-    consumer = make_consumer(
-        settings, clients, {HAPPENED: KeyedByEvent(record)}, consumer_class=CountingConsumer
-    )
-    await consumer.start()
-    events = [thing(n) for n in range(4)]
-    await asyncio.gather(*(publish(publisher, e) for e in events for _ in range(3)))
-    await eventually(lambda: sum(consumer.handled.values()) == 12, what="all 12 deliveries")
-
-    assert sorted([doc["n"] async for doc in entries.find()]) == [0, 1, 2, 3]
-    assert set(sessions) == {None}
-    assert await clients.db[PROCESSED].count_documents({}) == 0
 
 
 async def test_apply_says_whether_the_event_had_an_effect(settings, clients):

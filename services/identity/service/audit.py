@@ -21,9 +21,8 @@ class AuditCases:
         self._deps = deps
         self._access = access
 
-    async def record(self, event: Event, session: AsyncClientSession | None) -> None:
-        """The consumer's handler for every event: the entry is keyed by the event id, so
-        an event given twice leaves one entry (alone, or in another handler's session)."""
+    async def record(self, event: Event, session: AsyncClientSession) -> None:
+        """The consumer's handler for every event (it dedupes by event id)."""
         entry = audit_entry(event)
         if entry is None:
             return

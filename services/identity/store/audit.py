@@ -34,7 +34,7 @@ class AuditStore:
                 ]
             )
 
-    async def add(self, entry: AuditEntry, session: AsyncClientSession | None) -> None:
+    async def add(self, entry: AuditEntry, session: AsyncClientSession) -> None:
         # An upsert, not an insert: should an event ever come twice, the log keeps one entry
         # and the consumer's transaction does not fail on a duplicate key.
         doc = to_doc(entry)
