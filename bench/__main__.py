@@ -7,13 +7,15 @@ under a custom role and a number-level call by a subtree-scoped user, again for 
 with 1,000 and 10,000 numbers in the company, again for a bulk block of 10,000 numbers
 beside raw single-document updates and single-number REST calls, again for a usage and
 a cdr report over 500 and 5,000 numbers × 3 months (rows/s, the documents worker's peak
-memory) — each time stopped
-right after, so its idle processes do not share the CPU with the next benchmark; the
-events pipeline. Each step stops its own processes and deletes its own broker objects and
-databases, also when it fails; a benchmark that fails is reported and the others still run
-(exit code 1). Before each measurement it waits (up to --quiet-wait s) for the machine to
-be idle, and it reports the CPU that other work used during each window. Four to six
-minutes.
+memory) — each time stopped right after, so its idle processes do not share the CPU with
+the next benchmark; the events pipeline. The whole system is loaded with the demo without
+its history, and a step that adds thousands of numbers waits until their events are
+consumed before it measures. Each step stops its own processes and deletes its own broker
+objects and databases, also when it fails; a benchmark that fails is reported and the
+others still run (exit code 1). Before each measurement it waits (up to --quiet-wait s)
+for the machine to be idle, and it reports the CPU that other work used during each
+window. About half an hour (`--only STEP` runs one: bulk and reports take 6–10 minutes
+each on 2 cores).
 """
 
 from __future__ import annotations

@@ -168,6 +168,7 @@ async def _run_report(
     }
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=120) as api:
         headers = await _login(api)
+        unanswered = 0
         started = time.perf_counter()
         accepted = await api.post(
             "/api/v1/reports",
@@ -181,7 +182,11 @@ async def _run_report(
             if polled.status_code == 401:  # the token expired meanwhile
                 headers = await _login(api)
                 continue
-            op = polled.json()
+            if polled.status_code == 503:  # the system is busy: ask again
+                unanswered += 1
+                await asyncio.sleep(POLL_SECONDS)
+                continue
+            op = polled.raise_for_status().json()
             if op["status"] not in ("pending", "running"):
                 break
             await asyncio.sleep(POLL_SECONDS)
@@ -197,6 +202,7 @@ async def _run_report(
         "seconds": took,
         "rows_per_s": rows / took,
         "file_bytes": file["size"],
+        "polls_unanswered": unanswered,
     }
 
 
