@@ -34,6 +34,8 @@ METHODS = {
 }
 USAGE_CHUNK = 500
 MOVES_AT_ONCE = 8
+# How long billing may take to learn of what identity and catalog told it (events).
+WAIT_SECONDS = 180
 
 
 def _rub(kopecks: int) -> common_pb2.Money:
@@ -87,16 +89,7 @@ async def _ensure_accounts(
     wanted: tuple[DemoAccount, ...],
 ) -> dict[str, str]:
     """Demo key → account id; an account missing by name is opened (in order)."""
-    for _ in range(300):  # billing learns of the company from identity's event
-        try:
-            await stub.GetCompany(
-                billing_pb2.GetCompanyRequest(company_id=company_id), metadata=operator, timeout=10
-            )
-            break
-        except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.NOT_FOUND:
-                raise
-            await asyncio.sleep(0.1)
+    await _wait_for_company(stub, operator, company_id)
     listed = await stub.ListCompanyAccounts(
         billing_pb2.ListCompanyAccountsRequest(company_id=company_id), metadata=operator, timeout=10
     )
@@ -119,11 +112,31 @@ async def _ensure_accounts(
     return found
 
 
+async def _wait_for_company(
+    stub: pb_grpc.BillingOperatorServiceStub, operator: Metadata, company_id: str
+) -> None:
+    """Until billing knows the company (identity's event; it may queue behind others)."""
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while True:
+        try:
+            await stub.GetCompany(
+                billing_pb2.GetCompanyRequest(company_id=company_id), metadata=operator, timeout=10
+            )
+            return
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(f"billing did not learn of the company in {WAIT_SECONDS} s")
+        await asyncio.sleep(0.1)
+
+
 async def _wait_for_numbers(
     stub: pb_grpc.BillingOperatorServiceStub, operator: Metadata, company_id: str, count: int
 ) -> None:
     """Until billing has every number of the company on an account (catalog's events)."""
-    for _ in range(600):
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while asyncio.get_running_loop().time() < deadline:
         listed = await stub.ListCompanyAccounts(
             billing_pb2.ListCompanyAccountsRequest(company_id=company_id),
             metadata=operator,

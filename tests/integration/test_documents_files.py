@@ -12,9 +12,10 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.documents.store.files import CHUNK_BYTES, GeneratedFiles
-from services.documents.store.journal import JournalStore, status_name
+from services.documents.store.journal import JournalStore
 from services.kit.errors import NotFound
 from services.kit.mongo import connect_mongo
+from services.kit.operation_status import status_name
 from tests.support.servers import MongoServer, namespace
 from vm.common.v1 import common_pb2
 
@@ -74,7 +75,7 @@ async def test_the_journal_keeps_the_newest_state_and_the_request_order(db):
 
     async def apply(op, results=()):
         held = await journal.held(op.id, None)
-        if is_newer(Progress(status_name(op), op.done), held):
+        if is_newer(Progress(status_name(op.status), op.done), held):
             await journal.put(op, None)
         await journal.put_results(op, results, None)
 

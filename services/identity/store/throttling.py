@@ -78,23 +78,33 @@ class ThrottleStore:
         """One more failure (atomic $inc). `sliding`: the entry lives `window_ends_at` from
         this failure; otherwise the window set by its first failure stays."""
         await self._entries.delete_one({"_id": key, "expires_at": {"$lte": now}})
-        expiry = {"expires_at": window_ends_at}
         for _ in range(UPSERT_ATTEMPTS):
-            # Simultaneous first failures race to insert the entry: the losers see a
-            # duplicate key (or, on the embedded server, no document) and count again.
+            # The entry first, then the $inc: simultaneous first failures never race an
+            # upsert (whose answer the embedded server may lose, applied or not), and
+            # every failure is one $inc on an entry that exists.
             with contextlib.suppress(DuplicateKeyError):
-                doc = await self._entries.find_one_and_update(
-                    {"_id": key},
+                await self._entries.insert_one(
                     {
-                        "$inc": {"failures": 1},
-                        "$set": {"last_failure_at": now, **(expiry if sliding else {})},
-                        "$setOnInsert": {"first_failure_at": now, **({} if sliding else expiry)},
-                    },
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
+                        "_id": key,
+                        "failures": 0,
+                        "first_failure_at": now,
+                        "last_failure_at": now,
+                        "expires_at": window_ends_at,
+                    }
                 )
-                if doc is not None:
-                    return _failures(doc)
+            doc = await self._entries.find_one_and_update(
+                {"_id": key},
+                {
+                    "$inc": {"failures": 1},
+                    "$set": {
+                        "last_failure_at": now,
+                        **({"expires_at": window_ends_at} if sliding else {}),
+                    },
+                },
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is not None:  # else forgotten in between (a login): make it again
+                return _failures(doc)
         raise RuntimeError(f"the failure counter could not be written in {UPSERT_ATTEMPTS} tries")
 
     async def keep_until(self, key: str, expires_at: datetime) -> None:
