@@ -55,10 +55,10 @@ class JobLeases:
     ) -> Doc | None:
         """The job as it is now, with the claim extended; None if the claim was lost.
 
-        Made the first write of a transaction that changes the job, it fences that
-        transaction (a worker that lost its claim commits nothing) and takes the job's
-        document first: a sweeper's write waits for the commit and then finds the lease
-        live, instead of the transaction failing on a write conflict."""
+        Written in a transaction that changes the job, it fences that transaction: a
+        worker that lost its claim commits nothing. (Early in a short transaction it also
+        takes the job's document first, so a sweeper's write waits for the commit instead
+        of failing it; late in a long one, so that a cancel is not kept waiting.)"""
         return await self._jobs.find_one_and_update(
             {"_id": job_id, "holder": holder},
             {"$set": {"lease_until": until}},

@@ -51,7 +51,8 @@ async def billing_knows(system: RunningSystem, company_id: str) -> None:
             return False
         return True
 
-    await eventually(known, timeout=30, interval=0.2, what="billing knows the company")
+    # Behind whatever the earlier tests of the module queued for billing: give it time.
+    await eventually(known, timeout=120, interval=0.2, what="billing knows the company")
 
 
 async def open_account(

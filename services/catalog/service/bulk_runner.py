@@ -242,11 +242,10 @@ class BulkRunner:
         self, op: BulkOperation, action: rules.NumberChange, batch: list[str]
     ) -> None:
         async def unit(session: AsyncClientSession) -> None:
-            held = await self._hold(op, session)
             # Pending again inside the transaction: what a previous worker committed is
             # not done twice.
             pending = await self._operations.pending(
-                op.id, len(batch), session, decided=held.progress.done
+                op.id, len(batch), session, decided=op.progress.done
             )
             if not pending:
                 return
@@ -272,6 +271,9 @@ class BulkRunner:
             results += refusals
             results += [succeeded(d.after.msisdn, "changed", describe(d)) for d in confirmed]
             await self._changes.save_all([d.after for d in confirmed], session)
+            # The claim last, not first: the network is asked inside this transaction,
+            # and the operation's document must stay free meanwhile (a cancel writes it).
+            await self._hold(op, session)
             updated = await self._operations.decide(op.id, results, datetime.now(UTC), session)
             events = [d.event for d in confirmed]
             await self._outbox.add(session, *events, operation_updated(updated, results))
@@ -384,8 +386,8 @@ class BulkRunner:
     # ------------------------------------------------------------ helpers
 
     async def _hold(self, op: BulkOperation, session: AsyncClientSession) -> BulkOperation:
-        """First in each batch's transaction: the operation as it is now, its claim
-        extended; ClaimLost (and nothing committed) if another worker has it now."""
+        """In each batch's transaction: the operation as it is now, its claim extended;
+        ClaimLost (and nothing committed) if another worker has it now."""
         until = datetime.now(UTC) + self._settings.lease
         held = await self._operations.renew(op.id, self._holder, until, session)
         if held is None:
