@@ -52,7 +52,7 @@ async def billing_knows(system: RunningSystem, company_id: str) -> None:
         return True
 
     # Behind whatever the earlier tests of the module queued for billing: give it time.
-    await eventually(known, timeout=120, interval=0.2, what="billing knows the company")
+    await eventually(known, timeout=90, interval=0.2, what="billing knows the company")
 
 
 async def open_account(
