@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from aio_pika.abc import AbstractRobustConnection
-
 from services.catalog.main import NAME, billing_accounts, operations_queue
 from services.catalog.provisioning import SimulatedProvisioning
 from services.catalog.service.bulk_runner import BulkRunner, WorkerSettings
@@ -23,10 +21,14 @@ from services.catalog.store.number_changes import NumberChanges
 from services.catalog.store.numbers import NumberStore
 from services.catalog.store.operations import OperationStore
 from services.kit.delivery import HttpSmsCentre
-from services.kit.grpc_server import AccessPolicy
-from services.kit.runtime import ServiceRuntime, remote_authenticator, run_service_process
+from services.kit.runtime import (
+    ServiceRuntime,
+    WorkSource,
+    run_service_process,
+    serve_worker,
+    start_worker,
+)
 from services.kit.settings import Settings
-from services.kit.work_queue import WorkQueue, take_work
 
 # Operations one worker runs at once (each in batches, with its own network concurrency).
 OPERATIONS_AT_ONCE = 2
@@ -60,33 +62,18 @@ async def start(
     runner = build_runner(runtime)
     store = OperationStore(runtime.db)
 
-    async def consume(broker: AbstractRobustConnection) -> None:
-        await take_work(
-            WorkQueue(broker, operations_queue(settings)),
-            runner.run,
-            store.due,
-            prefetch=OPERATIONS_AT_ONCE,
-            lease_seconds=settings.work_lease_seconds,
-            sweep_seconds=settings.work_sweep_seconds,
-        )
-
-    await runtime.start(
-        servicers=[],
-        service_names=[],
-        policy=AccessPolicy(),
-        authenticator=remote_authenticator(settings),
+    await start_worker(
+        runtime,
+        runner,
+        WorkSource(operations_queue(settings), store.due, OPERATIONS_AT_ONCE),
         prepare=store.ensure_indexes,
         address=address or f"{settings.grpc_host}:{settings.catalog_worker_port}",
     )
-    runtime.when_ready(consume)
     return runtime, runner
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    runtime, runner = await start(settings)
-    await stop.wait()
-    await runner.stop(settings.grpc_grace_seconds)
-    await runtime.stop()
+    await serve_worker(start, settings, stop)
 
 
 if __name__ == "__main__":

@@ -13,16 +13,18 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from aio_pika.abc import AbstractRobustConnection
-
 from services.documents.main import NAME, build_cases, jobs_queue
 from services.documents.service.document_maker import DocumentMaker
 from services.documents.service.runner import JobRunner, RunnerSettings
 from services.kit.delivery import SmtpMailSender
-from services.kit.grpc_server import AccessPolicy
-from services.kit.runtime import ServiceRuntime, remote_authenticator, run_service_process
+from services.kit.runtime import (
+    ServiceRuntime,
+    WorkSource,
+    run_service_process,
+    serve_worker,
+    start_worker,
+)
 from services.kit.settings import Settings
-from services.kit.work_queue import WorkQueue, take_work
 
 JOBS_AT_ONCE = 2
 EXPIRED_PER_SWEEP = 100
@@ -53,34 +55,20 @@ async def start(settings: Settings, address: str | None = None) -> tuple[Service
             await cases.files.discard(file_id)
             await cases.document_store.forget_file(file_id)
 
-    async def consume(broker: AbstractRobustConnection) -> None:
-        await take_work(
-            WorkQueue(broker, jobs_queue(settings)),
-            runner.run,
-            cases.jobs.jobs.leases.due,
-            prefetch=JOBS_AT_ONCE,
-            lease_seconds=settings.work_lease_seconds,
-            sweep_seconds=settings.work_sweep_seconds,
-            housekeeping=discard_expired_files,
-        )
-
-    await runtime.start(
-        servicers=[],
-        service_names=[],
-        policy=AccessPolicy(),
-        authenticator=remote_authenticator(settings),
+    await start_worker(
+        runtime,
+        runner,
+        WorkSource(
+            jobs_queue(settings), cases.jobs.jobs.leases.due, JOBS_AT_ONCE, discard_expired_files
+        ),
         prepare=cases.ensure_indexes,
         address=address or f"{settings.grpc_host}:{settings.documents_worker_port}",
     )
-    runtime.when_ready(consume)
     return runtime, runner
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    runtime, runner = await start(settings)
-    await stop.wait()
-    await runner.stop(settings.grpc_grace_seconds)
-    await runtime.stop()
+    await serve_worker(start, settings, stop)
 
 
 if __name__ == "__main__":

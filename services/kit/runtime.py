@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aio_pika.abc import AbstractRobustConnection
 from grpc_health.v1 import health_pb2
@@ -32,6 +33,7 @@ from services.kit.grpc_server import AccessPolicy, GrpcServer, Registrar, create
 from services.kit.mongo import Transactions, connect_mongo, ping
 from services.kit.outbox import Outbox, OutboxRelay
 from services.kit.settings import Settings
+from services.kit.work_queue import DueJobs, Housekeeping, JobHandler, WorkQueue, take_work
 
 log = logging.getLogger(__name__)
 
@@ -278,3 +280,67 @@ async def start_service(
         prepare=prepare,
         address=address,
     )
+
+
+class Worker(Protocol):
+    """What a worker process runs: the jobs the work queue hands it; stopped with grace."""
+
+    run: JobHandler
+
+    async def stop(self, grace_seconds: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class WorkSource:
+    """Where a worker process takes its jobs from (kit.work_queue)."""
+
+    queue: str
+    due: DueJobs
+    prefetch: int
+    housekeeping: Housekeeping | None = None
+
+
+async def start_worker(
+    runtime: ServiceRuntime,
+    worker: Worker,
+    source: WorkSource,
+    *,
+    prepare: Prepare,
+    address: str,
+) -> None:
+    """A worker process: grpc.health.v1 only (SERVING while MongoDB and RabbitMQ answer),
+    and, once they do, the work queue's jobs and its sweeps (kit.work_queue.take_work)."""
+    settings = runtime.settings
+
+    async def consume(broker: AbstractRobustConnection) -> None:
+        await take_work(
+            WorkQueue(broker, source.queue),
+            worker.run,
+            source.due,
+            prefetch=source.prefetch,
+            lease_seconds=settings.work_lease_seconds,
+            sweep_seconds=settings.work_sweep_seconds,
+            housekeeping=source.housekeeping,
+        )
+
+    await runtime.start(
+        servicers=[],
+        service_names=[],
+        policy=AccessPolicy(),
+        authenticator=remote_authenticator(settings),
+        prepare=prepare,
+        address=address,
+    )
+    runtime.when_ready(consume)
+
+
+async def serve_worker(
+    start: Callable[[Settings], Awaitable[tuple[ServiceRuntime, Worker]]],
+    settings: Settings,
+    stop: asyncio.Event,
+) -> None:
+    """Until `stop`: then the jobs in hand end with grace, and the process stops."""
+    runtime, worker = await start(settings)
+    await stop.wait()
+    await worker.stop(settings.grpc_grace_seconds)
+    await runtime.stop()
