@@ -1,52 +1,97 @@
-# Virtual Manager — the two commands that matter: `make run` and `make test`.
+# Virtual Manager — the two commands that matter: `make run` and `make test`. `make help`
+# lists every target (the `## ` comment after a target is its line there).
 SHELL := /bin/bash
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo $$p && break; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+SYNCED := $(VENV)/.synced
+# Every package, with its hashes (`make lock` writes it from pyproject.toml; deploy/lockfile.py).
+LOCK := requirements.lock.txt
+# deploy/k8s: the base and every overlay, validated against the oldest Kubernetes that
+# deploy/README.md supports and the newest that kubernetes-validate knows.
+K8S_DIRS := deploy/k8s/base $(wildcard deploy/k8s/overlays/*)
+K8S_VERSIONS := 1.27 1.37
 PROTOS := $(shell find protos -name '*.proto')
 GENERATED := gen/.generated
 
-.PHONY: run test protos lint bench demo clean venv
+.PHONY: help run test smoke protos lint lint-deploy lock bench demo clean venv
 
-$(INSTALLED): pyproject.toml
+# The venv holds exactly the lock: every package of requirements.lock.txt installed with its
+# hashes checked and nothing resolved here (--no-deps), then whatever the lock no longer
+# names removed.
+$(SYNCED): $(LOCK)
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3.11, python3.12 or python3.13 on PATH)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	@extra="$$($(PY) -m deploy.lockfile extraneous)"; \
+	  if [ -n "$$extra" ]; then echo "not in $(LOCK): $$extra"; $(PY) -m pip uninstall --quiet --yes $$extra; fi
+	@touch $@
+
+# Then the project itself, editable, built by the lock's setuptools (no build isolation: nothing
+# is fetched beside the lock), once pyproject.toml and the lock agree.
+$(INSTALLED): $(SYNCED) pyproject.toml
+	$(PY) -m deploy.lockfile check
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@# Generated protobuf code lives in gen/ (not committed); make it importable everywhere.
 	$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "vm-generated.pth").write_text(str(pathlib.Path("gen").resolve()) + "\n")'
 	@touch $@
 
-venv: $(INSTALLED)
+venv: $(INSTALLED) ## Create .venv/ and install exactly the lock (every other target does it first)
+
+help: ## List the targets, one line each
+	@awk 'BEGIN { FS = ":[^#]*## " } /^[a-z][a-z-]*:.*## / { printf "  make %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+# Re-resolves pyproject.toml with uv (from the lock itself) into requirements.lock.txt and
+# its exports for the image, deploy/requirements/*.txt. Pins already in the lock stay unless
+# UPGRADE=1. Needs only the synced venv, so it also runs when pyproject.toml changed.
+lock: $(SYNCED) ## Re-resolve pyproject.toml into the lock and its image exports (UPGRADE=1: newer transitives)
+	$(PY) -m deploy.lockfile lock $(if $(UPGRADE),--upgrade)
 
 $(GENERATED): $(INSTALLED) $(PROTOS)
 	@rm -rf gen && mkdir -p gen
 	$(PY) -m grpc_tools.protoc -Iprotos --python_out=gen --pyi_out=gen --grpc_python_out=gen $(PROTOS)
 	@touch $@
 
-protos: $(GENERATED)
+protos: $(GENERATED) ## (Re)generate gen/ from protos/ with grpc_tools.protoc
 
-run: $(GENERATED)
+run: $(GENERATED) ## The whole system on this machine, with the demo data (deploy/local.py)
 	$(PY) -m deploy.local run
 
-demo: $(GENERATED)
+demo: $(GENERATED) ## Load the demo data into a running system, print the logins
 	$(PY) -m demo
 
-test: $(GENERATED)
+test: $(GENERATED) ## pytest over tests/ (PYTEST_ARGS='...' for more arguments)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# `make run` as the README says, on a clean clone of HEAD, through REST; stop and start again.
+smoke: $(GENERATED) ## `make run` as the README says, on a clean copy, through REST
+	$(PY) -m pytest tests/smoke -p no:cacheprovider $(PYTEST_ARGS)
 
 node_modules/.bin/buf: package.json
 	npm install --no-audit --no-fund --silent
 	@touch $@
 
-lint: $(INSTALLED) node_modules/.bin/buf
+lint: $(INSTALLED) node_modules/.bin/buf lint-deploy ## ruff, ruff format --check, buf lint, and lint-deploy
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	cd protos && ../node_modules/.bin/buf lint
 
-bench: $(GENERATED)
+# deploy/ checked without a Docker engine, every tool from the lock (pyproject.toml's dev extra).
+lint-deploy: $(INSTALLED) ## deploy/ without Docker: hadolint, kustomize + kubernetes-validate, compose schema, lock
+	$(VENV)/bin/hadolint --no-color deploy/Dockerfile
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
+	@set -eo pipefail; for dir in $(K8S_DIRS); do \
+	  manifests="$$($(VENV)/bin/kubectl kustomize "$$dir")"; \
+	  for version in $(K8S_VERSIONS); do \
+	    echo "kubectl kustomize $$dir | kubernetes-validate --strict -k $$version"; \
+	    printf '%s\n' "$$manifests" | $(VENV)/bin/kubernetes-validate --strict --quiet -k "$$version" /dev/stdin; \
+	  done; \
+	done
+	$(PY) -m deploy.lockfile check
+
+bench: $(GENERATED) ## Benchmarks on loopback (never part of make test)
 	$(PY) -m bench
 
-clean:
+clean: ## Remove gen/, .data/ and .pytest_cache/
 	rm -rf gen .data .pytest_cache

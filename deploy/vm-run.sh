@@ -7,6 +7,8 @@
 #   gateway                                             python -m gateway
 #   devsink                                             the development message sink
 #   demo                                                python -m demo (load the demo data once)
+# devsink and demo need the image's `dev` target (deploy/Dockerfile): the runtime target
+# has neither their packages (aiosmtpd, rich) nor their use.
 set -eu
 
 process="${1:-${VM_PROCESS:-}}"
