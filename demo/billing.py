@@ -22,6 +22,7 @@ from demo.data import (
     account_key_of,
     demo_usage,
 )
+from demo.progress import SILENT, Advance, Steps
 from services.kit.grpc_client import open_channel
 from vm.billing.v1 import accounts_pb2, accounts_pb2_grpc, billing_pb2, resources_pb2
 from vm.billing.v1 import billing_pb2_grpc as pb_grpc
@@ -59,7 +60,12 @@ def demo_months(now: datetime) -> list[datetime]:
 
 
 async def ensure_billing(
-    billing_addr: str, operator: Metadata, company_ids: dict[str, str], *, history: bool = True
+    billing_addr: str,
+    operator: Metadata,
+    company_ids: dict[str, str],
+    *,
+    history: bool = True,
+    steps: Steps = SILENT,
 ) -> list[str]:
     """Each company's accounts with its numbers spread over them; with `history`, also the
     months of payments, fees and usage."""
@@ -68,14 +74,22 @@ async def ensure_billing(
         stub = pb_grpc.BillingOperatorServiceStub(channel)
         for demo in COMPANIES:
             company_id = company_ids[demo.inn]
-            accounts = await _ensure_accounts(
-                stub, operator, company_id, COMPANY_ACCOUNTS[demo.inn]
-            )
-            await _wait_for_numbers(stub, operator, company_id, len(COMPANY_NUMBERS[demo.inn]))
-            moved = await _spread_numbers(channel, operator, company_id, demo.inn, accounts)
+            numbers = COMPANY_NUMBERS[demo.inn]
+            with steps.step(f"{demo.name}: accounts and their numbers", len(numbers)) as advance:
+                accounts = await _ensure_accounts(
+                    stub, operator, company_id, COMPANY_ACCOUNTS[demo.inn]
+                )
+                await _wait_for_numbers(stub, operator, company_id, len(numbers))
+                moved = await _spread_numbers(
+                    channel, operator, company_id, demo.inn, accounts, advance
+                )
             booked = "no history"
             if history:
-                booked = await _book_months(stub, operator, company_id, demo.inn, accounts)
+                months = len(demo_months(datetime.now(UTC)))
+                with steps.step(f"{demo.name}: payments, fees and usage", months) as advance:
+                    booked = await _book_months(
+                        stub, operator, company_id, demo.inn, accounts, advance
+                    )
             report.append(
                 f"{demo.name}: {len(accounts)} accounts, {moved} numbers moved to theirs, {booked}"
             )
@@ -154,6 +168,7 @@ async def _spread_numbers(
     company_id: str,
     inn: str,
     accounts: dict[str, str],
+    advance: Advance,
 ) -> int:
     """Each number to its account (the operator acting for the company, as catalog's bulk
     operations do); a number there already stays."""
@@ -175,9 +190,12 @@ async def _spread_numbers(
                 if error.code() != grpc.StatusCode.FAILED_PRECONDITION:  # there already
                     raise
                 return 0
+            finally:
+                advance(1)
             return 1
 
     first = demo_accounts[0].key
+    advance(sum(account_key_of(number, demo_accounts) == first for number in COMPANY_NUMBERS[inn]))
     moves = [
         move(number.msisdn, accounts[key])
         for number in COMPANY_NUMBERS[inn]
@@ -192,6 +210,7 @@ async def _book_months(
     company_id: str,
     inn: str,
     accounts: dict[str, str],
+    advance: Advance,
 ) -> str:
     """Month after month: each account's payment, the month's fees, the month's usage
     (Ромашка's numbers only)."""
@@ -221,6 +240,7 @@ async def _book_months(
         if with_usage:
             at = min(month + timedelta(days=14), now - timedelta(hours=1))
             usage_records += await _feed_usage(stub, operator, inn, period, at)
+        advance(1)
     return f"payments and fees for {USAGE_MONTHS + 1} months, {usage_records} usage records"
 
 

@@ -9,6 +9,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from demo.data import DEMO_DOCUMENT_TYPES, DEMO_REPORTS
+from demo.progress import Advance, Steps
 from services.kit.grpc_client import open_channel
 from vm.billing.v1 import accounts_pb2, accounts_pb2_grpc
 from vm.catalog.v1 import hierarchy_pb2, hierarchy_pb2_grpc
@@ -37,8 +38,15 @@ def last_month(now: datetime) -> str:
 
 
 async def ensure_documents(
-    documents_addr: str, billing_addr: str, catalog_addr: str, author: Metadata, company: str
+    documents_addr: str,
+    billing_addr: str,
+    catalog_addr: str,
+    author: Metadata,
+    company: str,
+    steps: Steps,
 ) -> str:
+    """Asks the documents and reports and waits until the documents worker has made them:
+    the banner comes only after; an operation that never finishes is an error."""
     month = last_month(datetime.now(UTC))
     period = reports_pb2.Period(month=month)
     async with open_channel(billing_addr) as billing, open_channel(catalog_addr) as catalog:
@@ -77,25 +85,39 @@ async def ensure_documents(
             )
             operations.append(started.operation.id)
         journal = journal_pb2_grpc.OperationJournalServiceStub(channel)
-        finished = await _wait(journal, author, operations)
-    return f"{company}: documents and {len(DEMO_REPORTS)} reports for {month} — {finished}"
+        with steps.step("documents and reports, made by the worker", len(operations)) as advance:
+            await _wait(journal, author, operations, advance)
+    done = f"{len(operations)} of {len(operations)} operations finished"
+    return f"{company}: documents and {len(DEMO_REPORTS)} reports for {month} — {done}"
 
 
 async def _wait(
-    journal: journal_pb2_grpc.OperationJournalServiceStub, author: Metadata, ids: list[str]
-) -> str:
-    """How many of the operations finished (the documents worker makes them)."""
+    journal: journal_pb2_grpc.OperationJournalServiceStub,
+    author: Metadata,
+    ids: list[str],
+    advance: Advance,
+) -> None:
+    """Until every operation has finished (the documents worker makes them), advancing
+    the step as they do; one that failed, or that is still not finished after
+    WAIT_SECONDS, is an error."""
     deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-    while True:
-        states = [
-            (
-                await journal.GetOperation(
-                    journal_pb2.GetOperationRequest(operation_id=i), metadata=author, timeout=30
-                )
-            ).operation.status
-            for i in ids
-        ]
-        done = sum(state in FINISHED for state in states)
-        if done == len(ids) or asyncio.get_running_loop().time() > deadline:
-            return f"{done} of {len(ids)} operations finished"
-        await asyncio.sleep(0.5)
+    pending = list(ids)
+    while pending:
+        for operation_id in list(pending):
+            found = await journal.GetOperation(
+                journal_pb2.GetOperationRequest(operation_id=operation_id),
+                metadata=author,
+                timeout=30,
+            )
+            if found.operation.status == common_pb2.OPERATION_STATUS_SUCCEEDED:
+                pending.remove(operation_id)
+                advance(1)
+            elif found.operation.status in FINISHED:
+                raise RuntimeError(f"the demo's operation {operation_id} did not succeed")
+        if pending and asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(
+                f"the documents worker made {len(ids) - len(pending)} of {len(ids)} documents "
+                f"and reports in {WAIT_SECONDS:.0f} s: is `documents-worker` running?"
+            )
+        if pending:
+            await asyncio.sleep(0.2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import grpc
 import httpx
@@ -35,6 +36,7 @@ from demo.data import (
     DemoUser,
 )
 from demo.documents import ensure_documents
+from demo.progress import SILENT, Advance, Steps
 from services.kit.grpc_client import open_channel
 from services.kit.settings import Settings
 from vm.catalog.v1 import (
@@ -62,64 +64,32 @@ CODE = re.compile(r"\b(\d{6})\b")
 NUMBER_BATCH = 200
 
 
-async def load_demo(settings: Settings, *, history: bool = True) -> list[str]:
-    """Returns one line per company saying what was done. Without `history` only what the
-    companies are made of is loaded (companies, users, the catalogue, hierarchy, numbers,
-    accounts): no payments, usage, tickets or documents — the benchmarks' set-up, which
-    then adds its own."""
+async def load_demo(
+    settings: Settings, *, history: bool = True, steps: Steps = SILENT
+) -> list[str]:
+    """Returns one line per company saying what was done, and shows each step on `steps`.
+    Without `history` only what the companies are made of is loaded (companies, users, the
+    catalogue, hierarchy, numbers, accounts): no payments, usage, tickets or documents —
+    the benchmarks' set-up, which then adds its own."""
     operator = (("authorization", f"Operator {settings.operator_token.get_secret_value()}"),)
-    async with open_channel(settings.identity_addr) as channel:
-        companies = companies_pb2_grpc.CompanyServiceStub(channel)
-        identity = auth_pb2_grpc.AuthServiceStub(channel)
-        report = []
-        company_ids: dict[str, str] = {}
-        for demo in COMPANIES:
-            company, created = await _ensure_company(companies, demo, operator)
-            company_ids[demo.inn] = company.id
-            done = ["created" if created else "already there"]
-            if demo.registers and not company.registered:
-                await _register(identity, demo, settings.devsink_url)
-                done.append("its administrator registered")
-            report.append(f"{demo.name}: {', '.join(done)}")
-        report.append(await _define_catalogue(settings.catalog_addr, operator))
-        admin = await _administrator(channel, COMPANIES[0])
-        added = [
-            await _ensure_user(channel, admin, staff, node_id=None) for staff in ROMASHKA_STAFF
-        ]
-        report.append(
-            f"{COMPANIES[0].name}: staff users — {sum(added)} added, "
-            f"{len(added) - sum(added)} already there"
-        )
-        async with open_channel(settings.catalog_addr) as catalog:
-            nodes = await _ensure_hierarchy(catalog, admin)
-        scope = nodes[ROMASHKA_MANAGER_SCOPE]
-        await _ensure_user(channel, admin, ROMASHKA_MANAGER, node_id=scope)
-        report.append(
-            f"{COMPANIES[0].name}: hierarchy of {len(nodes) + 1} nodes; "
-            f"{ROMASHKA_MANAGER.login} manages {ROMASHKA_MANAGER_SCOPE} and below"
-        )
-        async with open_channel(settings.catalog_addr) as catalog:
-            for demo in COMPANIES:
-                reader = await _administrator(channel, demo) if demo.registers else None
-                placed = nodes if demo is COMPANIES[0] else {}
-                added, there = await _ensure_numbers(
-                    catalog,
-                    operator,
-                    reader,
-                    company_ids[demo.inn],
-                    COMPANY_NUMBERS[demo.inn],
-                    placed,
-                )
-                report.append(f"{demo.name}: numbers — {added} added, {there} already there")
-            added, there = await _ensure_free_numbers(catalog, operator)
-            report.append(f"the free pool: numbers — {added} added, {there} already there")
+    async with (
+        open_channel(settings.identity_addr) as channel,
+        open_channel(settings.catalog_addr) as catalog,
+    ):
+        report, company_ids = await _ensure_companies(channel, operator, settings, steps)
+        with steps.step("the operator's tariffs and services", len(TARIFFS) + len(SERVICES)) as on:
+            report.append(await _define_catalogue(catalog, operator, on))
+        staffed, nodes = await _ensure_staff_and_hierarchy(channel, catalog, steps)
+        report += staffed
+        report += await _ensure_all_numbers(channel, catalog, operator, company_ids, nodes, steps)
         report += await ensure_billing(
-            settings.billing_addr, operator, company_ids, history=history
+            settings.billing_addr, operator, company_ids, history=history, steps=steps
         )
         if not history:
             return report
         author = await _login(channel, TICKETS_AUTHOR)
-        report.append(await _ensure_tickets(settings.tickets_addr, author, operator))
+        with steps.step("tickets, worked on by the operator's desk", len(ROMASHKA_TICKETS)) as on:
+            report.append(await _ensure_tickets(settings.tickets_addr, author, operator, on))
         accountant = await _login(channel, DOCUMENTS_AUTHOR)
         report.append(
             await ensure_documents(
@@ -128,9 +98,85 @@ async def load_demo(settings: Settings, *, history: bool = True) -> list[str]:
                 settings.catalog_addr,
                 accountant,
                 COMPANIES[0].name,
+                steps,
             )
         )
         return report
+
+
+async def _ensure_companies(
+    channel: grpc.aio.Channel, operator: Metadata, settings: Settings, steps: Steps
+) -> tuple[list[str], dict[str, str]]:
+    """The demo companies, each administrator registered; (report lines, INN → id)."""
+    companies = companies_pb2_grpc.CompanyServiceStub(channel)
+    identity = auth_pb2_grpc.AuthServiceStub(channel)
+    report = []
+    company_ids: dict[str, str] = {}
+    with steps.step("companies and their administrators", len(COMPANIES)) as advance:
+        for demo in COMPANIES:
+            company, created = await _ensure_company(companies, demo, operator)
+            company_ids[demo.inn] = company.id
+            done = ["created" if created else "already there"]
+            if demo.registers and not company.registered:
+                await _register(identity, demo, settings.devsink_url)
+                done.append("its administrator registered")
+            report.append(f"{demo.name}: {', '.join(done)}")
+            advance(1)
+    return report, company_ids
+
+
+async def _ensure_staff_and_hierarchy(
+    channel: grpc.aio.Channel, catalog: grpc.aio.Channel, steps: Steps
+) -> tuple[list[str], dict[str, str]]:
+    """Ромашка's staff, its hierarchy, and its department manager scoped to a city;
+    (report lines, the hierarchy's node ids by name as `_ensure_hierarchy` gives them)."""
+    admin = await _administrator(channel, COMPANIES[0])
+    with steps.step("staff users and the hierarchy", len(ROMASHKA_STAFF) + 2) as advance:
+        added = []
+        for staff in ROMASHKA_STAFF:
+            added.append(await _ensure_user(channel, admin, staff, node_id=None))
+            advance(1)
+        nodes = await _ensure_hierarchy(catalog, admin)
+        advance(1)
+        scope = nodes[ROMASHKA_MANAGER_SCOPE]
+        await _ensure_user(channel, admin, ROMASHKA_MANAGER, node_id=scope)
+        advance(1)
+    return [
+        f"{COMPANIES[0].name}: staff users — {sum(added)} added, "
+        f"{len(added) - sum(added)} already there",
+        f"{COMPANIES[0].name}: hierarchy of {len(nodes) + 1} nodes; "
+        f"{ROMASHKA_MANAGER.login} manages {ROMASHKA_MANAGER_SCOPE} and below",
+    ], nodes
+
+
+async def _ensure_all_numbers(
+    channel: grpc.aio.Channel,
+    catalog: grpc.aio.Channel,
+    operator: Metadata,
+    company_ids: dict[str, str],
+    nodes: dict[str, str],
+    steps: Steps,
+) -> list[str]:
+    """Every company's numbers (Ромашка's at their `nodes`), and the operator's free pool."""
+    total = sum(len(COMPANY_NUMBERS[demo.inn]) for demo in COMPANIES) + len(FREE_NUMBERS)
+    report = []
+    with steps.step("numbers, added in batches", total) as advance:
+        for demo in COMPANIES:
+            reader = await _administrator(channel, demo) if demo.registers else None
+            added, there = await _ensure_numbers(
+                catalog,
+                operator,
+                reader,
+                company_ids[demo.inn],
+                COMPANY_NUMBERS[demo.inn],
+                nodes if demo is COMPANIES[0] else {},
+                advance,
+            )
+            report.append(f"{demo.name}: numbers — {added} added, {there} already there")
+        added, there = await _ensure_free_numbers(catalog, operator)
+        advance(len(FREE_NUMBERS))
+        report.append(f"the free pool: numbers — {added} added, {there} already there")
+    return report
 
 
 async def _ensure_company(
@@ -288,6 +334,7 @@ async def _ensure_numbers(
     company_id: str,
     numbers: tuple[DemoNumber, ...],
     nodes: dict[str, str],
+    advance: Advance,
 ) -> tuple[int, int]:
     """The company's demo numbers at their nodes ("" or an unknown place: the root), added
     by the operator in batches; (added, already there). With the company administrator's
@@ -298,6 +345,7 @@ async def _ensure_numbers(
     if reader is not None:
         listed = await _listed_numbers(channel, reader)
     missing = [n for n in numbers if n.msisdn not in listed]
+    advance(len(numbers) - len(missing))
     admin = numbers_pb2_grpc.NumberAdminServiceStub(channel)
     added = 0
     present = set(listed)
@@ -321,6 +369,7 @@ async def _ensure_numbers(
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.ALREADY_EXISTS:
                 raise
+        advance(len(batch))
     if reader is not None:
         stub = numbers_pb2_grpc.NumberServiceStub(channel)
         for number in numbers:
@@ -373,23 +422,24 @@ SETTING_TYPES = {
 }
 
 
-async def _define_catalogue(catalog_addr: str, operator: Metadata) -> str:
+async def _define_catalogue(channel: grpc.aio.Channel, operator: Metadata, advance: Advance) -> str:
     """The operator's tariffs, then its services (each after what it names). A definition
     replaces the item by id, so loading again leaves the same catalogue."""
-    async with open_channel(catalog_addr) as channel:
-        admin = tariffs_pb2_grpc.TariffAdminServiceStub(channel)
-        for tariff in TARIFFS:
-            await admin.DefineTariff(
-                tariffs_pb2.DefineTariffRequest(tariff=_tariff_message(tariff)),
-                metadata=operator,
-                timeout=10,
-            )
-        for service in SERVICES:
-            await admin.DefineService(
-                tariffs_pb2.DefineServiceRequest(service=_service_message(service)),
-                metadata=operator,
-                timeout=10,
-            )
+    admin = tariffs_pb2_grpc.TariffAdminServiceStub(channel)
+    definitions: list[tuple[Any, Any]] = [
+        *(
+            (admin.DefineTariff, tariffs_pb2.DefineTariffRequest(tariff=_tariff_message(t)))
+            for t in TARIFFS
+        ),
+        *(
+            (admin.DefineService, tariffs_pb2.DefineServiceRequest(service=_service_message(s)))
+            for s in SERVICES
+        ),
+    ]
+    # One after another (a gRPC call starts when it is made): a service names tariffs.
+    for define, request in definitions:
+        await define(request, metadata=operator, timeout=10)
+        advance(1)
     return f"the operator's catalogue: {len(TARIFFS)} tariffs, {len(SERVICES)} services"
 
 
@@ -433,7 +483,9 @@ def _service_message(service: DemoService) -> tariffs_pb2.Service:
     )
 
 
-async def _ensure_tickets(tickets_addr: str, author: Metadata, operator: Metadata) -> str:
+async def _ensure_tickets(
+    tickets_addr: str, author: Metadata, operator: Metadata, advance: Advance
+) -> str:
     """Ромашка's tickets, opened by its telecom administrator through TicketService and
     worked by the operator's desk through TicketsOperatorService; left as they are when
     the company has tickets already."""
@@ -447,6 +499,7 @@ async def _ensure_tickets(tickets_addr: str, author: Metadata, operator: Metadat
             return f"{COMPANIES[0].name}: tickets already there"
         for demo in ROMASHKA_TICKETS:
             await _open_ticket(company, desk, demo, author, operator)
+            advance(1)
     return f"{COMPANIES[0].name}: {len(ROMASHKA_TICKETS)} tickets opened and worked on"
 
 
