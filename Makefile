@@ -15,7 +15,7 @@ K8S_VERSIONS := 1.27 1.37
 PROTOS := $(shell find protos -name '*.proto')
 GENERATED := gen/.generated
 
-.PHONY: help run test smoke protos lint lint-deploy lock bench demo clean venv
+.PHONY: help run test smoke protos lint lint-deploy lock bench demo clean venv openapi
 
 # The venv holds exactly the lock: every package of requirements.lock.txt installed with its
 # hashes checked and nothing resolved here (--no-deps), then whatever the lock no longer
@@ -90,8 +90,29 @@ lint-deploy: $(INSTALLED) ## deploy/ without Docker: hadolint, kustomize + kuber
 	done
 	$(PY) -m deploy.lockfile check
 
+openapi: $(GENERATED) ## Write openapi.json from the gateway app (no running system)
+	$(PY) -m gateway.openapi
+
 bench: $(GENERATED) ## Benchmarks on loopback (never part of make test)
 	$(PY) -m bench
 
 clean: ## Remove gen/, .data/ and .pytest_cache/
 	rm -rf gen .data .pytest_cache
+
+# The web console (web/): built into web/dist, which the gateway serves at /. Rebuilt only
+# when a file of web/ changed (the stamp lives in dist, so removing dist rebuilds too).
+WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -path web/dist -prune -o -type f -print)
+WEB_BUILT := web/dist/.built
+
+$(WEB_BUILT): $(WEB_SOURCES)
+	cd web && npm ci --no-audit --no-fund && npm run build
+	@touch $@
+
+.PHONY: web web-dev web-api
+web: $(WEB_BUILT) ## Build the web console into web/dist (npm ci + vite build; Node 20.19+)
+
+web-dev: ## The console's Vite dev server on :5173, /api proxied to `make run` on :8080
+	cd web && { test -d node_modules || npm ci --no-audit --no-fund; } && npm run dev
+
+web-api: $(GENERATED) ## Regenerate web/src/lib/schema.d.ts from the gateway's OpenAPI
+	cd web && npm run gen:api

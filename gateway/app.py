@@ -8,7 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway.backends import Backends
+from gateway.console import install_console
+from gateway.docs import install_docs
+from gateway.json_body import JsonBodyCheck
 from gateway.middleware import RequestContextMiddleware
+from gateway.openapi import TAGS, install_openapi, operation_id
 from gateway.problems import install_problem_handlers
 from gateway.routers import (
     accounts,
@@ -54,11 +58,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.backends.close()
 
     app = FastAPI(
-        title="Virtual Manager", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
+        title="Virtual Manager",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # Served by install_docs from the gateway's own files, never from a CDN.
+        docs_url=None,
+        redoc_url=None,
+        openapi_tags=TAGS,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
+    app.add_middleware(JsonBodyCheck)  # inside the request context: its answers carry the id
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
+    install_docs(app)
+    install_openapi(app)
     for router in (health.router, auth.router, me.router, users.router, roles.router):
         app.include_router(router)
     app.include_router(settings_routes.router)
@@ -79,4 +94,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents.router)
     if settings.env == "dev":
         app.include_router(dev.router)
+    install_console(app)  # after every router: the console answers what none of them does
     return app

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.kit.errors import DomainError, read_remote_error
+from services.kit.errors import PROBLEM_TYPE_BASE, DomainError, read_remote_error
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,11 @@ class Problem(Exception):
         self.headers = headers or {}
 
 
+def problem_type(code: str) -> str:
+    """`https://problems.virtual-manager.ru/validation-failed` (VM_PROBLEM_TYPE_BASE)."""
+    return f"{PROBLEM_TYPE_BASE}{code.replace('_', '-')}"
+
+
 def problem_response(
     code: str,
     detail: str,
@@ -83,7 +88,7 @@ def problem_response(
 ) -> JSONResponse:
     status, title = TITLES.get(code, TITLES["internal"])
     body: dict[str, Any] = {
-        "type": f"https://vm.example/problems/{code.replace('_', '-')}",
+        "type": problem_type(code),
         "title": title,
         "status": status,
         "detail": detail,
@@ -127,28 +132,40 @@ def _field_path(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _field_error(error: Any) -> dict[str, str]:
+    if error.get("type") == "json_invalid":  # loc is ("body", position)
+        position = error.get("loc", ("body", "?"))[-1]
+        reason = (error.get("ctx") or {}).get("error", "")
+        return {"field": "body", "message": f"not valid JSON at position {position}: {reason}"}
+    return {"field": _field_path(tuple(error.get("loc", ()))), "message": str(error.get("msg", ""))}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
-            for e in error.errors()
-        ]
+        errors = [_field_error(e) for e in error.errors()]
         return problem_response("validation_failed", "the request is not valid", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {
+            # FastAPI's own 400: a body it could not parse (e.g. not UTF-8): the client's
+            # mistake, so the client's code, never a 500.
+            400: "validation_failed",
             401: "unauthenticated",
             403: "permission_denied",
             404: "not_found",
             405: "method_not_allowed",
             413: "payload_too_large",
             415: "unsupported_media_type",
+            422: "validation_failed",
+            429: "rate_limited",
+            503: "unavailable",
         }.get(error.status_code, "internal")
         detail = "no such resource" if code == "not_found" else str(error.detail)
         headers = getattr(error, "headers", None)
-        return problem_response(code, detail, headers=headers)
+        errors = [{"field": "body", "message": detail}] if error.status_code == 400 else None
+        return problem_response(code, detail, headers=headers, errors=errors)
 
     @app.exception_handler(Problem)
     async def gateway_problem(request: Request, problem: Problem) -> JSONResponse:

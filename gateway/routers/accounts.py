@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from gateway.paging import PageSize, PageToken, page_of
 from gateway.routers.billing_shapes import (
     METHOD_VALUES,
     TIMEOUT,
@@ -84,6 +85,7 @@ class PromiseOut(BaseModel):
 
 class PromisePage(BaseModel):
     items: list[PromiseOut]
+    next_page_token: str = Field(description="empty after the last page")
     cap: Money = Field(description="the most that may be promised now")
 
 
@@ -137,6 +139,7 @@ async def open_account(
 async def get_account(
     account_id: AccountId, request: Request, credential: CurrentCredential
 ) -> AccountOut:
+    """One personal account: balance, available amount, settlement method, bill delivery."""
     response = await request.app.state.backends.accounts.GetAccount(
         pb.GetAccountRequest(account_id=account_id), metadata=credential.metadata, timeout=TIMEOUT
     )
@@ -199,6 +202,7 @@ async def change_settlement_method(
 async def set_bill_delivery(
     account_id: AccountId, body: BillDelivery, request: Request, credential: CurrentCredential
 ) -> AccountOut:
+    """Where and how the account's bills go: by e-mail or by post."""
     response = await request.app.state.backends.accounts.SetBillDelivery(
         pb.SetBillDeliveryRequest(account_id=account_id, bill_delivery=delivery_message(body)),
         metadata=credential.metadata,
@@ -237,13 +241,19 @@ async def take_promised_payment(
 
 @router.get("/{account_id}/promised-payments", response_model=PromisePage, openapi_extra=VIEW)
 async def list_promised_payments(
-    account_id: AccountId, request: Request, credential: CurrentCredential
+    account_id: AccountId,
+    request: Request,
+    credential: CurrentCredential,
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
 ) -> PromisePage:
+    """The account's promised payments, open and repaid, newest first."""
     response = await request.app.state.backends.promised_payments.ListPromisedPayments(
         transfers_pb2.ListPromisedPaymentsRequest(account_id=account_id),
         metadata=credential.metadata,
         timeout=TIMEOUT,
     )
+    items, next_token = page_of(response.promised_payments, page_size, page_token)
     return PromisePage(
-        items=[promise_out(p) for p in response.promised_payments], cap=money(response.cap)
+        items=[promise_out(p) for p in items], cap=money(response.cap), next_page_token=next_token
     )

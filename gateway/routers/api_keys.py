@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from gateway.paging import PageSize, PageToken, page_of
 from gateway.schemas import ApiKeyOut, api_key_out
 from gateway.security import CurrentCredential, needs
 from vm.identity.v1 import api_keys_pb2 as pb
@@ -29,6 +30,7 @@ class ApiKeyIn(BaseModel):
 
 class ApiKeyList(BaseModel):
     items: list[ApiKeyOut]
+    next_page_token: str = Field(description="empty after the last page")
 
 
 class NewApiKey(BaseModel):
@@ -37,12 +39,18 @@ class NewApiKey(BaseModel):
 
 
 @router.get("", response_model=ApiKeyList, openapi_extra=API_KEYS_MANAGE)
-async def list_api_keys(request: Request, credential: CurrentCredential) -> ApiKeyList:
+async def list_api_keys(
+    request: Request,
+    credential: CurrentCredential,
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
+) -> ApiKeyList:
     """The company's active keys (revoked ones are gone)."""
     response = await request.app.state.backends.api_keys.ListApiKeys(
         pb.ListApiKeysRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
-    return ApiKeyList(items=[api_key_out(k) for k in response.api_keys])
+    items, next_token = page_of(response.api_keys, page_size, page_token)
+    return ApiKeyList(items=[api_key_out(k) for k in items], next_page_token=next_token)
 
 
 @router.post("", status_code=201, response_model=NewApiKey, openapi_extra=API_KEYS_MANAGE)

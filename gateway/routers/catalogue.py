@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from gateway.paging import PageSize, PageToken, page_of
 from gateway.security import ANY_USER, CurrentCredential
 from vm.catalog.v1 import tariffs_pb2 as pb
 from vm.common.v1 import common_pb2
@@ -48,6 +49,7 @@ class TariffOut(BaseModel):
 
 class TariffList(BaseModel):
     items: list[TariffOut]
+    next_page_token: str = Field(description="empty after the last page")
 
 
 class ServiceOut(BaseModel):
@@ -64,6 +66,7 @@ class ServiceOut(BaseModel):
 
 class ServiceList(BaseModel):
     items: list[ServiceOut]
+    next_page_token: str = Field(description="empty after the last page")
 
 
 def money_out(money: common_pb2.Money) -> MoneyOut:
@@ -114,16 +117,23 @@ def service_out(service: pb.Service) -> ServiceOut:
 
 
 @router.get("/tariffs", response_model=TariffList, openapi_extra=ANY_USER)
-async def list_tariffs(request: Request, credential: CurrentCredential) -> TariffList:
+async def list_tariffs(
+    request: Request,
+    credential: CurrentCredential,
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
+) -> TariffList:
     """Every tariff, cheapest first, with the settings a company configures per number."""
     response = await request.app.state.backends.catalogue.ListTariffs(
         pb.ListTariffsRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
-    return TariffList(items=[tariff_out(t) for t in response.tariffs])
+    items, next_token = page_of(response.tariffs, page_size, page_token)
+    return TariffList(items=[tariff_out(t) for t in items], next_page_token=next_token)
 
 
 @router.get("/tariffs/{tariff_id}", response_model=TariffOut, openapi_extra=ANY_USER)
 async def get_tariff(tariff_id: str, request: Request, credential: CurrentCredential) -> TariffOut:
+    """One tariff of the operator's catalogue with its configurable settings."""
     response = await request.app.state.backends.catalogue.GetTariff(
         pb.GetTariffRequest(tariff_id=tariff_id), metadata=credential.metadata, timeout=TIMEOUT
     )
@@ -139,6 +149,8 @@ async def list_services(
         pattern=ITEM_ID,
         description="only the services offered now that may be connected on this tariff",
     ),
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
 ) -> ServiceList:
     """Every service with its price and compatibility rules (by category, then name)."""
     response = await request.app.state.backends.catalogue.ListServices(
@@ -146,13 +158,15 @@ async def list_services(
         metadata=credential.metadata,
         timeout=TIMEOUT,
     )
-    return ServiceList(items=[service_out(s) for s in response.services])
+    items, next_token = page_of(response.services, page_size, page_token)
+    return ServiceList(items=[service_out(s) for s in items], next_page_token=next_token)
 
 
 @router.get("/services/{service_id}", response_model=ServiceOut, openapi_extra=ANY_USER)
 async def get_service(
     service_id: str, request: Request, credential: CurrentCredential
 ) -> ServiceOut:
+    """One service of the operator's catalogue with its price and compatibility rules."""
     response = await request.app.state.backends.catalogue.GetService(
         pb.GetServiceRequest(service_id=service_id), metadata=credential.metadata, timeout=TIMEOUT
     )

@@ -14,10 +14,11 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from gateway.paging import PageSize, PageToken, page_of
 from gateway.routers.billing_shapes import Money
 from gateway.routers.files import FILE_RESPONSES, file_response
 from gateway.routers.operations import IdempotencyKey, OperationFileOut, OperationOut, operation_out
-from gateway.routers.reports import PeriodIn, period_in
+from gateway.routers.reports import Period, period_message
 from gateway.security import ANY_USER, CurrentCredential, needs
 from services.kit.paging import MAX_PAGE_SIZE
 from vm.common.v1 import common_pb2
@@ -36,7 +37,7 @@ class DocumentsIn(BaseModel):
         max_length=5,
         description="invoice, act, invoice_factura, reconciliation, bill_detail",
     )
-    period: str | PeriodIn = Field(description="YYYY-MM, or {from, to} dates")
+    period: Period
     email: str | None = Field(
         default=None,
         max_length=254,
@@ -52,6 +53,7 @@ class DocumentTypeOut(BaseModel):
 
 class DocumentTypes(BaseModel):
     items: list[DocumentTypeOut]
+    next_page_token: str = Field(description="empty after the last page")
 
 
 class DocumentOut(BaseModel):
@@ -101,15 +103,20 @@ def document_out(doc: pb.Document) -> DocumentOut:
 
 
 @router.get("/document-types", response_model=DocumentTypes, openapi_extra=ANY_USER)
-async def document_types(request: Request, credential: CurrentCredential) -> DocumentTypes:
+async def document_types(
+    request: Request,
+    credential: CurrentCredential,
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
+) -> DocumentTypes:
+    """The types of financial documents that can be asked for."""
     response = await request.app.state.backends.documents.ListDocumentTypes(
         pb.ListDocumentTypesRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
+    types, next_token = page_of(response.types, page_size, page_token)
     return DocumentTypes(
-        items=[
-            DocumentTypeOut(id=t.id, title=t.title, description=t.description)
-            for t in response.types
-        ]
+        items=[DocumentTypeOut(id=t.id, title=t.title, description=t.description) for t in types],
+        next_page_token=next_token,
     )
 
 
@@ -124,7 +131,7 @@ async def request_documents(
         pb.RequestDocumentsRequest(
             account_ids=body.account_ids,
             types=body.types,
-            period=period_in(body.period).message(),
+            period=period_message(body.period),
             email=body.email or "",
             idempotency_key=key,
         ),
@@ -171,6 +178,7 @@ async def download_document(
     request: Request,
     credential: CurrentCredential,
 ) -> StreamingResponse:
+    """The document's PDF (404 after the retention period)."""
     call = request.app.state.backends.documents.DownloadDocument(
         pb.DownloadDocumentRequest(document_id=document_id),
         metadata=credential.metadata,

@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from gateway.paging import PageSize, PageToken, page_of
 from gateway.routers.files import FILE_RESPONSES, file_response
 from gateway.security import ANY_USER, CurrentCredential
 from vm.documents.v1 import forms_pb2 as pb
@@ -26,18 +27,27 @@ class FormOut(BaseModel):
 
 class FormList(BaseModel):
     items: list[FormOut]
+    next_page_token: str = Field(description="empty after the last page")
 
 
 @router.get("", response_model=FormList, openapi_extra=ANY_USER)
-async def list_forms(request: Request, credential: CurrentCredential) -> FormList:
+async def list_forms(
+    request: Request,
+    credential: CurrentCredential,
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
+) -> FormList:
+    """The application-form templates the operator offers."""
     response = await request.app.state.backends.forms.ListForms(
         pb.ListFormsRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
+    forms, next_token = page_of(response.forms, page_size, page_token)
     return FormList(
         items=[
             FormOut(id=f.id, title=f.title, file_name=f.file_name, url=f"/api/v1/forms/{f.id}/file")
-            for f in response.forms
-        ]
+            for f in forms
+        ],
+        next_page_token=next_token,
     )
 
 

@@ -20,6 +20,7 @@ class Health(BaseModel):
     "/healthz", response_model=Health, responses={503: {"model": Health}}, openapi_extra=PUBLIC
 )
 async def healthz(request: Request) -> JSONResponse:
+    """200 when every service serves, else 503 with the same body: each service's state."""
     services = await request.app.state.backends.health()
     healthy = all(state == "SERVING" for state in services.values())
     body = Health(status="ok" if healthy else "degraded", services=services)

@@ -68,6 +68,7 @@ async def get_hierarchy(request: Request, credential: CurrentCredential) -> Hier
 
 @router.post("/nodes", status_code=201, response_model=NodeOut, openapi_extra=MANAGE)
 async def create_node(body: NodeIn, request: Request, credential: CurrentCredential) -> NodeOut:
+    """A new node (department, branch, city...) under a parent node."""
     response = await request.app.state.backends.hierarchy.CreateNode(
         pb.CreateNodeRequest(parent_id=body.parent_id, name=body.name, kind=body.kind),
         metadata=credential.metadata,

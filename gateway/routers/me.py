@@ -38,6 +38,7 @@ class MeOut(BaseModel):
 
 @router.get("/me", response_model=MeOut, openapi_extra=ANY_USER)
 async def me(request: Request, credential: CurrentCredential) -> MeOut:
+    """The caller: user, company, effective permissions and the scopes they hold in."""
     response = await request.app.state.backends.profile.GetMe(
         pb.GetMeRequest(), metadata=credential.metadata, timeout=10.0
     )

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field, model_validator
 
+from gateway.paging import PageSize, PageToken, page_of
 from gateway.routers.billing_shapes import (
     TIMEOUT,
     AccountOut,
@@ -56,6 +57,7 @@ class NumberAccountOut(BaseModel):
 
 class LimitsOut(BaseModel):
     items: list[LimitOut]
+    next_page_token: str = Field(description="empty after the last page")
 
 
 class LimitIn(BaseModel):
@@ -104,14 +106,21 @@ async def move_to_account(
 
 
 @router.get("/{msisdn}/limits", response_model=LimitsOut, openapi_extra=VIEW)
-async def list_limits(msisdn: Msisdn, request: Request, credential: CurrentCredential) -> LimitsOut:
+async def list_limits(
+    msisdn: Msisdn,
+    request: Request,
+    credential: CurrentCredential,
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
+) -> LimitsOut:
     """The number's monthly limits with this month's spending."""
     response = await request.app.state.backends.spending_limits.ListSpendingLimits(
         limits_pb2.ListSpendingLimitsRequest(msisdn=msisdn),
         metadata=credential.metadata,
         timeout=TIMEOUT,
     )
-    return LimitsOut(items=[limit_out(limit) for limit in response.limits])
+    items, next_token = page_of(response.limits, page_size, page_token)
+    return LimitsOut(items=[limit_out(limit) for limit in items], next_page_token=next_token)
 
 
 @router.put("/{msisdn}/limits/{kind}", response_model=LimitOut, openapi_extra=LIMITS)
@@ -134,6 +143,7 @@ async def set_limit(
 async def remove_limit(
     msisdn: Msisdn, kind: Kind, request: Request, credential: CurrentCredential
 ) -> Response:
+    """Remove the number's spending limit of one kind."""
     await request.app.state.backends.spending_limits.RemoveSpendingLimit(
         limits_pb2.RemoveSpendingLimitRequest(msisdn=msisdn, kind=kind),
         metadata=credential.metadata,

@@ -45,7 +45,7 @@ OperationType = Literal[
 OperationStatus = Literal[
     "pending", "running", "succeeded", "failed", "partially_failed", "cancelled"
 ]
-ResultStatus = Literal["pending", "succeeded", "failed", "cancelled"]
+ResultStatus = Literal["pending", "succeeded", "unchanged", "failed", "cancelled"]
 IdempotencyKey = Annotated[
     str,
     Header(
@@ -105,8 +105,9 @@ class OperationOut(BaseModel):
     status: OperationStatus
     progress: int = Field(description="0..100")
     total: int
-    done: int
+    done: int = Field(description="targets decided: succeeded, unchanged or failed")
     failed: int
+    unchanged: int = Field(description="of `done`, the targets that already were as asked")
     dry_run: bool
     created_at: datetime | None
     scheduled_at: datetime | None
@@ -127,8 +128,10 @@ class ResultOut(BaseModel):
     target: str = Field(description="what the result is about: a number, a document")
     status: ResultStatus
     code: str = Field(
-        description="succeeded: changed, unchanged, would_change, delivered; failed: the "
-        "reason (not_found, provisioning_failed, incompatible, ...)"
+        description="succeeded: changed, would_change, delivered; unchanged: unchanged, or "
+        "why there was nothing to do (already_blocked, not_blocked, already_connected, "
+        "not_connected, forwarding_not_set, limit_not_set); failed: the reason (not_found, "
+        "provisioning_failed, incompatible, ...)"
     )
     detail: str
 
@@ -151,6 +154,7 @@ def operation_out(op: common_pb2.Operation) -> OperationOut:
         total=op.total,
         done=op.done,
         failed=op.failed,
+        unchanged=op.unchanged,
         dry_run=op.dry_run,
         created_at=moment("created_at"),
         scheduled_at=moment("scheduled_at"),
@@ -250,6 +254,7 @@ async def list_operations(
 async def get_operation(
     operation_id: OperationId, request: Request, credential: CurrentCredential
 ) -> OperationOut:
+    """One operation with its status, progress, counters and files."""
     response = await request.app.state.backends.journal.GetOperation(
         journal_pb2.GetOperationRequest(operation_id=operation_id),
         metadata=credential.metadata,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from gateway.paging import PageSize, PageToken, page_of
 from gateway.routers.files import FILE_RESPONSES, file_response
 from gateway.routers.operations import IdempotencyKey, Msisdns, OperationOut, operation_out
 from gateway.security import ANY_USER, CurrentCredential, needs
@@ -21,19 +22,28 @@ TIMEOUT = 60.0
 RUN = needs("reports.run")
 
 
+# The shapes of a period; whether it is a real, begun month or range is documents' to say.
+Month = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}$", examples=["2026-10"])]
+Day = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", examples=["2026-10-01"])]
+
+
 class PeriodIn(BaseModel):
     """A month, or two dates (both included)."""
 
-    month: str | None = Field(default=None, max_length=7, examples=["2026-10"])
-    from_: str | None = Field(default=None, alias="from", max_length=10)
-    to: str | None = Field(default=None, max_length=10)
+    month: Month | None = None
+    from_: Day | None = Field(default=None, alias="from")
+    to: Day | None = None
 
     def message(self) -> pb.Period:
         return pb.Period(month=self.month or "", to=self.to or "", **{"from": self.from_ or ""})
 
 
-def period_in(value: str | PeriodIn) -> PeriodIn:
-    return PeriodIn(month=value) if isinstance(value, str) else value
+Period = Annotated[Month | PeriodIn, Field(description="YYYY-MM, or {from, to} dates")]
+
+
+def period_message(value: str | PeriodIn) -> pb.Period:
+    """The period as documents takes it; the request model has checked its shape."""
+    return value.message() if isinstance(value, PeriodIn) else pb.Period(month=value)
 
 
 class ReportIn(BaseModel):
@@ -43,7 +53,7 @@ class ReportIn(BaseModel):
     format: Literal["xlsx", "csv", "pdf"]
     msisdns: Msisdns | None = Field(default=None, max_length=20_000)
     node_id: str | None = Field(default=None, max_length=64)
-    period: str | PeriodIn = Field(description="YYYY-MM, or {from, to} dates")
+    period: Period
 
 
 class ReportTypeOut(BaseModel):
@@ -55,20 +65,29 @@ class ReportTypeOut(BaseModel):
 
 class ReportTypes(BaseModel):
     items: list[ReportTypeOut]
+    next_page_token: str = Field(description="empty after the last page")
 
 
 @router.get("/report-types", response_model=ReportTypes, openapi_extra=ANY_USER)
-async def report_types(request: Request, credential: CurrentCredential) -> ReportTypes:
+async def report_types(
+    request: Request,
+    credential: CurrentCredential,
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
+) -> ReportTypes:
+    """The report types with the formats each can be made in."""
     response = await request.app.state.backends.reports.ListReportTypes(
         pb.ListReportTypesRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
+    types, next_token = page_of(response.types, page_size, page_token)
     return ReportTypes(
         items=[
             ReportTypeOut(
                 id=t.id, title=t.title, description=t.description, formats=list(t.formats)
             )
-            for t in response.types
-        ]
+            for t in types
+        ],
+        next_page_token=next_token,
     )
 
 
@@ -84,7 +103,7 @@ async def request_report(
             format=body.format,
             msisdns=body.msisdns or [],
             node_id=body.node_id or "",
-            period=period_in(body.period).message(),
+            period=period_message(body.period),
             idempotency_key=key,
         ),
         metadata=credential.metadata,
@@ -104,6 +123,7 @@ async def download_report(
     request: Request,
     credential: CurrentCredential,
 ) -> StreamingResponse:
+    """The report's file once it is made (404 before, and after the retention period)."""
     call = request.app.state.backends.reports.DownloadReport(
         pb.DownloadReportRequest(report_id=report_id),
         metadata=credential.metadata,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from gateway.paging import PageSize, PageToken, page_of
 from gateway.schemas import RoleOut, role_out
 from gateway.security import ANY_USER, CurrentCredential, needs
 from vm.identity.v1 import roles_pb2 as pb
@@ -32,6 +33,7 @@ class PermissionCatalogue(BaseModel):
 
 class RoleList(BaseModel):
     items: list[RoleOut]
+    next_page_token: str = Field(description="empty after the last page")
 
 
 class RoleIn(BaseModel):
@@ -66,15 +68,23 @@ async def list_permissions(request: Request, credential: CurrentCredential) -> P
 
 
 @router.get("/roles", response_model=RoleList, openapi_extra=ANY_USER)
-async def list_roles(request: Request, credential: CurrentCredential) -> RoleList:
+async def list_roles(
+    request: Request,
+    credential: CurrentCredential,
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
+) -> RoleList:
+    """The preset roles (read-only) and the company's custom roles."""
     response = await request.app.state.backends.roles.ListRoles(
         pb.ListRolesRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
-    return RoleList(items=[role_out(r) for r in response.roles])
+    items, next_token = page_of(response.roles, page_size, page_token)
+    return RoleList(items=[role_out(r) for r in items], next_page_token=next_token)
 
 
 @router.post("/roles", status_code=201, response_model=RoleOut, openapi_extra=ROLES_MANAGE)
 async def create_role(body: RoleIn, request: Request, credential: CurrentCredential) -> RoleOut:
+    """A custom role: a name and its permissions (the checkboxes)."""
     response = await request.app.state.backends.roles.CreateRole(
         pb.CreateRoleRequest(name=body.name, permissions=body.permissions),
         metadata=credential.metadata,
@@ -85,6 +95,7 @@ async def create_role(body: RoleIn, request: Request, credential: CurrentCredent
 
 @router.get("/roles/{role_id}", response_model=RoleOut, openapi_extra=ANY_USER)
 async def get_role(role_id: str, request: Request, credential: CurrentCredential) -> RoleOut:
+    """One role with its permissions."""
     response = await request.app.state.backends.roles.GetRole(
         pb.GetRoleRequest(role_id=role_id), metadata=credential.metadata, timeout=TIMEOUT
     )
@@ -95,6 +106,7 @@ async def get_role(role_id: str, request: Request, credential: CurrentCredential
 async def update_role(
     role_id: str, body: RolePatch, request: Request, credential: CurrentCredential
 ) -> RoleOut:
+    """Rename a custom role or change its permissions; preset roles cannot change."""
     message = pb.UpdateRoleRequest(role_id=role_id)
     if body.name is not None:
         message.name = body.name
@@ -111,6 +123,7 @@ async def update_role(
     "/roles/{role_id}", status_code=204, response_class=Response, openapi_extra=ROLES_MANAGE
 )
 async def delete_role(role_id: str, request: Request, credential: CurrentCredential) -> Response:
+    """Delete a custom role that nobody holds."""
     await request.app.state.backends.roles.DeleteRole(
         pb.DeleteRoleRequest(role_id=role_id), metadata=credential.metadata, timeout=TIMEOUT
     )

@@ -45,6 +45,7 @@ async def list_users(
     q: str = Query(default="", max_length=100),
     status: Literal["active", "deactivated"] | None = None,
 ) -> UserPage:
+    """The company's users with their role assignments."""
     response = await request.app.state.backends.users.ListUsers(
         pb.ListUsersRequest(
             page_size=page_size,
@@ -62,6 +63,8 @@ async def list_users(
 
 @router.post("", status_code=201, response_model=UserOut, openapi_extra=USERS_MANAGE)
 async def create_user(body: UserIn, request: Request, credential: CurrentCredential) -> UserOut:
+    """A new user of the company, with a password and role assignments (no more than the caller
+    holds)."""
     response = await request.app.state.backends.users.CreateUser(
         pb.CreateUserRequest(
             login=body.login,
@@ -78,6 +81,7 @@ async def create_user(body: UserIn, request: Request, credential: CurrentCredent
 
 @router.get("/{user_id}", response_model=UserOut, openapi_extra=USERS_MANAGE)
 async def get_user(user_id: str, request: Request, credential: CurrentCredential) -> UserOut:
+    """One user of the company with their role assignments."""
     response = await request.app.state.backends.users.GetUser(
         pb.GetUserRequest(user_id=user_id), metadata=credential.metadata, timeout=TIMEOUT
     )
@@ -88,6 +92,7 @@ async def get_user(user_id: str, request: Request, credential: CurrentCredential
 async def update_user(
     user_id: str, body: UserPatch, request: Request, credential: CurrentCredential
 ) -> UserOut:
+    """Change a user's name, e-mail or status (deactivating ends their sessions)."""
     message = pb.UpdateUserRequest(
         user_id=user_id,
         status=STATUS_VALUES.get(body.status or "", resources_pb2.USER_STATUS_UNSPECIFIED),
@@ -104,6 +109,7 @@ async def update_user(
 
 @router.delete("/{user_id}", status_code=204, response_class=Response, openapi_extra=USERS_MANAGE)
 async def delete_user(user_id: str, request: Request, credential: CurrentCredential) -> Response:
+    """Delete a user of the company; their sessions end."""
     await request.app.state.backends.users.DeleteUser(
         pb.DeleteUserRequest(user_id=user_id), metadata=credential.metadata, timeout=TIMEOUT
     )

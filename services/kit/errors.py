@@ -7,14 +7,24 @@ into the problem+json `code` (lower_snake) of API.md. Internals never reach the 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-ERROR_DOMAIN = "vm.example"
+from services.kit.settings import DEFAULT_PROBLEM_TYPE_BASE
+
+# VM_PROBLEM_TYPE_BASE (Settings.problem_type_base), read once at import so that module
+# constants below can carry it: the base URI of the problem types, and its host the
+# ErrorInfo domain of every error of ours.
+PROBLEM_TYPE_BASE = (os.environ.get("VM_PROBLEM_TYPE_BASE") or DEFAULT_PROBLEM_TYPE_BASE).rstrip(
+    "/"
+) + "/"
+ERROR_DOMAIN = urlsplit(PROBLEM_TYPE_BASE).hostname or "virtual-manager.ru"
 
 
 class DomainError(Exception):

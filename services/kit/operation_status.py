@@ -3,7 +3,8 @@ rules on them that do not depend on what the operation does.
 
 An operation: `pending → running → succeeded | partially_failed | failed`, or
 `cancelled` (before it started, or between batches). Each of its targets is `pending`
-until it is decided once: `succeeded`, `failed` or `cancelled`.
+until it is decided once: `succeeded`, `unchanged` (it already was as asked: nothing to
+do, and no failure), `failed` or `cancelled`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 PARTIALLY_FAILED = "partially_failed"
 CANCELLED = "cancelled"
+UNCHANGED = "unchanged"  # a target's result only: it already was as asked
 STATUSES = (PENDING, RUNNING, SUCCEEDED, FAILED, PARTIALLY_FAILED, CANCELLED)
 FINISHED = frozenset({SUCCEEDED, FAILED, PARTIALLY_FAILED, CANCELLED})
 UNFINISHED = (PENDING, RUNNING)
 
 # A target's result; `pending` until its owner has decided it.
-RESULT_STATUSES = (PENDING, SUCCEEDED, FAILED, CANCELLED)
+RESULT_STATUSES = (PENDING, SUCCEEDED, UNCHANGED, FAILED, CANCELLED)
 
 # vm.common.v1.OperationStatus: OPERATION_STATUS_<NAME> for each status.
 STATUS_VALUES = {
@@ -56,8 +58,9 @@ def check_cancellable(status: str) -> None:
 
 
 def final_status(decided: int, failed: int, *, cancelled: bool) -> str:
-    """How a finished operation ended: cancelled wins; no failure is success; every
-    decided target failed is failure; otherwise partial."""
+    """How a finished operation ended: cancelled wins; no failure is success (targets
+    that were unchanged are no failure); every decided target failed is failure;
+    otherwise partial."""
     if cancelled:
         return CANCELLED
     if failed == 0:

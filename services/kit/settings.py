@@ -13,6 +13,7 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_OPERATOR_TOKEN = "dev-operator-token-not-for-production"
+DEFAULT_PROBLEM_TYPE_BASE = "https://problems.virtual-manager.ru/"
 
 SERVICE_NAMES = ("identity", "catalog", "billing", "documents", "tickets")
 
@@ -22,6 +23,12 @@ class Settings(BaseSettings):
 
     env: Literal["dev", "test", "prod"] = "dev"
     log_level: str = "INFO"
+
+    # Errors: the base URI of problem+json `type`s (the gateway answers
+    # `<base>validation-failed`, ...), and its host is the `google.rpc.ErrorInfo.domain` by
+    # which the gateway and the services know each other's errors, so every process must
+    # have the same one. Read once at start-up by services/kit/errors.py.
+    problem_type_base: str = DEFAULT_PROBLEM_TYPE_BASE
 
     # MongoDB: the embedded SecantusDB of `make run` by default. It has no failover, so the
     # URL it gets turns retryable writes off (several times faster there); a real replica

@@ -299,7 +299,7 @@ async def test_a_transfer_needs_its_key_two_accounts_and_known_ones(api, admin, 
 async def test_a_promised_payment_on_an_advance_account(api, admin, accounts):
     path = f"/api/v1/accounts/{accounts['advance']}/promised-payments"
     before = await api.get(path, headers=admin)
-    assert before.json() == {"items": [], "cap": rub(50_000)}
+    assert before.json() == {"items": [], "cap": rub(50_000), "next_page_token": ""}
     too_much = await api.post(
         path, headers={**admin, "Idempotency-Key": "p0"}, json={"amount": rub(50_001)}
     )

@@ -148,20 +148,44 @@ async def test_a_block_over_a_subtree_changes_exactly_its_numbers(system, api, a
     updates = await outbox_events(system, "vm.catalog.operation.updated.v1", {op["id"]})
     assert updates and updates[-1].data["operation"]["status"] == "OPERATION_STATUS_SUCCEEDED"
 
-    # The same block again: every number is refused with the rule's reason, nothing changes.
-    again = await finished(
-        api,
-        admin,
-        (
-            await start(
-                api,
-                admin,
-                {"type": "block", "msisdns": sorted(inside), "params": {"type": "voluntary"}},
-            )
-        )["id"],
-    )
-    assert again["status"] == "failed" and again["failed"] == 5
-    assert {r["code"] for r in (await results(api, admin, again)).values()} == {"already_blocked"}
+    # The same block over the same subtree again: every number already is as asked, so each
+    # result is `unchanged` (not a failure) and the operation has succeeded; nothing changes.
+    # The journal (where GET /operations/{id} and its results come from) says so too.
+    for dry_run in (True, False):
+        again = await finished(
+            api,
+            admin,
+            (
+                await start(
+                    api,
+                    admin,
+                    {
+                        "type": "block",
+                        "node_id": tree["region"]["id"],
+                        "params": {"type": "voluntary"},
+                        "dry_run": dry_run,
+                    },
+                )
+            )["id"],
+        )
+        assert again["status"] == "succeeded", again
+        assert (again["done"], again["failed"], again["unchanged"]) == (5, 0, 5), again
+        found_again = await results(api, admin, again)
+        assert set(found_again) == inside
+        assert {r["status"] for r in found_again.values()} == {"unchanged"}
+        assert {r["code"] for r in found_again.values()} == {"already_blocked"}
+        unchanged_only = await api.get(
+            f"/api/v1/operations/{again['id']}/results",
+            params={"status": "unchanged"},
+            headers=admin,
+        )
+        assert unchanged_only.status_code == 200, unchanged_only.text
+        assert len(unchanged_only.json()["items"]) == 5
+    blocked = await outbox_events(system, "vm.catalog.number.blocked.v1", inside)
+    assert Counter(e.subject for e in blocked) == dict.fromkeys(inside, 1)
+    assert [b["type"] for b in (await card(api, admin, sorted(inside)[0]))["blocks"]] == [
+        "voluntary"
+    ]
 
 
 async def test_a_list_in_any_form_with_a_tariff_change_and_the_operations_list(

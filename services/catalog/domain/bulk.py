@@ -6,7 +6,10 @@ action; `checked_action` turns the request's `params` into one typed action or r
 it with the precise field at fault, before anything is created. An operation then moves
 `pending → running → succeeded | partially_failed | failed`, or to `cancelled` (before it
 starts, or between two batches: what was done stays done). Each number's result is
-decided once: `succeeded`, `failed` (with the refusal's reason) or `cancelled`.
+decided once: `succeeded`, `unchanged` (the number already was as asked: a block already
+set, a service already connected or already not, the same tariff...), `failed` (with the
+refusal's reason) or `cancelled`. An operation whose numbers all succeeded or were
+unchanged has succeeded.
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ from services.catalog.domain.operations import (
     checked_forwarding_target,
 )
 from services.kit.errors import InvalidArgument
-from services.kit.operation_status import FAILED, FINISHED, PENDING, SUCCEEDED, status_filter_errors
+from services.kit.operation_status import (
+    FAILED,
+    FINISHED,
+    PENDING,
+    SUCCEEDED,
+    UNCHANGED,
+    status_filter_errors,
+)
 
 # --- the limits of a request ----------------------------------------------------------
 
@@ -359,6 +369,7 @@ class BulkOperation:
     total: int = 0
     done: int = 0
     failed: int = 0
+    unchanged: int = 0
     started_at: datetime | None = None
     finished_at: datetime | None = None
     cancel_requested: bool = False
@@ -401,6 +412,33 @@ def succeeded(msisdn: str, code: str, detail: str = "") -> TargetResult:
 def refused(msisdn: str, reason: str, detail: str) -> TargetResult:
     """A failure with the refusal's stable reason, as the API spells codes (lower_snake)."""
     return TargetResult(msisdn, FAILED, reason.lower(), detail)
+
+
+def unchanged(msisdn: str, code: str = "unchanged", detail: str = "уже так") -> TargetResult:
+    """The number already was as asked: nothing done, and nothing failed."""
+    return TargetResult(msisdn, UNCHANGED, code, detail)
+
+
+# The single-number calls refuse these (409: nothing to do); for a number of a bulk
+# operation each one means the number already is as asked.
+ALREADY_AS_ASKED = frozenset(
+    {
+        "ALREADY_BLOCKED",  # block: the block is set
+        "NOT_BLOCKED",  # unblock: the block is not set
+        "ALREADY_CONNECTED",  # connect_service
+        "NOT_CONNECTED",  # disconnect_service
+        "FORWARDING_NOT_SET",  # remove_forwarding
+        "LIMIT_NOT_SET",  # remove_limit (billing's)
+    }
+)
+
+
+def refusal_result(msisdn: str, reason: str, detail: str) -> TargetResult:
+    """A number's refusal as its result: `unchanged` when it only says the number already
+    is as asked, else `failed`."""
+    if reason in ALREADY_AS_ASKED:
+        return unchanged(msisdn, reason.lower(), detail)
+    return refused(msisdn, reason, detail)
 
 
 def check_against_catalogue(action: Action, catalogue: Catalogue) -> None:

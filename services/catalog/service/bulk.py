@@ -66,6 +66,7 @@ def operation_message(op: BulkOperation) -> common_pb2.Operation:
         total=op.total,
         done=op.done,
         failed=op.failed,
+        unchanged=op.unchanged,
         created_by=op.created_by,
         company_id=op.company_id,
         title=op.title,

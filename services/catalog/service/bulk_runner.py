@@ -31,7 +31,14 @@ from typing import Protocol
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.catalog.domain import bulk as rules
-from services.catalog.domain.bulk import BulkOperation, TargetResult, refused, succeeded
+from services.catalog.domain.bulk import (
+    BulkOperation,
+    TargetResult,
+    refusal_result,
+    refused,
+    succeeded,
+    unchanged,
+)
 from services.catalog.domain.numbers import BLOCKED, Number, Scope
 from services.catalog.provisioning import (
     BlockChange,
@@ -364,8 +371,8 @@ class BulkRunner:
             try:
                 code = await self._accounts.apply(op.company_id, op.created_by, msisdn, action)
             except DomainError as error:
-                return refused(msisdn, error.reason, error.message)
-            return succeeded(msisdn, code)
+                return refusal_result(msisdn, error.reason, error.message)
+            return unchanged(msisdn) if code == "unchanged" else succeeded(msisdn, code)
 
         found = await self._numbers.get_many(self._scope(op), batch)
         reachable = {n.msisdn for n in found}
@@ -405,9 +412,9 @@ async def _decided(decide: Decide, loaded: Loaded) -> Decision | TargetResult:
     try:
         decision = await decide(loaded)
     except DomainError as error:
-        return refused(msisdn, error.reason, error.message)
+        return refusal_result(msisdn, error.reason, error.message)
     if decision is None:
-        return succeeded(msisdn, "unchanged", "уже так")
+        return unchanged(msisdn)
     return decision
 
 

@@ -23,7 +23,14 @@ from pymongo.errors import BulkWriteError
 
 from services.catalog.domain.bulk import BulkOperation, TargetResult, Targets
 from services.kit.job_leases import JobLeases
-from services.kit.operation_status import CANCELLED, PENDING, RUNNING, UNFINISHED
+from services.kit.operation_status import (
+    CANCELLED,
+    FAILED,
+    PENDING,
+    RUNNING,
+    UNCHANGED,
+    UNFINISHED,
+)
 
 Doc = dict[str, Any]
 RESULTS_CHUNK = 1_000
@@ -48,6 +55,7 @@ def _operation_doc(op: BulkOperation, idempotency_key: str, digest: str) -> Doc:
         "total": op.total,
         "done": 0,
         "failed": 0,
+        "unchanged": 0,
         "started_at": None,
         "finished_at": None,
         "cancel_requested": False,
@@ -79,6 +87,7 @@ def _operation(doc: Doc) -> BulkOperation:
         total=doc.get("total", 0),
         done=doc.get("done", 0),
         failed=doc.get("failed", 0),
+        unchanged=doc.get("unchanged", 0),
         started_at=doc.get("started_at"),
         finished_at=doc.get("finished_at"),
         cancel_requested=doc.get("cancel_requested", False),
@@ -334,10 +343,11 @@ class OperationStore:
             ordered=False,
             session=session,
         )
-        failed = sum(1 for r in results if r.status == "failed")
+        failed = sum(1 for r in results if r.status == FAILED)
+        same = sum(1 for r in results if r.status == UNCHANGED)
         doc = await self._operations.find_one_and_update(
             {"_id": operation_id},
-            {"$inc": {"done": len(results), "failed": failed}},
+            {"$inc": {"done": len(results), "failed": failed, "unchanged": same}},
             return_document=ReturnDocument.AFTER,
             session=session,
         )
