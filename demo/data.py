@@ -26,9 +26,9 @@ class DemoCompany:
 COMPANIES = (
     DemoCompany(
         name='ООО "Ромашка"',
-        inn="7701234567",
+        inn="7701234560",
         kpp="770101001",
-        ogrn="1027700000001",
+        ogrn="1027700000008",
         main_number="79161234567",
         contact_email="admin@romashka.example",
         contract_number="ВМ-2026-0001",
@@ -37,9 +37,9 @@ COMPANIES = (
     ),
     DemoCompany(
         name='АО "Василёк"',
-        inn="7709876543",
+        inn="7709876545",
         kpp="770901001",
-        ogrn="1037700000002",
+        ogrn="1037700000007",
         main_number="79169876543",
         contact_email="admin@vasilek.example",
         contract_number="ВМ-2026-0002",
@@ -48,9 +48,9 @@ COMPANIES = (
     ),
     DemoCompany(
         name="ИП Петров",
-        inn="770100000001",
+        inn="770100000079",
         kpp="",
-        ogrn="326770000000001",
+        ogrn="326770000000005",
         main_number="79165550000",
         contact_email="admin@petrov.example",
         contract_number="ВМ-2026-0003",

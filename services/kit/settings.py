@@ -1,7 +1,8 @@
 """One settings object for every process, read from `VM_*` environment variables.
 
-Every setting has a default that works on a developer's machine; outside development the
-defaults that are secrets are refused, so a forgotten variable fails loudly at start-up.
+Every setting has a default that works on a developer's machine; in production
+(`VM_ENV=prod`) every secret and every place of a peer (PRODUCTION_EXPLICIT) must be set
+explicitly, so a forgotten variable fails loudly at start-up, naming each one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,25 @@ DEV_OPERATOR_TOKEN = "dev-operator-token-not-for-production"
 DEFAULT_PROBLEM_TYPE_BASE = "https://problems.virtual-manager.ru/"
 
 SERVICE_NAMES = ("identity", "catalog", "billing", "documents", "tickets")
+
+# Secrets and the places of what a process talks to: their defaults are a developer's
+# machine (the development operator token, guest:guest on the local RabbitMQ, the embedded
+# database on 127.0.0.1:27217, the local message sink, a vm.example sender), so in
+# production each must be set explicitly — to an empty value where a process uses none
+# (the gateway has no database). The dev sink's own URL is left out: production has none.
+PRODUCTION_EXPLICIT = (
+    "operator_token",
+    "mongo_url",
+    "amqp_url",
+    "identity_addr",
+    "catalog_addr",
+    "billing_addr",
+    "documents_addr",
+    "tickets_addr",
+    "sms_centre_url",
+    "smtp_host",
+    "mail_from",
+)
 
 
 class Settings(BaseSettings):
@@ -58,6 +78,12 @@ class Settings(BaseSettings):
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
+    # Behind a proxy: uvicorn's forwarded_allow_ips, the peers (comma-separated addresses or
+    # CIDRs, "*" for any) whose X-Forwarded-For and X-Forwarded-Proto the gateway trusts.
+    # From them the client's address (login throttling, the audit log) is the last address
+    # X-Forwarded-For names that is not itself trusted; from any other peer the headers are
+    # ignored and the peer is the client. Set it to the ingress controller's pod network.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     # The operator's internal systems present this credential on the operator RPCs.
     operator_token: SecretStr = SecretStr(DEV_OPERATOR_TOKEN)
@@ -107,9 +133,27 @@ class Settings(BaseSettings):
     documents_worker_port: int = 50064
     documents_retention_days: int = 90
 
+    # Prometheus metrics: each service and worker serves /metrics on its gRPC port + this
+    # offset (identity 51051 … documents-worker 51064); 0 serves none. The gateway serves
+    # them at /metrics on its own port.
+    metrics_port_offset: int = 1000
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_dev(self) -> Settings:
-        if self.env == "prod" and self.operator_token.get_secret_value() == DEV_OPERATOR_TOKEN:
+        if self.env != "prod":
+            return self
+        missing = [
+            f"VM_{name.upper()}"
+            for name in PRODUCTION_EXPLICIT
+            if name not in self.model_fields_set
+        ]
+        if missing:
+            raise ValueError(
+                "in production (VM_ENV=prod) these settings have only development defaults "
+                f"and must be set: {', '.join(missing)} (an empty value says this process "
+                "does not use one)"
+            )
+        if self.operator_token.get_secret_value() in (DEV_OPERATOR_TOKEN, ""):
             raise ValueError("VM_OPERATOR_TOKEN must be set outside development")
         return self
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from services.kit.settings import SERVICE_NAMES
+from tests.support.requisites import random_inn
 from tests.support.servers import MongoServer, delete_broker_namespace
 from tests.support.system import RunningSystem, start_system
 from vm.identity.v1 import companies_pb2 as pb
@@ -62,12 +63,13 @@ def operator_metadata(system: RunningSystem) -> tuple[tuple[str, str], ...]:
 
 
 async def new_company(system: RunningSystem, channel: grpc.aio.Channel) -> NewCompany:
-    """A company made by the operator (not registered yet), with a random INN and number."""
+    """A company made by the operator (not registered yet), with a random INN (a valid
+    one: identity checks its check digit) and number."""
     suffix = f"{secrets.randbelow(10**9):09d}"
     created = await pb_grpc.CompanyServiceStub(channel).CreateCompany(
         pb.CreateCompanyRequest(
             name=f'ООО "Тест {suffix}"',
-            inn=f"7{suffix}",
+            inn=random_inn(),
             contract_number=f"T-{suffix}",
             main_number=f"79{suffix}",
             contact_email=f"admin{suffix}@test.example",

@@ -658,6 +658,7 @@ SCOPED_ROLE = frozenset(
     {
         "hierarchy.manage",
         "numbers.view",
+        "numbers.manage_notes",
         "numbers.tariff",
         "numbers.services",
         "numbers.blocks",

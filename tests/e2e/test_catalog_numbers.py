@@ -352,7 +352,10 @@ async def test_a_user_scoped_to_a_subtree_sees_only_its_numbers(api, admin, tree
         await api.post(
             "/api/v1/roles",
             headers=admin,
-            json={"name": "Номера региона", "permissions": ["numbers.view", "hierarchy.manage"]},
+            json={
+                "name": "Номера региона",
+                "permissions": ["numbers.view", "numbers.manage_notes", "hierarchy.manage"],
+            },
         )
     ).json()
     user = await create_user(api, admin)

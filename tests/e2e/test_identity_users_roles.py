@@ -42,8 +42,9 @@ async def test_the_permission_catalogue_has_categories_and_the_presets_are_liste
     headers = await admin_headers(api, company)
     catalogue = (await api.get("/api/v1/permissions", headers=headers)).json()
     ids = [p["id"] for c in catalogue["categories"] for p in c["permissions"]]
-    assert len(ids) == 21
+    assert len(ids) == 22
     assert "numbers.tariff" in ids
+    assert "numbers.manage_notes" in ids
     finance = next(c for c in catalogue["categories"] if c["id"] == "finance")
     assert all(p["company_level"] for p in finance["permissions"])
     roles = (await api.get("/api/v1/roles", headers=headers)).json()["items"]

@@ -31,6 +31,7 @@ from tests.e2e.test_catalog_numbers import fresh_iccid, fresh_msisdn
 from tests.support.billing import Billing
 from tests.support.kit import eventually
 from tests.support.rabbitmq_node import RabbitNode, available
+from tests.support.requisites import random_inn
 from tests.support.servers import MongoServer, delete_broker_namespace, isolated_settings, namespace
 from vm.billing.v1 import billing_pb2 as bpb
 from vm.billing.v1 import billing_pb2_grpc as bpb_grpc
@@ -107,7 +108,7 @@ async def test_blocks_follow_the_money_through_a_broker_restart(services, own_br
             "CreateCompany",
             companies_pb2.CreateCompanyRequest(
                 name=f"ООО Рестарт {suffix}",
-                inn=f"7{suffix}",
+                inn=random_inn(),
                 contract_number=f"R-{suffix}",
                 main_number=f"79{suffix}",
                 contact_email=f"r{suffix}@test.example",

@@ -28,7 +28,7 @@ import pytest
 from services.documents.domain.periods import Period
 from services.documents.domain.reports import Kopecks
 from services.documents.domain.requisites import Requisites
-from services.documents.service.jobs import JobCases, new_job
+from services.documents.service.jobs import FILE_READY, JobCases, new_job
 from services.documents.service.journal import JournalCases
 from services.documents.service.report_rows import Batch
 from services.documents.service.runner import MAX_CLAIMS, JobRunner, RunnerSettings
@@ -36,9 +36,12 @@ from services.documents.store.documents import DocumentStore
 from services.documents.store.files import GeneratedFiles
 from services.documents.store.jobs import JobStore
 from services.documents.store.journal import JournalStore
+from services.kit.broker import EventPublisher
 from services.kit.context import Caller
+from services.kit.events import Event
 from services.kit.mongo import Transactions
-from services.kit.outbox import Outbox
+from services.kit.outbox import Outbox, OutboxRelay
+from tests.support.kit import eventually, kit_clients, make_consumer
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +54,7 @@ class Requisitions:
     """Identity's answer about the company."""
 
     async def company(self, company_id: str) -> Requisites:
-        return Requisites(name='ООО "Ромашка"', inn="7701234567")
+        return Requisites(name='ООО "Ромашка"', inn="7701234560")
 
 
 class Rows:
@@ -213,3 +216,44 @@ async def test_document_numbers_are_consecutive_and_a_rolled_back_one_takes_none
     assert await transactions.run(lambda s: store.next_number(COMPANY, 2026, "act", s)) == 1
     assert await transactions.run(lambda s: store.next_number(COMPANY, 2027, "invoice", s)) == 1
     assert await db["documents"].count_documents({"company_id": COMPANY}) == 8
+
+
+async def test_a_finished_report_publishes_file_ready_through_the_outbox(db, jobs, settings):
+    """`vm.documents.file.ready.v1` is written with the job's end and reaches a consumer
+    of the events exchange: the company, the operation, the file's name, type, size, url."""
+    received: list[Event] = []
+
+    async def take(event: Event, session) -> None:
+        received.append(event)
+
+    async with kit_clients(settings) as clients:
+        consumer = make_consumer(settings, clients, {FILE_READY: take})
+        await consumer.start()
+        publisher = EventPublisher(clients.broker, settings.events_exchange)
+        await publisher.start()
+        relay = OutboxRelay(db, publisher, idle_poll_seconds=0.05)
+        relaying = asyncio.create_task(relay.run())
+        try:
+            report_id = await a_cdr_report(jobs)
+            await asyncio.wait_for(runner(db, jobs, Rows()).run(report_id), 60)
+            await eventually(lambda: bool(received), timeout=30, what="file.ready consumed")
+        finally:
+            relaying.cancel()
+            await asyncio.gather(relaying, return_exceptions=True)
+
+    job = await jobs.jobs.load(report_id)
+    assert job is not None and job["status"] == "succeeded"
+    (event,) = received
+    assert event.company_id == COMPANY and event.source == "/services/documents"
+    (made,) = job["files"]
+    assert event.data == {
+        "company_id": COMPANY,
+        "operation_id": report_id,
+        "kind": "report",
+        "type": "cdr",
+        "name": made["name"],
+        "content_type": made["content_type"],
+        "size": str(made["size"]),
+        "url": f"/api/v1/reports/{report_id}/file",
+    }
+    assert made["size"] > 0 and made["name"].endswith(".csv")

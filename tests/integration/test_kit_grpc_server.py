@@ -25,6 +25,7 @@ from services.kit.logs import JsonFormatter
 from services.kit.outbox import OUTBOX
 from services.kit.settings import Settings
 from tests.support.kit import Tap, eventually
+from tests.support.requisites import random_inn
 from vm.identity.v1 import (
     companies_pb2,
     companies_pb2_grpc,
@@ -79,7 +80,7 @@ def new_company_request(**overrides) -> companies_pb2.CreateCompanyRequest:
     suffix = f"{secrets.randbelow(10**9):09d}"
     fields = {
         "name": f'ООО "Проба {suffix}"',
-        "inn": f"7{suffix}",
+        "inn": random_inn(),
         "contract_number": f"K-{suffix}",
         "main_number": f"+7 (9{suffix[:2]}) {suffix[2:5]}-{suffix[5:7]}-{suffix[7:]}",
         "contact_email": f"admin{suffix}@kit.example",

@@ -56,7 +56,7 @@ class Billing:
             identity_events.CompanyCreated(
                 company_id=company_id,
                 name="ООО Тест",
-                inn="7700000000",
+                inn="7700000009",
                 main_number="79160000000",
                 contact_email="buh@test.example",
             ),

@@ -179,7 +179,7 @@ def test_every_document_type_prints_its_number_parties_and_figures():
         docs.LedgerLine(_at(5), "usage", -12_345, "услуги связи"),
     ]
     found = docs.figures(50_000, entries)
-    buyer = Requisites(name='ООО "Ромашка"', inn="7701234567", kpp="770101001")
+    buyer = Requisites(name='ООО "Ромашка"', inn="7701234560", kpp="770101001")
     october = checked_period("2026-10", "", "", TODAY)
     for doc_type in docs.DOCUMENT_TYPES:
         number = docs.document_number(doc_type, 2026, 7)

@@ -17,6 +17,7 @@ from services.identity.domain import (
     Registration,
     Session,
 )
+from services.identity.domain.companies import ogrn_check_digit
 from services.kit.errors import InvalidArgument, NotAllowed, Unauthenticated
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -26,7 +27,7 @@ def company_details(**overrides: str) -> dict:
     details = {
         "company_id": "cmp_1",
         "name": 'ООО "Ромашка"',
-        "inn": "7701234567",
+        "inn": "7701234560",
         "main_number": "+7 (916) 123-45-67",
         "contact_email": "Admin@Romashka.Example",
         "contract_number": "ВМ-1",
@@ -84,8 +85,19 @@ def test_preset_roles_are_exactly_the_five_of_the_contract():
     assert "numbers.tariff" not in PRESET_ROLES["accountant"].permissions
 
 
-def test_the_catalogue_has_the_twenty_one_permissions():
-    assert len(ALL_PERMISSIONS) == len(set(ALL_PERMISSIONS)) == 21
+def test_the_catalogue_has_the_twenty_two_permissions():
+    # API.md's twenty-one, and numbers.manage_notes (a number's label, comment, cost centre)
+    assert len(ALL_PERMISSIONS) == len(set(ALL_PERMISSIONS)) == 22
+
+
+def test_the_notes_of_a_number_are_for_those_who_manage_numbers_not_for_readers():
+    notes = "numbers.manage_notes"
+    assert notes in domain.PERMISSIONS["numbers"]
+    assert notes in domain.PERMISSION_TITLES
+    for role in ("global_admin", "telecom_admin", "department_manager"):
+        assert notes in PRESET_ROLES[role].permissions, role
+    for role in ("accountant", "viewer"):
+        assert notes not in PRESET_ROLES[role].permissions, role
 
 
 assignments = st.lists(
@@ -193,6 +205,107 @@ def test_an_expired_used_or_exhausted_registration_is_closed(state):
         registration(**state).ensure_open(NOW)
 
 
+# Sberbank's and Yandex's INN and OGRN (the state register), numbers made with the rule (an
+# entrepreneur's INN, OGRNIPs — one whose first 14 digits leave 10 modulo 13), the demo's.
+VALID_INNS = ("7707083893", "7736207543", "500100732259", "7701234560", "770100000079")
+VALID_OGRNS = (
+    "1027700132195",
+    "1027700229193",
+    "304500116000157",
+    "326770000000050",
+    "1027700000008",
+)
+
+
+@pytest.mark.parametrize("inn", VALID_INNS)
+def test_a_valid_inn_passes(inn):
+    assert domain.inn_problem(inn) is None
+
+
+@pytest.mark.parametrize(
+    ("inn", "why"),
+    [
+        ("7707083894", "check digits"),  # the last digit off by one
+        ("7701234567", "check digits"),  # the demo's INN until its check digit was computed
+        ("500100732258", "check digits"),  # an entrepreneur's second check digit wrong
+        ("500100732269", "check digits"),  # ... the first one
+        ("770708389", "10 digits"),
+        ("77070838931", "10 digits"),
+        ("77070838９3", "10 digits"),  # a full-width digit is not a digit here
+        ("", "10 digits"),
+    ],
+)
+def test_an_inn_with_a_wrong_length_or_check_digit_is_refused(inn, why):
+    problem = domain.inn_problem(inn)
+    assert problem is not None and why in problem
+
+
+@pytest.mark.parametrize("ogrn", VALID_OGRNS)
+def test_a_valid_ogrn_or_ogrnip_passes(ogrn):
+    assert domain.ogrn_problem(ogrn) is None
+
+
+def test_the_ogrnip_check_digit_is_the_remainder_mod_13_then_mod_10():
+    # 32677000000005 % 13 == 10: the check digit is 0 (stdnum.ru.ogrn would want "10")
+    assert int("32677000000005") % 13 == 10
+    assert ogrn_check_digit("326770000000050") == "0"
+    assert ogrn_check_digit("304500116000157") == "7"
+    assert ogrn_check_digit("1027700132195") == "5"
+    assert ogrn_check_digit("326770000000005") == "5"
+    for prefix in range(32677000000000, 32677000000013):
+        number = f"{prefix}{prefix % 13 % 10}"
+        assert domain.ogrn_problem(number) is None, number
+        wrong = f"{prefix}{(prefix % 13 + 1) % 10}"
+        assert domain.ogrn_problem(wrong) is not None, wrong
+
+
+@pytest.mark.parametrize(
+    ("ogrn", "why"),
+    [
+        ("1027700132196", "check digit"),
+        ("1027700000001", "check digit"),  # the demo's OGRN until its check digit was computed
+        ("304500116000158", "check digit"),
+        ("2027700132195", "starts with 1 or 5"),
+        ("504500116000157", "starts with 3"),
+        ("102770013219", "13 digits"),
+        ("10277001321950", "13 digits"),
+    ],
+)
+def test_an_ogrn_with_a_wrong_length_start_or_check_digit_is_refused(ogrn, why):
+    problem = domain.ogrn_problem(ogrn)
+    assert problem is not None and why in problem
+
+
+def test_requisites_agree_a_legal_entity_has_an_ogrn_an_entrepreneur_an_ogrnip_and_no_kpp():
+    assert domain.requisites_problems("7707083893", "773601001", "1027700132195") == {}
+    assert domain.requisites_problems("500100732259", "", "304500116000157") == {}
+    assert domain.requisites_problems("7707083893", "7736AB001", "") == {}  # a lettered KPP
+    assert set(domain.requisites_problems("7707083893", "", "304500116000157")) == {"ogrn"}
+    assert set(domain.requisites_problems("500100732259", "", "1027700132195")) == {"ogrn"}
+    assert set(domain.requisites_problems("500100732259", "773601001", "")) == {"kpp"}
+    assert set(domain.requisites_problems("7707083893", "77360100", "")) == {"kpp"}
+    assert set(domain.requisites_problems("7707083893", "7736ab001", "")) == {"kpp"}
+    both = domain.requisites_problems("7707083894", "", "1027700132196")
+    assert set(both) == {"inn", "ogrn"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("inn", "7707083894"), ("ogrn", "1027700132196"), ("kpp", "7701-1001")],
+)
+def test_new_company_refuses_requisites_that_fail_their_checks(field, value):
+    with pytest.raises(InvalidArgument) as refused:
+        domain.new_company(**company_details(**{field: value}))
+    assert set(refused.value.fields) == {field}
+
+
+def test_the_demo_requisites_pass_every_check():
+    from demo.data import COMPANIES
+
+    for company in COMPANIES:
+        assert domain.requisites_problems(company.inn, company.kpp, company.ogrn) == {}, company
+
+
 def test_codes_are_six_digits():
     codes = {domain.new_code() for _ in range(200)}
     assert all(len(c) == 6 and c.isdigit() for c in codes)
@@ -203,7 +316,7 @@ def test_company_accepts_registration_only_unregistered_with_the_same_contact_em
     company = Company(
         id="c",
         name="n",
-        inn="7701234567",
+        inn="7701234560",
         main_number="79161234567",
         contact_email="admin@x.example",
         contract_number="1",

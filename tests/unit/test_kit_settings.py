@@ -7,7 +7,7 @@ import os
 import pytest
 from pydantic import ValidationError
 
-from services.kit.settings import DEV_OPERATOR_TOKEN, Settings
+from services.kit.settings import DEV_OPERATOR_TOKEN, PRODUCTION_EXPLICIT, Settings
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +18,35 @@ def no_vm_environment(monkeypatch):
             monkeypatch.delenv(name)
 
 
+# What production sets (deploy/k8s/base: config.env and the Secret vm-secrets).
+PRODUCTION = {
+    "VM_ENV": "prod",
+    "VM_OPERATOR_TOKEN": "s3cret-from-the-vault",
+    "VM_MONGO_URL": "mongodb://db1,db2,db3/?replicaSet=rs0",
+    "VM_AMQP_URL": "amqp://vm:pw@rabbitmq.internal:5672/",
+    "VM_IDENTITY_ADDR": "dns:///identity:50051",
+    "VM_CATALOG_ADDR": "dns:///catalog:50052",
+    "VM_BILLING_ADDR": "dns:///billing:50053",
+    "VM_DOCUMENTS_ADDR": "dns:///documents:50054",
+    "VM_TICKETS_ADDR": "dns:///tickets:50055",
+    "VM_SMS_CENTRE_URL": "http://sms-centre.internal/sms",
+    "VM_SMTP_HOST": "mail-relay.internal",
+    "VM_MAIL_FROM": "Виртуальный менеджер <no-reply@operator.ru>",
+}
+
+
+def production(monkeypatch, **changes: str | None) -> None:
+    for name, value in {**PRODUCTION, **changes}.items():
+        if value is not None:
+            monkeypatch.setenv(name, value)
+
+
+def test_every_secret_and_peer_with_a_development_default_is_listed_for_production():
+    assert {f"VM_{name.upper()}" for name in PRODUCTION_EXPLICIT} == set(PRODUCTION) - {"VM_ENV"}
+    for name in PRODUCTION_EXPLICIT:
+        assert name in Settings.model_fields, name
+
+
 def test_production_with_the_development_operator_token_is_refused():
     with pytest.raises(ValidationError, match="VM_OPERATOR_TOKEN"):
         Settings(env="prod")
@@ -26,15 +55,55 @@ def test_production_with_the_development_operator_token_is_refused():
 def test_production_with_the_development_operator_token_from_the_environment_is_refused(
     monkeypatch,
 ):
-    monkeypatch.setenv("VM_ENV", "prod")
-    monkeypatch.setenv("VM_OPERATOR_TOKEN", DEV_OPERATOR_TOKEN)
+    production(monkeypatch, VM_OPERATOR_TOKEN=DEV_OPERATOR_TOKEN)
     with pytest.raises(ValidationError, match="VM_OPERATOR_TOKEN"):
         Settings()
 
 
-def test_production_with_a_real_operator_token_starts(monkeypatch):
+def test_production_never_takes_an_empty_operator_token(monkeypatch):
+    production(monkeypatch, VM_OPERATOR_TOKEN="")
+    with pytest.raises(ValidationError, match="VM_OPERATOR_TOKEN"):
+        Settings()
+
+
+def test_production_refuses_to_start_naming_each_setting_left_to_its_default(monkeypatch):
+    production(monkeypatch, VM_AMQP_URL=None, VM_SMTP_HOST=None, VM_MAIL_FROM=None)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    message = str(refused.value)
+    for name in ("VM_AMQP_URL", "VM_SMTP_HOST", "VM_MAIL_FROM"):
+        assert name in message
+    for name in ("VM_MONGO_URL", "VM_OPERATOR_TOKEN", "VM_SMS_CENTRE_URL"):
+        assert name not in message
+
+
+def test_production_with_nothing_set_names_every_one(monkeypatch):
     monkeypatch.setenv("VM_ENV", "prod")
-    monkeypatch.setenv("VM_OPERATOR_TOKEN", "s3cret-from-the-vault")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    for name in PRODUCTION_EXPLICIT:
+        assert f"VM_{name.upper()}" in str(refused.value)
+
+
+def test_a_setting_given_its_default_value_explicitly_counts_as_set(monkeypatch):
+    production(monkeypatch, VM_SMTP_HOST="127.0.0.1")
+    assert Settings().smtp_host == "127.0.0.1"
+
+
+def test_an_empty_value_says_a_process_uses_none(monkeypatch):
+    production(monkeypatch, VM_MONGO_URL="", VM_AMQP_URL="")  # the gateway
+    settings = Settings()
+    assert (settings.mongo_url, settings.amqp_url) == ("", "")
+
+
+@pytest.mark.parametrize("env", ["dev", "test"])
+def test_development_and_tests_need_none_of_them(env):
+    settings = Settings(env=env)
+    assert settings.amqp_url.startswith("amqp://guest:guest@127.0.0.1")
+
+
+def test_production_with_a_real_operator_token_starts(monkeypatch):
+    production(monkeypatch)
 
     settings = Settings()
 

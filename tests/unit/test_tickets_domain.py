@@ -23,12 +23,15 @@ from services.tickets.domain.tickets import (
     new_ticket,
     visible_within,
 )
+from tests.support.office_files import ole_with_stream, ooxml, opendocument, zip_of
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PDF = b"%PDF-1.7\n" + b"0" * 100
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 100
-ZIP = b"PK\x03\x04" + b"0" * 100
-OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"0" * 100
+ZIP = zip_of({"readme.txt": b"a plain archive"})
+XLSX = ooxml("xlsx")
+DOCX = ooxml("docx")
+OLE = ole_with_stream("Workbook")
 
 
 def about(*paths: tuple[str, ...]):
@@ -111,9 +114,14 @@ def test_a_scoped_caller_sees_a_ticket_only_when_every_number_is_in_its_subtree(
         ("photo.jpg", "", b"\xff\xd8\xff\xe0" + b"0" * 10, files.JPEG),
         ("a.gif", "image/gif", b"GIF89a" + b"0" * 10, files.GIF),
         ("a.webp", "", b"RIFF\x00\x00\x00\x00WEBPVP8 ", files.WEBP),
-        ("Реестр.xlsx", "application/octet-stream", ZIP, files.XLSX),
-        ("письмо.docx", files.DOCX, ZIP, files.DOCX),
+        ("Реестр.xlsx", "application/octet-stream", XLSX, files.XLSX),
+        ("письмо.docx", files.DOCX, DOCX, files.DOCX),
+        ("слайды.pptx", files.PPTX, ooxml("pptx"), files.PPTX),
+        ("текст.odt", files.ODT, opendocument("odt"), files.ODT),
+        ("таблица.ods", "", opendocument("ods"), files.ODS),
         ("old.xls", "", OLE, files.XLS),
+        ("old95.xls", files.XLS, ole_with_stream("Book"), files.XLS),
+        ("old.doc", files.DOC, ole_with_stream("WordDocument"), files.DOC),
     ],
 )
 def test_allowed_kinds_are_known_by_their_bytes(name, declared, content, kind):
@@ -128,6 +136,26 @@ def test_allowed_kinds_are_known_by_their_bytes(name, declared, content, kind):
         ("run.pdf", "application/pdf", b"MZ\x90\x00" + b"0" * 100),  # a renamed program
         ("page.pdf", "application/pdf", b"<html><body>hi</body></html>"),
         ("archive.zip", "application/zip", ZIP),  # a plain archive is not an office file
+        # office files whose insides say another kind than declared, or no kind at all
+        ("письмо.docx", files.DOCX, ZIP),  # a ZIP named DOCX
+        ("письмо.docx", files.DOCX, XLSX),  # a workbook declared a document
+        ("письмо.docx", files.DOCX, ooxml("docx", "application/xml")),
+        # a macro-enabled document is not a DOCX
+        (
+            "письмо.docx",
+            files.DOCX,
+            ooxml("docx", "application/vnd.ms-word.document.macroEnabled.main+xml"),
+        ),
+        ("таблица.xlsx", files.XLSX, DOCX),
+        ("слайды.pptx", files.PPTX, DOCX),
+        ("текст.odt", files.ODT, opendocument("ods")),
+        ("текст.odt", files.ODT, opendocument("odt", "application/epub+zip")),
+        ("таблица.ods", files.ODS, XLSX),
+        ("old.doc", files.DOC, OLE),  # a workbook declared a document
+        ("old.xls", files.XLS, ole_with_stream("WordDocument")),
+        ("old.xls", files.XLS, ole_with_stream("Contents")),  # neither stream
+        ("old.doc", files.DOC, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"0" * 100),
+        ("broken.docx", files.DOCX, b"PK\x03\x04" + b"0" * 100),  # not a ZIP inside
         ("a.png", "image/png", PDF),  # says one allowed kind, is another
         ("notes.txt", "text/plain", b"hello"),
     ],

@@ -25,10 +25,11 @@ from services.billing.store.money import (
 )
 from services.billing.store.numbers import NodeCopy, NumberCopy
 from services.billing.store.usage import FeeStore, LimitStore, UsageStore
+from services.kit import single_operation as single
 from services.kit.authz import Access
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.context import Caller
-from services.kit.errors import InvalidArgument, NotFound, PermissionDenied
+from services.kit.errors import DomainError, InvalidArgument, NotFound, PermissionDenied
 from services.kit.events import Event, new_event
 from services.kit.known_companies import KnownCompanies
 from services.kit.mongo import Transactions
@@ -143,6 +144,15 @@ class Acting:
             raise NotFound("no such number")
 
 
+# Billing's single-number calls as operations of the journal: type → (the permission it
+# needs, how a person reads it); the bulk types' names.
+SINGLE_OPERATIONS: dict[str, tuple[str, str]] = {
+    "set_limit": (NUMBERS_LIMITS, "Установка лимита"),
+    "remove_limit": (NUMBERS_LIMITS, "Удаление лимита"),
+    "move_to_account": (SETTINGS, "Перенос номера на другой лицевой счёт"),
+}
+
+
 class Cases:
     """The base of each area's use cases."""
 
@@ -157,6 +167,44 @@ class Cases:
         self._tx = transactions
         self._outbox = outbox
         self._access = access
+
+    def single_operation(
+        self, caller: Caller, acting: Acting, operation_type: str, msisdn: str
+    ) -> single.SingleOperation | None:
+        """A company caller's call on one number, as the journal's operation (None for the
+        operator acting for a company: that is a number of catalog's bulk operation)."""
+        if acting.access is None:
+            return None
+        permission, title = SINGLE_OPERATIONS[operation_type]
+        return single.SingleOperation(
+            service="billing",
+            company_id=acting.company_id,
+            type=operation_type,
+            title=title,
+            permission=permission,
+            target=msisdn,
+            created_by=caller.user_id or "",
+            at=current_time(),
+        )
+
+    async def tell_operation(
+        self,
+        op: single.SingleOperation | None,
+        outcome: single.Outcome,
+        session: AsyncClientSession,
+    ) -> None:
+        if op is not None:
+            await self._outbox.add(session, single.operation_event(op, outcome, source=SOURCE))
+
+    async def tell_refusal(self, op: single.SingleOperation | None, refusal: DomainError) -> None:
+        """A refused call, told in a transaction of its own (the change's rolled back)."""
+        if op is None:
+            return
+
+        async def write(session: AsyncClientSession) -> None:
+            await self.tell_operation(op, single.refused(refusal), session)
+
+        await self._tx.run(write)
 
     async def company_access(self, caller: Caller, permission: str) -> Access:
         access = await self._access.access(caller)

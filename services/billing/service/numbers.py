@@ -19,8 +19,9 @@ from services.billing.domain.accounts import ADVANCE, Account, BillDelivery
 from services.billing.domain.limits import SpendingLimit, period_of, spent_on
 from services.billing.service.accounts import AccountCases, number_account_changed
 from services.billing.service.base import NUMBERS_VIEW, SETTINGS, Cases, current_time
+from services.kit import single_operation as single
 from services.kit.context import Caller
-from services.kit.errors import InvalidArgument, NotAllowed, NotFound
+from services.kit.errors import Conflict, InvalidArgument, NotAllowed, NotFound
 from services.kit.phone import normalize_msisdn
 
 
@@ -89,6 +90,7 @@ class NumberAccountCases(Cases):
                 {"account_id": "an account of the company, or give new_account instead"},
             )
         company = acting.company_id
+        journal = self.single_operation(caller, acting, "move_to_account", wanted)
 
         async def write(session: AsyncClientSession) -> tuple[Account, str]:
             number = await self.stores.numbers.get(company, wanted, session)
@@ -108,9 +110,14 @@ class NumberAccountCases(Cases):
             await self._outbox.add(
                 session, number_account_changed(company, wanted, target, previous)
             )
+            await self.tell_operation(journal, single.CHANGED, session)
             return target, previous
 
-        target, previous = await self._tx.run(write)
+        try:
+            target, previous = await self._tx.run(write)
+        except (NotAllowed, Conflict) as refusal:
+            await self.tell_refusal(journal, refusal)
+            raise
         count = len(await self.stores.numbers.of_account(company, target.id))
         return replace(target, number_count=count), previous
 

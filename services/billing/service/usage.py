@@ -48,9 +48,10 @@ from services.billing.service.base import (
     ordered_id,
 )
 from services.billing.service.numbers import NumberAccountCases, checked_msisdn
+from services.kit import single_operation as single
 from services.kit.context import Caller
 from services.kit.delivery import MailSender, SmsCentre
-from services.kit.errors import InvalidArgument, NotAllowed, PermissionDenied
+from services.kit.errors import Conflict, InvalidArgument, NotAllowed, PermissionDenied, Unavailable
 from services.kit.events import Event, read_payload
 from vm.billing.events.v1 import events_pb2
 
@@ -151,8 +152,10 @@ class UsageCases(Cases):
         await self._numbers.visible_number(acting.company_id, wanted, NUMBERS_LIMITS, acting)
         now = current_time()
         period = period_of(now)
+        journal = self.single_operation(caller, acting, "set_limit", wanted)
 
         async def write(session: AsyncClientSession) -> int:
+            await self.tell_operation(journal, single.CHANGED, session)
             before = {
                 old.kind: old
                 for old in await self.stores.limits.of_number(acting.company_id, wanted, session)
@@ -168,7 +171,11 @@ class UsageCases(Cases):
             await self._lift_if_no_longer_due(acting, wanted, limits, spend, period, session)
             return spent
 
-        return limit, await self._tx.run(write)
+        try:
+            return limit, await self._tx.run(write)
+        except (NotAllowed, Conflict, Unavailable) as refusal:
+            await self.tell_refusal(journal, refusal)
+            raise
 
     async def remove_limit(
         self, caller: Caller, msisdn: str, kind: str, company_id: str = "", actor: str = ""
@@ -178,6 +185,7 @@ class UsageCases(Cases):
         rules.checked_kind(kind)
         await self._numbers.visible_number(acting.company_id, wanted, NUMBERS_LIMITS, acting)
         period = period_of(current_time())
+        journal = self.single_operation(caller, acting, "remove_limit", wanted)
 
         async def write(session: AsyncClientSession) -> None:
             if not await self.stores.limits.remove(acting.company_id, wanted, kind, session):
@@ -185,8 +193,13 @@ class UsageCases(Cases):
             limits = await self.stores.limits.of_number(acting.company_id, wanted, session)
             spend = await self._spend(acting.company_id, wanted, period, session)
             await self._lift_if_no_longer_due(acting, wanted, limits, spend, period, session)
+            await self.tell_operation(journal, single.CHANGED, session)
 
-        await self._tx.run(write)
+        try:
+            await self._tx.run(write)
+        except (NotAllowed, Conflict, Unavailable) as refusal:
+            await self.tell_refusal(journal, refusal)
+            raise
 
     async def _spend(
         self, company_id: str, msisdn: str, period: str, session: AsyncClientSession

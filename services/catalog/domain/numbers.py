@@ -168,6 +168,12 @@ def checked_notes(
     return notes
 
 
+def changed_notes(number: Number, notes: dict[str, str]) -> dict[str, str]:
+    """Of the checked notes, those whose text differs from the number's (nothing to write,
+    nothing to tell for the others)."""
+    return {name: value for name, value in notes.items() if getattr(number, name) != value}
+
+
 # --- adding numbers ------------------------------------------------------------------
 
 

@@ -60,6 +60,21 @@ FORWARDING_CONDITIONS: dict[str, str] = {
     "unreachable": "если недоступен",
 }
 
+# The single-number calls as operations of the journal: type → (the permission it needs,
+# how a person reads it); a bulk type's name where a bulk operation makes the same change.
+SINGLE_OPERATIONS: dict[str, tuple[str, str]] = {
+    "change_tariff": ("numbers.tariff", "Смена тарифного плана"),
+    "change_tariff_settings": ("numbers.tariff", "Изменение настроек тарифного плана"),
+    "connect_service": ("numbers.services", "Подключение услуги"),
+    "disconnect_service": ("numbers.services", "Отключение услуги"),
+    "block": ("numbers.blocks", "Установка блокировки"),
+    "unblock": ("numbers.blocks", "Снятие блокировки"),
+    "set_forwarding": ("numbers.forwarding", "Установка переадресации"),
+    "remove_forwarding": ("numbers.forwarding", "Снятие переадресации"),
+    "replace_sim": ("numbers.sim", "Замена SIM-карты"),
+    "replace_number": ("numbers.sim", "Замена номера"),
+}
+
 _PHONE_SEPARATORS = re.compile(r"[\s()\-.]")
 # E.164: a country code and the number, at most 15 digits, never starting with 0.
 _INTERNATIONAL = re.compile(r"[1-9][0-9]{7,14}")

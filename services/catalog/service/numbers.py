@@ -1,7 +1,8 @@
 """Catalog's use cases: the company's numbers — the list, the card, the company's notes,
 moving numbers between nodes, the export — and the operator giving out numbers.
 
-Who may: reading and the notes need numbers.view where the number is; a caller scoped to
+Who may: reading needs numbers.view where the number is, the notes numbers.manage_notes
+there (written with `vm.catalog.number.notes_changed.v1`); a caller scoped to
 subtrees sees only their numbers, and every other number is not found (never "forbidden":
 that would say it exists). Moving needs hierarchy.manage at each number's node and at the
 target node. Adding numbers and filling the free pool is the operator's.
@@ -34,8 +35,10 @@ from services.kit.paging import MAX_PAGE_SIZE, decode_page_token, encode_page_to
 from vm.catalog.events.v1 import events_pb2
 
 VIEW = "numbers.view"
+MANAGE_NOTES = "numbers.manage_notes"
 MANAGE = "hierarchy.manage"
 NUMBER_ADDED = "vm.catalog.number.added.v1"
+NOTES_CHANGED = "vm.catalog.number.notes_changed.v1"
 # Events written to the outbox per insert: a batch of 10,000 numbers makes 10,000 events.
 EVENT_CHUNK = 1_000
 
@@ -49,6 +52,21 @@ def number_added(number: Number) -> Event:
         tariff_id=number.tariff.id,
     )
     return number_event(NUMBER_ADDED, payload, number)
+
+
+def notes_changed(before: Number, after: Number, changes: dict[str, str]) -> Event:
+    payload = events_pb2.NumberNotesChanged(
+        company_id=after.company_id,
+        msisdn=after.msisdn,
+        changed=sorted(changes),
+        label=after.label,
+        comment=after.comment,
+        cost_center=after.cost_center,
+        previous_label=before.label,
+        previous_comment=before.comment,
+        previous_cost_center=before.cost_center,
+    )
+    return number_event(NOTES_CHANGED, payload, after)
 
 
 class NumberCases:
@@ -121,14 +139,27 @@ class NumberCases:
         comment: str | None,
         cost_center: str | None,
     ) -> Number:
-        """The company's own notes on a number (nothing changes on the network)."""
-        _, scope = await self._scope(caller, VIEW)
+        """The company's own notes on a number (nothing changes on the network), written
+        with `number.notes_changed` (what changed, before and after) for the audit log."""
+        access, scope = await self._scope(caller, MANAGE_NOTES)
         wanted = domain.checked_msisdn(msisdn)
         notes = domain.checked_notes(label=label, comment=comment, cost_center=cost_center)
-        number = await self._numbers.update_notes(scope, wanted, notes)
-        if number is None:
-            raise NotFound("no such number")
-        return number
+
+        async def write(session: AsyncClientSession) -> Number:
+            before = await self._numbers.get(scope, wanted, session)
+            if before is None:
+                raise NotFound("no such number")
+            access.require(MANAGE_NOTES, before.node_path)
+            changes = domain.changed_notes(before, notes)
+            if not changes:
+                return before  # already so: nothing to write, nothing to tell
+            after = await self._numbers.update_notes(scope, wanted, changes, session)
+            if after is None:
+                raise NotFound("no such number")
+            await self._outbox.add(session, notes_changed(before, after, changes))
+            return after
+
+        return await self._tx.run(write)
 
     async def move_numbers(self, caller: Caller, msisdns: Sequence[str], node_id: str) -> int:
         """All of the numbers to the node, or none; returns how many changed place."""

@@ -11,6 +11,10 @@ number makes the transaction run again from the read, and the network is then to
 state that is finally stored (changes state the new state, so telling twice is harmless).
 The provisioning latency must therefore stay well under the transaction's deadline.
 
+Each is also an operation of the journal (`vm.catalog.operation.updated.v1`, a single
+operation: services/kit/single_operation.py) written with the change — or, refused once
+the number was found and the caller allowed, alone after the rollback.
+
 Who may: numbers.tariff, numbers.services, numbers.blocks, numbers.forwarding and
 numbers.sim where the number is.
 """
@@ -29,6 +33,7 @@ from services.catalog.provisioning import MsisdnChange, Provisioning, SimChange
 from services.catalog.service.decisions import (
     MSISDN_REPLACED,
     SIM_REPLACED,
+    SOURCE,
     Decide,
     Decision,
     Loaded,
@@ -45,19 +50,21 @@ from services.catalog.service.decisions import (
 from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.number_changes import NumberChanges
 from services.catalog.store.numbers import NumberStore
+from services.kit import single_operation as single
 from services.kit.authz import Access
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.context import Caller
-from services.kit.errors import Conflict, NotAllowed, NotFound
+from services.kit.errors import Conflict, NotAllowed, NotFound, Unavailable
+from services.kit.events import Event
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
 from vm.catalog.events.v1 import events_pb2
 
-TARIFF = "numbers.tariff"
-SERVICES = "numbers.services"
-BLOCKS = "numbers.blocks"
-FORWARDING = "numbers.forwarding"
-SIM = "numbers.sim"
+SERVICE = "catalog"
+
+
+def _told(op: single.SingleOperation, outcome: single.Outcome) -> Event:
+    return single.operation_event(op, outcome, source=SOURCE)
 
 
 class OperationCases:
@@ -87,31 +94,34 @@ class OperationCases:
     async def change_tariff(
         self, caller: Caller, msisdn: str, tariff_id: str, settings: Mapping[str, SettingValue]
     ) -> Number:
-        return await self._operate(caller, msisdn, TARIFF, tariff_change(tariff_id, settings))
+        decide = tariff_change(tariff_id, settings)
+        return await self._operate(caller, msisdn, "change_tariff", decide)
 
     async def change_tariff_settings(
         self, caller: Caller, msisdn: str, settings: Mapping[str, SettingValue]
     ) -> Number:
-        return await self._operate(caller, msisdn, TARIFF, tariff_settings_change(settings))
+        decide = tariff_settings_change(settings)
+        return await self._operate(caller, msisdn, "change_tariff_settings", decide)
 
     # ------------------------------------------------------------ services
 
     async def connect_service(self, caller: Caller, msisdn: str, service_id: str) -> Number:
         decide = service_connection(service_id, datetime.now(UTC))
-        return await self._operate(caller, msisdn, SERVICES, decide)
+        return await self._operate(caller, msisdn, "connect_service", decide)
 
     async def disconnect_service(self, caller: Caller, msisdn: str, service_id: str) -> Number:
-        return await self._operate(caller, msisdn, SERVICES, service_disconnection(service_id))
+        decide = service_disconnection(service_id)
+        return await self._operate(caller, msisdn, "disconnect_service", decide)
 
     # ------------------------------------------------------------ blocks
 
     async def set_block(self, caller: Caller, msisdn: str, block_type: str) -> Number:
         decide = block_setting(rules.checked_block_type(block_type), datetime.now(UTC))
-        return await self._operate(caller, msisdn, BLOCKS, decide)
+        return await self._operate(caller, msisdn, "block", decide)
 
     async def remove_block(self, caller: Caller, msisdn: str, block_type: str) -> Number:
         decide = block_removal(rules.checked_block_type(block_type))
-        return await self._operate(caller, msisdn, BLOCKS, decide)
+        return await self._operate(caller, msisdn, "unblock", decide)
 
     # ------------------------------------------------------------ forwarding
 
@@ -122,11 +132,11 @@ class OperationCases:
         wanted = rules.checked_condition(condition)
         normalized = rules.checked_forwarding_target(target, wanted_msisdn)
         decide = forwarding_setting(wanted, normalized)
-        return await self._operate(caller, wanted_msisdn, FORWARDING, decide)
+        return await self._operate(caller, wanted_msisdn, "set_forwarding", decide)
 
     async def remove_forwarding(self, caller: Caller, msisdn: str, condition: str) -> Number:
         decide = forwarding_removal(rules.checked_condition(condition))
-        return await self._operate(caller, msisdn, FORWARDING, decide)
+        return await self._operate(caller, msisdn, "remove_forwarding", decide)
 
     # ------------------------------------------------------------ SIM and number
 
@@ -147,7 +157,7 @@ class OperationCases:
                 after, SimChange(after.msisdn, wanted), number_event(SIM_REPLACED, payload, after)
             )
 
-        return await self._operate(caller, msisdn, SIM, decide)
+        return await self._operate(caller, msisdn, "replace_sim", decide)
 
     async def replace_number(self, caller: Caller, msisdn: str, new_msisdn: str = "") -> Number:
         wanted = checked_msisdn(msisdn)
@@ -183,24 +193,42 @@ class OperationCases:
                 write,
             )
 
-        return await self._operate(caller, wanted, SIM, decide)
+        return await self._operate(caller, wanted, "replace_number", decide)
 
     # ------------------------------------------------------------ the one way a change goes
 
     async def _operate(
-        self, caller: Caller, msisdn: str, permission: str, decide: Decide
+        self, caller: Caller, msisdn: str, operation_type: str, decide: Decide
     ) -> Number:
+        """The change, told to the journal as a single operation: with the change in its
+        transaction, or — refused once the number was found and the caller allowed —
+        alone, after the change's transaction rolled back."""
+        permission, title = rules.SINGLE_OPERATIONS[operation_type]
         wanted = checked_msisdn(msisdn)
         access, scope = await self._scope(caller, permission)
+        journal = single.SingleOperation(
+            service=SERVICE,
+            company_id=access.company_id,
+            type=operation_type,
+            title=title,
+            permission=permission,
+            target=wanted,
+            created_by=caller.user_id or "",
+            at=datetime.now(UTC),
+        )
+        reached = False  # the number found and the caller allowed: an operation on it
 
         async def unit(session: AsyncClientSession) -> Number:
+            nonlocal reached
             number = await self._numbers.get(scope, wanted, session)
             if number is None:
                 raise NotFound("no such number")
             access.require(permission, number.node_path)
+            reached = True
             catalogue = await self._catalogue.catalogue(session)
             decision = await decide(Loaded(number, catalogue, session))
             if decision is None:  # already so: nothing to ask the network, nothing to tell
+                await self._outbox.add(session, _told(journal, single.UNCHANGED))
                 return number
             if decision.change is not None:
                 await self._provisioning.apply(decision.change)
@@ -208,10 +236,20 @@ class OperationCases:
                 await decision.write(session)
             else:
                 await self._changes.save(decision.after, session)
-            await self._outbox.add(session, decision.event)
+            await self._outbox.add(session, decision.event, _told(journal, single.CHANGED))
             return decision.after
 
-        return await self._tx.run(unit)
+        try:
+            return await self._tx.run(unit)
+        except (NotAllowed, Conflict, Unavailable) as refusal:
+            if reached:
+                failed = _told(journal, single.refused(refusal))
+
+                async def tell(session: AsyncClientSession) -> None:
+                    await self._outbox.add(session, failed)
+
+                await self._tx.run(tell)
+            raise
 
     async def _scope(self, caller: Caller, permission: str) -> tuple[Access, Scope]:
         """The caller's access and the numbers it reaches with `permission`."""

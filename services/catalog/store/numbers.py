@@ -184,14 +184,21 @@ class NumberStore:
 
     # --- writes ---
 
-    async def update_notes(self, scope: Scope, msisdn: str, notes: dict[str, str]) -> Number | None:
+    async def update_notes(
+        self,
+        scope: Scope,
+        msisdn: str,
+        notes: dict[str, str],
+        session: AsyncClientSession | None = None,
+    ) -> Number | None:
         """Label, comment, cost centre: one atomic write, only where the caller sees."""
         if not notes:
-            return await self.get(scope, msisdn)
+            return await self.get(scope, msisdn, session)
         doc = await self._numbers.find_one_and_update(
             {"_id": msisdn, **visible(scope)},
             {"$set": notes},
             return_document=ReturnDocument.AFTER,
+            session=session,
         )
         return number_from(doc) if doc else None
 

@@ -1,6 +1,7 @@
 """Documents' own operations (document batches, reports): created, advanced and ended
 each in one transaction with the journal's record of it and the
-`vm.documents.operation.updated.v1` that tells everyone else — so the journal has them
+`vm.documents.operation.updated.v1` that tells everyone else (the end of a job that made
+files also with a `vm.documents.file.ready.v1` for each) — so the journal has them
 from the first moment, and the event exists exactly when the change was committed.
 """
 
@@ -26,10 +27,12 @@ from services.kit.ids import new_id
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
 from vm.common.v1 import common_pb2
+from vm.documents.events.v1 import events_pb2
 
 log = logging.getLogger(__name__)
 
 OPERATION_UPDATED = "vm.documents.operation.updated.v1"
+FILE_READY = "vm.documents.file.ready.v1"
 SOURCE = "/services/documents"
 Dispatch = Callable[[str], Awaitable[None]]
 Doc = dict[str, Any]
@@ -70,6 +73,24 @@ def updated(job: Doc, results: Sequence[common_pb2.OperationTargetResult] = ()) 
     payload = common_pb2.OperationUpdated(operation=operation_message(job), results=results)
     return new_event(
         OPERATION_UPDATED, payload, source=SOURCE, company_id=job["company_id"], subject=job["_id"]
+    )
+
+
+def file_ready(job: Doc, kind: str, file_type: str, file: Doc) -> Event:
+    """`vm.documents.file.ready.v1` for one file the job made (kind "document" or
+    "report"; `file` with its name, url, content_type and size)."""
+    payload = events_pb2.FileReady(
+        company_id=job["company_id"],
+        operation_id=job["_id"],
+        kind=kind,
+        type=file_type,
+        name=file["name"],
+        content_type=file["content_type"],
+        size=file["size"],
+        url=file["url"],
+    )
+    return new_event(
+        FILE_READY, payload, source=SOURCE, company_id=job["company_id"], subject=file["url"]
     )
 
 
@@ -166,13 +187,17 @@ class JobCases:
         results: Sequence[common_pb2.OperationTargetResult] = (),
         *,
         unfinished: bool = True,
+        events: Callable[[Doc], Sequence[Event]] | None = None,
     ) -> Doc | None:
-        """The job after `changes`, told to the journal and everyone else."""
+        """The job after `changes`, told to the journal and everyone else (with the events
+        `events` makes of it: the files that are ready)."""
 
         async def write(session: AsyncClientSession) -> Doc | None:
             job = await self.jobs.update(job_id, changes, session, unfinished=unfinished)
             if job is not None:
                 await self._told(job, results, session)
+                if events is not None and (more := events(job)):
+                    await self._outbox.add(session, *more)
             return job
 
         return await self._tx.run(write)

@@ -4,9 +4,10 @@ look at, list results, cancel.
 
 The journal lists every operation of the company (fed by the events, so a few events
 behind under load). One operation and its results are always as they are now: documents'
-own are in the journal from the transaction that creates them; another service's are
-asked of their owner — catalog — with the caller's own credential (the journal first says
-whether the caller may see one it knows).
+own are in the journal from the transaction that creates them, and a single-number call
+(`single`) is told whole and finished; another service's are asked of their owner —
+catalog — with the caller's own credential (the journal first says whether the caller
+may see one it knows).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from services.documents.domain import journal as rules
 from services.documents.domain.journal import Progress
 from services.documents.peers import CatalogPeer
 from services.documents.store.journal import JournalStore, operation_from
-from services.kit import operation_status
+from services.kit import operation_status, single_operation
 from services.kit.authz import Access
 from services.kit.caller_access import CallerAccessResolver
 from services.kit.context import Caller
@@ -94,7 +95,7 @@ class JournalCases:
     async def get_operation(self, caller: Caller, operation_id: str) -> common_pb2.Operation:
         access = await self._access.access(caller)
         op = await self._visible(caller, access, operation_id.strip())
-        if op is None or op.service != rules.OWN_SERVICE:
+        if op is None or not _answered_here(op):
             # Another service's: its owner tells how it is now (the journal may be a few
             # events behind), checking the caller itself.
             return await self._catalog.operation(caller, operation_id.strip())
@@ -107,7 +108,7 @@ class JournalCases:
         operation_status.check_result_filter(status)
         access = await self._access.access(caller)
         op = await self._visible(caller, access, operation_id.strip())
-        if op is None or op.service != rules.OWN_SERVICE:
+        if op is None or not _answered_here(op):
             # Another service's: its owner lists the results as they are now.
             return await self._catalog.results(caller, operation_id.strip(), status, size, token)
         after = decode_page_token(token)
@@ -124,6 +125,8 @@ class JournalCases:
     async def cancel_operation(self, caller: Caller, operation_id: str) -> common_pb2.Operation:
         access = await self._access.access(caller)
         op = await self._visible(caller, access, operation_id.strip())
+        if op is not None and op.single:
+            operation_status.check_cancellable(operation_status.status_name(op.status))
         if op is not None and op.service == rules.OWN_SERVICE:
             assert self._cancel_own is not None
             return await self._cancel_own(caller, op.id)
@@ -138,7 +141,7 @@ class JournalCases:
         operation does not exist: those are in the journal from the start)."""
         doc = await self._store.get(access.company_id, operation_id)
         if doc is None:
-            if operation_id.startswith(OWN_PREFIX):
+            if operation_id.startswith((OWN_PREFIX, single_operation.PREFIX)):
                 raise NotFound("no such operation")
             return None
         if not rules.visible(
@@ -153,6 +156,12 @@ class JournalCases:
 
 # Documents' own operations' ids start so: never asked of another service.
 OWN_PREFIX = "dop_"
+
+
+def _answered_here(op: common_pb2.Operation) -> bool:
+    """Documents' own operations and single-number calls (told whole, kept by the journal
+    alone) are answered from the journal; the others by their owner."""
+    return op.service == rules.OWN_SERVICE or op.single
 
 
 def _company_wide(access: Access) -> frozenset[str]:

@@ -4,7 +4,8 @@ batch of financial documents: service/document_maker.py).
 A worker claims the job (a lease in the database, renewed as it goes), writes the report
 into GridFS as the rows come, telling its progress every second (a batch of documents:
 after each document, with its result), and ends the job with the files in one
-transaction with the journal's record and the event. A worker that dies
+transaction with the journal's record and the events (the operation's update, and a
+`vm.documents.file.ready.v1` for each file made). A worker that dies
 leaves its lease to run out; the next claim starts the file again (what the dead worker
 wrote is discarded first). A job claimed more than MAX_CLAIMS times fails with
 `worker_lost` instead of being tried forever: it finishes or fails, it never hangs.
@@ -28,7 +29,7 @@ from services.documents.domain.periods import Period
 from services.documents.peers import OperatorPeers
 from services.documents.render.reports import writer
 from services.documents.service.document_maker import DocumentMaker
-from services.documents.service.jobs import JobCases, target_result
+from services.documents.service.jobs import JobCases, file_ready, target_result
 from services.documents.service.report_rows import ReportRows, heading
 from services.documents.store.files import GeneratedFiles
 from services.kit import operation_status
@@ -38,6 +39,7 @@ from vm.common.v1 import common_pb2
 log = logging.getLogger(__name__)
 
 Doc = dict[str, Any]
+DOCUMENT, REPORT = "document", "report"  # the kinds of files a job makes
 MAX_CLAIMS = 3
 PROGRESS_EVERY_SECONDS = 1.0
 
@@ -140,7 +142,9 @@ class JobRunner:
             if started["type"] == financial.OPERATION_TYPE:
                 await self._documents(started)
             else:
-                await self._end(started, operation_status.SUCCEEDED, await self._report(started))
+                made = await self._report(started)
+                ready = [(REPORT, started["request"]["type"], f) for f in made["files"]]
+                await self._end(started, operation_status.SUCCEEDED, made, ready=ready)
         except Cancelled:
             await self._end(started, operation_status.CANCELLED, {})
         except DomainError as error:
@@ -168,7 +172,8 @@ class JobRunner:
                 {k: d["file"][k] for k in ("name", "url", "content_type", "size")} for d in made
             ],
         }
-        await self._end(job, status, changes, mailed)
+        ready = [(DOCUMENT, d["type"], d["file"]) for d in made]
+        await self._end(job, status, changes, mailed, ready=ready)
 
     async def _report(self, job: Doc) -> Doc:
         request = job["request"]
@@ -222,12 +227,16 @@ class JobRunner:
         status: str,
         changes: Doc,
         results: Sequence[common_pb2.OperationTargetResult] = (),
+        *,
+        ready: Sequence[tuple[str, str, Doc]] = (),
     ) -> None:
+        """The job ended, with a `file.ready` for each file it made, (kind, type, file)."""
         now = datetime.now(UTC)
         await self._jobs.advance(
             job["_id"],
             {**changes, "status": status, "finished_at": now, "holder": None, "lease_until": None},
             results,
+            events=lambda ended: [file_ready(ended, *each) for each in ready],
         )
         log.info("job ended", extra={"operation": job["_id"], "status": status})
 

@@ -13,6 +13,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # category → the checkboxes in it (API.md), in the order a person reads them
     "numbers": (
         "numbers.view",
+        "numbers.manage_notes",
         "numbers.tariff",
         "numbers.services",
         "numbers.blocks",
@@ -38,6 +39,7 @@ NUMBER_PERMISSIONS = frozenset(p for p in ALL_PERMISSIONS if p.startswith("numbe
 
 PERMISSION_TITLES: dict[str, str] = {
     "numbers.view": "Просмотр номеров",
+    "numbers.manage_notes": "Метка, комментарий и центр затрат номера",
     "numbers.tariff": "Смена тарифного плана и его настройка",
     "numbers.services": "Подключение и отключение услуг",
     "numbers.blocks": "Установка и снятие блокировок",
