@@ -139,7 +139,11 @@ def problem_statuses(path: str, method: str, operation: dict[str, Any]) -> list[
     statuses = {401, 422, 429, 503}
     if access != "public":
         statuses.add(403)
-    if "{" in path or method in _CHANGES:
+    names_an_object = any(
+        p.get("in") == "query" and p.get("name", "").endswith("_id")
+        for p in operation.get("parameters", [])
+    )
+    if "{" in path or method in _CHANGES or names_an_object:
         statuses.add(404)
     if method in _CHANGES:
         statuses.add(409)

@@ -28,8 +28,16 @@ PageSize = Annotated[
     int,
     Query(ge=0, le=MAX_PAGE_SIZE, description=f"at most this many items; 0: {DEFAULT_PAGE_SIZE}"),
 ]
+# Opaque: only the `next_page_token` of the previous page is valid (base64url, as
+# services/kit/paging.py makes them); anything else is 422.
+PAGE_TOKEN_PATTERN = r"^[A-Za-z0-9_\-]*$"
 PageToken = Annotated[
-    str, Query(max_length=500, description="`next_page_token` of the previous page")
+    str,
+    Query(
+        max_length=500,
+        pattern=PAGE_TOKEN_PATTERN,
+        description="`next_page_token` of the previous page (opaque)",
+    ),
 ]
 
 

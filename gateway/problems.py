@@ -127,23 +127,46 @@ _GENERIC_DETAIL = {
 }
 
 
-def _field_path(location: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in location if p not in ("body",)]
-    return ".".join(parts) or "body"
+_LOCATIONS = frozenset({"body", "path", "query", "header", "cookie"})
 
 
-def _field_error(error: Any) -> dict[str, str]:
+def field_path(location: tuple[Any, ...], body: Any = None) -> str:
+    """A field as the services name it — `msisdn`, `msisdns[1]`, `amount.currency` — from a
+    validation error's location: without the part of the request it is in (a path, query
+    and body field of one name are one field to a client), and without the tag pydantic
+    inserts for a member of a tagged union (`email` in `bill_delivery.email.address`), which
+    is found as a step the request's own body does not have."""
+    where, *steps = location or ("body",)
+    if where not in _LOCATIONS:
+        where, steps = "body", [where, *steps]
+    here = body if where == "body" else None
+    name = ""
+    for index, step in enumerate(steps):
+        last = index == len(steps) - 1
+        if isinstance(here, dict) and isinstance(step, str) and step not in here and not last:
+            continue  # a union's tag: no such key in what the client sent
+        if isinstance(step, int):
+            name += f"[{step}]"
+            here = here[step] if isinstance(here, list) and 0 <= step < len(here) else None
+            continue
+        name += f".{step}" if name else str(step)
+        here = here.get(step) if isinstance(here, dict) else None
+    return name or "body"
+
+
+def _field_error(error: Any, body: Any = None) -> dict[str, str]:
     if error.get("type") == "json_invalid":  # loc is ("body", position)
         position = error.get("loc", ("body", "?"))[-1]
         reason = (error.get("ctx") or {}).get("error", "")
         return {"field": "body", "message": f"not valid JSON at position {position}: {reason}"}
-    return {"field": _field_path(tuple(error.get("loc", ()))), "message": str(error.get("msg", ""))}
+    field = field_path(tuple(error.get("loc", ())), body)
+    return {"field": field, "message": str(error.get("msg", ""))}
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [_field_error(e) for e in error.errors()]
+        errors = [_field_error(e, error.body) for e in error.errors()]
         return problem_response("validation_failed", "the request is not valid", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)

@@ -10,12 +10,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from gateway.fields import ACCOUNT_NAME_MAX, BillDeliveryIn, Moment, MoneyIn, moment_text
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.routers.billing_shapes import (
     METHOD_VALUES,
     TIMEOUT,
     AccountOut,
-    BillDelivery,
     Money,
     account_out,
     delivery_message,
@@ -25,7 +25,6 @@ from gateway.routers.billing_shapes import (
 )
 from gateway.routers.operations import IdempotencyKey
 from gateway.security import CurrentCredential, needs
-from services.kit.paging import MAX_PAGE_SIZE
 from vm.billing.v1 import accounts_pb2 as pb
 from vm.billing.v1 import transfers_pb2
 
@@ -42,8 +41,8 @@ class AccountPage(BaseModel):
 
 
 class NewAccountIn(BaseModel):
-    name: str = Field(default="", max_length=1000, examples=["Филиал Тула"])
-    bill_delivery: BillDelivery | None = None
+    name: str = Field(default="", max_length=ACCOUNT_NAME_MAX, examples=["Филиал Тула"])
+    bill_delivery: BillDeliveryIn | None = None
 
 
 class EntryOut(BaseModel):
@@ -64,13 +63,20 @@ class EntryPage(BaseModel):
     next_page_token: str
 
 
-class SettlementIn(BaseModel):
-    method: Literal["advance", "credit"]
-    credit_limit: Money | None = Field(default=None, description="for credit: the limit asked")
+class AdvanceIn(BaseModel):
+    method: Literal["advance"]
+
+
+class CreditIn(BaseModel):
+    method: Literal["credit"]
+    credit_limit: MoneyIn = Field(description="the limit asked")
+
+
+SettlementIn = Annotated[AdvanceIn | CreditIn, Field(discriminator="method")]
 
 
 class PromiseIn(BaseModel):
-    amount: Money
+    amount: MoneyIn
 
 
 class PromiseOut(BaseModel):
@@ -105,8 +111,8 @@ def promise_out(promise: transfers_pb2.PromisedPayment) -> PromiseOut:
 async def list_accounts(
     request: Request,
     credential: CurrentCredential,
-    page_size: int = Query(default=0, ge=0, le=MAX_PAGE_SIZE),
-    page_token: str = Query(default="", max_length=500),
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
 ) -> AccountPage:
     """The company's accounts with balance, available amount and number count."""
     response = await request.app.state.backends.accounts.ListAccounts(
@@ -151,16 +157,16 @@ async def list_entries(
     account_id: AccountId,
     request: Request,
     credential: CurrentCredential,
-    start: str = Query(default="", alias="from", max_length=40, description="RFC 3339 or date"),
-    end: str = Query(default="", alias="to", max_length=40, description="exclusive"),
-    page_size: int = Query(default=0, ge=0, le=MAX_PAGE_SIZE),
-    page_token: str = Query(default="", max_length=500),
+    start: Annotated[Moment | None, Query(alias="from", description="RFC 3339 or date")] = None,
+    end: Annotated[Moment | None, Query(alias="to", description="exclusive")] = None,
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
 ) -> EntryPage:
     """The statement: every ledger entry of the account in [from, to), oldest first."""
     message = pb.ListEntriesRequest(
-        account_id=account_id, to=end, page_size=page_size, page_token=page_token
+        account_id=account_id, to=moment_text(end), page_size=page_size, page_token=page_token
     )
-    setattr(message, "from", start)
+    setattr(message, "from", moment_text(start))
     response = await request.app.state.backends.accounts.ListEntries(
         message, metadata=credential.metadata, timeout=TIMEOUT
     )
@@ -190,7 +196,7 @@ async def change_settlement_method(
     message = pb.ChangeSettlementMethodRequest(
         account_id=account_id, method=METHOD_VALUES[body.method]
     )
-    if body.credit_limit is not None:
+    if isinstance(body, CreditIn):
         message.credit_limit.CopyFrom(money_message(body.credit_limit))
     response = await request.app.state.backends.accounts.ChangeSettlementMethod(
         message, metadata=credential.metadata, timeout=TIMEOUT
@@ -200,7 +206,7 @@ async def change_settlement_method(
 
 @router.put("/{account_id}/bill-delivery", response_model=AccountOut, openapi_extra=SETTINGS)
 async def set_bill_delivery(
-    account_id: AccountId, body: BillDelivery, request: Request, credential: CurrentCredential
+    account_id: AccountId, body: BillDeliveryIn, request: Request, credential: CurrentCredential
 ) -> AccountOut:
     """Where and how the account's bills go: by e-mail or by post."""
     response = await request.app.state.backends.accounts.SetBillDelivery(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import AwareDatetime, BaseModel, Field
 
+from gateway.paging import PageToken
 from gateway.security import CurrentCredential, needs
 from vm.identity.v1 import audit_pb2 as pb
 
@@ -45,7 +46,7 @@ async def list_audit_events(
     request: Request,
     credential: CurrentCredential,
     page_size: int = Query(default=0, ge=0, le=500),
-    page_token: str = Query(default="", max_length=500),
+    page_token: PageToken = "",
     actor: str = Query(default="", max_length=100, description="a user id, operator, system"),
     type: str = Query(default="", max_length=200, description="an event type"),
     since: Annotated[

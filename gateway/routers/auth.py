@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from gateway.fields import Email, Msisdn, NewPassword
 from gateway.security import ANY_USER, PUBLIC, CurrentCredential
 from services.kit.grpc_client import call_metadata
 from vm.identity.v1 import auth_pb2 as pb
@@ -17,8 +18,8 @@ TIMEOUT = 10.0
 
 
 class RegistrationIn(BaseModel):
-    main_number: str = Field(min_length=1, max_length=32, examples=["+7 (916) 123-45-67"])
-    email: str = Field(min_length=3, max_length=254, examples=["admin@romashka.example"])
+    main_number: Msisdn = Field(examples=["+7 (916) 123-45-67"])
+    email: Email
 
 
 class RegistrationOut(BaseModel):
@@ -29,7 +30,7 @@ class RegistrationOut(BaseModel):
 class RegistrationConfirmIn(BaseModel):
     sms_code: str = Field(min_length=1, max_length=16)
     email_code: str = Field(min_length=1, max_length=16)
-    password: str = Field(min_length=1, max_length=1024)
+    password: NewPassword
 
 
 class LoginIn(BaseModel):
@@ -151,7 +152,7 @@ class PasswordResetOut(BaseModel):
 
 class PasswordResetConfirmIn(BaseModel):
     code: str = Field(min_length=1, max_length=16)
-    new_password: str = Field(min_length=1, max_length=1024)
+    new_password: NewPassword
 
 
 @router.post(

@@ -12,6 +12,7 @@ from fastapi import Request
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field, StrictInt
 
+from gateway.fields import BillDeliveryIn, MoneyIn
 from gateway.security import Credential
 from vm.billing.v1 import accounts_pb2, resources_pb2
 from vm.common.v1 import common_pb2
@@ -85,7 +86,7 @@ def money(message: common_pb2.Money) -> Money:
     return Money(amount=message.amount, currency=message.currency or "RUB")
 
 
-def money_message(value: Money) -> common_pb2.Money:
+def money_message(value: Money | MoneyIn) -> common_pb2.Money:
     return common_pb2.Money(amount=value.amount, currency=value.currency)
 
 
@@ -93,7 +94,7 @@ def moment(stamp: Timestamp) -> datetime:
     return stamp.ToDatetime(tzinfo=UTC)
 
 
-def delivery_message(delivery: BillDelivery) -> resources_pb2.BillDelivery:
+def delivery_message(delivery: BillDelivery | BillDeliveryIn) -> resources_pb2.BillDelivery:
     return resources_pb2.BillDelivery(method=delivery.method, address=delivery.address)
 
 

@@ -20,7 +20,6 @@ from gateway.routers.files import FILE_RESPONSES, file_response
 from gateway.routers.operations import IdempotencyKey, OperationFileOut, OperationOut, operation_out
 from gateway.routers.reports import Period, period_message
 from gateway.security import ANY_USER, CurrentCredential, needs
-from services.kit.paging import MAX_PAGE_SIZE
 from vm.common.v1 import common_pb2
 from vm.documents.v1 import documents_pb2 as pb
 
@@ -147,8 +146,8 @@ async def list_documents(
     credential: CurrentCredential,
     account_id: str = Query(default="", max_length=64),
     document_type: str = Query(default="", alias="type", max_length=32),
-    page_size: int = Query(default=0, ge=0, le=MAX_PAGE_SIZE),
-    page_token: str = Query(default="", max_length=500),
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
 ) -> DocumentPage:
     """The documents made, newest first."""
     response = await request.app.state.backends.documents.ListDocuments(

@@ -12,7 +12,17 @@ from fastapi.responses import StreamingResponse
 
 from gateway.problems import Problem
 
-FILE_RESPONSES = {200: {"content": {"application/octet-stream": {}}}}
+# What generated files are: PDF (documents, forms, reports), XLSX and CSV (reports).
+FILE_RESPONSES = {
+    200: {
+        "content": {
+            "application/pdf": {},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            "text/csv": {},
+            "application/octet-stream": {},
+        }
+    }
+}
 
 
 async def file_response(call: grpc.aio.UnaryStreamCall) -> StreamingResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from gateway.fields import NodeKind
 from gateway.security import ANY_USER, CurrentCredential, needs
 from vm.catalog.v1 import hierarchy_pb2 as pb
 
@@ -28,17 +29,12 @@ class HierarchyOut(BaseModel):
 class NodeIn(BaseModel):
     parent_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200, examples=["Отдел продаж"])
-    kind: str = Field(
-        min_length=1,
-        max_length=32,
-        examples=["department"],
-        description="region, city, branch, department or group",
-    )
+    kind: NodeKind = Field(examples=["department"])
 
 
 class NodePatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    kind: str | None = Field(default=None, min_length=1, max_length=32)
+    kind: NodeKind | None = None
     parent_id: str | None = Field(
         default=None,
         min_length=1,

@@ -6,13 +6,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.fields import (
+    ACCOUNT_NAME_MAX,
+    BillDeliveryIn,
+    LimitAction,
+    LimitKind,
+    Moment,
+    MoneyIn,
+    moment_text,
+)
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.routers.billing_shapes import (
     TIMEOUT,
     AccountOut,
-    BillDelivery,
     LimitOut,
     Money,
     account_out,
@@ -29,24 +37,30 @@ router = APIRouter(prefix="/api/v1/numbers", tags=["number billing"])
 VIEW = needs("numbers.view")
 LIMITS = needs("numbers.limits")
 SETTINGS = needs("finance.settings")
-# Checked by billing (unknown: 422).
-Kind = Annotated[str, Path(min_length=1, max_length=32, examples=["total"])]
+Kind = Annotated[LimitKind, Path(examples=["total"])]
 
 
 class NewAccountIn(BaseModel):
-    name: str = Field(default="", max_length=1000)
-    bill_delivery: BillDelivery | None = None
+    name: str = Field(default="", max_length=ACCOUNT_NAME_MAX)
+    bill_delivery: BillDeliveryIn | None = None
 
 
-class NumberAccountIn(BaseModel):
-    account_id: str | None = Field(default=None, min_length=1, max_length=64)
-    new_account: NewAccountIn | None = None
+class ToAccountIn(BaseModel):
+    """An existing account of the company."""
 
-    @model_validator(mode="after")
-    def _one_of(self) -> NumberAccountIn:
-        if (self.account_id is None) == (self.new_account is None):
-            raise ValueError("give either account_id or new_account")
-        return self
+    model_config = ConfigDict(extra="forbid")
+    account_id: str = Field(min_length=1, max_length=64)
+
+
+class ToNewAccountIn(BaseModel):
+    """A new account, opened for the number."""
+
+    model_config = ConfigDict(extra="forbid")
+    new_account: NewAccountIn
+
+
+# Either account_id or new_account, never both.
+NumberAccountIn = ToAccountIn | ToNewAccountIn
 
 
 class NumberAccountOut(BaseModel):
@@ -61,8 +75,8 @@ class LimitsOut(BaseModel):
 
 
 class LimitIn(BaseModel):
-    amount: Money
-    action: str = Field(max_length=16, description="notify or block", examples=["notify"])
+    amount: MoneyIn
+    action: LimitAction = Field(description="notify or block", examples=["notify"])
 
 
 class UsageKindOut(BaseModel):
@@ -87,9 +101,9 @@ async def move_to_account(
 ) -> NumberAccountOut:
     """Bills the number to another existing account, or to a new one opened for it."""
     message = accounts_pb2.MoveNumberToAccountRequest(msisdn=msisdn)
-    if body.account_id is not None:
+    if isinstance(body, ToAccountIn):
         message.account_id = body.account_id
-    elif body.new_account is not None:
+    else:
         message.new_account.name = body.new_account.name
         if body.new_account.bill_delivery is not None:
             message.new_account.bill_delivery.CopyFrom(
@@ -162,12 +176,12 @@ async def usage(
     msisdn: Msisdn,
     request: Request,
     credential: CurrentCredential,
-    start: str = Query(default="", alias="from", max_length=40, description="default: month start"),
-    end: str = Query(default="", alias="to", max_length=40, description="exclusive; default now"),
+    start: Annotated[Moment | None, Query(alias="from", description="default: month start")] = None,
+    end: Annotated[Moment | None, Query(alias="to", description="exclusive; default now")] = None,
 ) -> UsageOut:
     """Charges and consumption of the number by kind for [from, to)."""
-    message = usage_pb2.GetNumberUsageRequest(msisdn=msisdn, to=end)
-    setattr(message, "from", start)
+    message = usage_pb2.GetNumberUsageRequest(msisdn=msisdn, to=moment_text(end))
+    setattr(message, "from", moment_text(start))
     response = await request.app.state.backends.usage.GetNumberUsage(
         message, metadata=credential.metadata, timeout=TIMEOUT
     )

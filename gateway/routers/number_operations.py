@@ -15,6 +15,8 @@ from fastapi import APIRouter, Path, Request
 from google.protobuf.message import Message
 from pydantic import BaseModel, Field
 
+from gateway.fields import ICCID_PATTERN, PHONE_PATTERN, BlockType
+from gateway.fields import Msisdn as MsisdnField
 from gateway.routers.numbers import Msisdn, NumberOut, number_out
 from gateway.security import Credential, CurrentCredential, needs
 from vm.catalog.v1 import number_operations_pb2 as pb
@@ -31,8 +33,8 @@ SIM = needs("numbers.sim")
 SettingValue = bool | int | str
 Settings = dict[Annotated[str, Field(max_length=64)], SettingValue]
 ServiceId = Annotated[str, Path(min_length=1, max_length=64)]
-# Checked by catalog (unknown: 422, a system block: 409 with the reason).
-BlockType = Annotated[str, Path(alias="type", min_length=1, max_length=64, examples=["voluntary"])]
+# A system block (financial, limit, administrative) is refused by catalog: 409 with the reason.
+BlockTypePath = Annotated[BlockType, Path(alias="type", examples=["voluntary"])]
 Condition = Literal["unconditional", "busy", "no_reply", "unreachable"]
 
 
@@ -57,27 +59,35 @@ class ServiceIn(BaseModel):
 
 
 class BlockIn(BaseModel):
-    type: str = Field(
-        min_length=1,
-        max_length=64,
+    type: BlockType = Field(
         description="voluntary or lost_stolen (financial, limit and administrative are "
-        "the system's)",
+        "the system's: 409)",
     )
 
 
 class ForwardingIn(BaseModel):
     target: str = Field(
-        min_length=1, max_length=32, description="any phone number", examples=["+7 495 123-45-67"]
+        min_length=1,
+        max_length=32,
+        pattern=PHONE_PATTERN,
+        description="any phone number (+ and the country code, or a Russian one of 10 digits)",
+        examples=["+7 495 123-45-67"],
     )
 
 
 class SimIn(BaseModel):
-    iccid: str = Field(min_length=1, max_length=40, description="19 or 20 digits, Luhn-checked")
+    iccid: str = Field(
+        max_length=40,
+        pattern=ICCID_PATTERN,
+        description="19 or 20 digits starting with 89; the last is a Luhn check digit "
+        "(catalog checks it: 422 when it does not match)",
+        examples=["8970199123456789012"],
+    )
 
 
 class NumberReplacementIn(BaseModel):
-    new_msisdn: str | None = Field(
-        default=None, max_length=32, description="a number of the free pool; none: any free one"
+    new_msisdn: MsisdnField | None = Field(
+        default=None, description="a number of the free pool; none: any free one"
     )
 
 
@@ -173,7 +183,7 @@ async def set_block(
 @router.delete("/{msisdn}/blocks/{type}", response_model=NumberOut, openapi_extra=BLOCKS)
 async def remove_block(
     msisdn: Msisdn,
-    block_type: BlockType,
+    block_type: BlockTypePath,
     request: Request,
     credential: CurrentCredential,
 ) -> NumberOut:

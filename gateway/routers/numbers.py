@@ -16,16 +16,18 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import grpc
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from google.protobuf.timestamp_pb2 import Timestamp
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from pydantic import BaseModel, Field
 
+from gateway.fields import Msisdn as MsisdnField
+from gateway.fields import MsisdnPath
+from gateway.paging import PageSize, PageToken
 from gateway.routers.billing_shapes import AccountBrief, LimitOut, card_billing
 from gateway.security import CurrentCredential, needs
-from services.kit.paging import MAX_PAGE_SIZE
 from vm.catalog.v1 import hierarchy_pb2
 from vm.catalog.v1 import numbers_pb2 as pb
 
@@ -34,6 +36,7 @@ TIMEOUT = 10.0
 # The whole export: long lists take a while, but a stalled one must end some time.
 EXPORT_TIMEOUT = 600.0
 VIEW = needs("numbers.view")
+NOTES = needs("numbers.manage_notes")
 MANAGE = needs("hierarchy.manage")
 
 STATUS_NAMES = {pb.NUMBER_STATUS_ACTIVE: "active", pb.NUMBER_STATUS_BLOCKED: "blocked"}
@@ -57,7 +60,7 @@ FILE_CHUNK = 64 * 1024
 # What makes a spreadsheet cell a formula: such text is exported as text.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Any usual form of a number in the path ("+7 (916) 123-45-67"); catalog normalises it.
-Msisdn = Annotated[str, Path(min_length=1, max_length=32, examples=["79161234567"])]
+Msisdn = MsisdnPath
 
 
 class TariffOut(BaseModel):
@@ -115,15 +118,13 @@ class NumberPatch(BaseModel):
     """The company's own notes; an empty text clears one. Catalog checks the lengths
     (label 100, comment 500, cost centre 50 characters, after trimming)."""
 
-    label: str | None = Field(default=None, max_length=1000, examples=["Водитель, Газель №3"])
-    comment: str | None = Field(default=None, max_length=2000)
-    cost_center: str | None = Field(default=None, max_length=1000, examples=["ЦЗ-014"])
+    label: str | None = Field(default=None, max_length=100, examples=["Водитель, Газель №3"])
+    comment: str | None = Field(default=None, max_length=500)
+    cost_center: str | None = Field(default=None, max_length=50, examples=["ЦЗ-014"])
 
 
 class MoveIn(BaseModel):
-    msisdns: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
-        min_length=1, max_length=1000, examples=[["79161234567"]]
-    )
+    msisdns: list[MsisdnField] = Field(min_length=1, max_length=1000, examples=[["79161234567"]])
     node_id: str = Field(min_length=1, max_length=64)
 
 
@@ -192,8 +193,8 @@ async def list_numbers(
     request: Request,
     credential: CurrentCredential,
     filters: Filters,
-    page_size: int = Query(default=0, ge=0, le=MAX_PAGE_SIZE),
-    page_token: str = Query(default="", max_length=500),
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
 ) -> NumberPage:
     """The numbers the caller may see, in number order (keyset pages: a page stays right
     while numbers are added or removed)."""
@@ -268,11 +269,12 @@ async def get_number(
     return card
 
 
-@router.patch("/{msisdn}", response_model=NumberOut, openapi_extra=VIEW)
+@router.patch("/{msisdn}", response_model=NumberOut, openapi_extra=NOTES)
 async def update_number(
     msisdn: Msisdn, body: NumberPatch, request: Request, credential: CurrentCredential
 ) -> NumberOut:
-    """Label, comment and cost centre: the company's own notes, searchable in the list."""
+    """Label, comment and cost centre: the company's own notes, searchable in the list
+    (numbers.manage_notes where the number is; each change is in the audit log)."""
     message = pb.UpdateNumberRequest(msisdn=msisdn)
     for name in ("label", "comment", "cost_center"):
         if (value := getattr(body, name)) is not None:

@@ -11,16 +11,25 @@ documents, which forwards a cancel to the service that runs the operation.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, Self, Union
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from google.protobuf import struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model, model_validator
 
+from gateway.fields import (
+    NOT_BLANK,
+    PHONE_PATTERN,
+    BlockType,
+    ForwardingCondition,
+    LimitAction,
+    LimitKind,
+    Msisdn,
+)
+from gateway.paging import PageSize, PageToken
 from gateway.security import ANY_USER, PER_TYPE, CurrentCredential, needs
 from services.kit.operation_status import status_name
-from services.kit.paging import MAX_PAGE_SIZE
 from vm.catalog.v1 import bulk_operations_pb2 as pb
 from vm.common.v1 import common_pb2
 from vm.documents.v1 import journal_pb2
@@ -42,6 +51,8 @@ OperationType = Literal[
     "move_to_node",
     "move_to_account",
 ]
+# Types only a single-number call has (each is in the journal too).
+SingleOnlyType = Literal["change_tariff_settings", "replace_sim", "replace_number"]
 OperationStatus = Literal[
     "pending", "running", "succeeded", "failed", "partially_failed", "cancelled"
 ]
@@ -56,39 +67,132 @@ IdempotencyKey = Annotated[
     ),
 ]
 OperationId = Annotated[str, Path(min_length=1, max_length=64)]
-Msisdns = list[Annotated[str, Field(max_length=32)]]
+Msisdns = list[Msisdn]
+# An id in params (catalog trims it; at most 64 characters, never blank).
+ParamId = Annotated[str, Field(min_length=1, max_length=64, pattern=NOT_BLANK)]
+# The most a bulk set_limit may ask: 100 million roubles (catalog's LIMIT_AMOUNT_MAX).
+LIMIT_AMOUNT_MAX = 100_000_000_00
 
 
 class Targets(BaseModel):
-    msisdns: Msisdns | None = Field(
-        default=None, max_length=20_000, description="numbers in any usual form"
+    """Either `msisdns` or `node_id`, exactly one of them."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["msisdns"]}, {"required": ["node_id"]}]}
     )
-    node_id: str | None = Field(
-        default=None, max_length=64, description="or a node: every number of its subtree"
+    msisdns: Msisdns = Field(
+        default=None,  # type: ignore[assignment]  # absent, never null: one of the two
+        min_length=1,
+        max_length=20_000,
+        description="numbers in any usual form",
+    )
+    node_id: str = Field(
+        default=None,  # type: ignore[assignment]
+        min_length=1,
+        max_length=64,
+        pattern=NOT_BLANK,
+        description="or a node: every number of its subtree",
     )
     scheduled_at: datetime | None = Field(
-        default=None, description="run then (cancellable until it starts); none: now"
+        default=None,
+        description="run then, at most 90 days ahead (cancellable until it starts); none or "
+        "a past moment: now",
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if ("msisdns" in self.model_fields_set) == ("node_id" in self.model_fields_set):
+            raise ValueError("give either msisdns or node_id")
+        return self
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TariffParams(_Params):
+    tariff_id: ParamId
+    settings: dict[Annotated[str, Field(max_length=64)], bool | int | str] = Field(
+        default_factory=dict, max_length=20
     )
 
 
-class OperationIn(Targets):
-    type: OperationType
-    params: dict[str, Any] = Field(
-        default_factory=dict,
-        description="the type's parameters: change_tariff {tariff_id, settings?}, "
-        "connect_service / disconnect_service {service_id}, block / unblock {type}, "
-        "set_limit {kind, amount, action}, remove_limit {kind}, set_forwarding "
-        "{condition, target}, remove_forwarding {condition}, move_to_node {node_id}, "
-        "move_to_account {account_id}",
-        examples=[{"type": "voluntary"}],
+class ServiceParams(_Params):
+    service_id: ParamId
+
+
+class BlockParams(_Params):
+    type: BlockType
+
+
+class LimitParams(_Params):
+    kind: LimitKind
+    amount: Annotated[StrictInt, Field(ge=1, le=LIMIT_AMOUNT_MAX)] = Field(description="kopecks")
+    action: LimitAction
+
+
+class LimitKindParams(_Params):
+    kind: LimitKind
+
+
+class ForwardingParams(_Params):
+    condition: ForwardingCondition
+    target: str = Field(min_length=1, max_length=32, pattern=PHONE_PATTERN)
+
+
+class ForwardingConditionParams(_Params):
+    condition: ForwardingCondition
+
+
+class NodeParams(_Params):
+    node_id: ParamId
+
+
+class AccountParams(_Params):
+    account_id: ParamId
+
+
+_PARAMS: dict[str, type[_Params]] = {
+    "change_tariff": TariffParams,
+    "connect_service": ServiceParams,
+    "disconnect_service": ServiceParams,
+    "block": BlockParams,
+    "unblock": BlockParams,
+    "set_limit": LimitParams,
+    "remove_limit": LimitKindParams,
+    "set_forwarding": ForwardingParams,
+    "remove_forwarding": ForwardingConditionParams,
+    "move_to_node": NodeParams,
+    "move_to_account": AccountParams,
+}
+
+
+def _operation_in(operation_type: str, params: type[_Params]) -> type[Targets]:
+    """The request of one type: its `params` typed."""
+    name = "Bulk" + "".join(part.capitalize() for part in operation_type.split("_")) + "In"
+    return create_model(
+        name,
+        __base__=Targets,
+        type=(Literal[operation_type], ...),  # type: ignore[valid-type]
+        params=(params, ...),
+        dry_run=(
+            bool,
+            Field(
+                default=False,
+                description="check every number and say what would change; change nothing",
+            ),
+        ),
     )
-    dry_run: bool = Field(
-        default=False, description="check every number and say what would change; change nothing"
-    )
+
+
+OperationIn = Annotated[
+    Union[tuple(_operation_in(t, p) for t, p in _PARAMS.items())],  # type: ignore[valid-type]  # noqa: UP007
+    Field(discriminator="type"),
+]
 
 
 class SmsIn(Targets):
-    text: str = Field(min_length=1, max_length=670)
+    text: str = Field(max_length=670, pattern=NOT_BLANK)
 
 
 class OperationFileOut(BaseModel):
@@ -109,6 +213,11 @@ class OperationOut(BaseModel):
     failed: int
     unchanged: int = Field(description="of `done`, the targets that already were as asked")
     dry_run: bool
+    single: bool = Field(
+        default=False,
+        description="a single-number call (PUT /numbers/{msisdn}/tariff, a block...): "
+        "finished when it answered, with its one result",
+    )
     created_at: datetime | None
     scheduled_at: datetime | None
     started_at: datetime | None
@@ -156,6 +265,7 @@ def operation_out(op: common_pb2.Operation) -> OperationOut:
         failed=op.failed,
         unchanged=op.unchanged,
         dry_run=op.dry_run,
+        single=op.single,
         created_at=moment("created_at"),
         scheduled_at=moment("scheduled_at"),
         started_at=moment("started_at"),
@@ -184,14 +294,14 @@ async def start_operation(
     """One change for many numbers (a list or a node's subtree), each needing the type's
     permission where the number is; the operation runs in the background."""
     params = struct_pb2.Struct()
-    params.update(body.params)
+    params.update(body.params.model_dump())  # type: ignore[attr-defined]
     response = await request.app.state.backends.bulk_operations.StartBulkOperation(
         pb.StartBulkOperationRequest(
-            type=body.type,
+            type=body.type,  # type: ignore[attr-defined]
             msisdns=body.msisdns or [],
             node_id=body.node_id or "",
             params=params,
-            dry_run=body.dry_run,
+            dry_run=body.dry_run,  # type: ignore[attr-defined]
             scheduled_at=_scheduled(body),
             idempotency_key=key,
         ),
@@ -226,14 +336,16 @@ async def list_operations(
     request: Request,
     credential: CurrentCredential,
     operation_type: Annotated[
-        OperationType | Literal["sms", "documents", "report"] | None, Query(alias="type")
+        OperationType | SingleOnlyType | Literal["sms", "documents", "report"] | None,
+        Query(alias="type"),
     ] = None,
     status: OperationStatus | None = None,
-    page_size: int = Query(default=0, ge=0, le=MAX_PAGE_SIZE),
-    page_token: str = Query(default="", max_length=500),
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
 ) -> OperationPage:
     """The operations the caller started, and every one of a type whose permission the
-    caller holds for the whole company; newest first."""
+    caller holds for the whole company; newest first. Single-number calls are there too,
+    each finished with its one result."""
     response = await request.app.state.backends.journal.ListOperations(
         journal_pb2.ListOperationsRequest(
             type=operation_type or "",
@@ -269,8 +381,8 @@ async def list_operation_results(
     request: Request,
     credential: CurrentCredential,
     status: ResultStatus | None = None,
-    page_size: int = Query(default=0, ge=0, le=MAX_PAGE_SIZE),
-    page_token: str = Query(default="", max_length=500),
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
 ) -> ResultPage:
     """Each number's result, in the order of the request."""
     response = await request.app.state.backends.journal.ListOperationResults(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from gateway.fields import Permission
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.schemas import RoleOut, role_out
 from gateway.security import ANY_USER, CurrentCredential, needs
@@ -38,12 +39,12 @@ class RoleList(BaseModel):
 
 class RoleIn(BaseModel):
     name: str = Field(min_length=1, max_length=100, examples=["Связист филиала"])
-    permissions: list[str] = Field(min_length=1, max_length=50)
+    permissions: list[Permission] = Field(min_length=1, max_length=50)
 
 
 class RolePatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    permissions: list[str] | None = Field(default=None, min_length=1, max_length=50)
+    permissions: list[Permission] | None = Field(default=None, min_length=1, max_length=50)
 
 
 @router.get("/permissions", response_model=PermissionCatalogue, openapi_extra=ANY_USER)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from gateway.fields import NewPassword
 from gateway.security import ANY_USER, CurrentCredential
 from vm.identity.v1 import profile_pb2 as pb
 from vm.identity.v1 import resources_pb2
@@ -16,7 +17,7 @@ TIMEOUT = 10.0
 
 class PasswordChangeIn(BaseModel):
     current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=1, max_length=1024)
+    new_password: NewPassword
 
 
 class PreferencesIn(BaseModel):

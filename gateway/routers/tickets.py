@@ -19,9 +19,10 @@ from fastapi.responses import StreamingResponse
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field
 
+from gateway.fields import NOT_BLANK, Msisdn, MsisdnQuery
+from gateway.paging import PageSize, PageToken
 from gateway.problems import Problem
 from gateway.security import CurrentCredential, needs
-from services.kit.paging import MAX_PAGE_SIZE
 from services.tickets.domain.attachments import MAX_SIZE
 from vm.tickets.v1 import resources_pb2
 from vm.tickets.v1 import tickets_pb2 as pb
@@ -91,21 +92,30 @@ class TicketPage(BaseModel):
     next_page_token: str
 
 
+# What tickets keeps (services/tickets/domain/tickets.py): texts trimmed, never blank.
+SUBJECT_MAX = 200
+TEXT_MAX = 5_000
+
+
 class TicketIn(BaseModel):
-    category: str = Field(
-        max_length=32, examples=["technical"], description=", ".join(Category.__args__)
+    category: Category = Field(examples=["technical"])
+    subject: str = Field(
+        max_length=SUBJECT_MAX, pattern=NOT_BLANK, examples=["Нет связи в офисе на Тверской"]
     )
-    subject: str = Field(max_length=400, examples=["Нет связи в офисе на Тверской"])
-    text: str = Field(max_length=10_000, examples=["С утра номера отдела не принимают звонки"])
-    msisdns: list[str] = Field(default_factory=list, max_length=50, examples=[["79161234567"]])
+    text: str = Field(
+        max_length=TEXT_MAX,
+        pattern=NOT_BLANK,
+        examples=["С утра номера отдела не принимают звонки"],
+    )
+    msisdns: list[Msisdn] = Field(default_factory=list, max_length=50, examples=[["79161234567"]])
 
 
 class CommentIn(BaseModel):
-    text: str = Field(max_length=10_000)
+    text: str = Field(max_length=TEXT_MAX, pattern=NOT_BLANK)
 
 
 class ReasonIn(BaseModel):
-    text: str = Field(default="", max_length=10_000, description="why, optional")
+    text: str = Field(default="", max_length=TEXT_MAX, description="why, optional")
 
 
 def _time(stamp: Timestamp) -> datetime:
@@ -168,14 +178,14 @@ async def list_tickets(
     credential: CurrentCredential,
     status: Status | None = None,
     category: Category | None = None,
-    msisdn: str | None = Query(default=None, max_length=32),
+    msisdn: MsisdnQuery = None,
     q: str | None = Query(default=None, max_length=100, description="text in subject or history"),
     overdue: bool | None = None,
     order: Literal["newest", "due"] = Query(
         default="newest", description="newest first, or soonest due first"
     ),
-    page_size: int = Query(default=0, ge=0, le=MAX_PAGE_SIZE),
-    page_token: str = Query(default="", max_length=512),
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
 ) -> TicketPage:
     """The company's tickets a caller sees (scoped callers: those about their subtree)."""
     ticket_filter = resources_pb2.TicketFilter(

@@ -7,10 +7,11 @@ from datetime import datetime
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from gateway.fields import MoneyIn
+from gateway.paging import PageSize, PageToken
 from gateway.routers.billing_shapes import TIMEOUT, Money, moment, money, money_message
 from gateway.routers.operations import IdempotencyKey
 from gateway.security import CurrentCredential, needs
-from services.kit.paging import MAX_PAGE_SIZE
 from vm.billing.v1 import transfers_pb2 as pb
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["accounts"])
@@ -18,8 +19,10 @@ router = APIRouter(prefix="/api/v1/transfers", tags=["accounts"])
 
 class TransferIn(BaseModel):
     from_account_id: str = Field(min_length=1, max_length=64)
-    to_account_id: str = Field(min_length=1, max_length=64)
-    amount: Money
+    to_account_id: str = Field(
+        min_length=1, max_length=64, description="another account than from_account_id"
+    )
+    amount: MoneyIn
 
 
 class TransferOut(BaseModel):
@@ -80,8 +83,8 @@ async def list_transfers(
     request: Request,
     credential: CurrentCredential,
     account_id: str = Query(default="", max_length=64, description="from or to this account"),
-    page_size: int = Query(default=0, ge=0, le=MAX_PAGE_SIZE),
-    page_token: str = Query(default="", max_length=500),
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
 ) -> TransferPage:
     """The company's transfers, newest first."""
     response = await request.app.state.backends.transfers.ListTransfers(

@@ -7,6 +7,8 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from gateway.fields import Email, NewPassword
+from gateway.paging import PageToken
 from gateway.schemas import STATUS_VALUES, Assignment, UserOut, assignment_messages, user_out
 from gateway.security import CurrentCredential, needs
 from vm.identity.v1 import resources_pb2
@@ -20,14 +22,14 @@ USERS_MANAGE = needs("users.manage")
 class UserIn(BaseModel):
     login: str = Field(min_length=1, max_length=64, examples=["ivanova.a"])
     full_name: str = Field(min_length=1, max_length=200, examples=["Иванова Анна Сергеевна"])
-    email: str = Field(min_length=3, max_length=254, examples=["ivanova@romashka.example"])
-    password: str = Field(min_length=1, max_length=1024)
+    email: Email
+    password: NewPassword
     assignments: list[Assignment] = Field(default_factory=list, max_length=50)
 
 
 class UserPatch(BaseModel):
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
-    email: str | None = Field(default=None, min_length=3, max_length=254)
+    email: Email | None = None
     status: Literal["active", "deactivated"] | None = None
 
 
@@ -41,7 +43,7 @@ async def list_users(
     request: Request,
     credential: CurrentCredential,
     page_size: int = Query(default=0, ge=0, le=500),
-    page_token: str = Query(default="", max_length=500),
+    page_token: PageToken = "",
     q: str = Query(default="", max_length=100),
     status: Literal["active", "deactivated"] | None = None,
 ) -> UserPage:

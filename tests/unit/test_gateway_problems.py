@@ -8,6 +8,7 @@ import pytest
 from grpc.aio import Metadata
 
 from gateway.app import create_app
+from gateway.problems import field_path
 from services.kit.errors import (
     DomainError,
     IdempotencyKeyReused,
@@ -126,3 +127,23 @@ async def test_a_domain_error_raised_in_the_gateway_itself_keeps_its_meaning(cli
     response = await http.get("/raise")
     assert response.status_code == 503
     assert response.json()["code"] == "unavailable"
+
+
+@pytest.mark.parametrize(
+    ("location", "body", "field"),
+    [
+        (("path", "msisdn"), None, "msisdn"),
+        (("query", "page_size"), None, "page_size"),
+        (("body", "msisdns", 1), {"msisdns": ["79161234567", "x"]}, "msisdns[1]"),
+        (("body", "amount", "currency"), {"amount": {"amount": 1}}, "amount.currency"),
+        # A tagged union's member: pydantic puts the tag in the location; the client's
+        # body has no such key, so the field is the one the client sent.
+        (("body", "email", "address"), {"method": "email", "address": "x"}, "address"),
+        (("body", "email", "address"), {"method": "email"}, "address"),
+        # A field that is called like a tag stays itself.
+        (("body", "email"), {"email": "x"}, "email"),
+        (("body",), None, "body"),
+    ],
+)
+def test_a_field_is_named_as_the_services_name_it(location, body, field) -> None:
+    assert field_path(location, body) == field
