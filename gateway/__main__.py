@@ -16,6 +16,9 @@ def main() -> None:
         create_app(settings),
         host=settings.gateway_host,
         port=settings.gateway_port,
+        # X-Forwarded-For/-Proto only from the proxies VM_FORWARDED_ALLOW_IPS names.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,

@@ -11,6 +11,7 @@ from gateway.backends import Backends
 from gateway.console import install_console
 from gateway.docs import install_docs
 from gateway.json_body import JsonBodyCheck
+from gateway.metrics import install_metrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.openapi import TAGS, install_openapi, operation_id
 from gateway.problems import install_problem_handlers
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(JsonBodyCheck)  # inside the request context: its answers carry the id
     app.add_middleware(RequestContextMiddleware)
+    install_metrics(app)  # outermost: every answer is counted, the problem ones too
     install_problem_handlers(app)
     install_docs(app)
     install_openapi(app)

@@ -35,8 +35,8 @@ class RequestContextMiddleware:
             traceparent = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
         request_id_var.set(request_id)
         traceparent_var.set(traceparent)
-        # The socket's peer. Behind a load balancer, set uvicorn's --forwarded-allow-ips so
-        # that it puts the X-Forwarded-For client here instead.
+        # The socket's peer, or, when the peer is a proxy VM_FORWARDED_ALLOW_IPS names, the
+        # client X-Forwarded-For names (uvicorn's proxy headers put it here).
         client = scope.get("client")
         client_address_var.set(client[0] if client else "")
 

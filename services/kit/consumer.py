@@ -22,6 +22,7 @@ from pymongo.errors import DuplicateKeyError
 from services.kit.broker import declare_events_exchange
 from services.kit.context import request_id_var, traceparent_var
 from services.kit.events import Event, decode_event
+from services.kit.metrics import EVENTS_CONSUMED, EVENTS_REDELIVERED, QUEUE_MESSAGES
 from services.kit.mongo import Transactions
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,8 @@ class EventConsumer:
         await self._queue.consume(self._on_message)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        if message.redelivered:
+            EVENTS_REDELIVERED.inc()
         try:
             event = decode_event(message.body)
         except Exception:  # not a CloudEvent: nothing to retry
@@ -124,20 +127,33 @@ class EventConsumer:
                 "undecodable message sent to the dead-letter queue",
                 extra={"message_id": message.message_id},
             )
+            EVENTS_CONSUMED.labels("", "undecodable").inc()
             await message.reject(requeue=False)
             return
         request_id_var.set(f"event:{event.id}")
         traceparent_var.set(event.traceparent or "")
         try:
-            await self.apply(event)
+            applied = await self.apply(event)
         except Exception:
             log.exception(
                 "event handler failed; it will be redelivered",
                 extra={"event_type": event.type, "event_id": event.id},
             )
+            EVENTS_CONSUMED.labels(event.type, "failed").inc()
             await message.nack(requeue=True)
             return
+        EVENTS_CONSUMED.labels(event.type, "applied" if applied else "duplicate").inc()
         await message.ack()
+
+    async def measure_queues(self) -> None:
+        """The depth of the service's queue (its lag) and of its dead letters."""
+        channel = await self._connection.channel()
+        try:
+            for name in (self._queue_name, f"{self._queue_name}.dlq"):
+                queue = await channel.declare_queue(name, passive=True)
+                QUEUE_MESSAGES.labels(name).set(queue.declaration_result.message_count or 0)
+        finally:
+            await channel.close()
 
     async def apply(self, event: Event) -> bool:
         """Apply an event once; returns False when it had already been applied."""

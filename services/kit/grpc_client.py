@@ -10,20 +10,27 @@ from services.kit.context import Caller, client_address_var, request_id_var, tra
 from services.kit.errors import Unauthenticated
 
 # Long-lived HTTP/2 connections: with `dns:///` names of headless Services, round_robin
-# spreads calls across every replica instead of pinning one.
+# spreads calls across every replica instead of pinning one (the servers end each connection
+# after a few minutes, so a client re-resolves and reaches new replicas too).
 _SERVICE_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
+
+# Every client channel's options (the gateway's too: gateway/backends.py opens its channels
+# here). Keepalive matches services/kit/grpc_server.py's SERVER_OPTIONS: a ping every 30 s,
+# with or without calls in flight, which the servers accept (they allow one every 20 s).
+CHANNEL_OPTIONS: tuple[tuple[str, str | int], ...] = (
+    ("grpc.service_config", _SERVICE_CONFIG),
+    ("grpc.lb_policy_name", "round_robin"),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.max_receive_message_length", 16 << 20),
+)
 
 
 def open_channel(address: str) -> grpc.aio.Channel:
     """Create a channel (inside the running event loop)."""
-    return grpc.aio.insecure_channel(
-        address,
-        options=[
-            ("grpc.service_config", _SERVICE_CONFIG),
-            ("grpc.keepalive_time_ms", 30_000),
-            ("grpc.max_receive_message_length", 16 << 20),
-        ],
-    )
+    return grpc.aio.insecure_channel(address, options=list(CHANNEL_OPTIONS))
 
 
 def call_metadata(authorization: str | None = None) -> tuple[tuple[str, str], ...]:

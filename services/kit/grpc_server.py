@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from services.kit.errors import (
     Unauthenticated,
     to_grpc_status,
 )
+from services.kit.metrics import RPC_SECONDS, RPCS
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,9 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         metadata = dict(details.invocation_metadata or ())
         audience = self._policy.audience(details.method)
         prepare = self._preparer(metadata, audience)
-        return _wrap_handler(handler, prepare, self._denial_notice(details.method, metadata))
+        return _wrap_handler(
+            handler, prepare, self._denial_notice(details.method, metadata), details.method
+        )
 
     def _denial_notice(
         self, method: str, metadata: dict[str, Any]
@@ -159,13 +163,35 @@ def _ignore(error: BaseException) -> None:
     return None
 
 
+_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
+
+
+def _status_name(context: grpc.aio.ServicerContext) -> str:
+    """The status the call ends with, as its name: OK unless a code was set or aborted with."""
+    try:
+        code = context.code()
+    except Exception:  # an experimental API: never let a metric break a call
+        return "UNKNOWN"
+    if code is None:
+        return "OK"
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return _CODE_NAMES.get(code, str(code))
+
+
+def _observe(method: str, context: grpc.aio.ServicerContext, started: float) -> None:
+    RPCS.labels(method, _status_name(context)).inc()
+    RPC_SECONDS.labels(method).observe(time.perf_counter() - started)
+
+
 def _wrap_handler(
     handler: grpc.RpcMethodHandler,
     prepare: Callable[[], Awaitable[None]],
     notice: Callable[[BaseException], None] = _ignore,
+    method: str = "",
 ) -> grpc.RpcMethodHandler:
     """Run `prepare` first and map errors (after showing them to `notice`), for all four
-    call shapes."""
+    call shapes; count each call and its time by method and status."""
     kwargs = {
         "request_deserializer": handler.request_deserializer,
         "response_serializer": handler.response_serializer,
@@ -174,6 +200,7 @@ def _wrap_handler(
         inner_uu = handler.unary_unary
 
         async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
             try:
                 await prepare()
                 return await inner_uu(request, context)
@@ -182,12 +209,15 @@ def _wrap_handler(
                     raise
                 notice(error)
                 await _abort_for(error, context)
+            finally:
+                _observe(method, context, started)
 
         return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)
     if handler.stream_unary:
         inner_su = handler.stream_unary
 
         async def stream_unary(requests: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
             try:
                 await prepare()
                 return await inner_su(requests, context)
@@ -196,6 +226,8 @@ def _wrap_handler(
                     raise
                 notice(error)
                 await _abort_for(error, context)
+            finally:
+                _observe(method, context, started)
 
         return grpc.stream_unary_rpc_method_handler(stream_unary, **kwargs)
     inner_stream = handler.unary_stream or handler.stream_stream
@@ -206,6 +238,7 @@ def _wrap_handler(
     )
 
     async def streaming(request_or_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
+        started = time.perf_counter()
         try:
             await prepare()
             async for response in inner_stream(request_or_iterator, context):
@@ -215,6 +248,8 @@ def _wrap_handler(
                 raise
             notice(error)
             await _abort_for(error, context)
+        finally:
+            _observe(method, context, started)
 
     return make(streaming, **kwargs)
 
@@ -248,6 +283,25 @@ class GrpcServer:
         await self.server.stop(grace)
 
 
+# Every server's channel options. Connections are long-lived HTTP/2 and clients balance
+# round_robin over the addresses they resolved when they connected, so a server ends each
+# connection after max_connection_age (GOAWAY; calls in flight get the grace): clients
+# reconnect and re-resolve, and new replicas (a scale-up, a rolling update) get their share
+# within minutes. Keepalive finds dead peers; pings from clients (services/kit/grpc_client.py
+# pings every 30 s, with or without calls) are accepted down to every 20 s, never answered
+# with GOAWAY "too_many_pings".
+SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_receive_message_length", 16 << 20),
+    ("grpc.max_connection_age_ms", 5 * 60_000),
+    ("grpc.max_connection_age_grace_ms", 30_000),
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 20_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+)
+
+
 def create_server(
     address: str,
     servicers: Iterable[Registrar],
@@ -259,7 +313,7 @@ def create_server(
     """Build the server and bind `address` (port 0 picks a free one; tests use that)."""
     server = grpc.aio.server(
         interceptors=[CallContextInterceptor(authenticator, policy, on_denied)],
-        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 << 20)],
+        options=list(SERVER_OPTIONS),
     )
     for add, servicer in servicers:
         add(servicer, server)

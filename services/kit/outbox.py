@@ -25,6 +25,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.kit.broker import EventPublisher
 from services.kit.events import Event, encode_event
+from services.kit.metrics import EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,20 @@ class OutboxRelay:
             {"_id": {"$in": [d["_id"] for d in pending]}},
             {"$set": {"sent_at": datetime.now(UTC)}},
         )
+        for document in pending:
+            EVENTS_PUBLISHED.labels(document["type"]).inc()
         return len(pending)
+
+    async def measure_backlog(self) -> None:
+        """The metrics of what waits: how many events are not published, and since when."""
+        pending = {"sent_at": None}
+        OUTBOX_PENDING.set(await self._outbox.count_documents(pending))
+        oldest = await self._outbox.find_one(pending, sort=[("_id", ASCENDING)])
+        written_at = oldest.get("created_at") if oldest else None
+        if written_at is None:
+            OUTBOX_OLDEST_AGE.set(0)
+            return
+        OUTBOX_OLDEST_AGE.set((datetime.now(UTC) - written_at.replace(tzinfo=UTC)).total_seconds())
 
     async def _hold_lease(self) -> bool:
         now = datetime.now(UTC)

@@ -30,6 +30,7 @@ from services.kit.context import client_address_var, current_caller
 from services.kit.errors import DomainError
 from services.kit.events import new_event
 from services.kit.grpc_server import AccessPolicy, GrpcServer, Registrar, create_server
+from services.kit.metrics import serve_metrics
 from services.kit.mongo import Transactions, connect_mongo, ping
 from services.kit.outbox import Outbox, OutboxRelay
 from services.kit.settings import Settings
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 Prepare = Callable[[], Awaitable[None]]
 LIVENESS = "liveness"  # the grpc.health.v1 service name a liveness probe asks about
 DENIAL_RECORD_TIMEOUT_SECONDS = 5.0  # a record of a refused call is not worth waiting for
+METRICS_SAMPLE_SECONDS = 10.0  # how often the backlog gauges are measured
 
 
 @dataclass
@@ -161,6 +163,19 @@ class ServiceRuntime:
         self.relay = OutboxRelay(self.db, publisher)
         self.transactions.after_commit(self.relay.wake)
         self._tasks.append(asyncio.create_task(self.relay.run()))
+        self._tasks.append(asyncio.create_task(self._measure_backlogs()))
+
+    async def _measure_backlogs(self) -> None:
+        """Every METRICS_SAMPLE_SECONDS: the outbox's backlog, the queue's depth (lag)."""
+        while True:
+            try:
+                if self.relay is not None:
+                    await self.relay.measure_backlog()
+                if self.consumer is not None:
+                    await self.consumer.measure_queues()
+            except Exception as error:  # the database or broker is away: sampled again later
+                log.info("metrics not sampled", extra={"error": str(error)[:200]})
+            await asyncio.sleep(METRICS_SAMPLE_SECONDS)
 
     def _prepare_database(self, prepare: Prepare | None) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -218,6 +233,7 @@ def run_service_process(
 
     settings = get_settings()
     configure_logging(name, settings.log_level)
+    serve_metrics(settings, name)
 
     async def main() -> None:
         stop = asyncio.Event()

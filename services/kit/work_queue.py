@@ -28,6 +28,7 @@ from aio_pika.abc import (
 )
 
 from services.kit.broker import PUBLISH_TIMEOUT_SECONDS
+from services.kit.metrics import JOB_SECONDS, JOBS, timed
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +91,14 @@ class WorkQueue:
         async def on_message(message: AbstractIncomingMessage) -> None:
             job_id = message.body.decode(errors="replace")
             try:
-                await handler(job_id)
+                with timed(JOB_SECONDS, self._name):
+                    await handler(job_id)
             except Exception:
                 log.exception("job failed; it goes back to the queue", extra={"job": job_id})
+                JOBS.labels(self._name, "failed").inc()
                 await message.nack(requeue=True)
                 return
+            JOBS.labels(self._name, "done").inc()
             await message.ack()
 
         await self._queue.consume(on_message)

@@ -16,11 +16,20 @@ from pathlib import Path
 import httpx
 
 from services.kit.settings import SERVICE_NAMES, Settings
-from tests.support.servers import ROOT, free_port, namespace, wait_for_port
+from tests.support.servers import ROOT, free_port, listening, namespace, wait_for_port
 
 # Numbers whose every change the provisioning simulator refuses in the e2e system (each
 # test file that needs one takes its own: a number belongs to one company at a time).
 PROVISIONING_FAILS = ("79000000404", "79000000405")
+METRICS_PORT_OFFSET = 1000
+
+
+def free_port_with_partner(offset: int) -> int:
+    """A free port whose port + `offset` is free too (a process's metrics port)."""
+    while True:
+        port = free_port()
+        if port + offset <= 65535 and not listening("127.0.0.1", port + offset):
+            return port
 
 
 @dataclass
@@ -89,10 +98,10 @@ def system_settings(
     mongo_url: str, amqp_url: str, overrides: Mapping[str, str] | None = None
 ) -> tuple[Settings, dict[str, str]]:
     prefix = namespace()
-    ports = {
-        name: free_port()
-        for name in (*SERVICE_NAMES, "gateway", "smtp", "sink", "worker", "documents-worker")
-    }
+    ports = {name: free_port() for name in ("gateway", "smtp", "sink")}
+    # Each service and worker serves its metrics on its port + METRICS_PORT_OFFSET.
+    for name in (*SERVICE_NAMES, "worker", "documents-worker"):
+        ports[name] = free_port_with_partner(METRICS_PORT_OFFSET)
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
@@ -113,6 +122,7 @@ def system_settings(
         "VM_SMS_CENTRE_URL": f"http://127.0.0.1:{ports['sink']}/sms",
         "VM_DEVSINK_URL": f"http://127.0.0.1:{ports['sink']}",
         "VM_API_KEY_CACHE_SECONDS": "2",
+        "VM_METRICS_PORT_OFFSET": str(METRICS_PORT_OFFSET),
         # The provisioning simulator refuses every change of this number (e2e tests give it).
         "VM_PROVISIONING_FAIL_MSISDNS": ",".join(PROVISIONING_FAILS),
         **(overrides or {}),

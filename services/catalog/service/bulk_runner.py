@@ -59,6 +59,7 @@ from services.catalog.store.operations import OperationStore
 from services.kit import operation_status
 from services.kit.delivery import SmsCentre
 from services.kit.errors import DomainError, Unavailable
+from services.kit.metrics import BULK_TARGETS
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
 
@@ -248,7 +249,10 @@ class BulkRunner:
     async def _change_numbers(
         self, op: BulkOperation, action: rules.NumberChange, batch: list[str]
     ) -> None:
+        committed: list[TargetResult] = []
+
         async def unit(session: AsyncClientSession) -> None:
+            committed.clear()  # a retried transaction decides anew
             # Pending again inside the transaction: what a previous worker committed is
             # not done twice.
             pending = await self._operations.pending(
@@ -284,8 +288,10 @@ class BulkRunner:
             updated = await self._operations.decide(op.id, results, datetime.now(UTC), session)
             events = [d.event for d in confirmed]
             await self._outbox.add(session, *events, operation_updated(updated, results))
+            committed.extend(results)
 
         await self._tx.run(unit)
+        _count_targets(op, committed)
 
     async def _decider(
         self, op: BulkOperation, action: rules.NumberChange, session: AsyncClientSession
@@ -389,6 +395,7 @@ class BulkRunner:
             await self._outbox.add(session, operation_updated(updated, results))
 
         await self._tx.run(write)
+        _count_targets(op, results)
 
     # ------------------------------------------------------------ helpers
 
@@ -416,6 +423,14 @@ async def _decided(decide: Decide, loaded: Loaded) -> Decision | TargetResult:
     if decision is None:
         return unchanged(msisdn)
     return decision
+
+
+def _count_targets(op: BulkOperation, results: list[TargetResult]) -> None:
+    """Per-number throughput, once the batch is committed (a dry run changes nothing)."""
+    if op.dry_run:
+        return
+    for result in results:
+        BULK_TARGETS.labels(op.type, result.status).inc()
 
 
 def _gone(msisdn: str) -> TargetResult:

@@ -17,9 +17,17 @@ from services.identity.service.login_guard import LoginGuard
 from services.identity.service.sessions import SessionIssuer, Tokens
 from services.identity.service.two_factor import MfaLogin, MfaRequired
 from services.kit.context import Caller
-from services.kit.errors import Conflict, InvalidArgument, NotAllowed, NotFound, Unauthenticated
+from services.kit.errors import (
+    Conflict,
+    DomainError,
+    InvalidArgument,
+    NotAllowed,
+    NotFound,
+    Unauthenticated,
+)
 from services.kit.events import Event
 from services.kit.ids import new_id
+from services.kit.metrics import LOGINS
 from vm.identity.events.v1 import events_pb2
 
 WRONG_LOGIN = "the login or the password is wrong"
@@ -118,11 +126,17 @@ class AuthCases:
     # ---------------------------------------------------------------- sessions
 
     async def login(self, login: str, password: str) -> Tokens | MfaRequired:
-        user = await self.check_password_login(login, password)
+        try:
+            user = await self.check_password_login(login, password)
+        except DomainError as refused:
+            LOGINS.labels(refused.reason.lower()).inc()
+            raise
         if challenge := await self._mfa.challenge_if_enabled(user):
+            LOGINS.labels("mfa_required").inc()
             return challenge
         tokens = await self._sessions.open(user)
         await self._guard.succeeded(login)
+        LOGINS.labels("succeeded").inc()
         return tokens
 
     async def complete_mfa_login(self, mfa_token: str, code: str) -> Tokens:
