@@ -54,6 +54,7 @@ def print_banner(console: Console, settings: Settings, report: list[str], *, run
     for line in report:
         console.print(f"  demo data: {line}")
     urls = Table(show_header=False, box=None)
+    urls.add_row("[bold]Web console (личный кабинет)", f"[bold]{gateway}/")
     urls.add_row("REST gateway", f"{gateway}/api/v1")
     urls.add_row("API docs (OpenAPI)", f"{gateway}/docs")
     urls.add_row("health", f"{gateway}/healthz")

@@ -1,9 +1,10 @@
 """The README's `make run`, exactly as a person runs it, on a clean clone of this repository.
 
-Through REST only: health, a login, a number's block and unblock, a bulk block of a
-subtree to `succeeded` with a result per number, an SMS, a usage report (XLSX) and an
-invoice (PDF) downloaded, a ticket, a transfer. Then Ctrl-C (SIGINT to the terminal's
-process group): every process must be gone; then `make run` again: the same data there.
+Through REST only: health, the web console's page at /, a login, a number's block and
+unblock, a bulk block of a subtree to `succeeded` with a result per number, an SMS, a usage
+report (XLSX) and an invoice (PDF) downloaded, a ticket, a transfer. Then Ctrl-C (SIGINT
+to the terminal's process group): every process must be gone; then `make run` again: the
+same data there.
 
 It needs the default ports of `make run` free (8080, 27217, 50051…). The clean clone is
 the files git tracks or would track, copied without anything a run made (.venv, gen,
@@ -49,6 +50,11 @@ PORTS = {
     "catalog-worker": DEFAULTS.catalog_worker_port,
     "documents-worker": DEFAULTS.documents_worker_port,
     **{name: DEFAULTS.grpc_port(name) for name in SERVICE_NAMES},
+}
+PORTS |= {
+    f"{name} metrics": port + DEFAULTS.metrics_port_offset
+    for name, port in list(PORTS.items())
+    if name in (*SERVICE_NAMES, "catalog-worker", "documents-worker")
 }
 # A fresh clone installs its virtualenv first (from the package cache).
 BANNER_SECONDS = 600
@@ -253,6 +259,16 @@ def numbers_of(api: Api, node_id: str) -> list[dict]:
 
 def exercise_the_system(api: Api) -> Made:
     assert httpx.get(f"{GATEWAY}/healthz").json()["status"] == "ok"
+    # The cabinet itself, built by `make run`, at the gateway's root.
+    console = httpx.get(f"{GATEWAY}/", headers={"accept": "text/html"})
+    assert console.status_code == 200, console.text[:300]
+    assert "<title>Виртуальный менеджер</title>" in console.text
+    assert '<script type="module"' in console.text and "/assets/" in console.text
+    # Every process serves its Prometheus metrics.
+    for name, port in PORTS.items():
+        if name.endswith(" metrics"):
+            assert httpx.get(f"http://127.0.0.1:{port}/metrics").status_code == 200, name
+    assert "vm_http_requests_total" in httpx.get(f"{GATEWAY}/metrics").text
     subtree, elsewhere = leaf_nodes(api)[:2]
 
     # One number's block and unblock.
