@@ -12,10 +12,19 @@ LOCK := requirements.lock.txt
 # deploy/README.md supports and the newest that kubernetes-validate knows.
 K8S_DIRS := deploy/k8s/base $(wildcard deploy/k8s/overlays/*)
 K8S_VERSIONS := 1.27 1.37
+# The web console (web/): built into web/dist, which the gateway serves at /. Rebuilt only
+# when a file of web/ changed (the stamp lives in dist, so removing dist rebuilds too).
+WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -path web/dist -prune -o -type f -print)
+WEB_BUILT := web/dist/.built
+
+# The console's browser tests drive Debian's Chromium through Playwright (no browser
+# download); `make test` installs it with apt-get where it is missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PROTOS := $(shell find protos -name '*.proto')
 GENERATED := gen/.generated
 
-.PHONY: help run test smoke protos lint lint-deploy lock bench demo clean venv openapi
+.PHONY: help run test smoke fuzz protos lint lint-deploy lock bench demo clean venv openapi
 
 # The venv holds exactly the lock: every package of requirements.lock.txt installed with its
 # hashes checked and nothing resolved here (--no-deps), then whatever the lock no longer
@@ -55,27 +64,33 @@ $(GENERATED): $(INSTALLED) $(PROTOS)
 
 protos: $(GENERATED) ## (Re)generate gen/ from protos/ with grpc_tools.protoc
 
-run: $(GENERATED) ## The whole system on this machine, with the demo data (deploy/local.py)
+run: $(GENERATED) $(WEB_BUILT) ## The whole system on this machine, with the demo data (deploy/local.py)
 	$(PY) -m deploy.local run
 
 demo: $(GENERATED) ## Load the demo data into a running system, print the logins
 	$(PY) -m demo
 
-test: $(GENERATED) ## pytest over tests/ (PYTEST_ARGS='...' for more arguments)
+test: $(GENERATED) $(WEB_BUILT) $(CHROMIUM) ## pytest over tests/ (PYTEST_ARGS='...' for more arguments)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # `make run` as the README says, on a clean clone of HEAD, through REST; stop and start again.
 smoke: $(GENERATED) ## `make run` as the README says, on a clean copy, through REST
 	$(PY) -m pytest tests/smoke -p no:cacheprovider $(PYTEST_ARGS)
 
+# The REST contract fuzzed (schemathesis, every check, stateful phase) against the whole system
+# as two callers; tests/fuzz/schemathesis.toml says what is configured away and why.
+fuzz: $(GENERATED) ## schemathesis over openapi.json against the running system (tests/fuzz)
+	$(PY) -m pytest tests/fuzz -s -p no:cacheprovider $(PYTEST_ARGS)
+
 node_modules/.bin/buf: package.json
 	npm install --no-audit --no-fund --silent
 	@touch $@
 
-lint: $(INSTALLED) node_modules/.bin/buf lint-deploy ## ruff, ruff format --check, buf lint, and lint-deploy
+lint: $(INSTALLED) node_modules/.bin/buf $(WEB_BUILT) lint-deploy ## ruff, ruff format --check, buf lint, the console's eslint, and lint-deploy
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	cd protos && ../node_modules/.bin/buf lint
+	cd web && npm run lint
 
 # deploy/ checked without a Docker engine, every tool from the lock (pyproject.toml's dev extra).
 lint-deploy: $(INSTALLED) ## deploy/ without Docker: hadolint, kustomize + kubernetes-validate, compose schema, lock
@@ -99,11 +114,6 @@ bench: $(GENERATED) ## Benchmarks on loopback (never part of make test)
 clean: ## Remove gen/, .data/ and .pytest_cache/
 	rm -rf gen .data .pytest_cache
 
-# The web console (web/): built into web/dist, which the gateway serves at /. Rebuilt only
-# when a file of web/ changed (the stamp lives in dist, so removing dist rebuilds too).
-WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -path web/dist -prune -o -type f -print)
-WEB_BUILT := web/dist/.built
-
 $(WEB_BUILT): $(WEB_SOURCES)
 	cd web && npm ci --no-audit --no-fund && npm run build
 	@touch $@
@@ -116,3 +126,8 @@ web-dev: ## The console's Vite dev server on :5173, /api proxied to `make run` o
 
 web-api: $(GENERATED) ## Regenerate web/src/lib/schema.d.ts from the gateway's OpenAPI
 	cd web && npm run gen:api
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "the console's browser tests need Chromium at $(CHROMIUM) (Debian/Ubuntu: apt-get install chromium)"; exit 1; }
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
