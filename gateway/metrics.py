@@ -1,9 +1,10 @@
-"""The gateway's Prometheus metrics: every request counted and timed by its route template
-(`/api/v1/numbers/{msisdn}`, never the number itself, so the series stay few), and
-`GET /metrics` in Prometheus' text format."""
+"""The gateway's Prometheus metrics and access log: every request counted, timed and logged
+by its route template (`/api/v1/numbers/{msisdn}`, never the number itself, so the series
+stay few), and `GET /metrics` in Prometheus' text format."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from fastapi import FastAPI
@@ -13,7 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.kit.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
-UNMATCHED = "unmatched"  # no route: one series for every path nobody serves
+UNMATCHED = "unmatched"
+access_log = logging.getLogger("vm.access")  # no route: one series for every path nobody serves
 
 
 class RequestMetricsMiddleware:
@@ -38,8 +40,19 @@ class RequestMetricsMiddleware:
         finally:
             # The router writes the route it matched into the scope.
             route = getattr(scope.get("route"), "path", UNMATCHED)
+            seconds = time.perf_counter() - started
             HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-            HTTP_SECONDS.labels(scope["method"], route).observe(time.perf_counter() - started)
+            HTTP_SECONDS.labels(scope["method"], route).observe(seconds)
+            # The access log: the route template, never the path's ids, query or body.
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                },
+            )
 
 
 def install_metrics(app: FastAPI) -> None:
