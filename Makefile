@@ -64,7 +64,9 @@ $(GENERATED): $(INSTALLED) $(PROTOS)
 
 protos: $(GENERATED) ## (Re)generate gen/ from protos/ with grpc_tools.protoc
 
-run: $(GENERATED) $(WEB_BUILT) ## The whole system on this machine, with the demo data (deploy/local.py)
+# The Python set-up and the console's build side by side (each waits on its own downloads).
+run: ## The whole system on this machine, with the demo data (deploy/local.py)
+	@$(MAKE) --no-print-directory -j2 $(GENERATED) $(WEB_BUILT)
 	$(PY) -m deploy.local run
 
 demo: $(GENERATED) ## Load the demo data into a running system, print the logins
