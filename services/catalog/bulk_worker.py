@@ -4,7 +4,7 @@ A process of its own, scaled on its own (as many replicas as the load needs): it
 operation ids from the work queue `catalog.operations` and runs them (service/bulk_runner.py);
 a sweeper hands the queue the operations that are due and held by nobody (scheduled ones
 whose time has come, those of a worker that died). It serves grpc.health.v1 on
-VM_CATALOG_WORKER_PORT (SERVING while MongoDB and RabbitMQ answer) and nothing else.
+VM_CATALOG_WORKER_PORT (SERVING while MongoDB answers, once it is up) and nothing else.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ A process of its own, scaled on its own: it takes job ids from the work queue
 SMTP (VM_SMTP_HOST, VM_SMTP_PORT); a sweeper hands the queue the jobs
 that are due and held by nobody (those of a worker that died), and deletes generated
 files older than the retention period. It serves grpc.health.v1 on
-VM_DOCUMENTS_WORKER_PORT (SERVING while MongoDB and RabbitMQ answer) and nothing else.
+VM_DOCUMENTS_WORKER_PORT (SERVING while MongoDB answers, once it is up) and nothing else.
 """
 
 from __future__ import annotations

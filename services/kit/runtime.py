@@ -3,8 +3,8 @@
 
 The gRPC server starts at once, NOT_SERVING. In the background the runtime prepares the
 database (indexes), connects to RabbitMQ (retrying until it answers), starts the outbox
-relay and the event consumer, and from then on reports SERVING exactly while MongoDB and
-RabbitMQ both answer. On SIGTERM it stops taking calls, drains in-flight ones for the
+relay and the event consumer, and from then on reports SERVING exactly while MongoDB
+answers: a broker outage later takes nothing down (events wait in the outbox). On SIGTERM it stops taking calls, drains in-flight ones for the
 grace period, and closes its clients.
 """
 
@@ -196,14 +196,13 @@ class ServiceRuntime:
                 delay = min(delay * 2, 3.0)
 
     async def _report_readiness(self) -> None:
+        """SERVING while the database answers, once the first bring-up is done (the queues
+        declared and bound, so that no event published from then on finds no queue). A
+        broker outage after that changes nothing here: events wait in the outbox, the
+        consumer and the relay reconnect by themselves, the metrics show the backlog."""
         serving = False
         while True:
-            healthy = (
-                self._ready.is_set()
-                and self.broker is not None
-                and self.broker.connected.is_set()
-                and await ping(self.mongo)
-            )
+            healthy = self._ready.is_set() and await ping(self.mongo)
             if healthy != serving and self.server is not None:
                 await self.server.set_serving(healthy)
                 serving = healthy
@@ -324,7 +323,7 @@ async def start_worker(
     prepare: Prepare,
     address: str,
 ) -> None:
-    """A worker process: grpc.health.v1 only (SERVING while MongoDB and RabbitMQ answer),
+    """A worker process: grpc.health.v1 only (SERVING while MongoDB answers, once up),
     and, once they do, the work queue's jobs and its sweeps (kit.work_queue.take_work)."""
     settings = runtime.settings
 
