@@ -15,7 +15,7 @@ import { BULK_PERMISSIONS } from "../features/operations/model";
 
 interface Section {
   to: string;
-  label: "nav.home" | "nav.hierarchy" | "nav.bulk" | "nav.finance" | "nav.documents" | "nav.results";
+  label: "nav.home" | "nav.hierarchy" | "nav.bulk" | "nav.finance" | "nav.documents" | "nav.results" | "nav.forms" | "nav.tickets" | "nav.admin" | "nav.settings";
   /** Shown when the user holds any of these (anywhere); none: to everyone. */
   permissions?: readonly Permission[];
 }
@@ -28,6 +28,10 @@ const SECTIONS: Section[] = [
   { to: "/finance", label: "nav.finance", permissions: ["finance.view"] },
   { to: "/documents", label: "nav.documents", permissions: ["documents.finance", "reports.run"] },
   { to: "/results", label: "nav.results" },
+  { to: "/forms", label: "nav.forms" },
+  { to: "/tickets", label: "nav.tickets", permissions: ["tickets.view", "tickets.manage"] },
+  { to: "/admin", label: "nav.admin", permissions: ["users.manage", "roles.manage", "api_keys.manage", "audit.view"] },
+  { to: "/settings", label: "nav.settings" },
 ];
 
 export function Shell() {

@@ -1,4 +1,4 @@
-import { Anchor, Stack, Text, Title } from "@mantine/core";
+import { Anchor, Stack, Title } from "@mantine/core";
 import { useTranslation } from "react-i18next";
 import { Link, useRouteError } from "react-router";
 import { ProblemAlert } from "../components/ProblemAlert";
@@ -8,20 +8,6 @@ export function NotFoundPage() {
   return (
     <Stack>
       <Title order={1}>{t("app.notFound")}</Title>
-      <Anchor component={Link} to="/">
-        {t("app.toHome")}
-      </Anchor>
-    </Stack>
-  );
-}
-
-/** A section of the cabinet that a later increment builds. */
-export function NotBuiltPage() {
-  const { t } = useTranslation();
-  return (
-    <Stack>
-      <Title order={1}>{t("app.title")}</Title>
-      <Text>{t("app.notBuilt")}</Text>
       <Anchor component={Link} to="/">
         {t("app.toHome")}
       </Anchor>

@@ -1,7 +1,7 @@
 // The routes, apart from the features: each screen is its own chunk, loaded when visited.
 import { lazy } from "react";
-import { createBrowserRouter } from "react-router";
-import { NotBuiltPage, NotFoundPage, RouteError } from "./pages";
+import { createBrowserRouter, Navigate } from "react-router";
+import { NotFoundPage, RouteError } from "./pages";
 import { Root } from "./Root";
 
 const HomePage = lazy(() => import("../features/home/HomePage").then((m) => ({ default: m.HomePage })));
@@ -22,6 +22,13 @@ const FinancePage = lazy(() => import("../features/finance/FinancePage").then((m
 const DocumentsPage = lazy(() =>
   import("../features/documents/DocumentsPage").then((m) => ({ default: m.DocumentsPage })),
 );
+const AdminPage = lazy(() => import("../features/admin/AdminPage").then((m) => ({ default: m.AdminPage })));
+const TicketsPage = lazy(() => import("../features/tickets/TicketsPage").then((m) => ({ default: m.TicketsPage })));
+const TicketPage = lazy(() => import("../features/tickets/TicketPage").then((m) => ({ default: m.TicketPage })));
+const SettingsPage = lazy(() =>
+  import("../features/settings/SettingsPage").then((m) => ({ default: m.SettingsPage })),
+);
+const FormsPage = lazy(() => import("../features/forms/FormsPage").then((m) => ({ default: m.FormsPage })));
 
 export const router = createBrowserRouter([
   {
@@ -37,10 +44,13 @@ export const router = createBrowserRouter([
       { path: "results", element: <ResultsPage /> },
       { path: "finance", element: <FinancePage /> },
       { path: "documents", element: <DocumentsPage /> },
-      ...["forms", "tickets", "admin", "settings"].map((path) => ({
-        path,
-        element: <NotBuiltPage />,
-      })),
+      { path: "admin", element: <AdminPage /> },
+      { path: "tickets", element: <TicketsPage /> },
+      { path: "tickets/:id", element: <TicketPage /> },
+      { path: "settings", element: <SettingsPage /> },
+      { path: "forms", element: <FormsPage /> },
+      // Signed out, Root shows these itself; signed in, they lead home.
+      ...["register", "password-reset"].map((path) => ({ path, element: <Navigate to="/" replace /> })),
       { path: "*", element: <NotFoundPage /> },
     ],
   },

@@ -9,6 +9,7 @@ export type Me = Schemas["MeOut"];
 export type Node = Schemas["NodeOut"];
 export type Permission =
   | "numbers.view"
+  | "numbers.manage_notes"
   | "numbers.tariff"
   | "numbers.services"
   | "numbers.blocks"

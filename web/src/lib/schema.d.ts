@@ -2311,7 +2311,7 @@ export interface components {
              * Types
              * @description invoice, act, invoice_factura, reconciliation, bill_detail
              */
-            types: string[];
+            types: ("invoice" | "act" | "invoice_factura" | "reconciliation" | "bill_detail")[];
             /**
              * Period
              * @description YYYY-MM, or {from, to} dates
@@ -2970,15 +2970,21 @@ export interface components {
         };
         /**
          * PeriodIn
-         * @description A month, or two dates (both included).
+         * @description Two dates, both included.
          */
         PeriodIn: {
-            /** Month */
-            month?: string | null;
-            /** From */
-            from?: string | null;
-            /** To */
-            to?: string | null;
+            /**
+             * From
+             * Format: date
+             * @example 2026-10-01
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             * @example 2026-10-01
+             */
+            to: string;
         };
         /** PermissionCatalogue */
         PermissionCatalogue: {
@@ -3016,12 +3022,14 @@ export interface components {
              *       "tariff_change"
              *     ]
              */
-            pinned: string[];
+            pinned: ("tariff_change" | "services" | "blocks" | "limits" | "forwarding" | "sim_replacement" | "number_replacement" | "sms" | "transfers" | "promised_payment" | "settlement_method" | "bill_delivery" | "financial_documents" | "reports" | "operations" | "tickets" | "forms" | "users" | "hierarchy")[];
             /**
              * Locale
+             * @description empty: the default (ru)
              * @example ru
+             * @enum {string}
              */
-            locale: string;
+            locale: "" | "ru" | "en";
         };
         /** PreferencesOut */
         PreferencesOut: {
@@ -3118,28 +3126,31 @@ export interface components {
              */
             expires_at: string;
         };
-        /** ReportIn */
+        /**
+         * ReportIn
+         * @description Numbers (`msisdns`) or a node's subtree (`node_id`), exactly one of them.
+         */
         ReportIn: {
             /**
              * Type
-             * @description usage, cdr, payments, services, inventory, spending_by_node
+             * @enum {string}
              */
-            type: string;
+            type: "usage" | "cdr" | "payments" | "services" | "inventory" | "spending_by_node";
             /**
              * Format
              * @enum {string}
              */
             format: "xlsx" | "csv" | "pdf";
             /** Msisdns */
-            msisdns?: string[] | null;
+            msisdns?: string[];
             /** Node Id */
-            node_id?: string | null;
+            node_id?: string;
             /**
              * Period
              * @description YYYY-MM, or {from, to} dates
              */
             period: string | components["schemas"]["PeriodIn"];
-        };
+        } & (unknown | unknown);
         /** ReportTypeOut */
         ReportTypeOut: {
             /** Id */
@@ -3608,6 +3619,7 @@ export interface components {
         UserIn: {
             /**
              * Login
+             * @description 3 to 64 characters: Latin letters, digits, '.', '-', '_', from a letter
              * @example ivanova.a
              */
             login: string;
@@ -5627,6 +5639,7 @@ export interface operations {
     listAuditEvents: {
         parameters: {
             query?: {
+                /** @description at most this many items; 0: 50 */
                 page_size?: number;
                 /** @description `next_page_token` of the previous page (opaque) */
                 page_token?: string;

@@ -1,8 +1,9 @@
 // «Вход»: the main number or a login + password; a TOTP code when the user has 2FA on.
-import { Button, Center, Paper, PasswordInput, PinInput, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Anchor, Button, Center, Group, Paper, PasswordInput, PinInput, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
+import { Link } from "react-router";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { api, ok, type Schemas } from "../../lib/api";
 import { session } from "../../lib/session";
@@ -77,6 +78,14 @@ export function LoginPage() {
                 <Button type="submit" loading={signIn.isPending}>
                   {t("login.submit")}
                 </Button>
+                <Group justify="space-between">
+                  <Anchor component={Link} to="/password-reset" size="sm">
+                    {t("reset.link")}
+                  </Anchor>
+                  <Anchor component={Link} to="/register" size="sm">
+                    {t("register.link")}
+                  </Anchor>
+                </Group>
               </Stack>
             </form>
           ) : (

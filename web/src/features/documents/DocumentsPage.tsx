@@ -8,7 +8,7 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { Loading } from "../../components/Loading";
 import { ProblemAlert } from "../../components/ProblemAlert";
-import { api, fieldError, idempotencyKey, ok } from "../../lib/api";
+import { api, fieldError, idempotencyKey, ok, type Schemas } from "../../lib/api";
 import { useCan } from "../../lib/auth";
 import { currentMonth } from "../../lib/format";
 import { targetsBody, useNodeOptions, type TargetsValue } from "../operations/hooks";
@@ -57,7 +57,12 @@ function FinancialDocuments() {
       ok(
         api.POST("/api/v1/documents", {
           params: { header: { "Idempotency-Key": idempotencyKey() } },
-          body: { account_ids: accountIds, types, period: month, email: email.trim() || null },
+          body: {
+            account_ids: accountIds,
+            types: types as Schemas["DocumentsIn"]["types"],
+            period: month,
+            email: email.trim() || null,
+          },
         }),
       ),
   });
@@ -154,7 +159,7 @@ function Reports() {
         api.POST("/api/v1/reports", {
           params: { header: { "Idempotency-Key": idempotencyKey() } },
           body: {
-            type,
+            type: type as Schemas["ReportIn"]["type"],
             format: (formats.includes(format) ? format : formats[0]) as "xlsx" | "csv" | "pdf",
             period: month,
             ...targetsBody(effective),

@@ -15,12 +15,13 @@ export function HierarchyPage() {
   const { t } = useTranslation();
   const tree = useHierarchy();
   const [params, setParams] = useSearchParams();
-  const nodes = tree.data?.nodes ?? [];
+  const can = useCan();
+  // A user scoped to a node sees that subtree (its top is a root of what they see).
+  const nodes = (tree.data?.nodes ?? []).filter((n) => can("numbers.view", n.id));
   const ids = new Set(nodes.map((n) => n.id));
   const root = nodes.find((n) => !n.parent_id || !ids.has(n.parent_id));
   const selected = nodes.find((n) => n.id === params.get("node")) ?? root;
   const status = params.get("status");
-  const can = useCan();
   const navigate = useNavigate();
   // Numbers chosen for a bulk operation; they stay chosen across nodes and filters.
   const [selection, setSelected] = useState<ReadonlySet<string>>(() => new Set());

@@ -1,7 +1,8 @@
-// «Главная»: pinned functions one click away, balances at a glance (finance.view), the
-// latest operation results.
-import { Anchor, Badge, Card, Group, Progress, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
+// «Главная»: pinned functions one click away (arranged here with up/down buttons, saved
+// in /me/preferences), balances at a glance (finance.view), the latest operation results.
+import { Anchor, Badge, Button, Card, Group, Progress, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { Loading } from "../../components/Loading";
@@ -9,7 +10,7 @@ import { ProblemAlert } from "../../components/ProblemAlert";
 import { api, ok } from "../../lib/api";
 import { useCan } from "../../lib/auth";
 import { formatDateTime, formatMoney } from "../../lib/format";
-import { usePreferences } from "../settings/preferences";
+import { localeOf, pinnedIds, usePreferences } from "../settings/preferences";
 import { FUNCTION_PATHS } from "./functions";
 
 export function HomePage() {
@@ -28,21 +29,86 @@ export function HomePage() {
 function Pinned() {
   const { t } = useTranslation();
   const preferences = usePreferences();
+  const client = useQueryClient();
+  const [arranging, setArranging] = useState(false);
+  const pinned = preferences.data?.pinned ?? [];
+  const name = (id: string) => t(`functions.${id}` as "functions.hierarchy", { defaultValue: id });
+  // Each move is saved at once (and shown at once; a refusal puts the old order back).
+  const save = useMutation({
+    mutationFn: (order: string[]) =>
+      ok(
+        api.PUT("/api/v1/me/preferences", {
+          body: {
+            pinned: pinnedIds(order),
+            locale: localeOf(preferences.data?.locale),
+          },
+        }),
+      ),
+    onMutate: (order) => {
+      const before = client.getQueryData(["preferences"]);
+      client.setQueryData(["preferences"], { ...preferences.data, pinned: order });
+      return { before };
+    },
+    onError: (_e, _order, context) => client.setQueryData(["preferences"], context?.before),
+    onSuccess: (saved) => client.setQueryData(["preferences"], saved),
+  });
+  const move = (from: number, to: number) => {
+    const order = [...pinned];
+    order.splice(to, 0, ...order.splice(from, 1));
+    save.mutate(order);
+  };
   return (
     <Card withBorder component="section" aria-labelledby="pinned-title">
-      <Title order={2} size="h3" id="pinned-title" mb="sm">
-        {t("home.pinned")}
-      </Title>
+      <Group justify="space-between" mb="sm">
+        <Title order={2} size="h3" id="pinned-title">
+          {t("home.pinned")}
+        </Title>
+        <Group gap="xs">
+          {pinned.length > 1 ? (
+            <Button size="compact-sm" variant={arranging ? "filled" : "default"} aria-pressed={arranging} onClick={() => setArranging((a) => !a)}>
+              {arranging ? t("settings.done") : t("settings.arrange")}
+            </Button>
+          ) : null}
+          <Anchor component={Link} to="/settings" size="sm">
+            {t("settings.edit")}
+          </Anchor>
+        </Group>
+      </Group>
       {preferences.error ? <ProblemAlert error={preferences.error} /> : null}
+      {save.error ? <ProblemAlert error={save.error} /> : null}
       {preferences.isPending ? <Loading /> : null}
       {preferences.data?.pinned.length === 0 ? <Text c="dimmed">{t("home.noPinned")}</Text> : null}
-      <SimpleGrid cols={{ base: 1, sm: 2, md: 3 }}>
-        {preferences.data?.pinned.map((id) => (
-          <Anchor key={id} component={Link} to={FUNCTION_PATHS[id] ?? "/"} fw={500}>
-            {t(`functions.${id}` as "functions.hierarchy", { defaultValue: id })}
-          </Anchor>
-        ))}
-      </SimpleGrid>
+      {arranging ? (
+        <Stack gap={6} component="ol" p={0} m={0} style={{ listStyle: "none" }} data-testid="pinned">
+          {pinned.map((id, i) => (
+            <Group key={id} component="li" justify="space-between" wrap="nowrap" gap="xs">
+              <Text fw={500}>{name(id)}</Text>
+              <Group gap={4} wrap="nowrap">
+                <Button size="compact-sm" variant="default" disabled={i === 0} aria-label={t("settings.moveUp", { name: name(id) })} onClick={() => move(i, i - 1)}>
+                  ↑
+                </Button>
+                <Button
+                  size="compact-sm"
+                  variant="default"
+                  disabled={i === pinned.length - 1}
+                  aria-label={t("settings.moveDown", { name: name(id) })}
+                  onClick={() => move(i, i + 1)}
+                >
+                  ↓
+                </Button>
+              </Group>
+            </Group>
+          ))}
+        </Stack>
+      ) : (
+        <SimpleGrid cols={{ base: 1, sm: 2, md: 3 }} data-testid="pinned">
+          {pinned.map((id) => (
+            <Anchor key={id} component={Link} to={FUNCTION_PATHS[id] ?? "/"} fw={500}>
+              {name(id)}
+            </Anchor>
+          ))}
+        </SimpleGrid>
+      )}
     </Card>
   );
 }

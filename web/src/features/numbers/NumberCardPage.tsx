@@ -1,6 +1,8 @@
 // «Карточка номера»: tariff and its settings, services, blocks (a voluntary or lost/stolen
 // block set and removed here, for users with numbers.blocks where the number is), account
-// and balance. The other single-number operations come in later increments.
+// and balance; change of tariff, services, limits, forwarding and the number's notes
+// (CardOperations); tariff settings, SIM and number replacement, the move to another
+// account and the usage of a period (CardMore) — each for its own permission.
 import {
   Alert,
   Anchor,
@@ -24,6 +26,8 @@ import { ProblemAlert } from "../../components/ProblemAlert";
 import { api, ok, type Schemas } from "../../lib/api";
 import { useCan } from "../../lib/auth";
 import { formatDateTime, formatMoney, formatMsisdn } from "../../lib/format";
+import { MoveToAccount, Replacement, TariffSettings, Usage } from "./CardMore";
+import { Forwarding, Limits, Notes, Services, TariffChange } from "./CardOperations";
 
 type Card = Schemas["NumberCardOut"];
 /** The blocks a customer sets and removes; the others are the system's or the operator's. */
@@ -65,6 +69,7 @@ function settingValue(value: string, type: string | undefined, t: TFunction, loc
 
 function CardBody({ card }: { card: Card }) {
   const { t, i18n } = useTranslation();
+  const can = useCan();
   const settings = Object.entries(card.tariff.settings ?? {});
   // The titles and types of the settings come from the tariff's definition.
   const tariff = useQuery({
@@ -137,25 +142,7 @@ function CardBody({ card }: { card: Card }) {
 
       <Blocks card={card} />
 
-      <Card withBorder component="section" aria-labelledby="services-title">
-        <Title order={2} size="h4" id="services-title" mb="xs">
-          {t("number.services")}
-        </Title>
-        {card.services.length === 0 ? (
-          <Text c="dimmed">{t("number.noServices")}</Text>
-        ) : (
-          <List>
-            {card.services.map((service) => (
-              <List.Item key={service.id}>
-                {service.name}{" "}
-                <Text span c="dimmed" size="sm">
-                  ({t("number.connectedAt", { at: formatDateTime(service.connected_at, i18n.language) })})
-                </Text>
-              </List.Item>
-            ))}
-          </List>
-        )}
-      </Card>
+      <Services card={card} allowed={can("numbers.services", card.node_id)} />
 
       <Card withBorder component="section" aria-labelledby="account-title">
         <Title order={2} size="h4" id="account-title" mb="xs">
@@ -175,6 +162,14 @@ function CardBody({ card }: { card: Card }) {
           <Text c="dimmed">{t("number.noAccount")}</Text>
         )}
       </Card>
+      {can("numbers.tariff", card.node_id) ? <TariffChange card={card} /> : null}
+      {can("numbers.tariff", card.node_id) ? <TariffSettings key={card.tariff.id} card={card} /> : null}
+      <Limits card={card} allowed={can("numbers.limits", card.node_id)} />
+      <Forwarding card={card} allowed={can("numbers.forwarding", card.node_id)} />
+      {can("numbers.manage_notes", card.node_id) ? <Notes key={card.msisdn} card={card} /> : null}
+      {can("numbers.sim", card.node_id) ? <Replacement card={card} /> : null}
+      {can("finance.settings") ? <MoveToAccount card={card} /> : null}
+      <Usage card={card} />
     </SimpleGrid>
   );
 }

@@ -6,7 +6,7 @@ import { useTranslation } from "react-i18next";
 import { api, ok } from "../../lib/api";
 import { useSignedIn } from "../../lib/auth";
 import { isLocale, setLocale, type Locale } from "../../lib/i18n";
-import { usePreferences } from "./preferences";
+import { pinnedIds, usePreferences } from "./preferences";
 
 export function LanguageSwitch() {
   const { t, i18n } = useTranslation();
@@ -17,7 +17,7 @@ export function LanguageSwitch() {
     mutationFn: (locale: Locale) =>
       ok(
         api.PUT("/api/v1/me/preferences", {
-          body: { pinned: preferences.data?.pinned ?? [], locale },
+          body: { pinned: pinnedIds(preferences.data?.pinned ?? []), locale },
         }),
       ),
     onSuccess: (saved) => client.setQueryData(["preferences"], saved),

@@ -1,0 +1,197 @@
+// Users of the company: the list, a new user (login, full name, e-mail, password),
+// deactivation and deletion, and each user's roles with their scopes.
+import { Alert, Badge, Button, Card, Group, PasswordInput, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { Loading } from "../../components/Loading";
+import { ProblemAlert } from "../../components/ProblemAlert";
+import { api, fieldError, ok } from "../../lib/api";
+import { useMe } from "../../lib/auth";
+import { Assignments } from "./Assignments";
+import { useRoles, useScopeName, useUsers, type User } from "./hooks";
+
+export function Users() {
+  const { t } = useTranslation();
+  const users = useUsers();
+  const roles = useRoles();
+  const me = useMe();
+  const client = useQueryClient();
+  const scopeName = useScopeName();
+  const [editing, setEditing] = useState<string | null>(null);
+  const roleName = (id: string) => roles.data?.items.find((r) => r.id === id)?.name ?? id;
+  const refresh = () => void client.invalidateQueries({ queryKey: ["users"] });
+  const status = useMutation({
+    mutationFn: ({ id, to }: { id: string; to: "active" | "deactivated" }) =>
+      ok(api.PATCH("/api/v1/users/{user_id}", { params: { path: { user_id: id } }, body: { status: to } })),
+    onSuccess: refresh,
+  });
+  const remove = useMutation({
+    mutationFn: (id: string) => ok(api.DELETE("/api/v1/users/{user_id}", { params: { path: { user_id: id } } })),
+    onSuccess: refresh,
+  });
+  const items = users.data?.items ?? [];
+  const chosen = items.find((u) => u.id === editing);
+  const self = me.data?.user?.id;
+
+  return (
+    <Stack gap="lg">
+      <NewUser onCreated={(user) => setEditing(user.id)} />
+      <Card withBorder component="section" aria-labelledby="users-title">
+        <Title order={2} size="h3" id="users-title" mb="sm">
+          {t("admin.users")}
+        </Title>
+        {users.error ? <ProblemAlert error={users.error} onRetry={() => void users.refetch()} /> : null}
+        {status.error ?? remove.error ? <ProblemAlert error={status.error ?? remove.error} /> : null}
+        {users.isPending ? <Loading /> : null}
+        {items.length > 0 ? (
+          <Table.ScrollContainer
+            minWidth={900}
+            // Scrolled sideways on a phone: reachable from the keyboard.
+            scrollAreaProps={{ viewportProps: { tabIndex: 0, "aria-label": t("admin.users") } }}
+          >
+            <Table aria-label={t("admin.users")}>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>{t("admin.login")}</Table.Th>
+                  <Table.Th>{t("admin.fullName")}</Table.Th>
+                  <Table.Th>{t("admin.roles")}</Table.Th>
+                  <Table.Th>{t("admin.status")}</Table.Th>
+                  <Table.Th>{t("admin.actions")}</Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {items.map((user) => (
+                  <Table.Tr key={user.id}>
+                    <Table.Td>{user.login}</Table.Td>
+                    <Table.Td>
+                      {user.full_name}
+                      <Text size="xs" c="dimmed">
+                        {user.email}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      {user.assignments.length === 0 ? (
+                        <Text size="sm" c="dimmed">
+                          {t("admin.noRoles")}
+                        </Text>
+                      ) : (
+                        user.assignments.map((a, i) => (
+                          <Text size="sm" key={i}>
+                            {roleName(a.role_id)} — {scopeName(a.node_id)}
+                          </Text>
+                        ))
+                      )}
+                    </Table.Td>
+                    <Table.Td>
+                      <Badge color={user.status === "active" ? "green" : "gray"} variant="light">
+                        {t(`userStatus.${user.status}` as "userStatus.active", { defaultValue: user.status })}
+                      </Badge>
+                    </Table.Td>
+                    <Table.Td>
+                      <Group gap={6} wrap="nowrap">
+                        <Button
+                          size="compact-sm"
+                          variant={editing === user.id ? "filled" : "default"}
+                          aria-label={t("admin.editRolesOf", { login: user.login })}
+                          aria-pressed={editing === user.id}
+                          onClick={() => setEditing(user.id)}
+                        >
+                          {t("admin.editRoles")}
+                        </Button>
+                        {user.id !== self ? (
+                          <>
+                            <Button
+                              size="compact-sm"
+                              variant="default"
+                              aria-label={t(user.status === "active" ? "admin.deactivateUser" : "admin.activateUser", {
+                                login: user.login,
+                              })}
+                              onClick={() =>
+                                status.mutate({ id: user.id, to: user.status === "active" ? "deactivated" : "active" })
+                              }
+                            >
+                              {user.status === "active" ? t("admin.deactivate") : t("admin.activate")}
+                            </Button>
+                            <Button
+                              size="compact-sm"
+                              variant="outline"
+                              aria-label={t("admin.deleteUser", { login: user.login })}
+                              onClick={() => {
+                                if (window.confirm(t("admin.confirmDelete", { name: user.login }))) remove.mutate(user.id);
+                              }}
+                            >
+                              {t("admin.delete")}
+                            </Button>
+                          </>
+                        ) : null}
+                      </Group>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        ) : null}
+      </Card>
+      {chosen ? <Assignments key={chosen.id} user={chosen} onClose={() => setEditing(null)} /> : null}
+    </Stack>
+  );
+}
+
+function NewUser({ onCreated }: { onCreated: (user: User) => void }) {
+  const { t } = useTranslation();
+  const client = useQueryClient();
+  const empty = { login: "", full_name: "", email: "", password: "" };
+  const [form, setForm] = useState(empty);
+  const [missing, setMissing] = useState<string[]>([]);
+  const create = useMutation({
+    mutationFn: () => ok(api.POST("/api/v1/users", { body: form })),
+    onSuccess: (user) => {
+      setForm(empty);
+      void client.invalidateQueries({ queryKey: ["users"] });
+      onCreated(user);
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const absent = Object.entries(form).filter(([, v]) => !v.trim()).map(([k]) => k);
+    setMissing(absent);
+    if (absent.length === 0) create.mutate();
+  };
+  const field = (name: keyof typeof empty) => ({
+    value: form[name],
+    onChange: (e: { currentTarget: { value: string } }) => {
+      const value = e.currentTarget.value;
+      setForm((f) => ({ ...f, [name]: value }));
+    },
+    error: missing.includes(name) ? t("bulk.required") : fieldError(create.error, name),
+    required: true,
+  });
+  return (
+    <Card withBorder component="form" onSubmit={submit} noValidate aria-labelledby="new-user-title">
+      <Stack gap="sm">
+        <Title order={2} size="h3" id="new-user-title">
+          {t("admin.newUser")}
+        </Title>
+        <SimpleGrid cols={{ base: 1, sm: 2 }}>
+          <TextInput label={t("admin.login")} autoComplete="off" {...field("login")} />
+          <TextInput label={t("admin.fullName")} {...field("full_name")} />
+          <TextInput label={t("admin.email")} type="email" {...field("email")} />
+          <PasswordInput label={t("admin.password")} autoComplete="new-password" description={t("admin.passwordHint")} {...field("password")} />
+        </SimpleGrid>
+        {create.error && !fieldError(create.error, "login", "full_name", "email", "password") ? (
+          <ProblemAlert error={create.error} />
+        ) : null}
+        {create.data ? (
+          <Alert color="green" variant="light" role="status">
+            {t("admin.userCreated", { login: create.data.login })}
+          </Alert>
+        ) : null}
+        <Button type="submit" loading={create.isPending} style={{ alignSelf: "flex-start" }}>
+          {t("admin.createUser")}
+        </Button>
+      </Stack>
+    </Card>
+  );
+}
