@@ -283,7 +283,7 @@ async def _ensure_user(
             )
             return True
         except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
+            if error.code() != grpc.StatusCode.NOT_FOUND:  # the node, not yet known
                 raise
             await asyncio.sleep(0.1)
     raise RuntimeError(f"identity never learnt the node for {person.login}")

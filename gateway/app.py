@@ -14,7 +14,7 @@ from gateway.json_body import JsonBodyCheck
 from gateway.metrics import install_metrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.openapi import TAGS, install_openapi, operation_id
-from gateway.problems import install_problem_handlers
+from gateway.problems import ConcretePathsFirst, install_problem_handlers
 from gateway.routers import (
     accounts,
     api_keys,
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(JsonBodyCheck)  # inside the request context: its answers carry the id
+    app.add_middleware(ConcretePathsFirst)  # a 405 before the body is even read
     app.add_middleware(RequestContextMiddleware)
     install_metrics(app)  # outermost: every answer is counted, the problem ones too
     install_problem_handlers(app)

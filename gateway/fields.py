@@ -9,13 +9,24 @@ digit, a TOTP code, two fields that must differ) stays the service's, and is des
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictInt,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
 from services.identity.domain.access import ALL_PERMISSIONS
+from services.identity.domain.users import PASSWORD_MAX, PASSWORD_MIN
 
 # Separators that numbers may carry anywhere (services/kit/phone.py also takes other white
 # space; the schema keeps to the usual ones).
@@ -28,13 +39,17 @@ def _digits(count: str) -> str:
 
 # A Russian mobile number in any usual form (normalize_msisdn): 79161234567,
 # +7 (916) 123-45-67, 8 916 123 45 67, 9161234567.
-MSISDN_PATTERN = rf"^{_SEP}(?:\+{_SEP}7{_SEP}|[78]{_SEP})?9{_digits('9')}{_SEP}$"
+# At most two separators in a row: the pattern alone then bounds the length (38), so a
+# generator of the pattern never makes a string the length limit throws away.
+_MSEP = r"[ ().\-]{0,2}"
+MSISDN_PATTERN = rf"^{_MSEP}(?:\+{_MSEP}7{_MSEP}|[78]{_MSEP})?9(?:{_MSEP}[0-9]){{9}}{_MSEP}$"
+MSISDN_MAX = 38
 MSISDN_DESCRIPTION = "a mobile number: 79161234567, +7 (916) 123-45-67 or 8 916 123-45-67"
 Msisdn = Annotated[
     str,
     Field(
         min_length=10,
-        max_length=32,
+        max_length=MSISDN_MAX,
         pattern=MSISDN_PATTERN,
         description=MSISDN_DESCRIPTION,
         examples=["79161234567"],
@@ -44,14 +59,14 @@ MsisdnPath = Annotated[
     str,
     Path(
         min_length=10,
-        max_length=32,
+        max_length=MSISDN_MAX,
         pattern=MSISDN_PATTERN,
         description=MSISDN_DESCRIPTION,
         examples=["79161234567"],
     ),
 ]
 MsisdnQuery = Annotated[
-    str | None, Query(max_length=32, pattern=MSISDN_PATTERN, description=MSISDN_DESCRIPTION)
+    str | None, Query(max_length=MSISDN_MAX, pattern=MSISDN_PATTERN, description=MSISDN_DESCRIPTION)
 ]
 
 # Any phone number (catalog's normalized_phone): +<country code and number>, or a Russian
@@ -65,27 +80,66 @@ PHONE_PATTERN = (
 # them); its last digit is a Luhn check digit, which catalog checks (422 when wrong).
 ICCID_PATTERN = r"^[ \-]*8[ \-]*9(?:[ \-]*[0-9]){17,18}[ \-]*$"
 
-# A text that must say something: at least one character that is not white space.
-NOT_BLANK = r"[^\s\x1c-\x1f]"
+# White space by every engine's count, spelled out: `\s` alone differs between them (Python's
+# takes \x1c-\x1f and \x85, ECMAScript's takes \ufeff), and a schema must not let through
+# what a service's str.split() or `\s` treats as white space.
+_WS = r"\s\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 
-# An e-mail address as identity and billing check it: name@domain.tld, no spaces.
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+# A text that must say something: at least one character that is not white space.
+NOT_BLANK = rf"[^{_WS}]"
+
+# An e-mail address as identity and billing check it: name@domain.tld, no spaces, a
+# top-level domain of two characters or more (identity's rule).
+EMAIL_PATTERN = rf"^[^@{_WS}]{{1,64}}@[^@{_WS}]+\.[^@{_WS}]{{2,}}$"
 Email = Annotated[
     str, Field(max_length=254, pattern=EMAIL_PATTERN, examples=["buh@romashka.example"])
 ]
 
+
+def _password_length(value: str) -> str:
+    # Identity's own words for its rule (check_password_policy), not pydantic's.
+    if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
+        raise PydanticCustomError(
+            "password_length", f"use {PASSWORD_MIN} to {PASSWORD_MAX} characters"
+        )
+    return value
+
+
+# Text of one line: no control characters.
+ONE_LINE = r"^[^\x00-\x1f]*$"
+
+# A user's login (identity's USER_LOGIN, which lower-cases it first).
+LOGIN_PATTERN = r"^[A-Za-z][A-Za-z0-9._\-]{2,63}$"
+
 # A new password (identity's check_password_policy): 8 to 128 characters.
-NewPassword = Annotated[str, Field(min_length=8, max_length=128)]
+NewPassword = Annotated[
+    str,
+    AfterValidator(_password_length),
+    WithJsonSchema({"type": "string", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX}),
+]
 
 # Money: billing's amounts are positive kopecks, at most 10 000 000 000 in one movement
 # (services/billing/domain/ledger.py), in roubles.
 MAX_AMOUNT = 10_000_000_000
 
 
+def _integral(value: object) -> object:
+    """JSON Schema's integer is any number without a fraction (`150000.0` too)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def whole_number(ge: int, le: int) -> object:
+    """A whole number from `ge` to `le` as JSON Schema says it: 5 or 5.0, never "5", true
+    or 5.5 (the bounds inside the validator, so that the schema shows them)."""
+    return Annotated[StrictInt, Field(ge=ge, le=le), BeforeValidator(_integral)]
+
+
 class MoneyIn(BaseModel):
     """An amount asked for: a positive whole number of kopecks, in roubles."""
 
-    amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT, examples=[150000])] = Field(
+    amount: Annotated[whole_number(1, MAX_AMOUNT), Field(examples=[150000])] = Field(  # type: ignore[valid-type]
         description="kopecks (a positive whole number)"
     )
     currency: Literal["RUB"] = "RUB"
@@ -127,8 +181,20 @@ class PostDeliveryIn(BaseModel):
 BillDeliveryIn = Annotated[EmailDeliveryIn | PostDeliveryIn, Field(discriminator="method")]
 
 
+def _iso_text(value: object) -> object:
+    """A moment is given as text in ISO form; pydantic alone would also take a number of
+    seconds (`1700000000`), which the schema's `date-time`/`date` do not allow."""
+    if not isinstance(value, str) or not _ISO_START.match(value):
+        raise ValueError("RFC 3339 (2025-01-31T00:00:00Z) or YYYY-MM-DD")
+    return value
+
+
+_ISO_START = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
 # A moment of a period: RFC 3339, or a date (its midnight, UTC).
-Moment = datetime | date
+Moment = Annotated[datetime | date, BeforeValidator(_iso_text)]
+# A moment with its offset: RFC 3339 only.
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 
 def moment_text(value: Moment | None) -> str:

@@ -191,7 +191,60 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             for status in problem_statuses(path, method, operation):
                 existing = responses.get(str(status), {})
                 responses[str(status)] = {**existing, **_problem_response(status)}
+    add_links(spec)
     return spec
+
+
+# What a creation answers with 201 and where its id is, when the created object's own
+# operations are not below the creation's path (202s start an operation of the journal).
+_CREATED_ELSEWHERE = {
+    "createApiKey": ("201", "/api/v1/api-keys", "/api_key/id"),
+    "startOperation": ("202", "/api/v1/operations", "/id"),
+    "sendSms": ("202", "/api/v1/operations", "/id"),
+    "requestReport": ("202", "/api/v1/operations", "/id"),
+    "requestDocuments": ("202", "/api/v1/operations", "/id"),
+}
+
+
+def _has_id(spec: dict[str, Any], response: dict[str, Any]) -> bool:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = spec["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {})
+    return "id" in schema.get("properties", {})
+
+
+def add_links(spec: dict[str, Any]) -> None:
+    """OpenAPI links from each creation (`POST /tickets` → 201 with an `id`) to every
+    operation on the created object (`/tickets/{ticket_id}`, `/tickets/{ticket_id}/close`):
+    a client, and the fuzzer's stateful phase, learn where the new id goes."""
+    operations = [
+        (path, method, operation)
+        for path, methods in spec.get("paths", {}).items()
+        for method, operation in methods.items()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+    for path, method, operation in operations:
+        if method != "post" or "{" in path:
+            continue
+        status, home, pointer = _CREATED_ELSEWHERE.get(
+            operation["operationId"], ("201", path, "/id")
+        )
+        response = operation.get("responses", {}).get(status)
+        if response is None or (pointer == "/id" and not _has_id(spec, response)):
+            continue
+        # one more segment, a parameter, then no other parameter
+        below = re.compile(rf"^{re.escape(home)}/\{{(\w+)\}}(/[^{{}}]*)?$")
+        links = {
+            target["operationId"]: {
+                "operationId": target["operationId"],
+                "parameters": {f"path.{found.group(1)}": f"$response.body#{pointer}"},
+            }
+            for target_path, _, target in operations
+            if (found := below.match(target_path))
+        }
+        if links:
+            response["links"] = dict(sorted(links.items()))
 
 
 def install_openapi(app: FastAPI) -> None:

@@ -8,10 +8,12 @@ are) and a page size is honoured; these lists are short, so offsets are cheap an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Annotated, TypeVar
 
 from fastapi import Query
+from pydantic import BeforeValidator, Field
 
 from gateway.problems import Problem
 from services.kit.errors import InvalidArgument
@@ -24,9 +26,18 @@ from services.kit.paging import (
 
 T = TypeVar("T")
 
+
+def _digits(value: object) -> object:
+    """A query's integer is written in digits: pydantic alone would also read `+0.0`."""
+    if isinstance(value, str) and not _INTEGER.match(value):
+        raise ValueError("a whole number in digits")
+    return value
+
+
+_INTEGER = re.compile(r"^-?[0-9]+$")
 PageSize = Annotated[
-    int,
-    Query(ge=0, le=MAX_PAGE_SIZE, description=f"at most this many items; 0: {DEFAULT_PAGE_SIZE}"),
+    Annotated[int, Field(ge=0, le=MAX_PAGE_SIZE), BeforeValidator(_digits)],
+    Query(description=f"at most this many items; 0: {DEFAULT_PAGE_SIZE}"),
 ]
 # Opaque: only the `next_page_token` of the previous page is valid (base64url, as
 # services/kit/paging.py makes them); anything else is 422.

@@ -15,7 +15,10 @@ import grpc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import RouteContext, iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.kit.errors import PROBLEM_TYPE_BASE, DomainError, read_remote_error
 
@@ -163,6 +166,54 @@ def _field_error(error: Any, body: Any = None) -> dict[str, str]:
     return {"field": field, "message": str(error.get("msg", ""))}
 
 
+def _path_routes(routes: list[BaseRoute], path: str) -> list[RouteContext]:
+    """The routes whose path template matches `path`, whatever their method; when a concrete
+    path (no parameters, e.g. `/numbers/export`) matches, only the concrete ones: as in
+    OpenAPI, a concrete path is matched before a templated one (`/numbers/{msisdn}`)."""
+    matching = [
+        route
+        for route in iter_route_contexts(routes)  # through included routers
+        if route.methods and route.path_regex.match(path)
+    ]
+    concrete = [route for route in matching if not route.param_convertors]
+    return concrete or matching
+
+
+def allowed_methods(routes: list[BaseRoute], path: str) -> list[str]:
+    """Every method some route answers at `path` (the `Allow` of a 405)."""
+    methods: set[str] = set()
+    for route in _path_routes(routes, path):
+        methods.update(route.methods or ())
+    return sorted(methods)
+
+
+def method_not_allowed(methods: list[str]) -> JSONResponse:
+    return problem_response(
+        "method_not_allowed", "Method Not Allowed", headers={"Allow": ", ".join(methods)}
+    )
+
+
+class ConcretePathsFirst:
+    """A method a concrete path does not answer is 405 there, before routing: otherwise a
+    templated route of the same method would take the request (`PATCH /numbers/export` would
+    be `PATCH /numbers/{msisdn}` with a malformed number, a 422)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            routes = scope["app"].router.routes
+            path = scope["path"]
+            concrete = [r for r in _path_routes(routes, path) if not r.param_convertors]
+            if concrete:
+                methods = allowed_methods(routes, path)
+                if scope["method"] not in methods:
+                    await method_not_allowed(methods)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -187,6 +238,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         }.get(error.status_code, "internal")
         detail = "no such resource" if code == "not_found" else str(error.detail)
         headers = getattr(error, "headers", None)
+        if code == "method_not_allowed":
+            # Starlette's Allow names the first route of the path only; a path has a route
+            # per method here.
+            headers = {
+                **(headers or {}),
+                "Allow": ", ".join(allowed_methods(request.app.router.routes, request.url.path)),
+            }
         errors = [{"field": "body", "message": detail}] if error.status_code == 400 else None
         return problem_response(code, detail, headers=headers, errors=errors)
 

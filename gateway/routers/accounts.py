@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
+from gateway.deps import Backends, IdempotencyKey
 from gateway.fields import ACCOUNT_NAME_MAX, BillDeliveryIn, Moment, MoneyIn, moment_text
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.routers.billing_shapes import (
@@ -23,7 +24,6 @@ from gateway.routers.billing_shapes import (
     money,
     money_message,
 )
-from gateway.routers.operations import IdempotencyKey
 from gateway.security import CurrentCredential, needs
 from vm.billing.v1 import accounts_pb2 as pb
 from vm.billing.v1 import transfers_pb2
@@ -109,13 +109,13 @@ def promise_out(promise: transfers_pb2.PromisedPayment) -> PromiseOut:
 
 @router.get("", response_model=AccountPage, openapi_extra=VIEW)
 async def list_accounts(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     page_size: PageSize = 0,
     page_token: PageToken = "",
 ) -> AccountPage:
     """The company's accounts with balance, available amount and number count."""
-    response = await request.app.state.backends.accounts.ListAccounts(
+    response = await backends.accounts.ListAccounts(
         pb.ListAccountsRequest(page_size=page_size, page_token=page_token),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -128,14 +128,14 @@ async def list_accounts(
 
 @router.post("", response_model=AccountOut, status_code=201, openapi_extra=SETTINGS)
 async def open_account(
-    body: NewAccountIn, request: Request, credential: CurrentCredential
+    body: NewAccountIn, backends: Backends, credential: CurrentCredential
 ) -> AccountOut:
     """A new, empty account on advance (bill delivery: as given, else e-mail to the
     company's contact)."""
     new = pb.NewAccount(name=body.name)
     if body.bill_delivery is not None:
         new.bill_delivery.CopyFrom(delivery_message(body.bill_delivery))
-    response = await request.app.state.backends.accounts.OpenAccount(
+    response = await backends.accounts.OpenAccount(
         pb.OpenAccountRequest(account=new), metadata=credential.metadata, timeout=TIMEOUT
     )
     return account_out(response.account)
@@ -143,10 +143,10 @@ async def open_account(
 
 @router.get("/{account_id}", response_model=AccountOut, openapi_extra=VIEW)
 async def get_account(
-    account_id: AccountId, request: Request, credential: CurrentCredential
+    account_id: AccountId, backends: Backends, credential: CurrentCredential
 ) -> AccountOut:
     """One personal account: balance, available amount, settlement method, bill delivery."""
-    response = await request.app.state.backends.accounts.GetAccount(
+    response = await backends.accounts.GetAccount(
         pb.GetAccountRequest(account_id=account_id), metadata=credential.metadata, timeout=TIMEOUT
     )
     return account_out(response.account)
@@ -155,7 +155,7 @@ async def get_account(
 @router.get("/{account_id}/entries", response_model=EntryPage, openapi_extra=VIEW)
 async def list_entries(
     account_id: AccountId,
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     start: Annotated[Moment | None, Query(alias="from", description="RFC 3339 or date")] = None,
     end: Annotated[Moment | None, Query(alias="to", description="exclusive")] = None,
@@ -167,7 +167,7 @@ async def list_entries(
         account_id=account_id, to=moment_text(end), page_size=page_size, page_token=page_token
     )
     setattr(message, "from", moment_text(start))
-    response = await request.app.state.backends.accounts.ListEntries(
+    response = await backends.accounts.ListEntries(
         message, metadata=credential.metadata, timeout=TIMEOUT
     )
     return EntryPage(
@@ -189,7 +189,10 @@ async def list_entries(
 
 @router.put("/{account_id}/settlement-method", response_model=AccountOut, openapi_extra=SETTINGS)
 async def change_settlement_method(
-    account_id: AccountId, body: SettlementIn, request: Request, credential: CurrentCredential
+    account_id: AccountId,
+    body: SettlementIn,
+    backends: Backends,
+    credential: CurrentCredential,
 ) -> AccountOut:
     """To advance at once (the balance must not be negative); to credit opens a request
     for the operator, shown as `pending_settlement_change` until decided."""
@@ -198,7 +201,7 @@ async def change_settlement_method(
     )
     if isinstance(body, CreditIn):
         message.credit_limit.CopyFrom(money_message(body.credit_limit))
-    response = await request.app.state.backends.accounts.ChangeSettlementMethod(
+    response = await backends.accounts.ChangeSettlementMethod(
         message, metadata=credential.metadata, timeout=TIMEOUT
     )
     return account_out(response.account)
@@ -206,10 +209,10 @@ async def change_settlement_method(
 
 @router.put("/{account_id}/bill-delivery", response_model=AccountOut, openapi_extra=SETTINGS)
 async def set_bill_delivery(
-    account_id: AccountId, body: BillDeliveryIn, request: Request, credential: CurrentCredential
+    account_id: AccountId, body: BillDeliveryIn, backends: Backends, credential: CurrentCredential
 ) -> AccountOut:
     """Where and how the account's bills go: by e-mail or by post."""
-    response = await request.app.state.backends.accounts.SetBillDelivery(
+    response = await backends.accounts.SetBillDelivery(
         pb.SetBillDeliveryRequest(account_id=account_id, bill_delivery=delivery_message(body)),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -227,13 +230,13 @@ async def take_promised_payment(
     account_id: AccountId,
     body: PromiseIn,
     key: IdempotencyKey,
-    request: Request,
+    backends: Backends,
     response: Response,
     credential: CurrentCredential,
 ) -> PromiseOut:
     """A short credit on an advance account (one open at a time, capped, repaid by itself
     after 7 days)."""
-    answer = await request.app.state.backends.promised_payments.TakePromisedPayment(
+    answer = await backends.promised_payments.TakePromisedPayment(
         transfers_pb2.TakePromisedPaymentRequest(
             idempotency_key=key, account_id=account_id, amount=money_message(body.amount)
         ),
@@ -248,13 +251,13 @@ async def take_promised_payment(
 @router.get("/{account_id}/promised-payments", response_model=PromisePage, openapi_extra=VIEW)
 async def list_promised_payments(
     account_id: AccountId,
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     page_size: PageSize = 0,
     page_token: PageToken = "",
 ) -> PromisePage:
     """The account's promised payments, open and repaid, newest first."""
-    response = await request.app.state.backends.promised_payments.ListPromisedPayments(
+    response = await backends.promised_payments.ListPromisedPayments(
         transfers_pb2.ListPromisedPaymentsRequest(account_id=account_id),
         metadata=credential.metadata,
         timeout=TIMEOUT,

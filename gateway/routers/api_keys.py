@@ -6,9 +6,11 @@ allows in its scope. It is shown once, in the answer that creates it.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from gateway.deps import Backends
+from gateway.fields import NOT_BLANK
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.schemas import ApiKeyOut, api_key_out
 from gateway.security import CurrentCredential, needs
@@ -21,8 +23,10 @@ API_KEYS_MANAGE = needs("api_keys.manage")
 
 
 class ApiKeyIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100, examples=["1С: выгрузка номеров"])
-    role_id: str = Field(min_length=1, max_length=64, examples=["viewer"])
+    name: str = Field(
+        min_length=1, max_length=100, pattern=NOT_BLANK, examples=["1С: выгрузка номеров"]
+    )
+    role_id: str = Field(min_length=1, max_length=64, pattern=NOT_BLANK, examples=["viewer"])
     node_id: str | None = Field(
         default=None, max_length=64, description="a hierarchy node; none for the whole company"
     )
@@ -40,13 +44,13 @@ class NewApiKey(BaseModel):
 
 @router.get("", response_model=ApiKeyList, openapi_extra=API_KEYS_MANAGE)
 async def list_api_keys(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     page_size: PageSize = 0,
     page_token: PageToken = "",
 ) -> ApiKeyList:
     """The company's active keys (revoked ones are gone)."""
-    response = await request.app.state.backends.api_keys.ListApiKeys(
+    response = await backends.api_keys.ListApiKeys(
         pb.ListApiKeysRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
     items, next_token = page_of(response.api_keys, page_size, page_token)
@@ -55,10 +59,10 @@ async def list_api_keys(
 
 @router.post("", status_code=201, response_model=NewApiKey, openapi_extra=API_KEYS_MANAGE)
 async def create_api_key(
-    body: ApiKeyIn, request: Request, credential: CurrentCredential
+    body: ApiKeyIn, backends: Backends, credential: CurrentCredential
 ) -> NewApiKey:
     """A new key with one role in one scope; you cannot give it more than you hold."""
-    response = await request.app.state.backends.api_keys.CreateApiKey(
+    response = await backends.api_keys.CreateApiKey(
         pb.CreateApiKeyRequest(
             name=body.name,
             assignment=resources_pb2.RoleAssignment(
@@ -75,11 +79,11 @@ async def create_api_key(
     "/{api_key_id}", status_code=204, response_class=Response, openapi_extra=API_KEYS_MANAGE
 )
 async def revoke_api_key(
-    api_key_id: str, request: Request, credential: CurrentCredential
+    api_key_id: str, backends: Backends, credential: CurrentCredential
 ) -> Response:
     """Revoke a key: identity refuses it at once; the gateway within its cache period
     (`VM_API_KEY_CACHE_SECONDS`, 30 s by default)."""
-    await request.app.state.backends.api_keys.RevokeApiKey(
+    await backends.api_keys.RevokeApiKey(
         pb.RevokeApiKeyRequest(api_key_id=api_key_id), metadata=credential.metadata, timeout=TIMEOUT
     )
     return Response(status_code=204)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from google.protobuf.timestamp_pb2 import Timestamp
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from gateway.paging import PageToken
+from gateway.deps import Backends
+from gateway.fields import Rfc3339
+from gateway.paging import PageSize, PageToken
 from gateway.security import CurrentCredential, needs
 from vm.identity.v1 import audit_pb2 as pb
 
@@ -43,17 +45,17 @@ def _timestamp(moment: datetime) -> Timestamp:
 
 @router.get("/audit-events", response_model=AuditEventPage, openapi_extra=needs("audit.view"))
 async def list_audit_events(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
-    page_size: int = Query(default=0, ge=0, le=500),
+    page_size: PageSize = 0,
     page_token: PageToken = "",
     actor: str = Query(default="", max_length=100, description="a user id, operator, system"),
     type: str = Query(default="", max_length=200, description="an event type"),
     since: Annotated[
-        AwareDatetime | None, Query(alias="from", description=f"from this moment on; {RFC3339}")
+        Rfc3339 | None, Query(alias="from", description=f"from this moment on; {RFC3339}")
     ] = None,
     until: Annotated[
-        AwareDatetime | None, Query(alias="to", description=f"before this moment; {RFC3339}")
+        Rfc3339 | None, Query(alias="to", description=f"before this moment; {RFC3339}")
     ] = None,
 ) -> AuditEventPage:
     """Every change in every service and every refused request, newest first; the window
@@ -65,7 +67,7 @@ async def list_audit_events(
         getattr(message, "from").CopyFrom(_timestamp(since))
     if until is not None:
         message.to.CopyFrom(_timestamp(until))
-    response = await request.app.state.backends.audit.ListAuditEvents(
+    response = await backends.audit.ListAuditEvents(
         message, metadata=credential.metadata, timeout=TIMEOUT
     )
     return AuditEventPage(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from gateway.deps import Backends
 from gateway.fields import Email, Msisdn, NewPassword
 from gateway.security import ANY_USER, PUBLIC, CurrentCredential
 from services.kit.grpc_client import call_metadata
@@ -49,7 +50,7 @@ class TokensOut(BaseModel):
     token_type: str = "Bearer"
 
 
-def _tokens(pair: resources_pb2.TokenPair) -> TokensOut:
+def tokens_out(pair: resources_pb2.TokenPair) -> TokensOut:
     return TokensOut(
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
@@ -61,9 +62,9 @@ def _tokens(pair: resources_pb2.TokenPair) -> TokensOut:
 @router.post(
     "/registrations", status_code=202, response_model=RegistrationOut, openapi_extra=PUBLIC
 )
-async def start_registration(body: RegistrationIn, request: Request) -> RegistrationOut:
+async def start_registration(body: RegistrationIn, backends: Backends) -> RegistrationOut:
     """Start registration: a code goes by SMS to the main number and another by e-mail."""
-    response = await request.app.state.backends.auth.StartRegistration(
+    response = await backends.auth.StartRegistration(
         pb.StartRegistrationRequest(main_number=body.main_number, email=body.email),
         metadata=call_metadata(),
         timeout=TIMEOUT,
@@ -78,10 +79,10 @@ async def start_registration(body: RegistrationIn, request: Request) -> Registra
     "/registrations/{registration_id}/confirm", response_model=TokensOut, openapi_extra=PUBLIC
 )
 async def confirm_registration(
-    registration_id: str, body: RegistrationConfirmIn, request: Request
+    registration_id: str, body: RegistrationConfirmIn, backends: Backends
 ) -> TokensOut:
     """Both codes and a password: creates the company's global administrator and logs in."""
-    response = await request.app.state.backends.auth.ConfirmRegistration(
+    response = await backends.auth.ConfirmRegistration(
         pb.ConfirmRegistrationRequest(
             registration_id=registration_id,
             sms_code=body.sms_code,
@@ -91,7 +92,7 @@ async def confirm_registration(
         metadata=call_metadata(),
         timeout=TIMEOUT,
     )
-    return _tokens(response.tokens)
+    return tokens_out(response.tokens)
 
 
 class MfaRequiredOut(BaseModel):
@@ -100,37 +101,37 @@ class MfaRequiredOut(BaseModel):
 
 
 @router.post("/login", response_model=TokensOut | MfaRequiredOut, openapi_extra=PUBLIC)
-async def login(body: LoginIn, request: Request) -> TokensOut | MfaRequiredOut:
+async def login(body: LoginIn, backends: Backends) -> TokensOut | MfaRequiredOut:
     """Log in with the main number (or a user's login) and the password.
 
     With two-factor login on, the answer is `{mfa_required: true, mfa_token}` instead of
     tokens: `POST /auth/login/mfa` with the code from the app gives the tokens. Repeated
     failures are answered 429 with Retry-After."""
-    response = await request.app.state.backends.auth.Login(
+    response = await backends.auth.Login(
         pb.LoginRequest(login=body.login, password=body.password),
         metadata=call_metadata(),
         timeout=TIMEOUT,
     )
     if response.mfa_required:
         return MfaRequiredOut(mfa_token=response.mfa_token)
-    return _tokens(response.tokens)
+    return tokens_out(response.tokens)
 
 
 @router.post("/refresh", response_model=TokensOut, openapi_extra=PUBLIC)
-async def refresh(body: RefreshIn, request: Request) -> TokensOut:
+async def refresh(body: RefreshIn, backends: Backends) -> TokensOut:
     """A new token pair for a refresh token; the refresh token given stops working."""
-    response = await request.app.state.backends.auth.RefreshSession(
+    response = await backends.auth.RefreshSession(
         pb.RefreshSessionRequest(refresh_token=body.refresh_token),
         metadata=call_metadata(),
         timeout=TIMEOUT,
     )
-    return _tokens(response.tokens)
+    return tokens_out(response.tokens)
 
 
 @router.post("/logout", status_code=204, response_class=Response, openapi_extra=ANY_USER)
-async def logout(body: RefreshIn, request: Request, credential: CurrentCredential) -> Response:
+async def logout(body: RefreshIn, backends: Backends, credential: CurrentCredential) -> Response:
     """End the session: the refresh token (and every one rotated from it) stops working."""
-    await request.app.state.backends.auth.Logout(
+    await backends.auth.Logout(
         pb.LogoutRequest(refresh_token=body.refresh_token),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -158,10 +159,10 @@ class PasswordResetConfirmIn(BaseModel):
 @router.post(
     "/password-resets", status_code=202, response_model=PasswordResetOut, openapi_extra=PUBLIC
 )
-async def start_password_reset(body: PasswordResetIn, request: Request) -> PasswordResetOut:
+async def start_password_reset(body: PasswordResetIn, backends: Backends) -> PasswordResetOut:
     """Forgotten password: a code goes by SMS to a main-number login, by e-mail otherwise.
     The answer is the same whether or not the login exists."""
-    response = await request.app.state.backends.auth.StartPasswordReset(
+    response = await backends.auth.StartPasswordReset(
         pb.StartPasswordResetRequest(login=body.login),
         metadata=call_metadata(),
         timeout=TIMEOUT,
@@ -178,10 +179,10 @@ async def start_password_reset(body: PasswordResetIn, request: Request) -> Passw
     openapi_extra=PUBLIC,
 )
 async def confirm_password_reset(
-    reset_id: str, body: PasswordResetConfirmIn, request: Request
+    reset_id: str, body: PasswordResetConfirmIn, backends: Backends
 ) -> Response:
     """The code and a new password; every session of the user ends."""
-    await request.app.state.backends.auth.ConfirmPasswordReset(
+    await backends.auth.ConfirmPasswordReset(
         pb.ConfirmPasswordResetRequest(
             reset_id=reset_id, code=body.code, new_password=body.new_password
         ),

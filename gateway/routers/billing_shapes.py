@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import grpc
-from fastapi import Request
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field, StrictInt
 
+from gateway.deps import BackendStubs
 from gateway.fields import BillDeliveryIn, MoneyIn
 from gateway.security import Credential
 from vm.billing.v1 import accounts_pb2, resources_pb2
@@ -140,12 +140,12 @@ def limit_out(limit: resources_pb2.SpendingLimit) -> LimitOut:
 
 
 async def card_billing(
-    request: Request, credential: Credential, msisdn: str
+    backends: BackendStubs, credential: Credential, msisdn: str
 ) -> tuple[AccountBrief | None, list[LimitOut]] | None:
     """Billing's part of the number card: the account and the limits; None when billing
     does not answer (the card then shows what catalog has)."""
     try:
-        response = await request.app.state.backends.accounts.GetNumberBilling(
+        response = await backends.accounts.GetNumberBilling(
             accounts_pb2.GetNumberBillingRequest(msisdn=msisdn),
             metadata=credential.metadata,
             timeout=CARD_TIMEOUT,

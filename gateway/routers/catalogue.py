@@ -4,9 +4,10 @@ Every company sees the same catalogue; any user of a company may read it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from gateway.deps import Backends
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.security import ANY_USER, CurrentCredential
 from vm.catalog.v1 import tariffs_pb2 as pb
@@ -118,13 +119,13 @@ def service_out(service: pb.Service) -> ServiceOut:
 
 @router.get("/tariffs", response_model=TariffList, openapi_extra=ANY_USER)
 async def list_tariffs(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     page_size: PageSize = 0,
     page_token: PageToken = "",
 ) -> TariffList:
     """Every tariff, cheapest first, with the settings a company configures per number."""
-    response = await request.app.state.backends.catalogue.ListTariffs(
+    response = await backends.catalogue.ListTariffs(
         pb.ListTariffsRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
     items, next_token = page_of(response.tariffs, page_size, page_token)
@@ -132,9 +133,11 @@ async def list_tariffs(
 
 
 @router.get("/tariffs/{tariff_id}", response_model=TariffOut, openapi_extra=ANY_USER)
-async def get_tariff(tariff_id: str, request: Request, credential: CurrentCredential) -> TariffOut:
+async def get_tariff(
+    tariff_id: str, backends: Backends, credential: CurrentCredential
+) -> TariffOut:
     """One tariff of the operator's catalogue with its configurable settings."""
-    response = await request.app.state.backends.catalogue.GetTariff(
+    response = await backends.catalogue.GetTariff(
         pb.GetTariffRequest(tariff_id=tariff_id), metadata=credential.metadata, timeout=TIMEOUT
     )
     return tariff_out(response.tariff)
@@ -142,7 +145,7 @@ async def get_tariff(tariff_id: str, request: Request, credential: CurrentCreden
 
 @router.get("/services", response_model=ServiceList, openapi_extra=ANY_USER)
 async def list_services(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     tariff_id: str | None = Query(
         default=None,
@@ -153,7 +156,7 @@ async def list_services(
     page_token: PageToken = "",
 ) -> ServiceList:
     """Every service with its price and compatibility rules (by category, then name)."""
-    response = await request.app.state.backends.catalogue.ListServices(
+    response = await backends.catalogue.ListServices(
         pb.ListServicesRequest(tariff_id=tariff_id or ""),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -164,10 +167,10 @@ async def list_services(
 
 @router.get("/services/{service_id}", response_model=ServiceOut, openapi_extra=ANY_USER)
 async def get_service(
-    service_id: str, request: Request, credential: CurrentCredential
+    service_id: str, backends: Backends, credential: CurrentCredential
 ) -> ServiceOut:
     """One service of the operator's catalogue with its price and compatibility rules."""
-    response = await request.app.state.backends.catalogue.GetService(
+    response = await backends.catalogue.GetService(
         pb.GetServiceRequest(service_id=service_id), metadata=credential.metadata, timeout=TIMEOUT
     )
     return service_out(response.service)

@@ -8,38 +8,42 @@ key with the same body gives the same operation again, with another body 409
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from gateway.deps import Backends, IdempotencyKey
+from gateway.fields import NOT_BLANK, Email
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.routers.billing_shapes import Money
 from gateway.routers.files import FILE_RESPONSES, file_response
-from gateway.routers.operations import IdempotencyKey, OperationFileOut, OperationOut, operation_out
+from gateway.routers.operations import OperationFileOut, OperationOut, operation_out
 from gateway.routers.reports import Period, period_message
 from gateway.security import ANY_USER, CurrentCredential, needs
+from services.documents.domain.documents import ACCOUNTS_MAX, DOCUMENT_TYPES
 from vm.common.v1 import common_pb2
 from vm.documents.v1 import documents_pb2 as pb
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 TIMEOUT = 60.0
 FINANCE = needs("documents.finance")
-DocumentTypeName = Annotated[str, Field(max_length=32)]
+DocumentTypeName = Literal[tuple(DOCUMENT_TYPES)]  # type: ignore[valid-type]
 
 
 class DocumentsIn(BaseModel):
-    account_ids: list[Annotated[str, Field(max_length=64)]] = Field(min_length=1, max_length=50)
+    account_ids: list[Annotated[str, Field(min_length=1, max_length=64, pattern=NOT_BLANK)]] = (
+        Field(min_length=1, max_length=ACCOUNTS_MAX)
+    )
     types: list[DocumentTypeName] = Field(
         min_length=1,
-        max_length=5,
+        max_length=len(DOCUMENT_TYPES),
         description="invoice, act, invoice_factura, reconciliation, bill_detail",
     )
     period: Period
-    email: str | None = Field(
+    email: Email | None = Field(
         default=None,
-        max_length=254,
         description="where to mail them; none: each account's bill-delivery e-mail",
     )
 
@@ -103,13 +107,13 @@ def document_out(doc: pb.Document) -> DocumentOut:
 
 @router.get("/document-types", response_model=DocumentTypes, openapi_extra=ANY_USER)
 async def document_types(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     page_size: PageSize = 0,
     page_token: PageToken = "",
 ) -> DocumentTypes:
     """The types of financial documents that can be asked for."""
-    response = await request.app.state.backends.documents.ListDocumentTypes(
+    response = await backends.documents.ListDocumentTypes(
         pb.ListDocumentTypesRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
     types, next_token = page_of(response.types, page_size, page_token)
@@ -121,12 +125,12 @@ async def document_types(
 
 @router.post("/documents", status_code=202, response_model=OperationOut, openapi_extra=FINANCE)
 async def request_documents(
-    body: DocumentsIn, key: IdempotencyKey, request: Request, credential: CurrentCredential
+    body: DocumentsIn, key: IdempotencyKey, backends: Backends, credential: CurrentCredential
 ) -> OperationOut:
     """Every type asked for, for every account asked for, made in the background as one
     operation (a result per account and type); the PDFs appear in the operation's `files`
     and are mailed."""
-    response = await request.app.state.backends.documents.RequestDocuments(
+    response = await backends.documents.RequestDocuments(
         pb.RequestDocumentsRequest(
             account_ids=body.account_ids,
             types=body.types,
@@ -142,7 +146,7 @@ async def request_documents(
 
 @router.get("/documents", response_model=DocumentPage, openapi_extra=FINANCE)
 async def list_documents(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     account_id: str = Query(default="", max_length=64),
     document_type: str = Query(default="", alias="type", max_length=32),
@@ -150,7 +154,7 @@ async def list_documents(
     page_token: PageToken = "",
 ) -> DocumentPage:
     """The documents made, newest first."""
-    response = await request.app.state.backends.documents.ListDocuments(
+    response = await backends.documents.ListDocuments(
         pb.ListDocumentsRequest(
             account_id=account_id,
             type=document_type,
@@ -174,11 +178,11 @@ async def list_documents(
 )
 async def download_document(
     document_id: Annotated[str, Path(min_length=1, max_length=64)],
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
 ) -> StreamingResponse:
     """The document's PDF (404 after the retention period)."""
-    call = request.app.state.backends.documents.DownloadDocument(
+    call = backends.documents.DownloadDocument(
         pb.DownloadDocumentRequest(document_id=document_id),
         metadata=credential.metadata,
         timeout=TIMEOUT,

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from gateway.deps import Backends
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.routers.files import FILE_RESPONSES, file_response
 from gateway.security import ANY_USER, CurrentCredential
@@ -32,13 +33,13 @@ class FormList(BaseModel):
 
 @router.get("", response_model=FormList, openapi_extra=ANY_USER)
 async def list_forms(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     page_size: PageSize = 0,
     page_token: PageToken = "",
 ) -> FormList:
     """The application-form templates the operator offers."""
-    response = await request.app.state.backends.forms.ListForms(
+    response = await backends.forms.ListForms(
         pb.ListFormsRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
     forms, next_token = page_of(response.forms, page_size, page_token)
@@ -59,12 +60,12 @@ async def list_forms(
 )
 async def download_form(
     form_id: Annotated[str, Path(min_length=1, max_length=64)],
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     prefill: bool = Query(default=False, description="print the company's details in"),
 ) -> StreamingResponse:
     """The form as PDF."""
-    call = request.app.state.backends.forms.DownloadForm(
+    call = backends.forms.DownloadForm(
         pb.DownloadFormRequest(form_id=form_id, prefill=prefill),
         metadata=credential.metadata,
         timeout=TIMEOUT,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from gateway.deps import Backends
 from gateway.schemas import ApiKeyOut, UserOut, api_key_out, user_out
 from gateway.security import ANY_USER, CurrentCredential
 from vm.identity.v1 import profile_pb2 as pb
@@ -37,9 +38,9 @@ class MeOut(BaseModel):
 
 
 @router.get("/me", response_model=MeOut, openapi_extra=ANY_USER)
-async def me(request: Request, credential: CurrentCredential) -> MeOut:
+async def me(backends: Backends, credential: CurrentCredential) -> MeOut:
     """The caller: user, company, effective permissions and the scopes they hold in."""
-    response = await request.app.state.backends.profile.GetMe(
+    response = await backends.profile.GetMe(
         pb.GetMeRequest(), metadata=credential.metadata, timeout=10.0
     )
     company = response.company

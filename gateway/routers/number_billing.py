@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.deps import Backends
 from gateway.fields import (
     ACCOUNT_NAME_MAX,
+    NOT_BLANK,
     BillDeliveryIn,
     LimitAction,
     LimitKind,
@@ -49,7 +51,7 @@ class ToAccountIn(BaseModel):
     """An existing account of the company."""
 
     model_config = ConfigDict(extra="forbid")
-    account_id: str = Field(min_length=1, max_length=64)
+    account_id: str = Field(min_length=1, max_length=64, pattern=NOT_BLANK)
 
 
 class ToNewAccountIn(BaseModel):
@@ -97,7 +99,7 @@ class UsageOut(BaseModel):
 
 @router.put("/{msisdn}/account", response_model=NumberAccountOut, openapi_extra=SETTINGS)
 async def move_to_account(
-    msisdn: Msisdn, body: NumberAccountIn, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, body: NumberAccountIn, backends: Backends, credential: CurrentCredential
 ) -> NumberAccountOut:
     """Bills the number to another existing account, or to a new one opened for it."""
     message = accounts_pb2.MoveNumberToAccountRequest(msisdn=msisdn)
@@ -109,7 +111,7 @@ async def move_to_account(
             message.new_account.bill_delivery.CopyFrom(
                 delivery_message(body.new_account.bill_delivery)
             )
-    response = await request.app.state.backends.accounts.MoveNumberToAccount(
+    response = await backends.accounts.MoveNumberToAccount(
         message, metadata=credential.metadata, timeout=TIMEOUT
     )
     return NumberAccountOut(
@@ -122,13 +124,13 @@ async def move_to_account(
 @router.get("/{msisdn}/limits", response_model=LimitsOut, openapi_extra=VIEW)
 async def list_limits(
     msisdn: Msisdn,
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     page_size: PageSize = 0,
     page_token: PageToken = "",
 ) -> LimitsOut:
     """The number's monthly limits with this month's spending."""
-    response = await request.app.state.backends.spending_limits.ListSpendingLimits(
+    response = await backends.spending_limits.ListSpendingLimits(
         limits_pb2.ListSpendingLimitsRequest(msisdn=msisdn),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -139,11 +141,11 @@ async def list_limits(
 
 @router.put("/{msisdn}/limits/{kind}", response_model=LimitOut, openapi_extra=LIMITS)
 async def set_limit(
-    msisdn: Msisdn, kind: Kind, body: LimitIn, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, kind: Kind, body: LimitIn, backends: Backends, credential: CurrentCredential
 ) -> LimitOut:
     """A monthly limit of a kind (total, data, roaming, calls, sms): on reaching it the
     company is told (notify) or the number is blocked until the month ends (block)."""
-    response = await request.app.state.backends.spending_limits.SetSpendingLimit(
+    response = await backends.spending_limits.SetSpendingLimit(
         limits_pb2.SetSpendingLimitRequest(
             msisdn=msisdn, kind=kind, amount=money_message(body.amount), action=body.action
         ),
@@ -155,10 +157,10 @@ async def set_limit(
 
 @router.delete("/{msisdn}/limits/{kind}", status_code=204, openapi_extra=LIMITS)
 async def remove_limit(
-    msisdn: Msisdn, kind: Kind, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, kind: Kind, backends: Backends, credential: CurrentCredential
 ) -> Response:
     """Remove the number's spending limit of one kind."""
-    await request.app.state.backends.spending_limits.RemoveSpendingLimit(
+    await backends.spending_limits.RemoveSpendingLimit(
         limits_pb2.RemoveSpendingLimitRequest(msisdn=msisdn, kind=kind),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -174,7 +176,7 @@ async def remove_limit(
 )
 async def usage(
     msisdn: Msisdn,
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     start: Annotated[Moment | None, Query(alias="from", description="default: month start")] = None,
     end: Annotated[Moment | None, Query(alias="to", description="exclusive; default now")] = None,
@@ -182,7 +184,7 @@ async def usage(
     """Charges and consumption of the number by kind for [from, to)."""
     message = usage_pb2.GetNumberUsageRequest(msisdn=msisdn, to=moment_text(end))
     setattr(message, "from", moment_text(start))
-    response = await request.app.state.backends.usage.GetNumberUsage(
+    response = await backends.usage.GetNumberUsage(
         message, metadata=credential.metadata, timeout=TIMEOUT
     )
     return UsageOut(

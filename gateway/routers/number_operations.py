@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from google.protobuf.message import Message
 from pydantic import BaseModel, Field
 
-from gateway.fields import ICCID_PATTERN, PHONE_PATTERN, BlockType
+from gateway.deps import Backends, BackendStubs
+from gateway.fields import ICCID_PATTERN, NOT_BLANK, PHONE_PATTERN, BlockType
 from gateway.fields import Msisdn as MsisdnField
 from gateway.routers.numbers import Msisdn, NumberOut, number_out
 from gateway.security import Credential, CurrentCredential, needs
@@ -39,7 +40,7 @@ Condition = Literal["unconditional", "busy", "no_reply", "unreachable"]
 
 
 class TariffIn(BaseModel):
-    tariff_id: str = Field(min_length=1, max_length=64)
+    tariff_id: str = Field(min_length=1, max_length=64, pattern=NOT_BLANK)
     settings: Settings | None = Field(
         default=None,
         max_length=20,
@@ -55,7 +56,7 @@ class TariffSettingsIn(BaseModel):
 
 
 class ServiceIn(BaseModel):
-    service_id: str = Field(min_length=1, max_length=64)
+    service_id: str = Field(min_length=1, max_length=64, pattern=NOT_BLANK)
 
 
 class BlockIn(BaseModel):
@@ -107,22 +108,22 @@ def _texts(settings: Settings | None) -> dict[str, str]:
 
 
 async def _number_after(
-    request: Request, credential: Credential, method: str, message: Message
+    backends: BackendStubs, credential: Credential, method: str, message: Message
 ) -> NumberOut:
     """Calls the operation and answers with the number as it now is."""
-    call = getattr(request.app.state.backends.number_operations, method)
+    call = getattr(backends.number_operations, method)
     response = await call(message, metadata=credential.metadata, timeout=TIMEOUT)
     return number_out(response.number)
 
 
 @router.put("/{msisdn}/tariff", response_model=NumberOut, openapi_extra=TARIFF)
 async def change_tariff(
-    msisdn: Msisdn, body: TariffIn, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, body: TariffIn, backends: Backends, credential: CurrentCredential
 ) -> NumberOut:
     """Another tariff of the catalogue (its settings as given, the rest by default);
     refused when a connected service is not allowed on it."""
     return await _number_after(
-        request,
+        backends,
         credential,
         "ChangeTariff",
         pb.ChangeTariffRequest(
@@ -133,11 +134,11 @@ async def change_tariff(
 
 @router.patch("/{msisdn}/tariff/settings", response_model=NumberOut, openapi_extra=TARIFF)
 async def change_tariff_settings(
-    msisdn: Msisdn, body: TariffSettingsIn, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, body: TariffSettingsIn, backends: Backends, credential: CurrentCredential
 ) -> NumberOut:
     """Some settings of the number's tariff; the others stay as they are."""
     return await _number_after(
-        request,
+        backends,
         credential,
         "ChangeTariffSettings",
         pb.ChangeTariffSettingsRequest(msisdn=msisdn, settings=_texts(body.settings)),
@@ -146,11 +147,11 @@ async def change_tariff_settings(
 
 @router.post("/{msisdn}/services", response_model=NumberOut, openapi_extra=SERVICES)
 async def connect_service(
-    msisdn: Msisdn, body: ServiceIn, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, body: ServiceIn, backends: Backends, credential: CurrentCredential
 ) -> NumberOut:
     """Connects a service, checked against the catalogue's compatibility rules."""
     return await _number_after(
-        request,
+        backends,
         credential,
         "ConnectService",
         pb.ConnectServiceRequest(msisdn=msisdn, service_id=body.service_id),
@@ -159,11 +160,11 @@ async def connect_service(
 
 @router.delete("/{msisdn}/services/{service_id}", response_model=NumberOut, openapi_extra=SERVICES)
 async def disconnect_service(
-    msisdn: Msisdn, service_id: ServiceId, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, service_id: ServiceId, backends: Backends, credential: CurrentCredential
 ) -> NumberOut:
     """Disconnects a service (refused while a connected service needs it)."""
     return await _number_after(
-        request,
+        backends,
         credential,
         "DisconnectService",
         pb.DisconnectServiceRequest(msisdn=msisdn, service_id=service_id),
@@ -172,11 +173,11 @@ async def disconnect_service(
 
 @router.post("/{msisdn}/blocks", response_model=NumberOut, openapi_extra=BLOCKS)
 async def set_block(
-    msisdn: Msisdn, body: BlockIn, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, body: BlockIn, backends: Backends, credential: CurrentCredential
 ) -> NumberOut:
     """A voluntary or lost/stolen block; the number is blocked while any block is set."""
     return await _number_after(
-        request, credential, "SetBlock", pb.SetBlockRequest(msisdn=msisdn, type=body.type)
+        backends, credential, "SetBlock", pb.SetBlockRequest(msisdn=msisdn, type=body.type)
     )
 
 
@@ -184,12 +185,12 @@ async def set_block(
 async def remove_block(
     msisdn: Msisdn,
     block_type: BlockTypePath,
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
 ) -> NumberOut:
     """Removes a voluntary or lost/stolen block."""
     return await _number_after(
-        request, credential, "RemoveBlock", pb.RemoveBlockRequest(msisdn=msisdn, type=block_type)
+        backends, credential, "RemoveBlock", pb.RemoveBlockRequest(msisdn=msisdn, type=block_type)
     )
 
 
@@ -198,12 +199,12 @@ async def set_forwarding(
     msisdn: Msisdn,
     condition: Condition,
     body: ForwardingIn,
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
 ) -> NumberOut:
     """Forwards calls on the condition to the target (any phone number but this one)."""
     return await _number_after(
-        request,
+        backends,
         credential,
         "SetForwarding",
         pb.SetForwardingRequest(msisdn=msisdn, condition=condition, target=body.target),
@@ -214,11 +215,11 @@ async def set_forwarding(
     "/{msisdn}/forwarding/{condition}", response_model=NumberOut, openapi_extra=FORWARDING
 )
 async def remove_forwarding(
-    msisdn: Msisdn, condition: Condition, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, condition: Condition, backends: Backends, credential: CurrentCredential
 ) -> NumberOut:
     """Removes the forwarding for the condition."""
     return await _number_after(
-        request,
+        backends,
         credential,
         "RemoveForwarding",
         pb.RemoveForwardingRequest(msisdn=msisdn, condition=condition),
@@ -227,21 +228,21 @@ async def remove_forwarding(
 
 @router.post("/{msisdn}/sim-replacement", response_model=NumberOut, openapi_extra=SIM)
 async def replace_sim(
-    msisdn: Msisdn, body: SimIn, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, body: SimIn, backends: Backends, credential: CurrentCredential
 ) -> NumberOut:
     """The number moves to a new SIM card (ICCID Luhn-checked, not in use anywhere)."""
     return await _number_after(
-        request, credential, "ReplaceSim", pb.ReplaceSimRequest(msisdn=msisdn, iccid=body.iccid)
+        backends, credential, "ReplaceSim", pb.ReplaceSimRequest(msisdn=msisdn, iccid=body.iccid)
     )
 
 
 @router.post("/{msisdn}/number-replacement", response_model=NumberReplacementOut, openapi_extra=SIM)
 async def replace_number(
-    msisdn: Msisdn, body: NumberReplacementIn, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, body: NumberReplacementIn, backends: Backends, credential: CurrentCredential
 ) -> NumberReplacementOut:
     """A free number of the pool takes the card (SIM, node, tariff, services, blocks,
     forwarding, notes); the old number leaves the company and is retired."""
-    response = await request.app.state.backends.number_operations.ReplaceNumber(
+    response = await backends.number_operations.ReplaceNumber(
         pb.ReplaceNumberRequest(msisdn=msisdn, new_msisdn=body.new_msisdn or ""),
         metadata=credential.metadata,
         timeout=TIMEOUT,

@@ -16,15 +16,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import grpc
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from google.protobuf.timestamp_pb2 import Timestamp
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from pydantic import BaseModel, Field
 
+from gateway.deps import Backends, BackendStubs
+from gateway.fields import NOT_BLANK, ONE_LINE, MsisdnPath
 from gateway.fields import Msisdn as MsisdnField
-from gateway.fields import MsisdnPath
 from gateway.paging import PageSize, PageToken
 from gateway.routers.billing_shapes import AccountBrief, LimitOut, card_billing
 from gateway.security import CurrentCredential, needs
@@ -118,14 +119,19 @@ class NumberPatch(BaseModel):
     """The company's own notes; an empty text clears one. Catalog checks the lengths
     (label 100, comment 500, cost centre 50 characters, after trimming)."""
 
-    label: str | None = Field(default=None, max_length=100, examples=["Водитель, Газель №3"])
+    # A label and a cost centre are one line: no control characters (catalog's rule).
+    label: str | None = Field(
+        default=None, max_length=100, pattern=ONE_LINE, examples=["Водитель, Газель №3"]
+    )
     comment: str | None = Field(default=None, max_length=500)
-    cost_center: str | None = Field(default=None, max_length=50, examples=["ЦЗ-014"])
+    cost_center: str | None = Field(
+        default=None, max_length=50, pattern=ONE_LINE, examples=["ЦЗ-014"]
+    )
 
 
 class MoveIn(BaseModel):
     msisdns: list[MsisdnField] = Field(min_length=1, max_length=1000, examples=[["79161234567"]])
-    node_id: str = Field(min_length=1, max_length=64)
+    node_id: str = Field(min_length=1, max_length=64, pattern=NOT_BLANK)
 
 
 class MoveOut(BaseModel):
@@ -190,7 +196,7 @@ Filters = Annotated[ListFilters, Depends()]
 
 @router.get("", response_model=NumberPage, openapi_extra=VIEW)
 async def list_numbers(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     filters: Filters,
     page_size: PageSize = 0,
@@ -198,7 +204,7 @@ async def list_numbers(
 ) -> NumberPage:
     """The numbers the caller may see, in number order (keyset pages: a page stays right
     while numbers are added or removed)."""
-    response = await request.app.state.backends.numbers.ListNumbers(
+    response = await backends.numbers.ListNumbers(
         pb.ListNumbersRequest(filter=filters.message, page_size=page_size, page_token=page_token),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -215,14 +221,14 @@ async def list_numbers(
     responses={200: {"content": {CSV_TYPE: {}, XLSX_TYPE: {}}}},
 )
 async def export_numbers(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     filters: Filters,
     file_format: Literal["csv", "xlsx"] = Query(default="csv", alias="format"),
 ) -> StreamingResponse:
     """The whole filtered list as a file, sent while it is read (memory stays flat)."""
-    nodes = await _node_names(request, credential)
-    call = request.app.state.backends.numbers.ExportNumbers(
+    nodes = await _node_names(backends, credential)
+    call = backends.numbers.ExportNumbers(
         pb.ExportNumbersRequest(filter=filters.message),
         metadata=credential.metadata,
         timeout=EXPORT_TIMEOUT,
@@ -240,10 +246,10 @@ async def export_numbers(
 
 
 @router.post("/move", response_model=MoveOut, openapi_extra=MANAGE)
-async def move_numbers(body: MoveIn, request: Request, credential: CurrentCredential) -> MoveOut:
+async def move_numbers(body: MoveIn, backends: Backends, credential: CurrentCredential) -> MoveOut:
     """All the numbers to the node, or none (hierarchy.manage at each number and at the
     node)."""
-    response = await request.app.state.backends.numbers.MoveNumbers(
+    response = await backends.numbers.MoveNumbers(
         pb.MoveNumbersRequest(msisdns=body.msisdns, node_id=body.node_id),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -253,15 +259,15 @@ async def move_numbers(body: MoveIn, request: Request, credential: CurrentCreden
 
 @router.get("/{msisdn}", response_model=NumberCardOut, openapi_extra=VIEW)
 async def get_number(
-    msisdn: Msisdn, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, backends: Backends, credential: CurrentCredential
 ) -> NumberCardOut:
     """The number's card: tariff and settings, services, blocks, forwarding, notes, and
     from billing its account (with the balance) and spending limits."""
     response, billing = await asyncio.gather(
-        request.app.state.backends.numbers.GetNumber(
+        backends.numbers.GetNumber(
             pb.GetNumberRequest(msisdn=msisdn), metadata=credential.metadata, timeout=TIMEOUT
         ),
-        card_billing(request, credential, msisdn),
+        card_billing(backends, credential, msisdn),
     )
     card = NumberCardOut(**number_out(response.number).model_dump())
     if billing is not None:
@@ -271,7 +277,7 @@ async def get_number(
 
 @router.patch("/{msisdn}", response_model=NumberOut, openapi_extra=NOTES)
 async def update_number(
-    msisdn: Msisdn, body: NumberPatch, request: Request, credential: CurrentCredential
+    msisdn: Msisdn, body: NumberPatch, backends: Backends, credential: CurrentCredential
 ) -> NumberOut:
     """Label, comment and cost centre: the company's own notes, searchable in the list
     (numbers.manage_notes where the number is; each change is in the audit log)."""
@@ -279,7 +285,7 @@ async def update_number(
     for name in ("label", "comment", "cost_center"):
         if (value := getattr(body, name)) is not None:
             setattr(message, name, value)
-    response = await request.app.state.backends.numbers.UpdateNumber(
+    response = await backends.numbers.UpdateNumber(
         message, metadata=credential.metadata, timeout=TIMEOUT
     )
     return number_out(response.number)
@@ -288,8 +294,8 @@ async def update_number(
 # ---------------------------------------------------------------- the export's files
 
 
-async def _node_names(request: Request, credential: CurrentCredential) -> dict[str, str]:
-    response = await request.app.state.backends.hierarchy.GetHierarchy(
+async def _node_names(backends: BackendStubs, credential: CurrentCredential) -> dict[str, str]:
+    response = await backends.hierarchy.GetHierarchy(
         hierarchy_pb2.GetHierarchyRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
     return {node.id: node.name for node in response.nodes}

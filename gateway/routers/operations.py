@@ -13,11 +13,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal, Self, Union
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from google.protobuf import struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from gateway.deps import Backends, IdempotencyKey
 from gateway.fields import (
     NOT_BLANK,
     PHONE_PATTERN,
@@ -26,6 +27,7 @@ from gateway.fields import (
     LimitAction,
     LimitKind,
     Msisdn,
+    whole_number,
 )
 from gateway.paging import PageSize, PageToken
 from gateway.security import ANY_USER, PER_TYPE, CurrentCredential, needs
@@ -57,15 +59,6 @@ OperationStatus = Literal[
     "pending", "running", "succeeded", "failed", "partially_failed", "cancelled"
 ]
 ResultStatus = Literal["pending", "succeeded", "unchanged", "failed", "cancelled"]
-IdempotencyKey = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="new for each request; a repeat with the same body gives the same answer",
-    ),
-]
 OperationId = Annotated[str, Path(min_length=1, max_length=64)]
 Msisdns = list[Msisdn]
 # An id in params (catalog trims it; at most 64 characters, never blank).
@@ -127,7 +120,7 @@ class BlockParams(_Params):
 
 class LimitParams(_Params):
     kind: LimitKind
-    amount: Annotated[StrictInt, Field(ge=1, le=LIMIT_AMOUNT_MAX)] = Field(description="kopecks")
+    amount: whole_number(1, LIMIT_AMOUNT_MAX) = Field(description="kopecks")  # type: ignore[valid-type]
     action: LimitAction
 
 
@@ -289,13 +282,13 @@ def _scheduled(body: Targets) -> Timestamp | None:
 
 @router.post("/operations", status_code=202, response_model=OperationOut, openapi_extra=PER_TYPE)
 async def start_operation(
-    body: OperationIn, key: IdempotencyKey, request: Request, credential: CurrentCredential
+    body: OperationIn, key: IdempotencyKey, backends: Backends, credential: CurrentCredential
 ) -> OperationOut:
     """One change for many numbers (a list or a node's subtree), each needing the type's
     permission where the number is; the operation runs in the background."""
     params = struct_pb2.Struct()
     params.update(body.params.model_dump())  # type: ignore[attr-defined]
-    response = await request.app.state.backends.bulk_operations.StartBulkOperation(
+    response = await backends.bulk_operations.StartBulkOperation(
         pb.StartBulkOperationRequest(
             type=body.type,  # type: ignore[attr-defined]
             msisdns=body.msisdns or [],
@@ -313,11 +306,11 @@ async def start_operation(
 
 @router.post("/sms", status_code=202, response_model=OperationOut, openapi_extra=SMS)
 async def send_sms(
-    body: SmsIn, key: IdempotencyKey, request: Request, credential: CurrentCredential
+    body: SmsIn, key: IdempotencyKey, backends: Backends, credential: CurrentCredential
 ) -> OperationOut:
     """An SMS to the numbers (a list or a node's subtree); each number's result says
     whether the SMS centre took it."""
-    response = await request.app.state.backends.bulk_operations.SendSms(
+    response = await backends.bulk_operations.SendSms(
         pb.SendSmsRequest(
             msisdns=body.msisdns or [],
             node_id=body.node_id or "",
@@ -333,7 +326,7 @@ async def send_sms(
 
 @router.get("/operations", response_model=OperationPage, openapi_extra=ANY_USER)
 async def list_operations(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     operation_type: Annotated[
         OperationType | SingleOnlyType | Literal["sms", "documents", "report"] | None,
@@ -346,7 +339,7 @@ async def list_operations(
     """The operations the caller started, and every one of a type whose permission the
     caller holds for the whole company; newest first. Single-number calls are there too,
     each finished with its one result."""
-    response = await request.app.state.backends.journal.ListOperations(
+    response = await backends.journal.ListOperations(
         journal_pb2.ListOperationsRequest(
             type=operation_type or "",
             status=status or "",
@@ -364,10 +357,10 @@ async def list_operations(
 
 @router.get("/operations/{operation_id}", response_model=OperationOut, openapi_extra=ANY_USER)
 async def get_operation(
-    operation_id: OperationId, request: Request, credential: CurrentCredential
+    operation_id: OperationId, backends: Backends, credential: CurrentCredential
 ) -> OperationOut:
     """One operation with its status, progress, counters and files."""
-    response = await request.app.state.backends.journal.GetOperation(
+    response = await backends.journal.GetOperation(
         journal_pb2.GetOperationRequest(operation_id=operation_id),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -378,14 +371,14 @@ async def get_operation(
 @router.get("/operations/{operation_id}/results", response_model=ResultPage, openapi_extra=ANY_USER)
 async def list_operation_results(
     operation_id: OperationId,
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     status: ResultStatus | None = None,
     page_size: PageSize = 0,
     page_token: PageToken = "",
 ) -> ResultPage:
     """Each number's result, in the order of the request."""
-    response = await request.app.state.backends.journal.ListOperationResults(
+    response = await backends.journal.ListOperationResults(
         journal_pb2.ListOperationResultsRequest(
             operation_id=operation_id,
             status=status or "",
@@ -414,11 +407,11 @@ async def list_operation_results(
     "/operations/{operation_id}/cancel", response_model=OperationOut, openapi_extra=ANY_USER
 )
 async def cancel_operation(
-    operation_id: OperationId, request: Request, credential: CurrentCredential
+    operation_id: OperationId, backends: Backends, credential: CurrentCredential
 ) -> OperationOut:
     """Before it starts: nothing is done. While it runs: it stops after the batch in hand;
     what was done stays done."""
-    response = await request.app.state.backends.journal.CancelOperation(
+    response = await backends.journal.CancelOperation(
         journal_pb2.CancelOperationRequest(operation_id=operation_id),
         metadata=credential.metadata,
         timeout=TIMEOUT,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from gateway.fields import Permission
+from gateway.deps import Backends
+from gateway.fields import NOT_BLANK, Permission
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.schemas import RoleOut, role_out
 from gateway.security import ANY_USER, CurrentCredential, needs
@@ -38,19 +39,21 @@ class RoleList(BaseModel):
 
 
 class RoleIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100, examples=["Связист филиала"])
+    name: str = Field(min_length=1, max_length=100, pattern=NOT_BLANK, examples=["Связист филиала"])
     permissions: list[Permission] = Field(min_length=1, max_length=50)
 
 
 class RolePatch(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=NOT_BLANK)
     permissions: list[Permission] | None = Field(default=None, min_length=1, max_length=50)
 
 
 @router.get("/permissions", response_model=PermissionCatalogue, openapi_extra=ANY_USER)
-async def list_permissions(request: Request, credential: CurrentCredential) -> PermissionCatalogue:
+async def list_permissions(
+    backends: Backends, credential: CurrentCredential
+) -> PermissionCatalogue:
     """The permission catalogue: categories with their checkboxes."""
-    response = await request.app.state.backends.roles.ListPermissions(
+    response = await backends.roles.ListPermissions(
         pb.ListPermissionsRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
     return PermissionCatalogue(
@@ -70,13 +73,13 @@ async def list_permissions(request: Request, credential: CurrentCredential) -> P
 
 @router.get("/roles", response_model=RoleList, openapi_extra=ANY_USER)
 async def list_roles(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     page_size: PageSize = 0,
     page_token: PageToken = "",
 ) -> RoleList:
     """The preset roles (read-only) and the company's custom roles."""
-    response = await request.app.state.backends.roles.ListRoles(
+    response = await backends.roles.ListRoles(
         pb.ListRolesRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
     items, next_token = page_of(response.roles, page_size, page_token)
@@ -84,9 +87,9 @@ async def list_roles(
 
 
 @router.post("/roles", status_code=201, response_model=RoleOut, openapi_extra=ROLES_MANAGE)
-async def create_role(body: RoleIn, request: Request, credential: CurrentCredential) -> RoleOut:
+async def create_role(body: RoleIn, backends: Backends, credential: CurrentCredential) -> RoleOut:
     """A custom role: a name and its permissions (the checkboxes)."""
-    response = await request.app.state.backends.roles.CreateRole(
+    response = await backends.roles.CreateRole(
         pb.CreateRoleRequest(name=body.name, permissions=body.permissions),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -95,9 +98,9 @@ async def create_role(body: RoleIn, request: Request, credential: CurrentCredent
 
 
 @router.get("/roles/{role_id}", response_model=RoleOut, openapi_extra=ANY_USER)
-async def get_role(role_id: str, request: Request, credential: CurrentCredential) -> RoleOut:
+async def get_role(role_id: str, backends: Backends, credential: CurrentCredential) -> RoleOut:
     """One role with its permissions."""
-    response = await request.app.state.backends.roles.GetRole(
+    response = await backends.roles.GetRole(
         pb.GetRoleRequest(role_id=role_id), metadata=credential.metadata, timeout=TIMEOUT
     )
     return role_out(response.role)
@@ -105,7 +108,7 @@ async def get_role(role_id: str, request: Request, credential: CurrentCredential
 
 @router.patch("/roles/{role_id}", response_model=RoleOut, openapi_extra=ROLES_MANAGE)
 async def update_role(
-    role_id: str, body: RolePatch, request: Request, credential: CurrentCredential
+    role_id: str, body: RolePatch, backends: Backends, credential: CurrentCredential
 ) -> RoleOut:
     """Rename a custom role or change its permissions; preset roles cannot change."""
     message = pb.UpdateRoleRequest(role_id=role_id)
@@ -114,7 +117,7 @@ async def update_role(
     if body.permissions is not None:
         message.update_permissions = True
         message.permissions.extend(body.permissions)
-    response = await request.app.state.backends.roles.UpdateRole(
+    response = await backends.roles.UpdateRole(
         message, metadata=credential.metadata, timeout=TIMEOUT
     )
     return role_out(response.role)
@@ -123,9 +126,9 @@ async def update_role(
 @router.delete(
     "/roles/{role_id}", status_code=204, response_class=Response, openapi_extra=ROLES_MANAGE
 )
-async def delete_role(role_id: str, request: Request, credential: CurrentCredential) -> Response:
+async def delete_role(role_id: str, backends: Backends, credential: CurrentCredential) -> Response:
     """Delete a custom role that nobody holds."""
-    await request.app.state.backends.roles.DeleteRole(
+    await backends.roles.DeleteRole(
         pb.DeleteRoleRequest(role_id=role_id), metadata=credential.metadata, timeout=TIMEOUT
     )
     return Response(status_code=204)

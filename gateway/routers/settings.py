@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Literal
+
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from gateway.deps import Backends
 from gateway.fields import NewPassword
 from gateway.security import ANY_USER, CurrentCredential
+from services.identity.domain.preferences import FUNCTIONS, LOCALES, MAX_PINNED
 from vm.identity.v1 import profile_pb2 as pb
 from vm.identity.v1 import resources_pb2
 
@@ -20,11 +24,20 @@ class PasswordChangeIn(BaseModel):
     new_password: NewPassword
 
 
+# A function of the home screen (identity's FUNCTIONS).
+PinnableFunction = Literal[tuple(FUNCTIONS)]  # type: ignore[valid-type]
+
+
 class PreferencesIn(BaseModel):
-    # The service decides what is allowed (known functions, at most 12); the bound here
-    # only keeps requests small.
-    pinned: list[str] = Field(max_length=100, examples=[["reports", "tariff_change"]])
-    locale: str = Field(max_length=16, examples=["ru"])
+    # identity's rules: known functions, each once, at most MAX_PINNED; a known locale.
+    pinned: list[PinnableFunction] = Field(
+        max_length=MAX_PINNED,
+        json_schema_extra={"uniqueItems": True},  # identity refuses a function twice
+        examples=[["reports", "tariff_change"]],
+    )
+    locale: Literal["", *LOCALES] = Field(  # type: ignore[valid-type]
+        description="empty: the default (ru)", examples=["ru"]
+    )
 
 
 class PreferencesOut(BaseModel):
@@ -38,10 +51,10 @@ def _preferences_out(preferences: resources_pb2.Preferences) -> PreferencesOut:
 
 @router.put("/password", status_code=204, response_class=Response, openapi_extra=ANY_USER)
 async def change_password(
-    body: PasswordChangeIn, request: Request, credential: CurrentCredential
+    body: PasswordChangeIn, backends: Backends, credential: CurrentCredential
 ) -> Response:
     """Change your own password; every other session of yours ends, this one stays."""
-    await request.app.state.backends.profile.ChangePassword(
+    await backends.profile.ChangePassword(
         pb.ChangePasswordRequest(
             current_password=body.current_password, new_password=body.new_password
         ),
@@ -52,9 +65,9 @@ async def change_password(
 
 
 @router.get("/preferences", response_model=PreferencesOut, openapi_extra=ANY_USER)
-async def get_preferences(request: Request, credential: CurrentCredential) -> PreferencesOut:
+async def get_preferences(backends: Backends, credential: CurrentCredential) -> PreferencesOut:
     """Your home screen: the pinned functions in order, and the language."""
-    response = await request.app.state.backends.profile.GetPreferences(
+    response = await backends.profile.GetPreferences(
         pb.GetPreferencesRequest(), metadata=credential.metadata, timeout=TIMEOUT
     )
     return _preferences_out(response.preferences)
@@ -62,10 +75,10 @@ async def get_preferences(request: Request, credential: CurrentCredential) -> Pr
 
 @router.put("/preferences", response_model=PreferencesOut, openapi_extra=ANY_USER)
 async def update_preferences(
-    body: PreferencesIn, request: Request, credential: CurrentCredential
+    body: PreferencesIn, backends: Backends, credential: CurrentCredential
 ) -> PreferencesOut:
     """Replace your home screen's pinned functions (at most 12) and language (ru or en)."""
-    response = await request.app.state.backends.profile.UpdatePreferences(
+    response = await backends.profile.UpdatePreferences(
         pb.UpdatePreferencesRequest(
             preferences=resources_pb2.Preferences(pinned=body.pinned, locale=body.locale)
         ),

@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field
 
+from gateway.deps import Backends
 from gateway.fields import NOT_BLANK, Msisdn, MsisdnQuery
 from gateway.paging import PageSize, PageToken
 from gateway.problems import Problem
@@ -174,7 +175,7 @@ def ticket_out(t: resources_pb2.Ticket) -> TicketOut:
 
 @router.get("", response_model=TicketPage, openapi_extra=VIEW)
 async def list_tickets(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     status: Status | None = None,
     category: Category | None = None,
@@ -193,7 +194,7 @@ async def list_tickets(
     )
     if overdue is not None:
         ticket_filter.overdue = overdue
-    response = await request.app.state.backends.tickets.ListTickets(
+    response = await backends.tickets.ListTickets(
         pb.ListTicketsRequest(
             filter=ticket_filter, order=ORDERS[order], page_size=page_size, page_token=page_token
         ),
@@ -207,10 +208,10 @@ async def list_tickets(
 
 @router.post("", status_code=201, response_model=TicketOut, openapi_extra=MANAGE)
 async def create_ticket(
-    body: TicketIn, request: Request, credential: CurrentCredential
+    body: TicketIn, backends: Backends, credential: CurrentCredential
 ) -> TicketOut:
     """Due by the category's response time; the numbers must be the caller's."""
-    response = await request.app.state.backends.tickets.CreateTicket(
+    response = await backends.tickets.CreateTicket(
         pb.CreateTicketRequest(
             category=body.category, subject=body.subject, text=body.text, msisdns=body.msisdns
         ),
@@ -222,10 +223,10 @@ async def create_ticket(
 
 @router.get("/{ticket_id}", response_model=TicketOut, openapi_extra=VIEW)
 async def get_ticket(
-    ticket_id: TicketId, request: Request, credential: CurrentCredential
+    ticket_id: TicketId, backends: Backends, credential: CurrentCredential
 ) -> TicketOut:
     """The ticket with its whole history: every status change, comment and file, who, when."""
-    response = await request.app.state.backends.tickets.GetTicket(
+    response = await backends.tickets.GetTicket(
         pb.GetTicketRequest(ticket_id=ticket_id), metadata=credential.metadata, timeout=TIMEOUT
     )
     return ticket_out(response.ticket)
@@ -235,10 +236,10 @@ async def get_ticket(
     "/{ticket_id}/comments", status_code=201, response_model=TicketOut, openapi_extra=MANAGE
 )
 async def add_comment(
-    ticket_id: TicketId, body: CommentIn, request: Request, credential: CurrentCredential
+    ticket_id: TicketId, body: CommentIn, backends: Backends, credential: CurrentCredential
 ) -> TicketOut:
     """A comment; on a ticket waiting for the customer it goes back to the operator."""
-    response = await request.app.state.backends.tickets.AddComment(
+    response = await backends.tickets.AddComment(
         pb.AddCommentRequest(ticket_id=ticket_id, text=body.text),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -252,6 +253,7 @@ async def add_comment(
 async def add_attachment(
     ticket_id: TicketId,
     request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     file: Annotated[UploadFile, File(description="PDF, an image or an office file, ≤ 10 MiB")],
 ) -> AttachmentOut:
@@ -264,7 +266,7 @@ async def add_attachment(
             "the file is too large",
             errors=[{"field": "file", "message": f"at most {MAX_SIZE // (1024 * 1024)} MiB"}],
         )
-    response = await request.app.state.backends.tickets.AddAttachment(
+    response = await backends.tickets.AddAttachment(
         pb.AddAttachmentRequest(
             ticket_id=ticket_id,
             filename=file.filename or "",
@@ -286,11 +288,11 @@ async def add_attachment(
 async def download_attachment(
     ticket_id: TicketId,
     attachment_id: Annotated[str, Path(min_length=1, max_length=64)],
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
 ) -> StreamingResponse:
     """The file as it was attached (another company's ticket or file: 404)."""
-    call = request.app.state.backends.tickets.DownloadAttachment(
+    call = backends.tickets.DownloadAttachment(
         pb.DownloadAttachmentRequest(ticket_id=ticket_id, attachment_id=attachment_id),
         metadata=credential.metadata,
         timeout=UPLOAD_TIMEOUT,
@@ -318,12 +320,12 @@ async def _chunks(call: grpc.aio.UnaryStreamCall) -> AsyncIterator[bytes]:
 @router.post("/{ticket_id}/close", response_model=TicketOut, openapi_extra=MANAGE)
 async def close_ticket(
     ticket_id: TicketId,
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     body: ReasonIn | None = None,
 ) -> TicketOut:
     """Withdraw the ticket, or confirm its resolution; it can be reopened for 14 days."""
-    response = await request.app.state.backends.tickets.CloseTicket(
+    response = await backends.tickets.CloseTicket(
         pb.CloseTicketRequest(ticket_id=ticket_id, text=body.text if body else ""),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -334,12 +336,12 @@ async def close_ticket(
 @router.post("/{ticket_id}/reopen", response_model=TicketOut, openapi_extra=MANAGE)
 async def reopen_ticket(
     ticket_id: TicketId,
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     body: ReasonIn | None = None,
 ) -> TicketOut:
     """A resolved ticket, or a closed one within 14 days of its closing, opens again."""
-    response = await request.app.state.backends.tickets.ReopenTicket(
+    response = await backends.tickets.ReopenTicket(
         pb.ReopenTicketRequest(ticket_id=ticket_id, text=body.text if body else ""),
         metadata=credential.metadata,
         timeout=TIMEOUT,

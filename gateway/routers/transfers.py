@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from gateway.fields import MoneyIn
+from gateway.deps import Backends, IdempotencyKey
+from gateway.fields import NOT_BLANK, MoneyIn
 from gateway.paging import PageSize, PageToken
 from gateway.routers.billing_shapes import TIMEOUT, Money, moment, money, money_message
-from gateway.routers.operations import IdempotencyKey
 from gateway.security import CurrentCredential, needs
 from vm.billing.v1 import transfers_pb2 as pb
 
@@ -18,9 +18,12 @@ router = APIRouter(prefix="/api/v1/transfers", tags=["accounts"])
 
 
 class TransferIn(BaseModel):
-    from_account_id: str = Field(min_length=1, max_length=64)
+    from_account_id: str = Field(min_length=1, max_length=64, pattern=NOT_BLANK)
     to_account_id: str = Field(
-        min_length=1, max_length=64, description="another account than from_account_id"
+        min_length=1,
+        max_length=64,
+        pattern=NOT_BLANK,
+        description="another account than from_account_id",
     )
     amount: MoneyIn
 
@@ -56,14 +59,14 @@ def transfer_out(transfer: pb.Transfer) -> TransferOut:
 async def create_transfer(
     body: TransferIn,
     key: IdempotencyKey,
-    request: Request,
+    backends: Backends,
     response: Response,
     credential: CurrentCredential,
 ) -> TransferOut:
     """Money from a donor account to another account of the company, never beyond the
     donor's available amount (409 insufficient_funds). The same Idempotency-Key with the
     same body answers the first transfer again; with another body, 409."""
-    answer = await request.app.state.backends.transfers.CreateTransfer(
+    answer = await backends.transfers.CreateTransfer(
         pb.CreateTransferRequest(
             idempotency_key=key,
             from_account_id=body.from_account_id,
@@ -80,14 +83,14 @@ async def create_transfer(
 
 @router.get("", response_model=TransferPage, openapi_extra=needs("finance.view"))
 async def list_transfers(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     account_id: str = Query(default="", max_length=64, description="from or to this account"),
     page_size: PageSize = 0,
     page_token: PageToken = "",
 ) -> TransferPage:
     """The company's transfers, newest first."""
-    response = await request.app.state.backends.transfers.ListTransfers(
+    response = await backends.transfers.ListTransfers(
         pb.ListTransfersRequest(account_id=account_id, page_size=page_size, page_token=page_token),
         metadata=credential.metadata,
         timeout=TIMEOUT,

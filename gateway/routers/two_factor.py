@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, Field
 
+from gateway.deps import Backends
 from gateway.problems import Problem
-from gateway.routers.auth import TokensOut, _tokens
+from gateway.routers.auth import TokensOut, tokens_out
 from gateway.security import ANY_USER, PUBLIC, CurrentCredential
 from services.kit.grpc_client import call_metadata
 from vm.identity.v1 import auth_pb2, profile_pb2
@@ -35,23 +36,23 @@ class CodeIn(BaseModel):
 
 
 @router.post("/auth/login/mfa", response_model=TokensOut, tags=["auth"], openapi_extra=PUBLIC)
-async def complete_mfa_login(body: MfaLoginIn, request: Request) -> TokensOut:
+async def complete_mfa_login(body: MfaLoginIn, backends: Backends) -> TokensOut:
     """The code from the app for the `mfa_token` that login gave: the tokens.
 
     A wrong code is 422 (field `code`); an expired, used-up or completed `mfa_token` is 401."""
-    response = await request.app.state.backends.auth.CompleteMfaLogin(
+    response = await backends.auth.CompleteMfaLogin(
         auth_pb2.CompleteMfaLoginRequest(mfa_token=body.mfa_token, code=body.code),
         metadata=call_metadata(),
         timeout=TIMEOUT,
     )
-    return _tokens(response.tokens)
+    return tokens_out(response.tokens)
 
 
 @router.post("/me/2fa", response_model=EnrollmentOut, openapi_extra=ANY_USER)
-async def start_enrollment(request: Request, credential: CurrentCredential) -> EnrollmentOut:
+async def start_enrollment(backends: Backends, credential: CurrentCredential) -> EnrollmentOut:
     """Start enrolling a TOTP app: the secret and its otpauth:// URI. Two-factor login is
     on only after `POST /me/2fa/confirm` with a code from the app."""
-    response = await request.app.state.backends.profile.StartTwoFactorEnrollment(
+    response = await backends.profile.StartTwoFactorEnrollment(
         profile_pb2.StartTwoFactorEnrollmentRequest(),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -61,10 +62,10 @@ async def start_enrollment(request: Request, credential: CurrentCredential) -> E
 
 @router.post("/me/2fa/confirm", status_code=204, response_class=Response, openapi_extra=ANY_USER)
 async def confirm_enrollment(
-    body: CodeIn, request: Request, credential: CurrentCredential
+    body: CodeIn, backends: Backends, credential: CurrentCredential
 ) -> Response:
     """A current code from the app: two-factor login is on from now."""
-    await request.app.state.backends.profile.ConfirmTwoFactorEnrollment(
+    await backends.profile.ConfirmTwoFactorEnrollment(
         profile_pb2.ConfirmTwoFactorEnrollmentRequest(code=body.code),
         metadata=credential.metadata,
         timeout=TIMEOUT,
@@ -74,7 +75,7 @@ async def confirm_enrollment(
 
 @router.delete("/me/2fa", status_code=204, response_class=Response, openapi_extra=ANY_USER)
 async def disable(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     body: Annotated[CodeIn | None, Body()] = None,
     code: Annotated[str | None, Query(min_length=1, max_length=16)] = None,
@@ -87,7 +88,7 @@ async def disable(
             "a current code is needed",
             errors=[{"field": "code", "message": "the code from the app"}],
         )
-    await request.app.state.backends.profile.DisableTwoFactor(
+    await backends.profile.DisableTwoFactor(
         profile_pb2.DisableTwoFactorRequest(code=given),
         metadata=credential.metadata,
         timeout=TIMEOUT,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from gateway.fields import Email, NewPassword
+from gateway.deps import Backends
+from gateway.fields import LOGIN_PATTERN, NOT_BLANK, Email, NewPassword
 from gateway.paging import PageToken
 from gateway.schemas import STATUS_VALUES, Assignment, UserOut, assignment_messages, user_out
 from gateway.security import CurrentCredential, needs
@@ -20,15 +21,23 @@ USERS_MANAGE = needs("users.manage")
 
 
 class UserIn(BaseModel):
-    login: str = Field(min_length=1, max_length=64, examples=["ivanova.a"])
-    full_name: str = Field(min_length=1, max_length=200, examples=["Иванова Анна Сергеевна"])
+    login: str = Field(
+        min_length=3,
+        max_length=64,
+        pattern=LOGIN_PATTERN,
+        description="3 to 64 characters: Latin letters, digits, '.', '-', '_', from a letter",
+        examples=["ivanova.a"],
+    )
+    full_name: str = Field(
+        min_length=1, max_length=200, pattern=NOT_BLANK, examples=["Иванова Анна Сергеевна"]
+    )
     email: Email
     password: NewPassword
     assignments: list[Assignment] = Field(default_factory=list, max_length=50)
 
 
 class UserPatch(BaseModel):
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    full_name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NOT_BLANK)
     email: Email | None = None
     status: Literal["active", "deactivated"] | None = None
 
@@ -40,7 +49,7 @@ class UserPage(BaseModel):
 
 @router.get("", response_model=UserPage, openapi_extra=USERS_MANAGE)
 async def list_users(
-    request: Request,
+    backends: Backends,
     credential: CurrentCredential,
     page_size: int = Query(default=0, ge=0, le=500),
     page_token: PageToken = "",
@@ -48,7 +57,7 @@ async def list_users(
     status: Literal["active", "deactivated"] | None = None,
 ) -> UserPage:
     """The company's users with their role assignments."""
-    response = await request.app.state.backends.users.ListUsers(
+    response = await backends.users.ListUsers(
         pb.ListUsersRequest(
             page_size=page_size,
             page_token=page_token,
@@ -64,10 +73,10 @@ async def list_users(
 
 
 @router.post("", status_code=201, response_model=UserOut, openapi_extra=USERS_MANAGE)
-async def create_user(body: UserIn, request: Request, credential: CurrentCredential) -> UserOut:
+async def create_user(body: UserIn, backends: Backends, credential: CurrentCredential) -> UserOut:
     """A new user of the company, with a password and role assignments (no more than the caller
     holds)."""
-    response = await request.app.state.backends.users.CreateUser(
+    response = await backends.users.CreateUser(
         pb.CreateUserRequest(
             login=body.login,
             full_name=body.full_name,
@@ -82,9 +91,9 @@ async def create_user(body: UserIn, request: Request, credential: CurrentCredent
 
 
 @router.get("/{user_id}", response_model=UserOut, openapi_extra=USERS_MANAGE)
-async def get_user(user_id: str, request: Request, credential: CurrentCredential) -> UserOut:
+async def get_user(user_id: str, backends: Backends, credential: CurrentCredential) -> UserOut:
     """One user of the company with their role assignments."""
-    response = await request.app.state.backends.users.GetUser(
+    response = await backends.users.GetUser(
         pb.GetUserRequest(user_id=user_id), metadata=credential.metadata, timeout=TIMEOUT
     )
     return user_out(response.user)
@@ -92,7 +101,7 @@ async def get_user(user_id: str, request: Request, credential: CurrentCredential
 
 @router.patch("/{user_id}", response_model=UserOut, openapi_extra=USERS_MANAGE)
 async def update_user(
-    user_id: str, body: UserPatch, request: Request, credential: CurrentCredential
+    user_id: str, body: UserPatch, backends: Backends, credential: CurrentCredential
 ) -> UserOut:
     """Change a user's name, e-mail or status (deactivating ends their sessions)."""
     message = pb.UpdateUserRequest(
@@ -103,16 +112,16 @@ async def update_user(
         message.full_name = body.full_name
     if body.email is not None:
         message.email = body.email
-    response = await request.app.state.backends.users.UpdateUser(
+    response = await backends.users.UpdateUser(
         message, metadata=credential.metadata, timeout=TIMEOUT
     )
     return user_out(response.user)
 
 
 @router.delete("/{user_id}", status_code=204, response_class=Response, openapi_extra=USERS_MANAGE)
-async def delete_user(user_id: str, request: Request, credential: CurrentCredential) -> Response:
+async def delete_user(user_id: str, backends: Backends, credential: CurrentCredential) -> Response:
     """Delete a user of the company; their sessions end."""
-    await request.app.state.backends.users.DeleteUser(
+    await backends.users.DeleteUser(
         pb.DeleteUserRequest(user_id=user_id), metadata=credential.metadata, timeout=TIMEOUT
     )
     return Response(status_code=204)
@@ -120,10 +129,10 @@ async def delete_user(user_id: str, request: Request, credential: CurrentCredent
 
 @router.put("/{user_id}/assignments", response_model=UserOut, openapi_extra=USERS_MANAGE)
 async def set_assignments(
-    user_id: str, body: list[Assignment], request: Request, credential: CurrentCredential
+    user_id: str, body: list[Assignment], backends: Backends, credential: CurrentCredential
 ) -> UserOut:
     """Replace the user's roles, each with its scope (the whole company or a subtree)."""
-    response = await request.app.state.backends.users.SetUserAssignments(
+    response = await backends.users.SetUserAssignments(
         pb.SetUserAssignmentsRequest(user_id=user_id, assignments=assignment_messages(body)),
         metadata=credential.metadata,
         timeout=TIMEOUT,

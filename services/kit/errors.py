@@ -50,10 +50,17 @@ class InvalidArgument(DomainError):
 
 
 class NotFound(DomainError):
-    """Also for another company's object: never reveal that it exists."""
+    """Also for another company's object: never reveal that it exists. `fields` name the
+    request's fields that refer to what does not exist (e.g. an unknown `role_id`)."""
 
     code = grpc.StatusCode.NOT_FOUND
     reason = "NOT_FOUND"
+
+    def __init__(
+        self, message: str, fields: dict[str, str] | None = None, *, reason: str | None = None
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.fields = dict(fields or {})
 
 
 class Conflict(DomainError):
@@ -111,7 +118,7 @@ def _pack(message: object) -> any_pb2.Any:
 def to_grpc_status(error: DomainError) -> grpc.Status:
     """The rich status (ErrorInfo, BadRequest, RetryInfo) for a domain error."""
     details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN))]
-    if isinstance(error, InvalidArgument) and error.fields:
+    if isinstance(error, InvalidArgument | NotFound) and error.fields:
         violations = [
             error_details_pb2.BadRequest.FieldViolation(field=name, description=text)
             for name, text in sorted(error.fields.items())
@@ -195,6 +202,8 @@ def domain_error_from(error: grpc.aio.AioRpcError, service: str) -> DomainError:
         return Unavailable(f"{service} did not answer; try again later")
     if remote.code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidArgument(remote.message, remote.fields)
+    if remote.code == grpc.StatusCode.NOT_FOUND:
+        return NotFound(remote.message, remote.fields, reason=remote.reason)
     kind = _BY_CODE.get(remote.code)
     if kind is None:
         return Unavailable(f"{service} did not answer; try again later")

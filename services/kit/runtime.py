@@ -4,8 +4,9 @@
 The gRPC server starts at once, NOT_SERVING. In the background the runtime prepares the
 database (indexes), connects to RabbitMQ (retrying until it answers), starts the outbox
 relay and the event consumer, and from then on reports SERVING exactly while MongoDB
-answers: a broker outage later takes nothing down (events wait in the outbox). On SIGTERM it stops taking calls, drains in-flight ones for the
-grace period, and closes its clients.
+answers: a broker outage later takes nothing down (events wait in the outbox). On
+SIGTERM it stops taking calls, drains in-flight ones for the grace period, and closes its
+clients.
 """
 
 from __future__ import annotations

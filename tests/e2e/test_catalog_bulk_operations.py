@@ -396,14 +396,15 @@ async def test_bad_requests_are_refused_with_the_field_and_create_nothing(
         ),
         ({"type": "block", "params": {"type": "voluntary"}}, 422, "validation_failed"),
         (
+            # a tariff or service that does not exist: 404, as any unknown object (was 422)
             {"type": "change_tariff", "msisdns": numbers, "params": {"tariff_id": "nope"}},
-            422,
-            "validation_failed",
+            404,
+            "not_found",
         ),
         (
             {"type": "connect_service", "msisdns": numbers, "params": {"service_id": "nope"}},
-            422,
-            "validation_failed",
+            404,
+            "not_found",
         ),
         (
             {
@@ -440,8 +441,8 @@ async def test_bad_requests_are_refused_with_the_field_and_create_nothing(
                 "params": {"type": "voluntary"},
                 "scheduled_at": (datetime.now(UTC) + timedelta(days=400)).isoformat(),
             },
-            422,
-            "validation_failed",
+            409,  # well formed, but beyond the 90 days a rule of now allows (was 422)
+            "not_allowed",
         ),
     ]
     for body, status, code in cases:

@@ -42,12 +42,13 @@ async def three_levels(api, headers) -> dict[str, dict]:
 
 
 async def assignable(api, admin, user_id: str, assignments: list[dict]) -> dict:
-    """Assign once identity has caught up with catalog's node events."""
+    """Assign once identity has caught up with catalog's node events (until then the node
+    is unknown to identity: 404 `not_found`, as any object that does not exist)."""
     for _ in range(100):
         response = await api.put(
             f"/api/v1/users/{user_id}/assignments", headers=admin, json=assignments
         )
-        if response.status_code != 422:
+        if response.status_code != 404:
             assert response.status_code == 200, response.text
             return response.json()
         await asyncio.sleep(0.1)

@@ -132,10 +132,11 @@ async def test_tariff_and_its_settings_change_and_are_told(system, api, admin, s
     assert await events_of(system, "vm.catalog.number.tariff_settings_changed.v1", msisdn)
 
 
-async def test_bad_tariffs_and_settings_are_422_and_change_nothing(api, admin, shop, msisdn):
+async def test_bad_tariffs_and_settings_are_refused_and_change_nothing(api, admin, shop, msisdn):
     before = await card(api, admin, msisdn)
     unknown = await api.put(url(msisdn, "/tariff"), headers=admin, json={"tariff_id": "no_such"})
-    body = refused(unknown, 422, "validation_failed")
+    # a tariff that does not exist: 404 naming the field (it was 422, a malformed request)
+    body = refused(unknown, 404, "not_found")
     assert [e["field"] for e in body["errors"]] == ["tariff_id"]
     bad = await api.put(
         url(msisdn, "/tariff"),
@@ -169,7 +170,8 @@ async def test_services_follow_the_catalogues_compatibility(system, api, admin, 
 
     refused(await connect(shop["rival"]), 409, "not_allowed", "service_excluded")
     refused(await connect(shop["base"]), 409, "not_allowed", "already_connected")
-    unknown = refused(await connect("no_such_service"), 422, "validation_failed")
+    # a service that does not exist: 404 naming the field (it was 422)
+    unknown = refused(await connect("no_such_service"), 404, "not_found")
     assert [e["field"] for e in unknown["errors"]] == ["service_id"]
     needed = await api.delete(url(msisdn, f"/services/{shop['base']}"), headers=admin)
     refused(needed, 409, "not_allowed", "required_by")
@@ -343,7 +345,8 @@ async def test_number_replacement_moves_the_card_and_retires_the_old_number(
     itself = await api.post(
         url(free, "/number-replacement"), headers=admin, json={"new_msisdn": free}
     )
-    refused(itself, 422, "validation_failed")
+    # well formed but against a rule across the path and the body: 409 (was 422)
+    refused(itself, 409, "not_allowed", "same_number")
     # the old number left the company and did not go back to the pool
     not_free = await api.post(
         url(free, "/number-replacement"), headers=admin, json={"new_msisdn": msisdn}

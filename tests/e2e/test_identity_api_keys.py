@@ -208,7 +208,8 @@ async def test_bad_name_or_role_is_422_with_the_fields(api, company):
 
     assert blank.status_code == 422, blank.text
     assert [e["field"] for e in blank.json()["errors"]] == ["name"]
-    assert unknown.status_code == 422, unknown.text
+    # a role or node that does not exist: 404 naming the fields (it was 422)
+    assert unknown.status_code == 404, unknown.text
     assert {e["field"] for e in unknown.json()["errors"]} == {"role_id", "node_id"}
 
 

@@ -200,6 +200,9 @@ async def test_filter_by_time_window_from_inclusive_to_exclusive(api, story):
     assert await ids(to=oldest + ms) == [entries[-1]["id"]]
     assert await ids(to=oldest) == []
     assert await ids(from_=newest + ms) == []
+    # `from` after `to` is an empty window (no events), not a malformed request: it was
+    # 422, which a REST client cannot tell from a bad time.
+    assert await ids(from_=newest, to=oldest) == []
 
 
 @pytest.mark.parametrize(
@@ -208,9 +211,8 @@ async def test_filter_by_time_window_from_inclusive_to_exclusive(api, story):
         {"from": "yesterday"},
         {"to": "2025-13-01T00:00:00Z"},
         {"from": "2025-03-01T00:00:00"},  # no offset: not RFC 3339
-        {"from": "2025-03-02T00:00:00Z", "to": "2025-03-01T00:00:00Z"},
     ],
-    ids=["words", "no_such_month", "no_offset", "from_after_to"],
+    ids=["words", "no_such_month", "no_offset"],
 )
 async def test_a_bad_time_window_is_422(api, company, params):
     admin, _ = await admin_of(api, company)

@@ -298,7 +298,8 @@ async def test_node_scopes_need_a_known_hierarchy_node(api, company):
         headers=headers,
         json=[{"role_id": "department_manager", "node_id": "node_x"}],
     )
-    assert response.status_code == 422
+    # a node that does not exist: 404 naming the field (it was 422, a malformed request)
+    assert response.status_code == 404, response.text
     assert response.json()["errors"][0]["field"] == "assignments.0.node_id"
 
 

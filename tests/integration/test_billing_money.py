@@ -94,7 +94,7 @@ async def test_a_transfer_moves_money_and_its_key_answers_once(billing):
         (-5, "RUB", False, InvalidArgument),
         (10**13, "RUB", False, InvalidArgument),
         (100, "USD", False, InvalidArgument),
-        (100, "RUB", True, InvalidArgument),
+        (100, "RUB", True, NotAllowed),  # a rule across two fields: 409 (it was 422)
         (20_000, "RUB", False, InsufficientFunds),
     ],
 )

@@ -66,7 +66,9 @@ def test_require_raises_permission_denied_and_another_company_is_not_found():
 
 
 def test_assignments_must_name_existing_roles_and_known_nodes():
-    with pytest.raises(InvalidArgument) as refused:
+    # An unknown role or node is an object that does not exist: 404 with the fields named
+    # (it was InvalidArgument, a 422 a REST client reads as a malformed request).
+    with pytest.raises(NotFound) as refused:
         domain.checked_assignments(
             [Assignment("nope"), Assignment("viewer", "ghost")], PRESET_ROLES, frozenset({"msk"})
         )

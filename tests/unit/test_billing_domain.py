@@ -97,8 +97,10 @@ def test_when_an_account_is_exhausted(method, balance, limit, expected):
 
 
 def test_a_transfer_needs_two_accounts_and_a_good_amount():
-    with pytest.raises(InvalidArgument):
+    # a rule across two well-formed fields: 409 `not_allowed` (it was 422)
+    with pytest.raises(NotAllowed) as same:
         checked_transfer("a", "a", 100, "RUB")
+    assert same.value.reason == "SAME_ACCOUNT"
     with pytest.raises(InvalidArgument) as refused:
         checked_transfer("", "b", 0, "EUR")
     assert {"from_account_id", "amount.amount", "amount.currency"} <= set(refused.value.fields)

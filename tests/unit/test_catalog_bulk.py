@@ -113,7 +113,8 @@ def test_the_schedule_runs_now_when_past_and_refuses_far_ahead():
     assert checked_schedule(NOW + timedelta(hours=2), NOW) == NOW + timedelta(hours=2)
     naive = datetime(2026, 11, 26, 9, 0)
     assert checked_schedule(naive, NOW) == naive.replace(tzinfo=UTC)
-    with pytest.raises(InvalidArgument):
+    # a rule of now, not a malformed moment: 409 `not_allowed` (it was 422)
+    with pytest.raises(NotAllowed):
         checked_schedule(NOW + bulk.SCHEDULE_AHEAD_MAX + timedelta(seconds=1), NOW)
 
 

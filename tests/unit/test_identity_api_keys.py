@@ -138,7 +138,8 @@ def test_a_name_of_1_to_100_characters_is_needed(name):
 
 
 def test_a_key_assignment_error_names_the_plain_fields():
-    with pytest.raises(InvalidArgument) as raised:
+    # an unknown role or node is 404 `not_found` (it was 422), still naming the fields
+    with pytest.raises(NotFound) as raised:
         domain.checked_assignments(
             [Assignment("no_such_role", "node_unknown")], PRESET_ROLES, frozenset()
         )

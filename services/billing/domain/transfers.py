@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.billing.domain.ledger import checked_amount
-from services.kit.errors import InvalidArgument
+from services.kit.errors import InvalidArgument, NotAllowed
 
 COMPLETED = "completed"
 
@@ -52,8 +52,6 @@ def checked_transfer(
     if errors:
         raise InvalidArgument("the transfer is not valid", errors)
     if from_account_id.strip() == to_account_id.strip():
-        raise InvalidArgument(
-            "a transfer needs two different accounts",
-            {"to_account_id": "another account than the donor"},
-        )
+        # A rule across two fields (no schema can say it): 409, not 422.
+        raise NotAllowed("a transfer needs two different accounts", reason="SAME_ACCOUNT")
     return TransferRequest(from_account_id.strip(), to_account_id.strip(), amount)

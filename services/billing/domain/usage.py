@@ -68,8 +68,8 @@ def parse_moment(text: str, field: str) -> datetime | None:
 def checked_window(
     start: datetime | None, end: datetime | None, now: datetime, default_start: datetime
 ) -> tuple[datetime, datetime]:
+    """The window `start <= at < end`; `end` not after `start` is an empty window (nothing
+    in it), not a malformed one."""
     start = start or default_start
     end = end or now
-    if end <= start:
-        raise InvalidArgument("the period is empty", {"to": "a moment after `from`"})
     return start, end

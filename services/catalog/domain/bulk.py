@@ -26,7 +26,7 @@ from services.catalog.domain.operations import (
     checked_condition,
     checked_forwarding_target,
 )
-from services.kit.errors import InvalidArgument
+from services.kit.errors import InvalidArgument, NotAllowed
 from services.kit.operation_status import (
     FAILED,
     FINISHED,
@@ -326,9 +326,11 @@ def checked_schedule(scheduled_at: datetime | None, now: datetime) -> datetime |
     if scheduled_at <= now:
         return None  # a moment already past: as soon as possible
     if scheduled_at - now > SCHEDULE_AHEAD_MAX:
-        raise InvalidArgument(
-            "the operation is scheduled too far ahead",
-            {"scheduled_at": f"at most {SCHEDULE_AHEAD_MAX.days} days from now"},
+        # Well formed, but a rule of now (no schema can say it): 409, not 422.
+        raise NotAllowed(
+            f"the operation is scheduled too far ahead: at most {SCHEDULE_AHEAD_MAX.days} "
+            "days from now",
+            reason="SCHEDULED_TOO_FAR_AHEAD",
         )
     return scheduled_at
 

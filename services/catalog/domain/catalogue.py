@@ -144,17 +144,18 @@ class Catalogue:
         return service
 
     def known_tariff(self, tariff_id: str, field_name: str = "tariff_id") -> Tariff:
-        """A tariff named in a request's body or filter: unknown is bad input (422)."""
+        """A tariff named in a request's body: an unknown one is an object that does not
+        exist (404 `not_found`, naming the field), not a malformed request."""
         tariff = self.tariffs_by_id.get(tariff_id)
         if tariff is None:
-            raise InvalidArgument("no such tariff", {field_name: "not a tariff of the catalogue"})
+            raise NotFound("no such tariff", {field_name: "not a tariff of the catalogue"})
         return tariff
 
     def known_service(self, service_id: str, field_name: str = "service_id") -> Service:
-        """A service named in a request's body or filter: unknown is bad input (422)."""
+        """A service named in a request's body: unknown is 404, as for a tariff."""
         service = self.services_by_id.get(service_id)
         if service is None:
-            raise InvalidArgument("no such service", {field_name: "not a service of the catalogue"})
+            raise NotFound("no such service", {field_name: "not a service of the catalogue"})
         return service
 
     def connectable_on(self, tariff_id: str) -> list[Service]:

@@ -240,9 +240,8 @@ def with_sim(number: Number, iccid: str) -> Number:
 
 def checked_new_msisdn(new_msisdn: str, msisdn: str) -> None:
     if new_msisdn == msisdn:
-        raise InvalidArgument(
-            "the new number is the number being replaced", {"new_msisdn": "choose another number"}
-        )
+        # A rule across the path and the body (no schema can say it): 409, as for SAME_SIM.
+        raise NotAllowed("the new number is the number being replaced", reason="SAME_NUMBER")
 
 
 def replaced(number: Number, new_msisdn: str) -> Number:

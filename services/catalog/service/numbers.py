@@ -101,7 +101,6 @@ class NumberCases:
     ) -> tuple[list[Number], str]:
         _, scope = await self._scope(caller, VIEW)
         limit = page_size(size)
-        await self._check_filter(number_filter)
         found = await self._numbers.page(scope, number_filter, after=_after(token), limit=limit + 1)
         next_token = encode_page_token(found[limit - 1].msisdn) if len(found) > limit else ""
         return found[:limit], next_token
@@ -111,7 +110,6 @@ class NumberCases:
     ) -> AsyncIterator[list[Number]]:
         """The whole filtered list in pages, read one after another as they are sent."""
         _, scope = await self._scope(caller, VIEW)
-        await self._check_filter(number_filter)
         after: str | None = None
         while True:
             page = await self._numbers.page(scope, number_filter, after=after, limit=MAX_PAGE_SIZE)
@@ -236,17 +234,6 @@ class NumberCases:
         access = await self._access.access(caller)
         return access, Scope.required(access, permission)
 
-    async def _check_filter(self, number_filter: NumberFilter) -> None:
-        """A tariff or service the catalogue does not have is bad input, not an empty list.
-        (A node is not looked up: an unknown node simply has no numbers.)"""
-        if not (number_filter.tariff_id or number_filter.service_id):
-            return
-        catalogue = await self._catalogue.catalogue()
-        if number_filter.tariff_id:
-            catalogue.known_tariff(number_filter.tariff_id, "tariff_id")
-        if number_filter.service_id:
-            catalogue.known_service(number_filter.service_id, "service_id")
-
     async def _ensure_free(self, batch: Sequence[NewNumber], session: AsyncClientSession) -> None:
         msisdns = [n.msisdn for n in batch]
         iccids = [n.iccid for n in batch]
@@ -282,7 +269,7 @@ def _placed(
             node = root
         try:
             tariff = catalogue.known_tariff(number.tariff_id, f"{at}.tariff_id")
-        except InvalidArgument as error:
+        except NotFound as error:  # reported with the batch's other errors (422)
             errors.update(error.fields)
             continue
         choice = TariffChoice(tariff.id, tariff.name, tariff.defaults)

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from services.kit.errors import InvalidArgument
+from services.kit.errors import InvalidArgument, NotAllowed
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 MAX_MONTHS = 12
@@ -78,14 +78,17 @@ def checked_period(month: str, first: str, last: str, today: date) -> Period:
             "the period is required", {"period": "a month YYYY-MM, or {from, to} dates"}
         )
     period = Period(_day(first, "period.from"), _day(last, "period.to"))
-    if period.last < period.first:
-        raise InvalidArgument("the period ends before it begins", {"period.to": "on or after from"})
     if period.first < EARLIEST:
         raise InvalidArgument("the period is too early", {"period.from": f"from {EARLIEST}"})
+    # Well-formed dates against a rule of two fields or of today: 409, not 422.
+    if period.last < period.first:
+        raise NotAllowed("the period ends before it begins", reason="PERIOD_REVERSED")
     if period.last > today:
-        raise InvalidArgument("the period has not ended yet", {"period.to": "today or earlier"})
+        raise NotAllowed("the period has not ended yet", reason="PERIOD_NOT_ENDED")
     if period.last >= _add_months(period.first, MAX_MONTHS):
-        raise InvalidArgument("the period is too long", {"period": f"at most {MAX_MONTHS} months"})
+        raise NotAllowed(
+            f"the period is too long: at most {MAX_MONTHS} months", reason="PERIOD_TOO_LONG"
+        )
     return period
 
 
@@ -94,10 +97,10 @@ def _month(text: str, today: date) -> Period:
     if not found or not 1 <= int(found.group(2)) <= 12:
         raise InvalidArgument("the month is not valid", {"period.month": "YYYY-MM (2026-10)"})
     first = date(int(found.group(1)), int(found.group(2)), 1)
-    if first > today:
-        raise InvalidArgument("the month has not begun", {"period.month": "this month or earlier"})
     if first < EARLIEST:
         raise InvalidArgument("the month is too early", {"period.month": f"from {EARLIEST:%Y-%m}"})
+    if first > today:  # a rule of today: 409
+        raise NotAllowed("the month has not begun", reason="PERIOD_NOT_BEGUN")
     return Period(first, _month_end(first))
 
 

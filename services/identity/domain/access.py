@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from services.kit.authz import Access, NodePath
-from services.kit.errors import InvalidArgument, NotAllowed, PermissionDenied
+from services.kit.errors import InvalidArgument, NotAllowed, NotFound, PermissionDenied
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     # category → the checkboxes in it (API.md), in the order a person reads them
@@ -213,7 +213,8 @@ def checked_assignments(
     roles: Mapping[str, Role],
     known_nodes: frozenset[str],
 ) -> tuple[Assignment, ...]:
-    """Each assignment names a role of the company and, when scoped, a known node."""
+    """Each assignment names a role of the company and, when scoped, a known node: an
+    unknown one is an object that does not exist (NotFound naming the fields)."""
     errors: dict[str, str] = {}
     seen: list[Assignment] = []
     for index, assignment in enumerate(assignments):
@@ -224,7 +225,7 @@ def checked_assignments(
         if assignment not in seen:
             seen.append(assignment)
     if errors:
-        raise InvalidArgument("the assignments are not valid", errors)
+        raise NotFound("no such role or hierarchy node", errors)
     return tuple(seen)
 
 

@@ -63,10 +63,12 @@ def checked_api_key_name(name: str) -> str:
     return name
 
 
-def key_assignment_error(error: InvalidArgument) -> InvalidArgument:
+def key_assignment_error(error: InvalidArgument | NotFound) -> InvalidArgument | NotFound:
     """The assignment checks name fields `assignments.0.*`; a key has exactly one
-    assignment, so its fields are plain `role_id` and `node_id`."""
+    assignment, so its fields are plain `role_id` and `node_id` (an unknown one stays 404)."""
     fields = {name.removeprefix("assignments.0."): text for name, text in error.fields.items()}
+    if isinstance(error, NotFound):
+        return NotFound("no such role or hierarchy node", fields)
     return InvalidArgument("the key's role or scope is not valid", fields)
 
 

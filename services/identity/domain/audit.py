@@ -130,8 +130,7 @@ def checked_query(
         errors["actor"] = f"use at most {ACTOR_MAX} characters"
     if len(event_type) > TYPE_MAX:
         errors["type"] = f"use at most {TYPE_MAX} characters"
-    if since is not None and until is not None and since > until:
-        errors["from"] = "must not be later than `to`"
+    # `from` after `to` is an empty window, not a malformed one: it holds no events.
     if errors:
         raise InvalidArgument("the audit log filter is not valid", errors)
     return AuditQuery(actor=actor.strip(), type=event_type.strip(), since=since, until=until)

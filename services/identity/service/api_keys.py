@@ -111,7 +111,7 @@ class ApiKeyCases:
         """A role of the company, in a known scope, granting nothing the granter lacks."""
         try:
             (checked,) = await self._access.checked_grant(granter, [assignment])
-        except InvalidArgument as error:
+        except (InvalidArgument, NotFound) as error:
             raise domain.key_assignment_error(error) from error
         return checked
 
