@@ -88,11 +88,13 @@ node_modules/.bin/buf: package.json
 	npm install --no-audit --no-fund --silent
 	@touch $@
 
-lint: $(INSTALLED) node_modules/.bin/buf $(WEB_BUILT) lint-deploy ## ruff, ruff format --check, buf lint, the console's eslint, and lint-deploy
+lint: $(INSTALLED) node_modules/.bin/buf $(WEB_BUILT) lint-deploy ## ruff, ruff format --check, buf lint, the console's eslint and size budget, lint-deploy
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	cd protos && ../node_modules/.bin/buf lint
 	cd web && npm run lint
+	@# The console's budget: the first screen's JavaScript at most 250 KB gzipped.
+	cd web && npm run size
 
 # deploy/ checked without a Docker engine, every tool from the lock (pyproject.toml's dev extra).
 lint-deploy: $(INSTALLED) ## deploy/ without Docker: hadolint, kustomize + kubernetes-validate, compose schema, lock
