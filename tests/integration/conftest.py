@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import ModuleType
 
 import grpc
 import pytest
@@ -15,6 +18,7 @@ from services.kit.mongo import Transactions, connect_mongo
 from services.kit.runtime import ServiceRuntime
 from services.kit.settings import SERVICE_NAMES, Settings
 from tests.support.kit import Clients, eventually, kit_clients
+from tests.support.rabbitmq_node import RabbitNode
 from tests.support.servers import (
     MongoServer,
     delete_broker_namespace,
@@ -77,3 +81,31 @@ def db(mongo_client: AsyncMongoClient) -> AsyncDatabase:
 @pytest.fixture
 def transactions(mongo_client: AsyncMongoClient) -> Transactions:
     return Transactions(mongo_client)
+
+
+@pytest.fixture
+async def own_broker() -> AsyncIterator[RabbitNode]:
+    """A RabbitMQ node of the test's own, to stop and start (never the shared broker)."""
+    node = RabbitNode()
+    await asyncio.to_thread(node.start)
+    yield node
+    await asyncio.to_thread(node.remove)
+
+
+@asynccontextmanager
+async def services_on(
+    mongo_url: str, broker: RabbitNode, *mains: ModuleType
+) -> AsyncIterator[tuple[Settings, dict[str, ServiceRuntime]]]:
+    """The services of `mains` (their `main` modules) running here against `broker`, ready;
+    by name (`identity`, `catalog` …)."""
+    prefix = namespace()
+    settings = isolated_settings(mongo_url, broker.url, prefix)
+    runtimes = {main.NAME: await main.start(settings, address="127.0.0.1:0") for main in mains}
+    for runtime in runtimes.values():
+        await runtime.wait_ready(within_seconds=60)
+    try:
+        yield settings, runtimes
+    finally:
+        for runtime in runtimes.values():
+            await runtime.stop()
+        await delete_broker_namespace(broker.url, f"{prefix}.", SERVICE_NAMES)

@@ -24,15 +24,16 @@ from services.catalog import main as catalog_main
 from services.identity import main as identity_main
 from services.kit.events import decode_event
 from services.kit.runtime import ServiceRuntime
-from services.kit.settings import SERVICE_NAMES, Settings
+from services.kit.settings import Settings
 from tests.e2e.test_billing import usage_record
 from tests.e2e.test_catalog_catalogue import a_tariff
 from tests.e2e.test_catalog_numbers import fresh_iccid, fresh_msisdn
+from tests.integration.conftest import services_on
 from tests.support.billing import Billing
 from tests.support.kit import eventually
 from tests.support.rabbitmq_node import RabbitNode, available
 from tests.support.requisites import random_inn
-from tests.support.servers import MongoServer, delete_broker_namespace, isolated_settings, namespace
+from tests.support.servers import MongoServer
 from vm.billing.v1 import billing_pb2 as bpb
 from vm.billing.v1 import billing_pb2_grpc as bpb_grpc
 from vm.catalog.v1 import numbers_pb2, numbers_pb2_grpc, tariffs_pb2, tariffs_pb2_grpc
@@ -49,30 +50,13 @@ NUMBERS = 3
 
 
 @pytest.fixture
-async def own_broker() -> AsyncIterator[RabbitNode]:
-    node = RabbitNode()
-    await asyncio.to_thread(node.start)
-    yield node
-    await asyncio.to_thread(node.remove)
-
-
-@pytest.fixture
 async def services(
     mongo_server: MongoServer, own_broker: RabbitNode
 ) -> AsyncIterator[tuple[Settings, dict[str, ServiceRuntime]]]:
-    prefix = namespace()
-    settings = isolated_settings(mongo_server.url, own_broker.url, prefix)
-    runtimes = {
-        "identity": await identity_main.start(settings, address="127.0.0.1:0"),
-        "catalog": await catalog_main.start(settings, address="127.0.0.1:0"),
-        "billing": await billing_main.start(settings, address="127.0.0.1:0"),
-    }
-    for runtime in runtimes.values():
-        await runtime.wait_ready(within_seconds=60)
-    yield settings, runtimes
-    for runtime in runtimes.values():
-        await runtime.stop()
-    await delete_broker_namespace(own_broker.url, f"{prefix}.", SERVICE_NAMES)
+    async with services_on(
+        mongo_server.url, own_broker, identity_main, catalog_main, billing_main
+    ) as running:
+        yield running
 
 
 def operator(settings: Settings) -> tuple[tuple[str, str], ...]:

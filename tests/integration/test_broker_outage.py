@@ -16,11 +16,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from services.catalog import main as catalog_main
 from services.identity import main as identity_main
 from services.kit.runtime import ServiceRuntime
-from services.kit.settings import SERVICE_NAMES, Settings
+from services.kit.settings import Settings
+from tests.integration.conftest import services_on
 from tests.support.kit import eventually
 from tests.support.rabbitmq_node import RabbitNode, available
 from tests.support.requisites import random_inn
-from tests.support.servers import MongoServer, delete_broker_namespace, isolated_settings, namespace
+from tests.support.servers import MongoServer
 from vm.identity.v1 import companies_pb2, companies_pb2_grpc
 
 pytestmark = [
@@ -34,29 +35,11 @@ CREATED = "vm.identity.company.created.v1"
 
 
 @pytest.fixture
-async def own_broker() -> AsyncIterator[RabbitNode]:
-    node = RabbitNode()
-    await asyncio.to_thread(node.start)
-    yield node
-    await asyncio.to_thread(node.remove)
-
-
-@pytest.fixture
 async def services(
     mongo_server: MongoServer, own_broker: RabbitNode
 ) -> AsyncIterator[tuple[Settings, dict[str, ServiceRuntime]]]:
-    prefix = namespace()
-    settings = isolated_settings(mongo_server.url, own_broker.url, prefix)
-    runtimes = {
-        "identity": await identity_main.start(settings, address="127.0.0.1:0"),
-        "catalog": await catalog_main.start(settings, address="127.0.0.1:0"),
-    }
-    for runtime in runtimes.values():
-        await runtime.wait_ready(within_seconds=60)
-    yield settings, runtimes
-    for runtime in runtimes.values():
-        await runtime.stop()
-    await delete_broker_namespace(own_broker.url, f"{prefix}.", SERVICE_NAMES)
+    async with services_on(mongo_server.url, own_broker, identity_main, catalog_main) as running:
+        yield running
 
 
 async def serving(runtime: ServiceRuntime) -> bool:
