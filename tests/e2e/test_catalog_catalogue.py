@@ -224,7 +224,7 @@ async def test_services_with_prices_and_rules_and_the_filter_by_tariff(system, a
     assert {base, extra, everywhere, retired} <= all_ids  # unfiltered: the whole catalogue
 
 
-async def test_unknown_items_are_404_and_an_unknown_filter_is_422(system, api, company):
+async def test_unknown_items_and_an_unknown_filter_are_404(system, api, company):
     headers = bearer(await register(api, company))
     for path in ("/api/v1/tariffs/tariff_nowhere", "/api/v1/services/no_such_service"):
         response = await api.get(path, headers=headers)
@@ -233,7 +233,8 @@ async def test_unknown_items_are_404_and_an_unknown_filter_is_422(system, api, c
     unknown = await api.get(
         "/api/v1/services", params={"tariff_id": "tariff_nowhere"}, headers=headers
     )
-    assert unknown.status_code == 422, unknown.text
+    # A well-formed id of nothing is not found (naming the field); only a malformed id is 422.
+    assert unknown.status_code == 404, unknown.text
     assert [e["field"] for e in unknown.json()["errors"]] == ["tariff_id"]
     malformed = await api.get("/api/v1/services", params={"tariff_id": "Не id"}, headers=headers)
     assert malformed.status_code == 422

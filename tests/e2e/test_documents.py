@@ -189,7 +189,6 @@ async def test_reports_of_usage_cdr_and_inventory_agree_with_billing(
         {
             "type": "cdr",
             "format": "csv",
-            "node_id": "",
             "msisdns": msisdns,
             "period": {
                 "from": first_day.date().isoformat(),
@@ -220,7 +219,8 @@ async def test_bad_report_requests_are_refused_and_create_nothing(system, api, a
         ({"type": "weather", "format": "xlsx", "msisdns": msisdns, "period": month}, 422),
         ({"type": "usage", "format": "docx", "msisdns": msisdns, "period": month}, 422),
         ({"type": "usage", "format": "xlsx", "msisdns": msisdns, "period": "2020-13"}, 422),
-        ({"type": "usage", "format": "xlsx", "msisdns": msisdns, "period": "2999-01"}, 422),
+        # Well-formed periods a rule refuses (not begun, too long): 409 not_allowed.
+        ({"type": "usage", "format": "xlsx", "msisdns": msisdns, "period": "2999-01"}, 409),
         (
             {
                 "type": "usage",
@@ -228,7 +228,7 @@ async def test_bad_report_requests_are_refused_and_create_nothing(system, api, a
                 "msisdns": msisdns,
                 "period": {"from": "2024-01-01", "to": "2025-06-30"},
             },
-            422,
+            409,
         ),
         ({"type": "usage", "format": "xlsx", "msisdns": ["79990001122"], "period": month}, 404),
         ({"type": "usage", "format": "xlsx", "node_id": "nod_nope", "period": month}, 404),
@@ -436,14 +436,15 @@ async def test_bad_document_requests_are_refused_and_create_nothing(
     cases = [
         ({"account_ids": [account], "types": ["receipt"], "period": month}, 422),
         ({"account_ids": [account], "types": ["invoice"], "period": "2020-13"}, 422),
-        ({"account_ids": [account], "types": ["invoice"], "period": "2999-01"}, 422),
+        # Well-formed periods a rule refuses (not begun, too long): 409 not_allowed.
+        ({"account_ids": [account], "types": ["invoice"], "period": "2999-01"}, 409),
         (
             {
                 "account_ids": [account],
                 "types": ["invoice"],
                 "period": {"from": "2024-01-01", "to": "2025-06-30"},
             },
-            422,
+            409,
         ),
         ({"account_ids": [account], "types": ["invoice"], "period": month, "email": "x"}, 422),
         ({"account_ids": [foreign], "types": ["invoice"], "period": month}, 404),
@@ -454,7 +455,8 @@ async def test_bad_document_requests_are_refused_and_create_nothing(
             "/api/v1/documents", headers={**admin, "idempotency-key": uuid.uuid4().hex}, json=body
         )
         assert response.status_code == status, (body, response.text)
-        assert response.json()["code"] == ("validation_failed" if status == 422 else "not_found")
+        codes = {422: "validation_failed", 404: "not_found", 409: "not_allowed"}
+        assert response.json()["code"] == codes[status]
     listed = await api.get("/api/v1/operations", headers=admin, params={"type": "documents"})
     assert listed.json()["items"] == []
     types = await api.get("/api/v1/document-types", headers=admin)
