@@ -6,6 +6,7 @@ with axe-core: no serious or critical violation."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -94,6 +95,9 @@ async def page(browser, system) -> AsyncIterator[Page]:
     await context.close()
 
 
+NO_LOADER = "!document.querySelector('.mantine-Loader-root')"
+
+
 async def screen(page: Page, name: str) -> None:
     """A screenshot at each width and axe-core's verdict on each: nothing serious."""
     for width, viewport in WIDTHS.items():
@@ -105,6 +109,9 @@ async def screen(page: Page, name: str) -> None:
         except PlaywrightTimeout:
             wide = await page.evaluate(WIDE_ELEMENTS)
             raise AssertionError(f"{name} is wider than the {width} screen: {wide}") from None
+        # The settled screen: no spinner still turning (a button's loader is a passing state).
+        with contextlib.suppress(PlaywrightTimeout):
+            await page.wait_for_function(NO_LOADER, timeout=5_000)
         await page.screenshot(path=SHOTS / f"{name}-{width}.png", full_page=True)
         if not await page.evaluate("typeof window.axe !== 'undefined'"):
             await page.add_script_tag(path=str(AXE))
