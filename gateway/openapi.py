@@ -116,7 +116,7 @@ STATUS_DESCRIPTIONS = {
     403: "The caller lacks the permission (`permission_denied`).",
     404: "No such object, or another company's (`not_found`).",
     409: "A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, "
-    "`idempotency_key_reused`).",
+    "`idempotency_key_reused`, `idempotency_key_in_use`).",
     422: "The request is not valid (`validation_failed`, with `errors` by field).",
     429: "Too many requests (`rate_limited`, with `Retry-After`).",
     503: "A service is not available right now (`unavailable`).",

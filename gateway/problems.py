@@ -34,6 +34,7 @@ TITLES: dict[str, tuple[int, str]] = {
     "method_not_allowed": (405, "Method not allowed"),
     "conflict": (409, "Conflict"),
     "idempotency_key_reused": (409, "Idempotency key reused with another request"),
+    "idempotency_key_in_use": (409, "A request with this idempotency key is still running"),
     "insufficient_funds": (409, "Insufficient funds"),
     "not_allowed": (409, "Not allowed now"),
     "payload_too_large": (413, "Request too large"),

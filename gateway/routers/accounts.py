@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from gateway.deps import Backends, IdempotencyKey
+from gateway.deps import Backends, IdempotencyKey, ReplayableMetadata
 from gateway.fields import ACCOUNT_NAME_MAX, BillDeliveryIn, Moment, MoneyIn, moment_text
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.routers.billing_shapes import (
@@ -128,7 +128,7 @@ async def list_accounts(
 
 @router.post("", response_model=AccountOut, status_code=201, openapi_extra=SETTINGS)
 async def open_account(
-    body: NewAccountIn, backends: Backends, credential: CurrentCredential
+    body: NewAccountIn, backends: Backends, metadata: ReplayableMetadata
 ) -> AccountOut:
     """A new, empty account on advance (bill delivery: as given, else e-mail to the
     company's contact)."""
@@ -136,7 +136,7 @@ async def open_account(
     if body.bill_delivery is not None:
         new.bill_delivery.CopyFrom(delivery_message(body.bill_delivery))
     response = await backends.accounts.OpenAccount(
-        pb.OpenAccountRequest(account=new), metadata=credential.metadata, timeout=TIMEOUT
+        pb.OpenAccountRequest(account=new), metadata=metadata, timeout=TIMEOUT
     )
     return account_out(response.account)
 

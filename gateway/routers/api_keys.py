@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from gateway.deps import Backends
+from gateway.deps import Backends, ReplayableMetadata
 from gateway.fields import NOT_BLANK
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.schemas import ApiKeyOut, api_key_out
@@ -59,7 +59,7 @@ async def list_api_keys(
 
 @router.post("", status_code=201, response_model=NewApiKey, openapi_extra=API_KEYS_MANAGE)
 async def create_api_key(
-    body: ApiKeyIn, backends: Backends, credential: CurrentCredential
+    body: ApiKeyIn, backends: Backends, metadata: ReplayableMetadata
 ) -> NewApiKey:
     """A new key with one role in one scope; you cannot give it more than you hold."""
     response = await backends.api_keys.CreateApiKey(
@@ -69,7 +69,7 @@ async def create_api_key(
                 role_id=body.role_id, node_id=body.node_id or ""
             ),
         ),
-        metadata=credential.metadata,
+        metadata=metadata,
         timeout=TIMEOUT,
     )
     return NewApiKey(api_key=api_key_out(response.api_key), key=response.key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from gateway.deps import Backends
+from gateway.deps import Backends, ReplayableMetadata
 from gateway.fields import NOT_BLANK, NodeKind
 from gateway.security import ANY_USER, CurrentCredential, needs
 from vm.catalog.v1 import hierarchy_pb2 as pb
@@ -65,11 +65,11 @@ async def get_hierarchy(backends: Backends, credential: CurrentCredential) -> Hi
 
 
 @router.post("/nodes", status_code=201, response_model=NodeOut, openapi_extra=MANAGE)
-async def create_node(body: NodeIn, backends: Backends, credential: CurrentCredential) -> NodeOut:
+async def create_node(body: NodeIn, backends: Backends, metadata: ReplayableMetadata) -> NodeOut:
     """A new node (department, branch, city...) under a parent node."""
     response = await backends.hierarchy.CreateNode(
         pb.CreateNodeRequest(parent_id=body.parent_id, name=body.name, kind=body.kind),
-        metadata=credential.metadata,
+        metadata=metadata,
         timeout=TIMEOUT,
     )
     return node_out(response.node)

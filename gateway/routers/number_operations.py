@@ -15,11 +15,11 @@ from fastapi import APIRouter, Path
 from google.protobuf.message import Message
 from pydantic import BaseModel, Field
 
-from gateway.deps import Backends, BackendStubs
+from gateway.deps import Backends, BackendStubs, Metadata, ReplayableMetadata
 from gateway.fields import ICCID_PATTERN, NOT_BLANK, PHONE_PATTERN, BlockType
 from gateway.fields import Msisdn as MsisdnField
 from gateway.routers.numbers import Msisdn, NumberOut, number_out
-from gateway.security import Credential, CurrentCredential, needs
+from gateway.security import CurrentCredential, needs
 from vm.catalog.v1 import number_operations_pb2 as pb
 
 router = APIRouter(prefix="/api/v1/numbers", tags=["number operations"])
@@ -108,11 +108,11 @@ def _texts(settings: Settings | None) -> dict[str, str]:
 
 
 async def _number_after(
-    backends: BackendStubs, credential: Credential, method: str, message: Message
+    backends: BackendStubs, metadata: Metadata, method: str, message: Message
 ) -> NumberOut:
     """Calls the operation and answers with the number as it now is."""
     call = getattr(backends.number_operations, method)
-    response = await call(message, metadata=credential.metadata, timeout=TIMEOUT)
+    response = await call(message, metadata=metadata, timeout=TIMEOUT)
     return number_out(response.number)
 
 
@@ -124,7 +124,7 @@ async def change_tariff(
     refused when a connected service is not allowed on it."""
     return await _number_after(
         backends,
-        credential,
+        credential.metadata,
         "ChangeTariff",
         pb.ChangeTariffRequest(
             msisdn=msisdn, tariff_id=body.tariff_id, settings=_texts(body.settings)
@@ -139,7 +139,7 @@ async def change_tariff_settings(
     """Some settings of the number's tariff; the others stay as they are."""
     return await _number_after(
         backends,
-        credential,
+        credential.metadata,
         "ChangeTariffSettings",
         pb.ChangeTariffSettingsRequest(msisdn=msisdn, settings=_texts(body.settings)),
     )
@@ -147,12 +147,12 @@ async def change_tariff_settings(
 
 @router.post("/{msisdn}/services", response_model=NumberOut, openapi_extra=SERVICES)
 async def connect_service(
-    msisdn: Msisdn, body: ServiceIn, backends: Backends, credential: CurrentCredential
+    msisdn: Msisdn, body: ServiceIn, backends: Backends, metadata: ReplayableMetadata
 ) -> NumberOut:
     """Connects a service, checked against the catalogue's compatibility rules."""
     return await _number_after(
         backends,
-        credential,
+        metadata,
         "ConnectService",
         pb.ConnectServiceRequest(msisdn=msisdn, service_id=body.service_id),
     )
@@ -165,7 +165,7 @@ async def disconnect_service(
     """Disconnects a service (refused while a connected service needs it)."""
     return await _number_after(
         backends,
-        credential,
+        credential.metadata,
         "DisconnectService",
         pb.DisconnectServiceRequest(msisdn=msisdn, service_id=service_id),
     )
@@ -173,11 +173,11 @@ async def disconnect_service(
 
 @router.post("/{msisdn}/blocks", response_model=NumberOut, openapi_extra=BLOCKS)
 async def set_block(
-    msisdn: Msisdn, body: BlockIn, backends: Backends, credential: CurrentCredential
+    msisdn: Msisdn, body: BlockIn, backends: Backends, metadata: ReplayableMetadata
 ) -> NumberOut:
     """A voluntary or lost/stolen block; the number is blocked while any block is set."""
     return await _number_after(
-        backends, credential, "SetBlock", pb.SetBlockRequest(msisdn=msisdn, type=body.type)
+        backends, metadata, "SetBlock", pb.SetBlockRequest(msisdn=msisdn, type=body.type)
     )
 
 
@@ -190,7 +190,10 @@ async def remove_block(
 ) -> NumberOut:
     """Removes a voluntary or lost/stolen block."""
     return await _number_after(
-        backends, credential, "RemoveBlock", pb.RemoveBlockRequest(msisdn=msisdn, type=block_type)
+        backends,
+        credential.metadata,
+        "RemoveBlock",
+        pb.RemoveBlockRequest(msisdn=msisdn, type=block_type),
     )
 
 
@@ -205,7 +208,7 @@ async def set_forwarding(
     """Forwards calls on the condition to the target (any phone number but this one)."""
     return await _number_after(
         backends,
-        credential,
+        credential.metadata,
         "SetForwarding",
         pb.SetForwardingRequest(msisdn=msisdn, condition=condition, target=body.target),
     )
@@ -220,7 +223,7 @@ async def remove_forwarding(
     """Removes the forwarding for the condition."""
     return await _number_after(
         backends,
-        credential,
+        credential.metadata,
         "RemoveForwarding",
         pb.RemoveForwardingRequest(msisdn=msisdn, condition=condition),
     )
@@ -228,23 +231,23 @@ async def remove_forwarding(
 
 @router.post("/{msisdn}/sim-replacement", response_model=NumberOut, openapi_extra=SIM)
 async def replace_sim(
-    msisdn: Msisdn, body: SimIn, backends: Backends, credential: CurrentCredential
+    msisdn: Msisdn, body: SimIn, backends: Backends, metadata: ReplayableMetadata
 ) -> NumberOut:
     """The number moves to a new SIM card (ICCID Luhn-checked, not in use anywhere)."""
     return await _number_after(
-        backends, credential, "ReplaceSim", pb.ReplaceSimRequest(msisdn=msisdn, iccid=body.iccid)
+        backends, metadata, "ReplaceSim", pb.ReplaceSimRequest(msisdn=msisdn, iccid=body.iccid)
     )
 
 
 @router.post("/{msisdn}/number-replacement", response_model=NumberReplacementOut, openapi_extra=SIM)
 async def replace_number(
-    msisdn: Msisdn, body: NumberReplacementIn, backends: Backends, credential: CurrentCredential
+    msisdn: Msisdn, body: NumberReplacementIn, backends: Backends, metadata: ReplayableMetadata
 ) -> NumberReplacementOut:
     """A free number of the pool takes the card (SIM, node, tariff, services, blocks,
     forwarding, notes); the old number leaves the company and is retired."""
     response = await backends.number_operations.ReplaceNumber(
         pb.ReplaceNumberRequest(msisdn=msisdn, new_msisdn=body.new_msisdn or ""),
-        metadata=credential.metadata,
+        metadata=metadata,
         timeout=TIMEOUT,
     )
     card = number_out(response.number)

@@ -23,7 +23,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from pydantic import BaseModel, Field
 
-from gateway.deps import Backends, BackendStubs
+from gateway.deps import Backends, BackendStubs, ReplayableMetadata
 from gateway.fields import NOT_BLANK, ONE_LINE, MsisdnPath
 from gateway.fields import Msisdn as MsisdnField
 from gateway.paging import PageSize, PageToken
@@ -246,12 +246,12 @@ async def export_numbers(
 
 
 @router.post("/move", response_model=MoveOut, openapi_extra=MANAGE)
-async def move_numbers(body: MoveIn, backends: Backends, credential: CurrentCredential) -> MoveOut:
+async def move_numbers(body: MoveIn, backends: Backends, metadata: ReplayableMetadata) -> MoveOut:
     """All the numbers to the node, or none (hierarchy.manage at each number and at the
     node)."""
     response = await backends.numbers.MoveNumbers(
         pb.MoveNumbersRequest(msisdns=body.msisdns, node_id=body.node_id),
-        metadata=credential.metadata,
+        metadata=metadata,
         timeout=TIMEOUT,
     )
     return MoveOut(moved=response.moved)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from gateway.deps import Backends
+from gateway.deps import Backends, ReplayableMetadata
 from gateway.fields import NOT_BLANK, Permission
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.schemas import RoleOut, role_out
@@ -87,11 +87,11 @@ async def list_roles(
 
 
 @router.post("/roles", status_code=201, response_model=RoleOut, openapi_extra=ROLES_MANAGE)
-async def create_role(body: RoleIn, backends: Backends, credential: CurrentCredential) -> RoleOut:
+async def create_role(body: RoleIn, backends: Backends, metadata: ReplayableMetadata) -> RoleOut:
     """A custom role: a name and its permissions (the checkboxes)."""
     response = await backends.roles.CreateRole(
         pb.CreateRoleRequest(name=body.name, permissions=body.permissions),
-        metadata=credential.metadata,
+        metadata=metadata,
         timeout=TIMEOUT,
     )
     return role_out(response.role)

@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field
 
-from gateway.deps import Backends
+from gateway.deps import Backends, ReplayableMetadata
 from gateway.fields import NOT_BLANK, Msisdn, MsisdnQuery
 from gateway.paging import PageSize, PageToken
 from gateway.problems import Problem
@@ -208,14 +208,14 @@ async def list_tickets(
 
 @router.post("", status_code=201, response_model=TicketOut, openapi_extra=MANAGE)
 async def create_ticket(
-    body: TicketIn, backends: Backends, credential: CurrentCredential
+    body: TicketIn, backends: Backends, metadata: ReplayableMetadata
 ) -> TicketOut:
     """Due by the category's response time; the numbers must be the caller's."""
     response = await backends.tickets.CreateTicket(
         pb.CreateTicketRequest(
             category=body.category, subject=body.subject, text=body.text, msisdns=body.msisdns
         ),
-        metadata=credential.metadata,
+        metadata=metadata,
         timeout=TIMEOUT,
     )
     return ticket_out(response.ticket)
@@ -236,12 +236,12 @@ async def get_ticket(
     "/{ticket_id}/comments", status_code=201, response_model=TicketOut, openapi_extra=MANAGE
 )
 async def add_comment(
-    ticket_id: TicketId, body: CommentIn, backends: Backends, credential: CurrentCredential
+    ticket_id: TicketId, body: CommentIn, backends: Backends, metadata: ReplayableMetadata
 ) -> TicketOut:
     """A comment; on a ticket waiting for the customer it goes back to the operator."""
     response = await backends.tickets.AddComment(
         pb.AddCommentRequest(ticket_id=ticket_id, text=body.text),
-        metadata=credential.metadata,
+        metadata=metadata,
         timeout=TIMEOUT,
     )
     return ticket_out(response.ticket)
@@ -254,7 +254,7 @@ async def add_attachment(
     ticket_id: TicketId,
     request: Request,
     backends: Backends,
-    credential: CurrentCredential,
+    metadata: ReplayableMetadata,
     file: Annotated[UploadFile, File(description="PDF, an image or an office file, ≤ 10 MiB")],
 ) -> AttachmentOut:
     """One file (multipart/form-data, part `file`); its type is checked by its content."""
@@ -273,7 +273,7 @@ async def add_attachment(
             content_type=file.content_type or "",
             content=content,
         ),
-        metadata=credential.metadata,
+        metadata=metadata,
         timeout=UPLOAD_TIMEOUT,
     )
     return attachment_out(ticket_id, response.attachment)

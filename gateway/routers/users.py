@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from gateway.deps import Backends
+from gateway.deps import Backends, ReplayableMetadata
 from gateway.fields import LOGIN_PATTERN, NOT_BLANK, Email, NewPassword
 from gateway.paging import PageToken
 from gateway.schemas import STATUS_VALUES, Assignment, UserOut, assignment_messages, user_out
@@ -73,7 +73,7 @@ async def list_users(
 
 
 @router.post("", status_code=201, response_model=UserOut, openapi_extra=USERS_MANAGE)
-async def create_user(body: UserIn, backends: Backends, credential: CurrentCredential) -> UserOut:
+async def create_user(body: UserIn, backends: Backends, metadata: ReplayableMetadata) -> UserOut:
     """A new user of the company, with a password and role assignments (no more than the caller
     holds)."""
     response = await backends.users.CreateUser(
@@ -84,7 +84,7 @@ async def create_user(body: UserIn, backends: Backends, credential: CurrentCrede
             password=body.password,
             assignments=assignment_messages(body.assignments),
         ),
-        metadata=credential.metadata,
+        metadata=metadata,
         timeout=TIMEOUT,
     )
     return user_out(response.user)

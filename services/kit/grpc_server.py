@@ -37,6 +37,7 @@ from services.kit.errors import (
     to_grpc_status,
 )
 from services.kit.metrics import RPC_SECONDS, RPCS
+from services.kit.replays import METADATA_KEY, ReplayJournal
 
 log = logging.getLogger(__name__)
 # One line per call, apart from the other logs so that it can be turned down on its own.
@@ -57,11 +58,15 @@ class AccessPolicy:
     `operator_services`: full service names only the operator's systems may call.
     `operator_too_methods`: full method names of company-facing services that the
     operator's systems may call as well (the use case tells the two apart).
+    `replayable_methods`: full method names that a repeat with the same
+    `idempotency-key` metadata answers with the first response instead of running again.
     """
 
     public_methods: frozenset[str] = field(default_factory=frozenset)
     operator_services: frozenset[str] = field(default_factory=frozenset)
     operator_too_methods: frozenset[str] = field(default_factory=frozenset)
+    # Creating methods that honour the `idempotency-key` metadata (services/kit/replays.py).
+    replayable_methods: frozenset[str] = field(default_factory=frozenset)
 
     def audience(self, method: str) -> str:
         service = method.lstrip("/").split("/", 1)[0]
@@ -72,6 +77,11 @@ class AccessPolicy:
         if method in self.operator_too_methods:
             return "user_or_operator"
         return "user"
+
+
+def full_methods(service: str, *names: str) -> frozenset[str]:
+    """`/package.Service/Method` for each name, as gRPC names a method on the wire."""
+    return frozenset(f"/{service}/{name}" for name in names)
 
 
 # Records a refused call (the full method name and the error) for the audit log; it runs
@@ -85,10 +95,12 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         authenticator: CallerAuthenticator,
         policy: AccessPolicy,
         on_denied: DenialRecorder | None = None,
+        replays: ReplayJournal | None = None,
     ) -> None:
         self._authenticator = authenticator
         self._policy = policy
         self._on_denied = on_denied
+        self._replays = replays
         self._recordings: set[asyncio.Task[None]] = set()  # kept until done (no GC mid-way)
 
     async def intercept_service(
@@ -102,8 +114,33 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         metadata = dict(details.invocation_metadata or ())
         audience = self._policy.audience(details.method)
         prepare = self._preparer(metadata, audience)
+        handler = self._replayable(handler, details.method, metadata.get(METADATA_KEY))
         return _wrap_handler(
             handler, prepare, self._denial_notice(details.method, metadata), details.method
+        )
+
+    def _replayable(
+        self, handler: grpc.RpcMethodHandler, method: str, key: str | bytes | None
+    ) -> grpc.RpcMethodHandler:
+        """A creating call with an idempotency key runs through the replay journal: the
+        handler then answers bytes, the first response's on a repeat."""
+        if key is None or self._replays is None or not handler.unary_unary:
+            return handler
+        if method not in self._policy.replayable_methods:
+            return handler
+        replays, inner = self._replays, handler.unary_unary
+        serialize = handler.response_serializer
+
+        async def replayed(request: Any, context: grpc.aio.ServicerContext) -> bytes:
+            async def run() -> bytes:
+                response = await inner(request, context)
+                return bytes(serialize(response))
+
+            request_bytes = request.SerializeToString(deterministic=True)
+            return await replays.run_once(method, str(key), request_bytes, run)
+
+        return grpc.unary_unary_rpc_method_handler(
+            replayed, request_deserializer=handler.request_deserializer
         )
 
     def _denial_notice(
@@ -318,10 +355,11 @@ def create_server(
     authenticator: CallerAuthenticator,
     policy: AccessPolicy,
     on_denied: DenialRecorder | None = None,
+    replays: ReplayJournal | None = None,
 ) -> GrpcServer:
     """Build the server and bind `address` (port 0 picks a free one; tests use that)."""
     server = grpc.aio.server(
-        interceptors=[CallContextInterceptor(authenticator, policy, on_denied)],
+        interceptors=[CallContextInterceptor(authenticator, policy, on_denied, replays)],
         options=list(SERVER_OPTIONS),
     )
     for add, servicer in servicers:

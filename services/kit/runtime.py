@@ -34,6 +34,7 @@ from services.kit.grpc_server import AccessPolicy, GrpcServer, Registrar, create
 from services.kit.metrics import serve_metrics
 from services.kit.mongo import Transactions, connect_mongo, ping
 from services.kit.outbox import Outbox, OutboxRelay
+from services.kit.replays import ReplayJournal
 from services.kit.settings import Settings
 from services.kit.work_queue import DueJobs, Housekeeping, JobHandler, WorkQueue, take_work
 
@@ -90,7 +91,13 @@ class ServiceRuntime:
         """Start serving; returns the bound port. Readiness follows in the background."""
         address = address or f"{self.settings.grpc_host}:{self.settings.grpc_port(self.name)}"
         self.server = create_server(
-            address, servicers, service_names, authenticator, policy, self._record_denial
+            address,
+            servicers,
+            service_names,
+            authenticator,
+            policy,
+            self._record_denial,
+            ReplayJournal(self.db),
         )
         await self.server.server.start()
         await self.server.set_serving(False)
@@ -181,6 +188,7 @@ class ServiceRuntime:
     def _prepare_database(self, prepare: Prepare | None) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             await self.outbox.ensure_indexes()
+            await ReplayJournal(self.db).ensure_indexes()
             if prepare:
                 await prepare()
 

@@ -67,6 +67,31 @@ def test_problems_are_declared_as_problem_json_and_never_as_fastapis_validation_
             }
 
 
+def test_every_post_that_creates_something_takes_an_idempotency_key():
+    """201/202 answers create something, and a single-number change starts an operation;
+    the public sign-in flows create no object a client could duplicate (each step is its own
+    code or session)."""
+    changes_a_number = {"connectService", "setBlock", "replaceSim", "replaceNumber", "moveNumbers"}
+    creating = [
+        (path, op)
+        for method, path, op in OPERATIONS
+        if method == "post"
+        and (
+            ({"201", "202"} & set(op["responses"]) and not path.startswith("/api/v1/auth/"))
+            or op["operationId"] in changes_a_number
+        )
+    ]
+    assert len(creating) == 19
+    without = [
+        path
+        for path, op in creating
+        if not any(
+            p["in"] == "header" and p["name"] == "Idempotency-Key" for p in op.get("parameters", [])
+        )
+    ]
+    assert without == []
+
+
 def test_every_list_pages_the_same_way():
     lists = []
     for method, path, operation in OPERATIONS:

@@ -24,7 +24,7 @@ from services.billing.grpc_api.money import (
 )
 from services.billing.grpc_api.operator import OPERATOR_SERVICE, BillingOperatorServicer
 from services.billing.service import BillingCases
-from services.kit.grpc_server import AccessPolicy, Registrar
+from services.kit.grpc_server import AccessPolicy, Registrar, full_methods
 from services.kit.known_companies import KnownCompanies
 from vm.billing.v1 import (
     accounts_pb2_grpc,
@@ -45,6 +45,7 @@ SERVICE_NAMES = (
 ACCESS_POLICY = AccessPolicy(
     operator_services=frozenset({OPERATOR_SERVICE}),
     operator_too_methods=OPERATOR_TOO | {f"/{ACCOUNT_SERVICE}/MoveNumberToAccount"},
+    replayable_methods=full_methods(ACCOUNT_SERVICE, "OpenAccount"),
 )
 
 

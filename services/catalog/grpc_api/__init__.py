@@ -20,15 +20,17 @@ from services.catalog.grpc_api.numbers import (
 )
 from services.catalog.grpc_api.operations import NUMBER_OPERATION_SERVICE, operation_registrars
 from services.catalog.service import CatalogCases
-from services.kit.grpc_server import AccessPolicy, Registrar
+from services.kit.grpc_server import AccessPolicy, Registrar, full_methods
 from services.kit.known_companies import KnownCompanies, KnownCompanyLookup
 from vm.catalog.v1 import catalog_pb2, catalog_pb2_grpc, hierarchy_pb2, hierarchy_pb2_grpc
 
 _OPERATOR = catalog_pb2.DESCRIPTOR.services_by_name["CatalogOperatorService"].full_name
 
+_HIERARCHY = hierarchy_pb2.DESCRIPTOR.services_by_name["HierarchyService"].full_name
+
 SERVICE_NAMES = (
     _OPERATOR,
-    hierarchy_pb2.DESCRIPTOR.services_by_name["HierarchyService"].full_name,
+    _HIERARCHY,
     CATALOG_SERVICE,
     ADMIN_SERVICE,
     NUMBER_SERVICE,
@@ -37,7 +39,12 @@ SERVICE_NAMES = (
     BULK_OPERATION_SERVICE,
 )
 ACCESS_POLICY = AccessPolicy(
-    operator_services=frozenset({_OPERATOR, ADMIN_SERVICE, NUMBER_ADMIN_SERVICE})
+    operator_services=frozenset({_OPERATOR, ADMIN_SERVICE, NUMBER_ADMIN_SERVICE}),
+    replayable_methods=full_methods(_HIERARCHY, "CreateNode")
+    | full_methods(NUMBER_SERVICE, "MoveNumbers")
+    | full_methods(
+        NUMBER_OPERATION_SERVICE, "ConnectService", "SetBlock", "ReplaceSim", "ReplaceNumber"
+    ),
 )
 
 

@@ -15,7 +15,7 @@ from services.identity.grpc_api.roles import RoleServicer
 from services.identity.grpc_api.trust import CompanyServicer, TrustServicer
 from services.identity.grpc_api.users import UserServicer
 from services.identity.service import IdentityCases
-from services.kit.grpc_server import AccessPolicy, Registrar
+from services.kit.grpc_server import AccessPolicy, Registrar, full_methods
 from vm.identity.v1 import (
     api_keys_pb2,
     api_keys_pb2_grpc,
@@ -39,12 +39,14 @@ _AUTH = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 _TRUST = trust_pb2.DESCRIPTOR.services_by_name["TrustService"].full_name
 _COMPANIES = companies_pb2.DESCRIPTOR.services_by_name["CompanyService"].full_name
 _API_KEYS = api_keys_pb2.DESCRIPTOR.services_by_name["ApiKeyService"].full_name
+_USERS = users_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+_ROLES = roles_pb2.DESCRIPTOR.services_by_name["RoleService"].full_name
 
 SERVICE_NAMES = (
     _AUTH,
     profile_pb2.DESCRIPTOR.services_by_name["ProfileService"].full_name,
-    users_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
-    roles_pb2.DESCRIPTOR.services_by_name["RoleService"].full_name,
+    _USERS,
+    _ROLES,
     _TRUST,
     _COMPANIES,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
@@ -72,6 +74,9 @@ ACCESS_POLICY = AccessPolicy(
         }
     ),
     operator_services=frozenset({_COMPANIES}),
+    replayable_methods=full_methods(_USERS, "CreateUser")
+    | full_methods(_ROLES, "CreateRole")
+    | full_methods(_API_KEYS, "CreateApiKey"),
 )
 
 

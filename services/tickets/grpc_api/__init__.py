@@ -7,7 +7,7 @@ caller may do is checked by the use cases.
 
 from __future__ import annotations
 
-from services.kit.grpc_server import AccessPolicy, Registrar
+from services.kit.grpc_server import AccessPolicy, Registrar, full_methods
 from services.kit.known_companies import KnownCompanies
 from services.tickets.grpc_api.company import TicketServicer
 from services.tickets.grpc_api.desk import TicketsOperatorServicer
@@ -19,7 +19,10 @@ _OPERATOR = pb.DESCRIPTOR.services_by_name["TicketsOperatorService"].full_name
 _COMPANY = pb.DESCRIPTOR.services_by_name["TicketService"].full_name
 
 SERVICE_NAMES = (_OPERATOR, _COMPANY)
-ACCESS_POLICY = AccessPolicy(operator_services=frozenset({_OPERATOR}))
+ACCESS_POLICY = AccessPolicy(
+    operator_services=frozenset({_OPERATOR}),
+    replayable_methods=full_methods(_COMPANY, "CreateTicket", "AddComment", "AddAttachment"),
+)
 
 
 def registrars(cases: TicketCases, companies: KnownCompanies) -> list[Registrar]:
