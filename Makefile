@@ -88,9 +88,10 @@ node_modules/.bin/buf: package.json
 	npm install --no-audit --no-fund --silent
 	@touch $@
 
-lint: $(INSTALLED) node_modules/.bin/buf $(WEB_BUILT) lint-deploy ## ruff, ruff format --check, buf lint, the console's eslint and size budget, lint-deploy
+lint: $(INSTALLED) $(GENERATED) node_modules/.bin/buf $(WEB_BUILT) lint-deploy ## ruff, ruff format --check, mypy (gateway, kit), buf lint, the console's eslint and size budget, lint-deploy
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	cd protos && ../node_modules/.bin/buf lint
 	cd web && npm run lint
 	@# The console's budget: the first screen's JavaScript at most 250 KB gzipped.

@@ -26,7 +26,7 @@ from gateway.routers.billing_shapes import (
 )
 from gateway.security import CurrentCredential, needs
 from vm.billing.v1 import accounts_pb2 as pb
-from vm.billing.v1 import transfers_pb2
+from vm.billing.v1 import resources_pb2, transfers_pb2
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 VIEW = needs("finance.view")
@@ -95,7 +95,7 @@ class PromisePage(BaseModel):
     cap: Money = Field(description="the most that may be promised now")
 
 
-def promise_out(promise: transfers_pb2.PromisedPayment) -> PromiseOut:
+def promise_out(promise: resources_pb2.PromisedPayment) -> PromiseOut:
     return PromiseOut(
         id=promise.id,
         account_id=promise.account_id,

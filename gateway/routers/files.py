@@ -5,6 +5,7 @@ stream: the first message says what it is, before the response starts, so that a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import quote
 
 import grpc
@@ -13,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from gateway.problems import Problem
 
 # What generated files are: PDF (documents, forms, reports), XLSX and CSV (reports).
-FILE_RESPONSES = {
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {
             "application/pdf": {},

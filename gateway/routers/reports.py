@@ -86,7 +86,7 @@ class ReportIn(BaseModel):
     type: Literal[tuple(REPORT_TYPES)]  # type: ignore[valid-type]
     format: Literal["xlsx", "csv", "pdf"]
     msisdns: Msisdns = Field(
-        default=None,  # type: ignore[assignment]  # absent, never null: one of the two
+        default=None,  # type: ignore[arg-type]  # absent, never null: one of the two
         min_length=1,
         max_length=TARGETS_MAX,
     )

@@ -12,6 +12,7 @@ from gateway.fields import NOT_BLANK, MoneyIn
 from gateway.paging import PageSize, PageToken
 from gateway.routers.billing_shapes import TIMEOUT, Money, moment, money, money_message
 from gateway.security import CurrentCredential, needs
+from vm.billing.v1 import resources_pb2
 from vm.billing.v1 import transfers_pb2 as pb
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["accounts"])
@@ -42,7 +43,7 @@ class TransferPage(BaseModel):
     next_page_token: str
 
 
-def transfer_out(transfer: pb.Transfer) -> TransferOut:
+def transfer_out(transfer: resources_pb2.Transfer) -> TransferOut:
     return TransferOut(
         id=transfer.id,
         from_account_id=transfer.from_account_id,

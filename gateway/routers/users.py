@@ -62,7 +62,7 @@ async def list_users(
             page_size=page_size,
             page_token=page_token,
             query=q,
-            status=STATUS_VALUES.get(status or "", 0),
+            status=STATUS_VALUES.get(status or "", resources_pb2.USER_STATUS_UNSPECIFIED),
         ),
         metadata=credential.metadata,
         timeout=TIMEOUT,

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,7 +86,7 @@ def full_methods(service: str, *names: str) -> frozenset[str]:
 
 # Records a refused call (the full method name and the error) for the audit log; it runs
 # in the call's context, so the caller and client address are in services.kit.context.
-DenialRecorder = Callable[[str, DomainError], Awaitable[None]]
+DenialRecorder = Callable[[str, DomainError], Coroutine[Any, Any, None]]
 
 
 class CallContextInterceptor(grpc.aio.ServerInterceptor):
