@@ -24,7 +24,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PROTOS := $(shell find protos -name '*.proto')
 GENERATED := gen/.generated
 
-.PHONY: help run test smoke fuzz protos lint lint-deploy lock bench demo clean venv openapi
+.PHONY: help run test smoke fuzz protos protos-publish lint lint-deploy lock bench demo clean venv openapi
 
 # The venv holds exactly the lock: every package of requirements.lock.txt installed with its
 # hashes checked and nothing resolved here (--no-deps), then whatever the lock no longer
@@ -64,6 +64,9 @@ $(GENERATED): $(INSTALLED) $(PROTOS)
 
 protos: $(GENERATED) ## (Re)generate gen/ from protos/ with grpc_tools.protoc
 
+protos-publish: node_modules/.bin/buf ## Record protos/ as the published gRPC contract that `make lint` keeps compatible
+	cd protos && ../node_modules/.bin/buf build -o published.binpb
+
 # The Python set-up and the console's build side by side (each waits on its own downloads).
 run: ## The whole system on this machine, with the demo data (deploy/local.py)
 	@$(MAKE) --no-print-directory -j2 $(GENERATED) $(WEB_BUILT)
@@ -88,11 +91,13 @@ node_modules/.bin/buf: package.json
 	npm install --no-audit --no-fund --silent
 	@touch $@
 
-lint: $(INSTALLED) $(GENERATED) node_modules/.bin/buf $(WEB_BUILT) lint-deploy ## ruff, ruff format --check, mypy (gateway, kit), buf lint, the console's eslint and size budget, lint-deploy
+lint: $(INSTALLED) $(GENERATED) node_modules/.bin/buf $(WEB_BUILT) lint-deploy ## ruff, ruff format --check, mypy (gateway, kit), buf lint and breaking, the console's eslint and size budget, lint-deploy
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	cd protos && ../node_modules/.bin/buf lint
+	@# The gRPC contract as published: a change that would break its clients fails here.
+	cd protos && ../node_modules/.bin/buf breaking --against published.binpb
 	cd web && npm run lint
 	@# The console's budget: the first screen's JavaScript at most 250 KB gzipped.
 	cd web && npm run size
