@@ -7,11 +7,13 @@ import uvicorn
 from gateway.app import create_app
 from services.kit.logs import configure_logging
 from services.kit.settings import get_settings
+from services.kit.tracing import configure_tracing
 
 
 def main() -> None:
     settings = get_settings()
     configure_logging("gateway", settings.log_level)
+    configure_tracing("gateway")
     uvicorn.run(
         create_app(settings),
         host=settings.gateway_host,

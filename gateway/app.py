@@ -40,6 +40,7 @@ from gateway.routers import (
 )
 from gateway.routers import settings as settings_routes
 from services.kit.settings import Settings, get_settings
+from services.kit.tracing import instrument_fastapi
 
 DESCRIPTION = (
     "Виртуальный менеджер — личный кабинет для управления корпоративными номерами: "
@@ -98,4 +99,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.env == "dev":
         app.include_router(dev.router)
     install_console(app)  # after every router: the console answers what none of them does
+    instrument_fastapi(app)  # its server span outermost: the access log runs inside it
     return app

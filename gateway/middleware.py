@@ -1,10 +1,11 @@
-"""Request context for every HTTP request: a request id (echoed as `X-Request-Id`), a
-W3C `traceparent` and the client's address, all carried into the gRPC calls it makes."""
+"""Request context for every HTTP request: a request id (echoed as `X-Request-Id`) and the
+client's address, both carried into the gRPC calls it makes. The trace (an incoming W3C
+`traceparent` continued, or a new one) is the FastAPI instrumentation's server span
+(services/kit/tracing.py), and goes on in the calls' metadata by the channels' own."""
 
 from __future__ import annotations
 
 import re
-import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -12,11 +13,9 @@ from services.kit.context import (
     client_address_var,
     new_request_id,
     request_id_var,
-    traceparent_var,
 )
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-_TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
 class RequestContextMiddleware:
@@ -30,11 +29,7 @@ class RequestContextMiddleware:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-request-id", "")
         request_id = given if _REQUEST_ID.match(given) else new_request_id()
-        traceparent = headers.get("traceparent", "")
-        if not _TRACEPARENT.match(traceparent):
-            traceparent = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
         request_id_var.set(request_id)
-        traceparent_var.set(traceparent)
         # The socket's peer, or, when the peer is a proxy VM_FORWARDED_ALLOW_IPS names, the
         # client X-Forwarded-For names (uvicorn's proxy headers put it here).
         client = scope.get("client")

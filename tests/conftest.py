@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from services.kit.settings import SERVICE_NAMES, Settings
+from services.kit.tracing import configure_tracing
 from tests.support.servers import (
     MongoServer,
     amqp_url,
@@ -22,6 +23,11 @@ from tests.support.servers import (
     namespace,
     start_mongo,
 )
+
+# The test process is traced as every process of the system is (the instrumentations on,
+# before any server, channel or client is made; nothing exported unless
+# OTEL_EXPORTER_OTLP_ENDPOINT is set): the trace ids in the logs are real ones.
+configure_tracing("tests")
 
 
 @pytest.fixture(scope="session")

@@ -20,10 +20,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.kit.broker import declare_events_exchange
-from services.kit.context import request_id_var, traceparent_var
+from services.kit.context import request_id_var
 from services.kit.events import Event, decode_event
 from services.kit.metrics import EVENTS_CONSUMED, EVENTS_REDELIVERED, QUEUE_MESSAGES
 from services.kit.mongo import Transactions
+from services.kit.tracing import consuming
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,14 @@ def handler_for(handlers: Mapping[str, EventHandler], event_type: str) -> EventH
         if ("*" in key or "#" in key) and topic_matches(key, event_type):
             return handler
     return None
+
+
+def _span_attributes(event: Event) -> dict[str, str]:
+    return {
+        "cloudevents.event_id": event.id,
+        "cloudevents.event_type": event.type,
+        "cloudevents.event_source": event.source,
+    }
 
 
 class EventConsumer:
@@ -131,9 +140,10 @@ class EventConsumer:
             await message.reject(requeue=False)
             return
         request_id_var.set(f"event:{event.id}")
-        traceparent_var.set(event.traceparent or "")
         try:
-            applied = await self.apply(event)
+            # The event's producer's trace goes on here (CloudEvents' `traceparent`).
+            with consuming(f"{event.type} process", event.traceparent, _span_attributes(event)):
+                applied = await self.apply(event)
         except Exception:
             log.exception(
                 "event handler failed; it will be redelivered",

@@ -1,4 +1,5 @@
-"""Per-request context carried through asyncio tasks: request id, trace parent, caller."""
+"""Per-request context carried through asyncio tasks: request id, caller, client address.
+The trace context is OpenTelemetry's own (services/kit/tracing.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal
+
+from opentelemetry import trace
 
 CallerKind = Literal["anonymous", "user", "api_key", "operator"]
 
@@ -44,7 +47,6 @@ class Caller:
 ANONYMOUS = Caller()
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
-traceparent_var: ContextVar[str] = ContextVar("traceparent", default="")
 caller_var: ContextVar[Caller] = ContextVar("caller", default=ANONYMOUS)
 # The end client's address as the gateway saw it (login throttling, audit).
 client_address_var: ContextVar[str] = ContextVar("client_address", default="")
@@ -59,6 +61,6 @@ def current_caller() -> Caller:
 
 
 def trace_id() -> str:
-    """The trace id of the W3C traceparent (version-traceid-parentid-flags), if any."""
-    parts = traceparent_var.get().split("-")
-    return parts[1] if len(parts) == 4 else ""
+    """The current span's trace id (32 hex digits, as in `traceparent`), "" outside any."""
+    span_context = trace.get_current_span().get_span_context()
+    return format(span_context.trace_id, "032x") if span_context.is_valid else ""

@@ -2,7 +2,9 @@
 
 The type is also the routing key: `vm.<service>.<entity>.<past-tense-verb>.v1`. `id` is
 unique per event and is what consumers deduplicate on. The company travels as the
-`companyid` extension so consumers and the audit log can filter without parsing data.
+`companyid` extension so consumers and the audit log can filter without parsing data; the
+trace of the call that wrote it as `traceparent` (the distributed tracing extension), which
+the relay publishes within and consumers continue (services/kit/tracing.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from cloudevents.core.v1.event import CloudEvent
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from services.kit.context import caller_var, traceparent_var
+from services.kit.context import caller_var
+from services.kit.tracing import current_traceparent
 
 EVENT_TYPE = re.compile(r"^vm\.[a-z_]+\.[a-z_]+\.[a-z_]+\.v[0-9]+$")
 CONTENT_TYPE = JSONFormat.CONTENT_TYPE
@@ -74,7 +77,7 @@ def new_event(
         data=data,
         subject=subject,
         company_id=company_id,
-        traceparent=traceparent_var.get() or None,
+        traceparent=current_traceparent(),
         actor=actor,
         actor_kind=actor_kind,
     )

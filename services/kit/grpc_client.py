@@ -6,7 +6,7 @@ import json
 
 import grpc
 
-from services.kit.context import Caller, client_address_var, request_id_var, traceparent_var
+from services.kit.context import Caller, client_address_var, request_id_var
 from services.kit.errors import Unauthenticated
 
 # Long-lived HTTP/2 connections: with `dns:///` names of headless Services, round_robin
@@ -34,12 +34,11 @@ def open_channel(address: str) -> grpc.aio.Channel:
 
 
 def call_metadata(authorization: str | None = None) -> tuple[tuple[str, str], ...]:
-    """Request id, trace parent, client address and the caller's credential for a call."""
+    """Request id, client address and the caller's credential for a call (the trace's
+    `traceparent` is added by the channel's instrumentation, services/kit/tracing.py)."""
     metadata: list[tuple[str, str]] = []
     if request_id := request_id_var.get():
         metadata.append(("x-request-id", request_id))
-    if traceparent := traceparent_var.get():
-        metadata.append(("traceparent", traceparent))
     if client_address := client_address_var.get():
         metadata.append(("x-client-address", client_address))
     if authorization:

@@ -27,7 +27,6 @@ from services.kit.context import (
     client_address_var,
     new_request_id,
     request_id_var,
-    traceparent_var,
 )
 from services.kit.errors import (
     INTERNAL_STATUS,
@@ -171,7 +170,6 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
     def _preparer(self, metadata: dict[str, Any], audience: str) -> Callable[[], Awaitable[None]]:
         async def prepare() -> None:
             request_id_var.set(str(metadata.get("x-request-id") or new_request_id()))
-            traceparent_var.set(str(metadata.get("traceparent") or ""))
             client_address_var.set(str(metadata.get("x-client-address") or ""))
             caller_var.set(ANONYMOUS)  # until proven otherwise; no caller means "the system"
             caller = await self._authenticator.authenticate(metadata.get("authorization"))

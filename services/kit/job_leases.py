@@ -6,6 +6,10 @@ claims a due, unfinished job that nobody holds (or whose holder's lease ran out)
 the lease while it works, and releases it when it stops in the middle; a sweeper hands the
 queue the jobs that are due and held by nobody. Every write is one conditional update, so
 several workers and sweepers never hold or dispatch the same job together.
+
+A job document may also keep `traceparent`, the trace of the call that made it
+(`traced_job`): a sweeper hands the job on within that trace, so the job is part of its
+caller's trace whoever dispatched it.
 """
 
 from __future__ import annotations
@@ -18,10 +22,24 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
+from services.kit.tracing import current_traceparent
+
 Doc = dict[str, Any]
 # Stored times have millisecond precision: "due by now" is "before now + 1 ms" (a
 # half-open window, never an inclusive bound).
 TICK = timedelta(milliseconds=1)
+
+
+class DueJob(str):
+    """A due job's id, with the trace of the call that made the job (None if untraced)."""
+
+    traceparent: str | None = None
+
+
+def traced_job(doc: Doc) -> Doc:
+    """The new job document, with the trace of the call that makes it."""
+    doc["traceparent"] = current_traceparent()
+    return doc
 
 
 class JobLeases:
@@ -75,7 +93,7 @@ class JobLeases:
 
     async def due(self, now: datetime, redispatch_after: timedelta, limit: int) -> list[str]:
         """Jobs that should be running but nobody holds, marked as dispatched so that the
-        other sweepers leave them alone for a while."""
+        other sweepers leave them alone for a while (each a DueJob: with its trace)."""
         due: list[str] = []
         for _ in range(limit):
             doc = await self._jobs.find_one_and_update(
@@ -93,9 +111,11 @@ class JobLeases:
                     ],
                 },
                 {"$set": {"dispatched_at": now}},
-                projection={"_id": 1},
+                projection={"_id": 1, "traceparent": 1},
             )
             if doc is None:
                 break
-            due.append(doc["_id"])
+            job = DueJob(doc["_id"])
+            job.traceparent = doc.get("traceparent")
+            due.append(job)
         return due

@@ -19,6 +19,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 from pymongo.read_concern import ReadConcern
 
+from services.kit.tracing import span
+
 T = TypeVar("T")
 Work = Callable[[AsyncClientSession], Awaitable[T]]
 
@@ -72,6 +74,11 @@ class Transactions:
             return result
 
     async def _run_once(self, work: Work[T]) -> T:
+        # One span per attempt: its statements and its commit are the driver's spans in it.
+        with span("mongodb transaction"):
+            return await self._attempt(work)
+
+    async def _attempt(self, work: Work[T]) -> T:
         async with (
             self._client.start_session() as session,
             await session.start_transaction(

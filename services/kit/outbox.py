@@ -7,6 +7,11 @@ confirms, then marks them sent. It is at-least-once (a crash between confirm and
 re-publishes; consumers dedupe by event id). With several replicas running, a lease in
 the `relay_leases` collection lets exactly one relay publish at a time; the others wait
 and take over within one lease period if the holder dies.
+
+Each event is published within the trace of the call that wrote it (its CloudEvents
+`traceparent`, kept beside the body), so the broker's instrumentation makes its publish
+span a child of that call and hands the context on to every consumer; the relay's own
+polling is traced by nobody.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pymongo.errors import DuplicateKeyError
 from services.kit.broker import EventPublisher
 from services.kit.events import Event, encode_event
 from services.kit.metrics import EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
+from services.kit.tracing import untraced, within
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,7 @@ class Outbox:
                 "event_id": event.id,
                 "type": event.type,
                 "body": encode_event(event),
+                "traceparent": event.traceparent,
                 "created_at": event.time,
                 "sent_at": None,
             }
@@ -90,10 +97,11 @@ class OutboxRelay:
         while True:
             self._wake.clear()  # a commit from here on wakes the next wait at once
             try:
-                published = await self.relay_once()
-                if datetime.now(UTC) - last_cleanup > timedelta(minutes=5):
-                    await self._delete_old_sent()
-                    last_cleanup = datetime.now(UTC)
+                with untraced():
+                    published = await self.relay_once()
+                    if datetime.now(UTC) - last_cleanup > timedelta(minutes=5):
+                        await self._delete_old_sent()
+                        last_cleanup = datetime.now(UTC)
             except Exception as error:
                 # The database or broker is away (or a publish timed out): the events stay
                 # pending and go out on a later pass; the relay itself must never die.
@@ -115,9 +123,7 @@ class OutboxRelay:
         if not pending:
             return 0
         # Confirms are awaited concurrently; a failure leaves the batch pending (re-sent).
-        await asyncio.gather(
-            *(self._publisher.publish(d["event_id"], d["type"], d["body"]) for d in pending)
-        )
+        await asyncio.gather(*(self._publish(d) for d in pending))
         await self._outbox.update_many(
             {"_id": {"$in": [d["_id"] for d in pending]}},
             {"$set": {"sent_at": datetime.now(UTC)}},
@@ -125,6 +131,10 @@ class OutboxRelay:
         for document in pending:
             EVENTS_PUBLISHED.labels(document["type"]).inc()
         return len(pending)
+
+    async def _publish(self, document: dict) -> None:
+        with within(document.get("traceparent")):
+            await self._publisher.publish(document["event_id"], document["type"], document["body"])
 
     async def measure_backlog(self) -> None:
         """The metrics of what waits: how many events are not published, and since when."""

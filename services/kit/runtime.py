@@ -36,6 +36,7 @@ from services.kit.mongo import Transactions, connect_mongo, ping
 from services.kit.outbox import Outbox, OutboxRelay
 from services.kit.replays import ReplayJournal
 from services.kit.settings import Settings
+from services.kit.tracing import untraced
 from services.kit.work_queue import DueJobs, Housekeeping, JobHandler, WorkQueue, take_work
 
 log = logging.getLogger(__name__)
@@ -177,10 +178,11 @@ class ServiceRuntime:
         """Every METRICS_SAMPLE_SECONDS: the outbox's backlog, the queue's depth (lag)."""
         while True:
             try:
-                if self.relay is not None:
-                    await self.relay.measure_backlog()
-                if self.consumer is not None:
-                    await self.consumer.measure_queues()
+                with untraced():
+                    if self.relay is not None:
+                        await self.relay.measure_backlog()
+                    if self.consumer is not None:
+                        await self.consumer.measure_queues()
             except Exception as error:  # the database or broker is away: sampled again later
                 log.info("metrics not sampled", extra={"error": str(error)[:200]})
             await asyncio.sleep(METRICS_SAMPLE_SECONDS)
@@ -211,7 +213,8 @@ class ServiceRuntime:
         consumer and the relay reconnect by themselves, the metrics show the backlog."""
         serving = False
         while True:
-            healthy = self._ready.is_set() and await ping(self.mongo)
+            with untraced():
+                healthy = self._ready.is_set() and await ping(self.mongo)
             if healthy != serving and self.server is not None:
                 await self.server.set_serving(healthy)
                 serving = healthy
@@ -238,9 +241,11 @@ def run_service_process(
     from services.kit.grpc_server import install_stop_signals
     from services.kit.logs import configure_logging
     from services.kit.settings import get_settings
+    from services.kit.tracing import configure_tracing
 
     settings = get_settings()
     configure_logging(name, settings.log_level)
+    configure_tracing(name)  # before any server, channel or client is made
     serve_metrics(settings, name)
 
     async def main() -> None:

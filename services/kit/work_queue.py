@@ -9,6 +9,11 @@ the message back to the queue at once.
 
 One durable quorum queue per kind of job, with a dead-letter queue for a message that
 keeps failing (`x-delivery-limit`).
+
+A job is run in the trace of the call that made it, in a span of its own: the broker's
+instrumentation carries the trace in the message's headers, whether the call dispatched
+the job itself or a sweeper did (within the trace kept on the job, kit.job_leases); a
+sweep's own reads are traced by nobody.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from aio_pika.abc import (
 
 from services.kit.broker import PUBLISH_TIMEOUT_SECONDS
 from services.kit.metrics import JOB_SECONDS, JOBS, timed
+from services.kit.tracing import consuming, untraced, within
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +96,12 @@ class WorkQueue:
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             job_id = message.body.decode(errors="replace")
+            attributes = {"messaging.destination.name": self._name, "job.id": job_id}
             try:
-                with timed(JOB_SECONDS, self._name):
+                with (
+                    consuming(f"{self._name} job", None, attributes),
+                    timed(JOB_SECONDS, self._name),
+                ):
                     await handler(job_id)
             except Exception:
                 log.exception("job failed; it goes back to the queue", extra={"job": job_id})
@@ -125,10 +135,15 @@ async def take_work(
     while True:
         try:
             now = datetime.now(UTC)
-            for job_id in await due(now, redispatch_after, DUE_PER_SWEEP):
-                await queue.dispatch(job_id)
+            with untraced():
+                due_now = await due(now, redispatch_after, DUE_PER_SWEEP)
+            for job_id in due_now:
+                # In the trace of the call that made the job (kit.job_leases.DueJob).
+                with within(getattr(job_id, "traceparent", None)):
+                    await queue.dispatch(job_id)
             if housekeeping is not None:
-                await housekeeping(now)
+                with untraced():
+                    await housekeeping(now)
         except Exception as error:  # the database or broker is away: the next sweep retries
             log.warning("sweep paused", extra={"queue": queue.name, "error": str(error)[:200]})
         await asyncio.sleep(sweep_seconds)

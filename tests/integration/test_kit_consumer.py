@@ -223,23 +223,33 @@ async def test_a_handler_that_fails_once_is_retried_and_applied_once(settings, c
 
 
 async def test_the_trace_parent_of_the_event_is_the_handlers_context(settings, clients, publisher):
-    from services.kit.context import request_id_var, traceparent_var
+    from services.kit.context import request_id_var, trace_id
+    from services.kit.tracing import within
+    from tests.support.tracing import parent_id, recorded_spans
 
     seen = []
 
     async def record(event, session):
-        seen.append((request_id_var.get(), traceparent_var.get()))
+        seen.append((request_id_var.get(), trace_id()))
 
     consumer = make_consumer(settings, clients, {HAPPENED: record})
     await consumer.start()
     traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    token = traceparent_var.set(traceparent)
-    try:
+    with within(traceparent):
         event = thing(1)
-    finally:
-        traceparent_var.reset(token)
 
-    await publish(publisher, event)
-    await eventually(lambda: len(seen) == 1, what="the handler ran")
+    # Published by hand, outside the event's trace: the handler's span is still in it, a
+    # child of the producer's span the event names.
+    processed = f"{HAPPENED} process"
+    with recorded_spans() as spans:
+        await publish(publisher, event)
+        await eventually(
+            lambda: any(s.name == processed for s in spans.get_finished_spans()),
+            what="the handler ran",
+        )
+        [span] = [s for s in spans.get_finished_spans() if s.name == processed]
 
-    assert seen == [(f"event:{event.id}", traceparent)]
+    _, trace, producer, _ = traceparent.split("-")
+    assert seen == [(f"event:{event.id}", trace)]
+    assert parent_id(span) == producer
+    assert span.attributes["cloudevents.event_id"] == event.id

@@ -17,13 +17,14 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.kit.auth import CallerAuthenticator, TokenVerifier
-from services.kit.context import caller_var, request_id_var, traceparent_var
+from services.kit.context import caller_var, request_id_var, trace_id
 from services.kit.errors import NotFound, RateLimited, read_remote_error
 from services.kit.events import decode_event
 from services.kit.grpc_server import AccessPolicy, create_server
 from services.kit.logs import JsonFormatter
 from services.kit.outbox import OUTBOX
 from services.kit.settings import Settings
+from services.kit.tracing import within
 from tests.support.kit import Tap, eventually
 from tests.support.requisites import random_inn
 from vm.identity.v1 import (
@@ -207,10 +208,11 @@ async def test_a_created_company_is_published_with_the_callers_trace(
     tap = Tap()
     await tap.start(identity.broker, module_settings.events_exchange)
     try:
-        created = await operator.CreateCompany(
-            new_company_request(),
-            metadata=(*as_operator(module_settings), ("traceparent", TRACEPARENT)),
-        )
+        # The caller's trace, sent by the channel's instrumentation as `traceparent`.
+        with within(TRACEPARENT):
+            created = await operator.CreateCompany(
+                new_company_request(), metadata=as_operator(module_settings)
+            )
         company_id = created.company.id
         [event] = [
             decoded
@@ -223,7 +225,10 @@ async def test_a_created_company_is_published_with_the_callers_trace(
         await tap.close()
 
     assert event.company_id == company_id
-    assert event.traceparent == TRACEPARENT
+    # In the caller's trace, from a span of the call's own (a child of the caller's).
+    _, trace, caller_span, _ = TRACEPARENT.split("-")
+    assert event.traceparent.split("-")[1] == trace
+    assert event.traceparent.split("-")[2] != caller_span
     assert event.data["company_id"] == company_id
 
 
@@ -258,7 +263,7 @@ def context_now() -> bytes:
     return json.dumps(
         {
             "request_id": request_id_var.get(),
-            "traceparent": traceparent_var.get(),
+            "trace_id": trace_id(),
             "kind": caller.kind,
             "company_id": caller.company_id,
         }
@@ -408,17 +413,15 @@ async def call(channel, method: str, request: bytes = b"", **kwargs) -> bytes:
 async def test_the_request_id_and_trace_sent_are_the_calls_context_and_in_its_logs(
     probe_channel, user_metadata, json_logs
 ):
-    metadata = (
-        *user_metadata,
-        ("x-request-id", "req-from-gateway-42"),
-        ("traceparent", TRACEPARENT),
-    )
+    metadata = (*user_metadata, ("x-request-id", "req-from-gateway-42"))
 
-    seen = json.loads(await call(probe_channel, f"/{PROBE}/Whoami", metadata=metadata))
+    # The caller's trace, sent by the channel's instrumentation as `traceparent`.
+    with within(TRACEPARENT):
+        seen = json.loads(await call(probe_channel, f"/{PROBE}/Whoami", metadata=metadata))
 
     assert seen == {
         "request_id": "req-from-gateway-42",
-        "traceparent": TRACEPARENT,
+        "trace_id": TRACEPARENT.split("-")[1],
         "kind": "user",
         "company_id": "cmp_p",
     }
@@ -434,7 +437,9 @@ async def test_without_a_request_id_each_call_gets_a_fresh_one(probe_channel):
 
     assert first["request_id"] and second["request_id"]
     assert first["request_id"] != second["request_id"]
-    assert first["kind"] == "anonymous" and first["traceparent"] == ""
+    assert first["kind"] == "anonymous"
+    # Each call without a trace is the start of one of its own.
+    assert first["trace_id"] and second["trace_id"] and first["trace_id"] != second["trace_id"]
 
 
 async def test_concurrent_calls_each_keep_their_own_context(probe_channel, user_metadata):

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.kit.context import traceparent_var
 from services.kit.events import (
     CONTENT_TYPE,
     Event,
@@ -17,6 +16,7 @@ from services.kit.events import (
     new_event,
     read_payload,
 )
+from services.kit.tracing import within
 from vm.identity.events.v1 import events_pb2
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -94,11 +94,8 @@ def test_a_dict_payload_is_copied():
 
 
 def test_the_current_traceparent_travels_with_the_event():
-    token = traceparent_var.set(TRACEPARENT)
-    try:
+    with within(TRACEPARENT):
         traced = new_event("vm.test.thing.happened.v1", {}, source="/test")
-    finally:
-        traceparent_var.reset(token)
     untraced = new_event("vm.test.thing.happened.v1", {}, source="/test")
 
     assert traced.traceparent == TRACEPARENT
@@ -106,8 +103,7 @@ def test_the_current_traceparent_travels_with_the_event():
 
 
 def test_encode_then_decode_keeps_every_attribute_and_the_data():
-    token = traceparent_var.set(TRACEPARENT)
-    try:
+    with within(TRACEPARENT):
         event = new_event(
             "vm.identity.company.created.v1",
             {"name": 'ООО "Ромашка"', "count": 3, "nested": {"list": [1, "two", None]}},
@@ -115,8 +111,6 @@ def test_encode_then_decode_keeps_every_attribute_and_the_data():
             company_id="cmp_42",
             subject="cmp_42",
         )
-    finally:
-        traceparent_var.reset(token)
 
     decoded = decode_event(encode_event(event))
 

@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from services.catalog.domain.bulk import BulkOperation, TargetResult, Targets
-from services.kit.job_leases import JobLeases
+from services.kit.job_leases import JobLeases, traced_job
 from services.kit.operation_status import (
     CANCELLED,
     FAILED,
@@ -67,7 +67,7 @@ def _operation_doc(op: BulkOperation, idempotency_key: str, digest: str) -> Doc:
     }
     if idempotency_key:
         doc["idempotency_key"] = idempotency_key
-    return doc
+    return traced_job(doc)
 
 
 def _operation(doc: Doc) -> BulkOperation:

@@ -24,6 +24,7 @@ from services.kit.errors import NotAllowed, NotFound
 from services.kit.events import Event, new_event
 from services.kit.idempotency import check_replay
 from services.kit.ids import new_id
+from services.kit.job_leases import traced_job
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
 from vm.common.v1 import common_pb2
@@ -132,7 +133,7 @@ def new_job(
     }
     if key:
         job["idempotency_key"] = key
-    return job
+    return traced_job(job)
 
 
 class JobCases:
