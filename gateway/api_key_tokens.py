@@ -44,6 +44,10 @@ class ApiKeyTokens:
     def __len__(self) -> int:
         return len(self._tokens)
 
+    def known(self, key: str) -> bool:
+        """Whether an access token for the key is kept (its next use asks identity nothing)."""
+        return self._tokens.peek(key_digest(key)) is not None
+
     async def token_for(self, key: str) -> str:
         """An access token for the key; UNAUTHENTICATED when identity refuses the key."""
         return await self._tokens.get(key_digest(key), lambda: self._exchange(key))

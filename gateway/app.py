@@ -15,6 +15,7 @@ from gateway.metrics import install_metrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.openapi import TAGS, install_openapi, operation_id
 from gateway.problems import ConcretePathsFirst, install_problem_handlers
+from gateway.rate_limits import RateLimitMiddleware
 from gateway.routers import (
     accounts,
     api_keys,
@@ -54,9 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.backends = Backends.connect(settings)
+        app.state.ready = True  # GET /readyz: its own state, never the services'
         try:
             yield
         finally:
+            app.state.ready = False
             await app.state.backends.close()
 
     app = FastAPI(
@@ -73,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(JsonBodyCheck)  # inside the request context: its answers carry the id
     app.add_middleware(ConcretePathsFirst)  # a 405 before the body is even read
+    # Inside the request context (a 429 carries the request's id and is counted by route).
+    app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware)
     install_metrics(app)  # outermost: every answer is counted, the problem ones too
     install_problem_handlers(app)

@@ -28,6 +28,7 @@ NOT_SERVED = (
     "/redoc",
     "/openapi.json",
     "/healthz",
+    "/readyz",
     "/dev",
     "/metrics",
 )

@@ -23,6 +23,7 @@ from gateway.problems import MEDIA_TYPE, TITLES, problem_type
 # Route functions whose names are not a verb and a noun, and what their operations are called.
 OPERATION_IDS = {
     "healthz": "getHealth",
+    "readyz": "getReadiness",
     "me": "getMe",
     "usage": "getUsage",
     "disable": "disableTwoFactor",
@@ -118,7 +119,9 @@ STATUS_DESCRIPTIONS = {
     409: "A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, "
     "`idempotency_key_reused`, `idempotency_key_in_use`).",
     422: "The request is not valid (`validation_failed`, with `errors` by field).",
-    429: "Too many requests (`rate_limited`, with `Retry-After`).",
+    429: "Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per "
+    "user, per API key, or per client address without a credential; its `RateLimit-*` "
+    "headers, which every answer under the limit carries too), or repeated failed logins.",
     503: "A service is not available right now (`unavailable`).",
 }
 _CHANGES = {"post", "put", "patch", "delete"}
@@ -150,11 +153,38 @@ def problem_statuses(path: str, method: str, operation: dict[str, Any]) -> list[
     return sorted(statuses)
 
 
+def _integer_header(description: str, *, required: bool = False) -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": {"type": "integer"}}
+
+
+# The headers of a 429 (gateway/rate_limits.py; the IETF draft's RateLimit fields). Retry-After
+# is always there; RateLimit-* when the gateway's rate limit refused the request (not on a
+# login throttled by identity).
+RATE_LIMIT_HEADERS: dict[str, dict[str, Any]] = {
+    "Retry-After": _integer_header("seconds to wait before trying again", required=True),
+    "RateLimit-Limit": _integer_header("requests the caller's limit allows in its window"),
+    "RateLimit-Remaining": _integer_header("requests left in the window"),
+    "RateLimit-Reset": _integer_header(
+        "seconds until a request fits again (none remains) or the current window ends"
+    ),
+    "RateLimit-Policy": {
+        "description": "the limit and its window in seconds: `600;w=60`",
+        "required": False,
+        "schema": {"type": "string"},
+    },
+}
+
+
 def _problem_response(status: int) -> dict[str, Any]:
-    return {
+    response: dict[str, Any] = {
         "description": STATUS_DESCRIPTIONS[status],
         "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+    if status == 429:
+        response["headers"] = {
+            name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS
+        }
+    return response
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -178,6 +208,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             .items()
         }
     )
+    spec["components"]["headers"] = dict(RATE_LIMIT_HEADERS)
     schemas["Problem"] = {
         k: v
         for k, v in Problem.model_json_schema(ref_template="#/components/schemas/{model}").items()

@@ -167,7 +167,7 @@ def _field_error(error: Any, body: Any = None) -> dict[str, str]:
     return {"field": field, "message": str(error.get("msg", ""))}
 
 
-def _path_routes(routes: list[BaseRoute], path: str) -> list[RouteContext]:
+def path_routes(routes: list[BaseRoute], path: str) -> list[RouteContext]:
     """The routes whose path template matches `path`, whatever their method; when a concrete
     path (no parameters, e.g. `/numbers/export`) matches, only the concrete ones: as in
     OpenAPI, a concrete path is matched before a templated one (`/numbers/{msisdn}`)."""
@@ -183,7 +183,7 @@ def _path_routes(routes: list[BaseRoute], path: str) -> list[RouteContext]:
 def allowed_methods(routes: list[BaseRoute], path: str) -> list[str]:
     """Every method some route answers at `path` (the `Allow` of a 405)."""
     methods: set[str] = set()
-    for route in _path_routes(routes, path):
+    for route in path_routes(routes, path):
         methods.update(route.methods or ())
     return sorted(methods)
 
@@ -206,7 +206,7 @@ class ConcretePathsFirst:
         if scope["type"] == "http":
             routes = scope["app"].router.routes
             path = scope["path"]
-            concrete = [r for r in _path_routes(routes, path) if not r.param_convertors]
+            concrete = [r for r in path_routes(routes, path) if not r.param_convertors]
             if concrete:
                 methods = allowed_methods(routes, path)
                 if scope["method"] not in methods:

@@ -28,6 +28,11 @@ class SharedLoadCache(Generic[K, V]):
     def keys(self) -> list[K]:
         return list(self._entries)
 
+    def peek(self, key: K) -> V | None:
+        """The value kept for `key` if it is still fresh; never loads."""
+        cached = self._entries.get(key)
+        return cached[1] if cached and cached[0] > time.monotonic() else None
+
     def forget(self, key: K) -> None:
         """Drop a kept value (its owner just changed it); the next get loads anew."""
         self._entries.pop(key, None)

@@ -6,7 +6,7 @@ Each service and worker serves them on a port of its own (its gRPC port +
 `instance` labels, so no metric carries the process's name.
 
 - requests: RPCs by method and status code, HTTP requests by route template and status,
-  each with a latency histogram (RED);
+  each with a latency histogram (RED), and requests the gateway's rate limits refused;
 - events: published by type (transfers completed, numbers blocked … are counted there),
   consumed by type and outcome, redeliveries, the outbox's backlog and the age of its
   oldest pending event, and the depth of the service's queue and its dead letters;
@@ -53,6 +53,12 @@ HTTP_SECONDS = Histogram(
     "Time the gateway took to answer a request.",
     ["method", "route"],
     buckets=LATENCY_BUCKETS,
+)
+RATE_LIMITED = Counter(
+    "vm_http_rate_limited",
+    "REST requests the gateway refused (429) for a rate limit, by whose limit it was "
+    "(user, api_key, address).",
+    ["limit"],
 )
 EVENTS_PUBLISHED = Counter(
     "vm_events_published",

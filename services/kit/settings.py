@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from limits import parse as parse_rate_limit
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_OPERATOR_TOKEN = "dev-operator-token-not-for-production"
@@ -84,6 +85,18 @@ class Settings(BaseSettings):
     # X-Forwarded-For names that is not itself trusted; from any other peer the headers are
     # ignored and the peer is the client. Set it to the ingress controller's pod network.
     forwarded_allow_ips: str = "127.0.0.1"
+    # The gateway's rate limits (gateway/rate_limits.py) on /api/ (health, metrics, the docs
+    # and the console's files are never limited), as `limits` strings ("600/minute",
+    # "10/second", "20 per 5 seconds") counted over a sliding window: per user (a verified
+    # access token), per API key, and per client address (as VM_FORWARDED_ALLOW_IPS resolves
+    # it) for anonymous calls (no credential, or one that does not verify). The counts live
+    # in each gateway replica's own memory: behind a balancer over N replicas a caller gets up
+    # to N times the limit. The console polls an operation's progress each second, so a
+    # person stays far below the user's limit. VM_RATE_LIMIT_ENABLED=false turns them off.
+    rate_limit_enabled: bool = True
+    rate_limit_user: str = "600/minute"
+    rate_limit_api_key: str = "600/minute"
+    rate_limit_anonymous: str = "120/minute"
 
     # The operator's internal systems present this credential on the operator RPCs.
     operator_token: SecretStr = SecretStr(DEV_OPERATOR_TOKEN)
@@ -137,6 +150,12 @@ class Settings(BaseSettings):
     # offset (identity 51051 … documents-worker 51064); 0 serves none. The gateway serves
     # them at /metrics on its own port.
     metrics_port_offset: int = 1000
+
+    @field_validator("rate_limit_user", "rate_limit_api_key", "rate_limit_anonymous")
+    @classmethod
+    def _a_rate_limit(cls, value: str) -> str:
+        parse_rate_limit(value)  # ValueError, naming the string, when it is not a limit
+        return value
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_dev(self) -> Settings:

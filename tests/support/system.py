@@ -122,6 +122,13 @@ def system_settings(
         "VM_SMS_CENTRE_URL": f"http://127.0.0.1:{ports['sink']}/sms",
         "VM_DEVSINK_URL": f"http://127.0.0.1:{ports['sink']}",
         "VM_API_KEY_CACHE_SECONDS": "2",
+        # Rate limits on, so that every request goes through them, but far above what the
+        # tests, the fuzzer and the benchmarks send as one user or from one address (a test
+        # of the limits runs a gateway of its own with low ones).
+        "VM_RATE_LIMIT_ENABLED": "true",
+        "VM_RATE_LIMIT_USER": "1000000/minute",
+        "VM_RATE_LIMIT_API_KEY": "1000000/minute",
+        "VM_RATE_LIMIT_ANONYMOUS": "1000000/minute",
         "VM_METRICS_PORT_OFFSET": str(METRICS_PORT_OFFSET),
         # The provisioning simulator refuses every change of this number (e2e tests give it).
         "VM_PROVISIONING_FAIL_MSISDNS": ",".join(PROVISIONING_FAILS),

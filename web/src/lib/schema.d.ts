@@ -20,6 +20,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readyz
+         * @description The gateway's own readiness: 200 while it can take requests (started, its channels to
+         *     the services made), whether or not each service answers; 503 otherwise.
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/registrations": {
         parameters: {
             query?: never;
@@ -3079,6 +3100,14 @@ export interface components {
             /** @description the most that may be promised now */
             cap: components["schemas"]["Money"];
         };
+        /** Readiness */
+        Readiness: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "not_ready";
+        };
         /** ReasonIn */
         ReasonIn: {
             /**
@@ -3762,7 +3791,7 @@ export interface components {
              * Code
              * @enum {string}
              */
-            code: "validation_failed" | "unauthenticated" | "permission_denied" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_key_reused" | "insufficient_funds" | "not_allowed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "unavailable";
+            code: "validation_failed" | "unauthenticated" | "permission_denied" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_key_reused" | "idempotency_key_in_use" | "insufficient_funds" | "not_allowed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "unavailable";
             /**
              * Reason
              * @description the service's more precise reason, e.g. already_blocked
@@ -3780,7 +3809,18 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description seconds to wait before trying again */
+        "Retry-After": number;
+        /** @description requests the caller's limit allows in its window */
+        "RateLimit-Limit": number;
+        /** @description requests left in the window */
+        "RateLimit-Remaining": number;
+        /** @description seconds until a request fits again (none remains) or the current window ends */
+        "RateLimit-Reset": number;
+        /** @description the limit and its window in seconds: `600;w=60` */
+        "RateLimit-Policy": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -3810,6 +3850,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
         };
@@ -3854,7 +3923,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3872,9 +3941,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3934,7 +4008,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3952,9 +4026,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4012,7 +4091,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4030,9 +4109,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4090,7 +4174,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4108,9 +4192,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4175,7 +4264,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4193,9 +4282,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4253,7 +4347,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4271,9 +4365,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4331,7 +4430,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4349,9 +4448,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4414,9 +4518,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4485,9 +4594,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4508,7 +4622,10 @@ export interface operations {
     createUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4554,7 +4671,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4572,9 +4689,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4648,9 +4770,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4713,7 +4840,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4731,9 +4858,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4802,7 +4934,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4820,9 +4952,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4891,7 +5028,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4909,9 +5046,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4974,9 +5116,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5044,9 +5191,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5067,7 +5219,10 @@ export interface operations {
     createRole: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5113,7 +5268,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5131,9 +5286,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5207,9 +5367,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5272,7 +5437,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5290,9 +5455,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5361,7 +5531,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5379,9 +5549,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5446,7 +5621,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5464,9 +5639,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5529,9 +5709,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5598,7 +5783,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5616,9 +5801,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5694,9 +5884,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5764,9 +5959,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5787,7 +5987,10 @@ export interface operations {
     createApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5833,7 +6036,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5851,9 +6054,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5916,7 +6124,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5934,9 +6142,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5994,7 +6207,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6012,9 +6225,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6077,7 +6295,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6095,9 +6313,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6164,7 +6387,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6182,9 +6405,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6249,7 +6477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6267,9 +6495,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6332,9 +6565,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6355,7 +6593,10 @@ export interface operations {
     createNode: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6401,7 +6642,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6419,9 +6660,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6486,7 +6732,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6504,9 +6750,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6575,7 +6826,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6593,9 +6844,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6663,9 +6919,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6739,9 +7000,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6820,9 +7086,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6896,9 +7167,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6982,9 +7258,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7066,9 +7347,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7089,7 +7375,10 @@ export interface operations {
     moveNumbers: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7135,7 +7424,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7153,9 +7442,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7230,9 +7524,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7302,7 +7601,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7320,9 +7619,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7392,7 +7696,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7410,9 +7714,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7482,7 +7791,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7500,9 +7809,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7523,7 +7837,10 @@ export interface operations {
     connectService: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description a mobile number: 79161234567, +7 (916) 123-45-67 or 8 916 123-45-67 */
                 msisdn: string;
@@ -7572,7 +7889,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7590,9 +7907,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7659,7 +7981,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7677,9 +7999,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7700,7 +8027,10 @@ export interface operations {
     setBlock: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description a mobile number: 79161234567, +7 (916) 123-45-67 or 8 916 123-45-67 */
                 msisdn: string;
@@ -7749,7 +8079,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7767,9 +8097,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7836,7 +8171,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7854,9 +8189,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7927,7 +8267,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7945,9 +8285,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8014,7 +8359,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8032,9 +8377,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8055,7 +8405,10 @@ export interface operations {
     replaceSim: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description a mobile number: 79161234567, +7 (916) 123-45-67 or 8 916 123-45-67 */
                 msisdn: string;
@@ -8104,7 +8457,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8122,9 +8475,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8145,7 +8503,10 @@ export interface operations {
     replaceNumber: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description a mobile number: 79161234567, +7 (916) 123-45-67 or 8 916 123-45-67 */
                 msisdn: string;
@@ -8194,7 +8555,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8212,9 +8573,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8282,9 +8648,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8305,7 +8676,10 @@ export interface operations {
     openAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -8351,7 +8725,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8369,9 +8743,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8445,9 +8824,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8530,9 +8914,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8601,7 +8990,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8619,9 +9008,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8690,7 +9084,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8708,9 +9102,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8789,9 +9188,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8863,7 +9267,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8881,9 +9285,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8962,9 +9371,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9034,7 +9448,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9052,9 +9466,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9124,7 +9543,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9142,9 +9561,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9224,9 +9648,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9297,7 +9726,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9315,9 +9744,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9382,7 +9816,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9400,9 +9834,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9482,9 +9921,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9561,9 +10005,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9584,7 +10033,10 @@ export interface operations {
     createTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -9630,7 +10082,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9648,9 +10100,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9724,9 +10181,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9747,7 +10209,10 @@ export interface operations {
     addComment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 ticket_id: string;
             };
@@ -9795,7 +10260,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9813,9 +10278,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9836,7 +10306,10 @@ export interface operations {
     addAttachment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 ticket_id: string;
             };
@@ -9884,7 +10357,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9902,9 +10375,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9979,9 +10457,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10050,7 +10533,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10068,9 +10551,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10139,7 +10627,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10157,9 +10645,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10229,9 +10722,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10301,7 +10799,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10319,9 +10817,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10391,7 +10894,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10409,9 +10912,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10485,9 +10993,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10567,9 +11080,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10634,7 +11152,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10652,9 +11170,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10722,9 +11245,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10804,9 +11332,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10874,9 +11407,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10946,7 +11484,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10964,9 +11502,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11043,9 +11586,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11113,9 +11661,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11194,9 +11747,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11266,7 +11824,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`). */
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11284,9 +11842,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11363,9 +11926,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests (`rate_limited`, with `Retry-After`). */
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     [name: string]: unknown;
                 };
                 content: {
