@@ -24,12 +24,28 @@ PROVISIONING_FAILS = ("79000000404", "79000000405")
 METRICS_PORT_OFFSET = 1000
 
 
-def free_port_with_partner(offset: int) -> int:
-    """A free port whose port + `offset` is free too (a process's metrics port)."""
+# Ports handed to processes of this run that may not listen yet (and their metrics
+# partners): a port free now can still be another process's before it binds.
+_HANDED_OUT: set[int] = set()
+
+
+def unused_port(partner_offset: int = 0) -> int:
+    """A free port handed to no other process of this run; with `partner_offset`, port +
+    offset (its metrics port) is free and unhanded too."""
     while True:
         port = free_port()
-        if port + offset <= 65535 and not listening("127.0.0.1", port + offset):
-            return port
+        wanted = {port, port + partner_offset}
+        if max(wanted) > 65535 or wanted & _HANDED_OUT:
+            continue
+        if partner_offset and listening("127.0.0.1", port + partner_offset):
+            continue
+        _HANDED_OUT.update(wanted)
+        return port
+
+
+def free_port_with_partner(offset: int) -> int:
+    """A free port whose port + `offset` is free too (a process's metrics port)."""
+    return unused_port(offset)
 
 
 @dataclass
@@ -43,12 +59,16 @@ class RunningSystem:
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.gateway_port}"
 
-    def start_process(self, name: str, module: str) -> None:
+    def start_process(
+        self, name: str, module: str, own_env: Mapping[str, str] | None = None
+    ) -> None:
+        """Start `python -m module`; `own_env` are this process's settings over the
+        system's (a replica's own port)."""
         log = (self.log_dir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", module],
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, **(own_env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -98,7 +118,7 @@ def system_settings(
     mongo_url: str, amqp_url: str, overrides: Mapping[str, str] | None = None
 ) -> tuple[Settings, dict[str, str]]:
     prefix = namespace()
-    ports = {name: free_port() for name in ("gateway", "smtp", "sink")}
+    ports = {name: unused_port() for name in ("gateway", "smtp", "sink")}
     # Each service and worker serves its metrics on its port + METRICS_PORT_OFFSET.
     for name in (*SERVICE_NAMES, "worker", "documents-worker"):
         ports[name] = free_port_with_partner(METRICS_PORT_OFFSET)
@@ -163,4 +183,72 @@ def start_system(
     system.start_process("gateway", "gateway")
     wait_for_port(settings.gateway_port, timeout=60)
     system.wait_healthy()
+    return system
+
+
+# Each worker's module and the setting of its port.
+WORKERS = {
+    "catalog-worker": ("services.catalog.bulk_worker", "VM_CATALOG_WORKER_PORT"),
+    "documents-worker": ("services.documents.worker", "VM_DOCUMENTS_WORKER_PORT"),
+}
+
+
+@dataclass
+class ReplicatedSystem(RunningSystem):
+    """The system with several replicas of each process; `ports` names each process's
+    port (a service's or worker's metrics are on port + METRICS_PORT_OFFSET, a gateway's
+    at /metrics on its port)."""
+
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def replicas_of(self, name: str) -> list[str]:
+        return [p for p in self.ports if p == name or p.startswith(f"{name}#")]
+
+
+def start_replicated_system(
+    mongo_url: str, amqp_url: str, replicas: int = 2, overrides: Mapping[str, str] | None = None
+) -> ReplicatedSystem:
+    """Every service, worker and gateway `replicas` times over, as Kubernetes would run
+    them: each client of a service balances round_robin over all its replicas' addresses
+    (`ipv4:` targets standing in for a headless Service's `dns:///` name), the replicas of a
+    service share its database (so its outbox relays share a lease) and its queues."""
+    settings, env = system_settings(mongo_url, amqp_url, overrides)
+    ports: dict[str, int] = {}
+
+    def named(name: str, first: int, more: list[int]) -> list[tuple[str, int]]:
+        return [(name if i == 0 else f"{name}#{i + 1}", p) for i, p in enumerate([first, *more])]
+
+    def more_ports() -> list[int]:
+        return [free_port_with_partner(METRICS_PORT_OFFSET) for _ in range(replicas - 1)]
+
+    service_replicas = {n: named(n, settings.grpc_port(n), more_ports()) for n in SERVICE_NAMES}
+    addresses = {}
+    for name, placed in service_replicas.items():
+        address = "ipv4:" + ",".join(f"127.0.0.1:{port}" for _, port in placed)
+        env[f"VM_{name.upper()}_ADDR"] = address
+        addresses[f"{name}_addr"] = address
+    system = ReplicatedSystem(
+        settings=settings.model_copy(update=addresses),
+        env=env,
+        log_dir=Path(tempfile.mkdtemp(prefix="vm-replicas-")),
+    )
+    system.start_process("devsink", "deploy.devsink")
+    for name, placed in service_replicas.items():
+        for process, port in placed:
+            system.start_process(
+                process, f"services.{name}", {f"VM_{name.upper()}_PORT": f"{port}"}
+            )
+            ports[process] = port
+    for worker, (module, port_setting) in WORKERS.items():
+        for process, port in named(worker, int(env[port_setting]), more_ports()):
+            system.start_process(process, module, {port_setting: str(port)})
+            ports[process] = port
+    gateway_ports = [unused_port() for _ in range(replicas - 1)]
+    for process, port in named("gateway", settings.gateway_port, gateway_ports):
+        system.start_process(process, "gateway", {"VM_GATEWAY_PORT": str(port)})
+        ports[process] = port
+    system.ports = ports
+    for port in (settings.gateway_port, *gateway_ports):
+        wait_for_port(port, timeout=180)  # twice the processes start on the same cores
+    system.wait_healthy(timeout=180)
     return system
