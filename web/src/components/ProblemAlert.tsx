@@ -6,10 +6,14 @@ import { ProblemError } from "../lib/api";
 export function ProblemAlert({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   const { t } = useTranslation();
   const problem = error instanceof ProblemError ? error.problem : null;
-  // The title in the user's language by the stable `code`; the gateway's own `detail` below.
-  const title = problem?.code
+  // The title in the user's language by the stable `code` (or its more precise `reason`,
+  // where the console words it); the gateway's own `detail` below.
+  const byCode = problem?.code
     ? t(`problem.${problem.code}` as "problem.not_found", { defaultValue: problem.title ?? t("app.error") })
     : (problem?.title ?? t("app.error"));
+  const title = problem?.reason
+    ? t(`problemReason.${problem.reason}` as "problemReason.cycle", { defaultValue: byCode })
+    : byCode;
   const detail = problem?.detail ?? (error instanceof Error ? error.message : String(error));
   return (
     <Alert color="red" title={title} role="alert" variant="light">

@@ -11,6 +11,8 @@ export interface Problem {
   status: number;
   detail?: string;
   code?: string;
+  /** The service's more precise reason, lower case (e.g. `cycle`, `node_not_empty`). */
+  reason?: string;
   errors?: { field?: string; message?: string; [key: string]: unknown }[];
 }
 

@@ -8,7 +8,9 @@ import { Loading } from "../../components/Loading";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { useCan, useHierarchy } from "../../lib/auth";
 import { BULK_PERMISSIONS } from "../operations/model";
+import { NodeActions } from "./NodeEditor";
 import { NodeTree } from "./NodeTree";
+import { PAGE_SIZES } from "./model";
 import { NumberList } from "./NumberList";
 
 export function HierarchyPage() {
@@ -22,6 +24,7 @@ export function HierarchyPage() {
   const root = nodes.find((n) => !n.parent_id || !ids.has(n.parent_id));
   const selected = nodes.find((n) => n.id === params.get("node")) ?? root;
   const status = params.get("status");
+  const size = PAGE_SIZES.find((n) => String(n) === params.get("size")) ?? PAGE_SIZES[0];
   const navigate = useNavigate();
   // Numbers chosen for a bulk operation; they stay chosen across nodes and filters.
   const [selection, setSelected] = useState<ReadonlySet<string>>(() => new Set());
@@ -61,6 +64,7 @@ export function HierarchyPage() {
               <Title order={2} size="h4" id="tree-title" mb="xs">
                 {t("hierarchy.tree")}
               </Title>
+              <NodeActions node={selected} nodes={nodes} onSelect={(id) => update({ node: id })} />
               <NodeTree nodes={nodes} selected={selected.id} onSelect={(id) => update({ node: id })} />
             </Card>
           </Grid.Col>
@@ -100,6 +104,8 @@ export function HierarchyPage() {
                 q={params.get("q") ?? ""}
                 status={status === "active" || status === "blocked" ? status : null}
                 onFilter={(q, s) => update({ q, status: s })}
+                pageSize={size}
+                onPageSize={(n) => update({ size: n === PAGE_SIZES[0] ? null : String(n) })}
                 selection={bulk ? { selected: selection, onChange: choose } : undefined}
               />
             </Card>

@@ -1,48 +1,67 @@
-// The numbers of a node's subtree: text search, a status filter, keyset pages of 50
-// loaded one at a time with «Показать ещё» (never the whole list).
-import { Anchor, Badge, Button, Checkbox, Group, Select, Stack, Table, Text, TextInput } from "@mantine/core";
+// The numbers of a node's subtree: text search, a status filter, keyset pages (50 numbers
+// unless chosen otherwise) loaded one at a time with «Показать ещё» (never the whole list).
+// At most MAX_SHOWN numbers stay on the screen: paging on drops the earliest pages,
+// «Показать предыдущие» brings them back.
+import { Anchor, Badge, Button, Checkbox, Group, NativeSelect, Select, Stack, Table, Text, TextInput } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { useInfiniteQuery } from "@tanstack/react-query";
+import { memo } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { Loading } from "../../components/Loading";
 import { ProblemAlert } from "../../components/ProblemAlert";
-import { api, ok } from "../../lib/api";
+import { api, ok, type Schemas } from "../../lib/api";
 import { formatMsisdn } from "../../lib/format";
+import { PAGE_SIZES } from "./model";
 
-const PAGE_SIZE = 50;
+const MAX_SHOWN = 1000;
 type Status = "active" | "blocked";
+/** A keyset page: its token, its place in the list and the page before it (to go back). */
+interface PageParam {
+  token: string;
+  index: number;
+  previous: PageParam | null;
+}
+const FIRST_PAGE: PageParam = { token: "", index: 0, previous: null };
 
 export function NumberList({
   nodeId,
   q,
   status,
   onFilter,
+  pageSize = PAGE_SIZES[0],
+  onPageSize,
   selection,
 }: {
   nodeId: string;
   q: string;
   status: Status | null;
   onFilter: (q: string, status: Status | null) => void;
+  pageSize?: number;
+  onPageSize?: (size: number) => void;
   /** Checkboxes to choose numbers for a bulk operation (when the user may start one). */
   selection?: { selected: ReadonlySet<string>; onChange: (msisdns: string[], chosen: boolean) => void };
 }) {
   const { t } = useTranslation();
   const [query] = useDebouncedValue(q.trim(), 300);
   const numbers = useInfiniteQuery({
-    queryKey: ["numbers", nodeId, query, status],
+    queryKey: ["numbers", nodeId, query, status, pageSize],
     queryFn: ({ pageParam }) =>
       ok(
         api.GET("/api/v1/numbers", {
           params: {
-            query: { node_id: nodeId, q: query, status, page_size: PAGE_SIZE, page_token: pageParam },
+            query: { node_id: nodeId, q: query, status, page_size: pageSize, page_token: pageParam.token },
           },
         }),
       ),
-    initialPageParam: "",
-    getNextPageParam: (last) => last.next_page_token || undefined,
+    initialPageParam: FIRST_PAGE,
+    getNextPageParam: (last, _pages, param): PageParam | undefined =>
+      last.next_page_token ? { token: last.next_page_token, index: param.index + 1, previous: param } : undefined,
+    getPreviousPageParam: (_first, _pages, param) => param.previous ?? undefined,
+    maxPages: Math.max(2, Math.floor(MAX_SHOWN / pageSize)),
   });
   const items = numbers.data?.pages.flatMap((page) => page.items) ?? [];
+  const firstShown = ((numbers.data?.pageParams[0] as PageParam | undefined)?.index ?? 0) * pageSize;
   const chosenHere = selection ? items.filter((n) => selection.selected.has(n.msisdn)).length : 0;
 
   return (
@@ -68,10 +87,34 @@ export function NumberList({
           ]}
           w={180}
         />
+        {onPageSize ? (
+          <NativeSelect
+            label={t("hierarchy.pageSize")}
+            value={String(pageSize)}
+            onChange={(e) => onPageSize(Number(e.currentTarget.value))}
+            data={PAGE_SIZES.map(String)}
+            w={200}
+          />
+        ) : null}
       </Group>
       {numbers.error ? <ProblemAlert error={numbers.error} onRetry={() => void numbers.refetch()} /> : null}
       {numbers.isPending ? <Loading /> : null}
       {numbers.data && items.length === 0 ? <Text c="dimmed">{t("hierarchy.empty")}</Text> : null}
+      {numbers.hasPreviousPage ? (
+        <Group justify="space-between" wrap="wrap" gap="xs">
+          <Text size="sm" aria-live="polite">
+            {t("hierarchy.shown", { from: firstShown + 1, to: firstShown + items.length })}
+          </Text>
+          <Button
+            variant="default"
+            size="sm"
+            onClick={() => void numbers.fetchPreviousPage()}
+            loading={numbers.isFetchingPreviousPage}
+          >
+            {t("hierarchy.previous")}
+          </Button>
+        </Group>
+      ) : null}
       {items.length > 0 ? (
         <Table.ScrollContainer minWidth={320}>
           <Table striped highlightOnHover aria-label={t("hierarchy.numbers")}>
@@ -100,29 +143,12 @@ export function NumberList({
             </Table.Thead>
             <Table.Tbody>
               {items.map((number) => (
-                <Table.Tr key={number.msisdn}>
-                  {selection ? (
-                    <Table.Td>
-                      <Checkbox
-                        aria-label={t("hierarchy.selectNumber", { number: formatMsisdn(number.msisdn) })}
-                        checked={selection.selected.has(number.msisdn)}
-                        onChange={(e) => selection.onChange([number.msisdn], e.currentTarget.checked)}
-                      />
-                    </Table.Td>
-                  ) : null}
-                  <Table.Td>
-                    <Anchor component={Link} to={`/numbers/${number.msisdn}`} style={{ whiteSpace: "nowrap" }}>
-                      {formatMsisdn(number.msisdn)}
-                    </Anchor>
-                  </Table.Td>
-                  <Table.Td>
-                    <Badge color={number.status === "blocked" ? "red" : "green"} variant="light">
-                      {t(`numberStatus.${number.status}` as "numberStatus.active", { defaultValue: number.status })}
-                    </Badge>
-                  </Table.Td>
-                  <Table.Td visibleFrom="sm">{number.tariff.name}</Table.Td>
-                  <Table.Td visibleFrom="sm">{number.label}</Table.Td>
-                </Table.Tr>
+                <NumberRow
+                  key={number.msisdn}
+                  number={number}
+                  chosen={selection ? selection.selected.has(number.msisdn) : null}
+                  onChoose={selection?.onChange}
+                />
               ))}
             </Table.Tbody>
           </Table>
@@ -141,3 +167,42 @@ export function NumberList({
     </Stack>
   );
 }
+
+/** One number of the list; a page more re-renders only its own rows, not those above. */
+const NumberRow = memo(function NumberRow({
+  number,
+  chosen,
+  onChoose,
+}: {
+  number: Schemas["NumberOut"];
+  /** null: no checkbox (the user may start no bulk operation). */
+  chosen: boolean | null;
+  onChoose?: (msisdns: string[], chosen: boolean) => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Table.Tr>
+      {chosen !== null ? (
+        <Table.Td>
+          <Checkbox
+            aria-label={t("hierarchy.selectNumber", { number: formatMsisdn(number.msisdn) })}
+            checked={chosen}
+            onChange={(e) => onChoose?.([number.msisdn], e.currentTarget.checked)}
+          />
+        </Table.Td>
+      ) : null}
+      <Table.Td>
+        <Anchor component={Link} to={`/numbers/${number.msisdn}`} style={{ whiteSpace: "nowrap" }}>
+          {formatMsisdn(number.msisdn)}
+        </Anchor>
+      </Table.Td>
+      <Table.Td>
+        <Badge color={number.status === "blocked" ? "red" : "green"} variant="light">
+          {t(`numberStatus.${number.status}` as "numberStatus.active", { defaultValue: number.status })}
+        </Badge>
+      </Table.Td>
+      <Table.Td visibleFrom="sm">{number.tariff.name}</Table.Td>
+      <Table.Td visibleFrom="sm">{number.label}</Table.Td>
+    </Table.Tr>
+  );
+});

@@ -1,0 +1,139 @@
+"""«Иерархия» with 10,000 numbers: the console reads them in keyset pages, one page per
+request (never the whole list at once), keeps at most 1,000 of them on the screen, and
+the last number is reached by paging to the end of the list. The list is paged by 500 (the
+largest page a user may choose): the test database's keyset query costs about a second
+under load whatever the page's size, so 200 pages of 50 would take minutes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import time
+
+import grpc
+import pytest
+from playwright.async_api import Response, expect
+
+from tests.e2e import test_console
+from tests.e2e.conftest import operator_metadata
+from tests.e2e.test_catalog_catalogue import shared_catalogue
+from tests.e2e.test_catalog_numbers import fresh_iccid
+from tests.e2e.test_console import log_in, spaced
+from vm.catalog.v1 import numbers_pb2 as pb
+from vm.catalog.v1 import numbers_pb2_grpc as pb_grpc
+
+pytestmark = pytest.mark.e2e
+
+browser = test_console.browser
+console_build = test_console.console_build
+page = test_console.page
+admin = test_console.admin
+
+TOTAL = 10_000
+BATCH = 10_000  # numbers per AddNumbers call (catalog takes at most 10,000 in one)
+PAGE_SIZE = 500  # the console's largest page of numbers («Номеров на странице»)
+SHOWN = 1_000  # the most numbers the console keeps on the screen
+
+
+async def give_many_numbers(system, company_id: str, total: int) -> list[str]:
+    """`total` numbers for the company, in batches of consecutive numbers (a batch that
+    meets a number some other test holds is given again from another block)."""
+    tariff_id = (await shared_catalogue(system))["tariff_id"]
+    given: list[str] = []
+    while len(given) < total:
+        block = f"79{secrets.randbelow(10**5):05d}"
+        count = min(BATCH, total - len(given))
+        start = secrets.randbelow(10**4 - count + 1)
+        msisdns = [f"{block}{start + i:04d}" for i in range(count)]
+        numbers = [
+            pb.NewNumber(msisdn=m, iccid=fresh_iccid(), tariff_id=tariff_id) for m in msisdns
+        ]
+        try:
+            async with grpc.aio.insecure_channel(system.settings.catalog_addr) as channel:
+                added = await pb_grpc.NumberAdminServiceStub(channel).AddNumbers(
+                    pb.AddNumbersRequest(company_id=company_id, numbers=numbers),
+                    metadata=operator_metadata(system),
+                    timeout=300,
+                )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.ALREADY_EXISTS:
+                continue
+            raise
+        assert added.added == count
+        given += msisdns
+    return sorted(given)
+
+
+@pytest.mark.timeout(600)
+async def test_ten_thousand_numbers_page_through_keyset_pages(page, system, company, admin):
+    numbers = await give_many_numbers(system, company.id, TOTAL)
+
+    # Every page of numbers the console asks for, and how many numbers each answer holds.
+    answers: list[asyncio.Task] = []
+
+    def on_response(response: Response) -> None:
+        url = response.url
+        if "/api/v1/numbers?" in url and f"page_size={PAGE_SIZE}" in url:
+            answers.append(asyncio.ensure_future(response.json()))
+
+    page.on("response", on_response)
+    await log_in(page, company.main_number)
+    await expect(page.get_by_role("heading", name="Главная", level=1)).to_be_visible()
+    await page.get_by_role("link", name="Иерархия").first.click()
+    await expect(page.get_by_role("table", name="Номера").get_by_role("row")).to_have_count(51)
+    await page.get_by_label("Номеров на странице", exact=True).select_option(str(PAGE_SIZE))
+    await expect(page).to_have_url(re.compile(f"size={PAGE_SIZE}"))
+    table = page.get_by_role("table", name="Номера")
+    rows = table.get_by_role("row")
+    await expect(rows).to_have_count(PAGE_SIZE + 1)  # the header and the first page
+    await expect(table.get_by_role("link", name=spaced(numbers[0]))).to_be_visible()
+    await expect(table.get_by_role("link", name=spaced(numbers[-1]))).to_have_count(0)
+
+    # «Показать ещё» to the end: one keyset page per request, and never more than
+    # 1,000 numbers on the screen at once.
+    started = time.monotonic()
+    more = page.get_by_role("button", name="Показать ещё")
+    pages = 1
+    while await more.count():
+        await more.click()
+        pages += 1
+        assert pages <= TOTAL // PAGE_SIZE, "more pages than the numbers fill"
+        # The page is on the screen (and with it whether there is a next one).
+        end_of_page = table.get_by_role("link", name=spaced(numbers[pages * PAGE_SIZE - 1]))
+        await expect(end_of_page).to_have_count(1)
+        assert await rows.count() <= SHOWN + 1
+    elapsed = time.monotonic() - started
+
+    last = table.get_by_role("link", name=spaced(numbers[-1]))
+    await last.scroll_into_view_if_needed()
+    await expect(last).to_be_visible()
+    await expect(rows).to_have_count(SHOWN + 1)
+    await expect(
+        page.get_by_text(f"Показаны номера с {TOTAL - SHOWN + 1} по {TOTAL}")
+    ).to_be_visible()
+    await expect(table.get_by_role("link", name=spaced(numbers[0]))).to_have_count(0)
+
+    sizes = [len((await answer)["items"]) for answer in answers]
+    assert len(sizes) == pages == TOTAL // PAGE_SIZE, (len(sizes), pages)
+    assert max(sizes) <= PAGE_SIZE, f"a page of {max(sizes)} numbers"
+    assert sum(sizes) == TOTAL
+    print(f"{pages} pages of {PAGE_SIZE} numbers paged through in {elapsed:.1f} s")
+
+    # The page before those shown comes back (and the last one leaves the screen).
+    before = TOTAL - SHOWN - PAGE_SIZE
+    await page.get_by_role("button", name="Показать предыдущие").click()
+    await expect(table.get_by_role("link", name=spaced(numbers[before]))).to_be_visible()
+    await expect(
+        page.get_by_text(f"Показаны номера с {before + 1} по {TOTAL - PAGE_SIZE}")
+    ).to_be_visible()
+    await expect(rows).to_have_count(SHOWN + 1)
+    await expect(last).to_have_count(0)
+    assert len(answers) == pages + 1
+    await more.click()
+    await expect(last).to_be_visible()
+
+    # The last number's card is one click away.
+    await last.click()
+    heading = page.get_by_role("heading", name=f"Карточка номера: {spaced(numbers[-1])}")
+    await expect(heading).to_be_visible()
