@@ -10,12 +10,14 @@ a cdr report over 500 and 5,000 numbers × 3 months (rows/s, the documents worke
 memory) — each time stopped right after, so its idle processes do not share the CPU with
 the next benchmark; the events pipeline. The whole system is loaded with the demo without
 its history, and a step that adds thousands of numbers waits until their events are
-consumed before it measures. Each step stops its own processes and deletes its own broker
-objects and databases, also when it fails; a benchmark that fails is reported and the
-others still run (exit code 1). Before each measurement it waits (up to --quiet-wait s)
-for the machine to be idle, and it reports the CPU that other work used during each
-window. About half an hour (`--only STEP` runs one: bulk and reports take 6–10 minutes
-each on 2 cores).
+consumed before it measures. The money storm (`storm`, bench/storm.py) runs --storm-ops money
+operations from 16 clients on a RabbitMQ node of its own while billing is killed twice and
+the broker restarted once, then reconciles the databases: any discrepancy fails the run.
+Each step stops its own processes and deletes its own broker objects and databases, also
+when it fails; a benchmark that fails is reported and the others still run (exit code 1).
+Before each measurement it waits (up to --quiet-wait s) for the machine to be idle, and it
+reports the CPU that other work used during each window. About an hour (`--only STEP` runs
+one: bulk and reports take 6–10 minutes each on 2 cores, the storm 15–30).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from bench.numbers import bench_numbers
 from bench.procs import OTHERS, ROOT
 from bench.report import RESULTS, figures_of, print_report, windows, write_json
 from bench.reports import bench_reports
+from bench.storm import DEFAULT_OPS, StormOptions, bench_storm, print_storm
 from bench.web import LoadOptions, bench_echo_hop, bench_me, bench_raw
 from tests.support.servers import amqp_url, start_mongo
 
@@ -56,6 +59,7 @@ STEPS = (
     "billing",
     "reports",
     "events",
+    "storm",
 )
 
 
@@ -88,6 +92,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--producers", type=int, default=8)
+    parser.add_argument(
+        "--storm-ops",
+        type=int,
+        default=DEFAULT_OPS,
+        help="money operations of the storm (default %(default)s)",
+    )
+    parser.add_argument("--storm-clients", type=int, default=16)
+    parser.add_argument(
+        "--storm-moves",
+        type=float,
+        default=0.0,
+        help="share of the storm's operations that move a number to another account",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     return parser.parse_args(argv)
 
@@ -250,6 +267,24 @@ def main(argv: list[str]) -> int:
             events["ratio_to_concurrent"] = events["events_per_s"] / raw_rates["concurrent"]
             events["ratio_to_sequential"] = events["events_per_s"] / raw_rates["sequential"]
             results["events"] = events
+        storm = step(
+            "storm",
+            f"Money storm: {options.storm_ops:,} operations through kills and a broker restart",
+            lambda: bench_storm(
+                mongo,
+                StormOptions(
+                    ops=options.storm_ops,
+                    clients=options.storm_clients,
+                    moves=options.storm_moves,
+                ),
+                lambda line: console.print(line, markup=False, highlight=False),
+            ),
+        )
+        if storm:
+            results["storm"] = storm
+            print_storm(lambda line: console.print(line, markup=False, highlight=False), storm)
+            if storm["discrepancies"]:
+                failed["storm"] = f"{len(storm['discrepancies'])} discrepancies"
     finally:
         mongo.stop()
     results["failed"] = failed

@@ -305,6 +305,10 @@ def figures_of(results: dict[str, Any]) -> list[Figure]:
         figures += reports_figures(results["reports"])
     if results.get("billing"):
         figures += billing_figures(results["billing"])
+    if results.get("storm"):
+        from bench.storm import storm_figures  # its own module: it starts the whole system
+
+        figures += storm_figures(results["storm"])
     events = results.get("events")
     if events:
         section = "Events: outbox → RabbitMQ → consumer"
