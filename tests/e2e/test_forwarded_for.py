@@ -11,17 +11,13 @@ address is ever locked; the logins guessed do not exist.
 from __future__ import annotations
 
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import client_address
-from tests.support.servers import ROOT, free_port, wait_for_port
-from tests.support.system import RunningSystem
+from tests.support.system import RunningSystem, start_gateway
 
 pytestmark = pytest.mark.e2e
 
@@ -35,32 +31,9 @@ SOME_OTHER_PROXY = "192.0.2.1"
 @pytest.fixture(scope="module")
 def untrusting_gateway(system: RunningSystem) -> Iterator[str]:
     """A second gateway, as the system's but trusting X-Forwarded-For only from another host."""
-    port = free_port()
-    env = {
-        **system.env,
-        "VM_GATEWAY_PORT": str(port),
-        "VM_FORWARDED_ALLOW_IPS": SOME_OTHER_PROXY,
-    }
-    log_path = system.log_dir / "gateway-untrusting.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_port(port, timeout=60)
-        deadline = time.monotonic() + 60
-        while httpx.get(f"{url}/healthz", timeout=5).status_code != 200:
-            assert time.monotonic() < deadline, log_path.read_text(errors="replace")[-3000:]
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    yield from start_gateway(
+        system, "gateway-untrusting", {"VM_FORWARDED_ALLOW_IPS": SOME_OTHER_PROXY}
+    )
 
 
 def own_loopback_address() -> str:

@@ -10,10 +10,8 @@ gateway of its own, on the same services, with low ones.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -22,8 +20,7 @@ from tests.e2e.conftest import client_address
 from tests.e2e.test_identity_api_keys import key_bearer, new_key
 from tests.e2e.test_identity_flows import bearer, register
 from tests.e2e.test_identity_users_roles import create_user, login_as
-from tests.support.servers import ROOT, free_port, wait_for_port
-from tests.support.system import RunningSystem
+from tests.support.system import RunningSystem, start_gateway
 
 pytestmark = pytest.mark.e2e
 
@@ -36,36 +33,6 @@ LIMITS = {
     "VM_RATE_LIMIT_API_KEY": f"{API_KEY_LIMIT} per {WINDOW_SECONDS} seconds",
     "VM_RATE_LIMIT_ANONYMOUS": f"{ANONYMOUS_LIMIT} per {WINDOW_SECONDS} seconds",
 }
-
-
-def start_gateway(system: RunningSystem, name: str, env: Mapping[str, str]) -> Iterator[str]:
-    """Another gateway process over the system's services, with `env` over the system's
-    settings; yields its URL once it answers /readyz, and stops it."""
-    port = free_port()
-    log_path = system.log_dir / f"{name}.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway"],
-            cwd=ROOT,
-            env={**system.env, "VM_GATEWAY_PORT": str(port), **env},
-            stdout=log,
-            stderr=log,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_port(port, timeout=60)
-        deadline = time.monotonic() + 60
-        while httpx.get(f"{url}/readyz", timeout=5).status_code != 200:
-            assert time.monotonic() < deadline, log_path.read_text(errors="replace")[-3000:]
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,3 +252,33 @@ def start_replicated_system(
         wait_for_port(port, timeout=180)  # twice the processes start on the same cores
     system.wait_healthy(timeout=180)
     return system
+
+
+def start_gateway(system: RunningSystem, name: str, env: Mapping[str, str]) -> Iterator[str]:
+    """Another gateway process over the system's services, with `env` over the system's
+    settings; yields its URL once it answers /readyz, and stops it."""
+    port = unused_port()
+    log_path = system.log_dir / f"{name}.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway"],
+            cwd=ROOT,
+            env={**system.env, "VM_GATEWAY_PORT": str(port), **env},
+            stdout=log,
+            stderr=log,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_port(port, timeout=60)
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{url}/readyz", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, log_path.read_text(errors="replace")[-3000:]
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
