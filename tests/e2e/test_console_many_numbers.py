@@ -10,16 +10,20 @@ import asyncio
 import re
 import secrets
 import time
+from collections.abc import Iterator
 
 import grpc
 import pytest
 from playwright.async_api import Response, expect
 
+from services.kit.settings import SERVICE_NAMES
 from tests.e2e import test_console
 from tests.e2e.conftest import operator_metadata
 from tests.e2e.test_catalog_catalogue import shared_catalogue
 from tests.e2e.test_catalog_numbers import fresh_iccid
 from tests.e2e.test_console import log_in, spaced
+from tests.support.servers import MongoServer, delete_broker_namespace
+from tests.support.system import RunningSystem, start_system
 from vm.catalog.v1 import numbers_pb2 as pb
 from vm.catalog.v1 import numbers_pb2_grpc as pb_grpc
 
@@ -29,6 +33,17 @@ browser = test_console.browser
 console_build = test_console.console_build
 page = test_console.page
 admin = test_console.admin
+
+
+@pytest.fixture(scope="module")
+def system(mongo_server: MongoServer, amqp: str) -> Iterator[RunningSystem]:
+    """A system of this module's own: the 10,000 numbers' events keep every consumer busy for
+    minutes, and no other test should wait behind them."""
+    running = start_system(mongo_server.url, amqp)
+    yield running
+    running.stop()
+    asyncio.run(delete_broker_namespace(amqp, running.settings.amqp_prefix, SERVICE_NAMES))
+
 
 TOTAL = 10_000
 BATCH = 10_000  # numbers per AddNumbers call (catalog takes at most 10,000 in one)
