@@ -55,6 +55,7 @@ class ServiceRuntime:
     db: AsyncDatabase
     transactions: Transactions
     outbox: Outbox
+    replays: ReplayJournal
     broker: AbstractRobustConnection | None = None
     relay: OutboxRelay | None = None
     consumer: EventConsumer | None = None
@@ -76,6 +77,7 @@ class ServiceRuntime:
             db=db,
             transactions=Transactions(mongo),
             outbox=Outbox(db),
+            replays=ReplayJournal(db),
         )
 
     async def start(
@@ -98,7 +100,7 @@ class ServiceRuntime:
             authenticator,
             policy,
             self._record_denial,
-            ReplayJournal(self.db),
+            self.replays,
         )
         await self.server.server.start()
         await self.server.set_serving(False)
@@ -190,7 +192,7 @@ class ServiceRuntime:
     def _prepare_database(self, prepare: Prepare | None) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             await self.outbox.ensure_indexes()
-            await ReplayJournal(self.db).ensure_indexes()
+            await self.replays.ensure_indexes()
             if prepare:
                 await prepare()
 

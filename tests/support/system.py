@@ -43,11 +43,6 @@ def unused_port(partner_offset: int = 0) -> int:
         return port
 
 
-def free_port_with_partner(offset: int) -> int:
-    """A free port whose port + `offset` is free too (a process's metrics port)."""
-    return unused_port(offset)
-
-
 @dataclass
 class RunningSystem:
     settings: Settings
@@ -121,7 +116,7 @@ def system_settings(
     ports = {name: unused_port() for name in ("gateway", "smtp", "sink")}
     # Each service and worker serves its metrics on its port + METRICS_PORT_OFFSET.
     for name in (*SERVICE_NAMES, "worker", "documents-worker"):
-        ports[name] = free_port_with_partner(METRICS_PORT_OFFSET)
+        ports[name] = unused_port(METRICS_PORT_OFFSET)
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
@@ -219,7 +214,7 @@ def start_replicated_system(
         return [(name if i == 0 else f"{name}#{i + 1}", p) for i, p in enumerate([first, *more])]
 
     def more_ports() -> list[int]:
-        return [free_port_with_partner(METRICS_PORT_OFFSET) for _ in range(replicas - 1)]
+        return [unused_port(METRICS_PORT_OFFSET) for _ in range(replicas - 1)]
 
     service_replicas = {n: named(n, settings.grpc_port(n), more_ports()) for n in SERVICE_NAMES}
     addresses = {}
