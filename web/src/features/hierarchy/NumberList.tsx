@@ -5,7 +5,7 @@
 import { Anchor, Badge, Button, Checkbox, Group, NativeSelect, Select, Stack, Table, Text, TextInput } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { useInfiniteQuery } from "@tanstack/react-query";
-import { memo } from "react";
+import { memo, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { Loading } from "../../components/Loading";
@@ -43,7 +43,22 @@ export function NumberList({
   selection?: { selected: ReadonlySet<string>; onChange: (msisdns: string[], chosen: boolean) => void };
 }) {
   const { t } = useTranslation();
-  const [query] = useDebouncedValue(q.trim(), 300);
+  // The field keeps its own text: the address changes in a transition, after the keystroke,
+  // and a field bound to it directly lost or doubled what was typed fast. The text goes into
+  // the address once typing settles; an address changed from outside (back, a link) wins.
+  const [text, setText] = useState(q);
+  const [settled] = useDebouncedValue(text, 300);
+  const [seen, setSeen] = useState(q);
+  if (q !== seen) {
+    setSeen(q);
+    if (q !== settled) setText(q);
+  }
+  useEffect(() => {
+    if (settled !== q) onFilter(settled, status);
+    // Only a settled text is news; q and status follow from it.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [settled]);
+  const query = q.trim();
   const numbers = useInfiniteQuery({
     queryKey: ["numbers", nodeId, query, status, pageSize],
     queryFn: ({ pageParam }) =>
@@ -71,14 +86,14 @@ export function NumberList({
           type="search"
           label={t("hierarchy.search")}
           placeholder={t("hierarchy.searchHint")}
-          value={q}
-          onChange={(e) => onFilter(e.currentTarget.value, status)}
+          value={text}
+          onChange={(e) => setText(e.currentTarget.value)}
           style={{ flex: "1 1 16rem" }}
         />
         <Select
           label={t("hierarchy.status")}
           value={status ?? ""}
-          onChange={(value) => onFilter(q, value === "active" || value === "blocked" ? value : null)}
+          onChange={(value) => onFilter(text, value === "active" || value === "blocked" ? value : null)}
           allowDeselect={false}
           data={[
             { value: "", label: t("hierarchy.anyStatus") },
