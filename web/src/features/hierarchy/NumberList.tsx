@@ -3,13 +3,13 @@
 // At most MAX_SHOWN numbers stay on the screen: paging on drops the earliest pages,
 // «Показать предыдущие» brings them back.
 import { Anchor, Badge, Button, Checkbox, Group, NativeSelect, Select, Stack, Table, Text, TextInput } from "@mantine/core";
-import { useDebouncedValue } from "@mantine/hooks";
 import { useInfiniteQuery } from "@tanstack/react-query";
-import { memo, useEffect, useState } from "react";
+import { memo } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { Loading } from "../../components/Loading";
 import { ProblemAlert } from "../../components/ProblemAlert";
+import { useAddressText } from "../../lib/addressText";
 import { api, ok, type Schemas } from "../../lib/api";
 import { formatMsisdn } from "../../lib/format";
 import { PAGE_SIZES } from "./model";
@@ -43,21 +43,7 @@ export function NumberList({
   selection?: { selected: ReadonlySet<string>; onChange: (msisdns: string[], chosen: boolean) => void };
 }) {
   const { t } = useTranslation();
-  // The field keeps its own text: the address changes in a transition, after the keystroke,
-  // and a field bound to it directly lost or doubled what was typed fast. The text goes into
-  // the address once typing settles; an address changed from outside (back, a link) wins.
-  const [text, setText] = useState(q);
-  const [settled] = useDebouncedValue(text, 300);
-  const [seen, setSeen] = useState(q);
-  if (q !== seen) {
-    setSeen(q);
-    if (q !== settled) setText(q);
-  }
-  useEffect(() => {
-    if (settled !== q) onFilter(settled, status);
-    // Only a settled text is news; q and status follow from it.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [settled]);
+  const [text, setText] = useAddressText(q, (settled) => onFilter(settled, status));
   const query = q.trim();
   const numbers = useInfiniteQuery({
     queryKey: ["numbers", nodeId, query, status, pageSize],

@@ -1,13 +1,13 @@
 // «Обращения»: the company's tickets with filters (status, category, number), and a new
 // ticket (category, subject, text, numbers) for users with tickets.manage.
 import { Anchor, Badge, Button, Card, Group, NativeSelect, SimpleGrid, Stack, Table, Text, TextInput, Textarea, Title } from "@mantine/core";
-import { useDebouncedValue } from "@mantine/hooks";
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { Loading } from "../../components/Loading";
 import { ProblemAlert } from "../../components/ProblemAlert";
+import { useAddressText } from "../../lib/addressText";
 import { api, fieldError, ok } from "../../lib/api";
 import { useCan } from "../../lib/auth";
 import { formatDateTime, formatMsisdn } from "../../lib/format";
@@ -33,8 +33,6 @@ function TicketList() {
   const [params, setParams] = useSearchParams();
   const status = STATUSES.find((s) => s === params.get("status")) ?? null;
   const category = CATEGORIES.find((c) => c === params.get("category")) ?? null;
-  const msisdnText = params.get("msisdn") ?? "";
-  const [msisdn] = useDebouncedValue(msisdnText.replace(/\D/g, ""), 300);
   const update = (key: string, value: string) =>
     setParams(
       (current) => {
@@ -45,6 +43,8 @@ function TicketList() {
       },
       { replace: true },
     );
+  const [msisdnText, setMsisdnText] = useAddressText(params.get("msisdn") ?? "", (text) => update("msisdn", text));
+  const msisdn = (params.get("msisdn") ?? "").replace(/\D/g, "");
   const tickets = useInfiniteQuery({
     queryKey: ["tickets", status, category, msisdn],
     queryFn: ({ pageParam }) =>
@@ -84,7 +84,7 @@ function TicketList() {
             label={t("tickets.number")}
             placeholder={t("login.loginHint")}
             value={msisdnText}
-            onChange={(e) => update("msisdn", e.currentTarget.value)}
+            onChange={(e) => setMsisdnText(e.currentTarget.value)}
             style={{ flex: "1 1 12rem" }}
           />
         </Group>
