@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from services.catalog.main import NAME, billing_accounts, operations_queue
-from services.catalog.provisioning import SimulatedProvisioning
+from services.catalog.main import NAME, billing_accounts, operations_queue, simulated_network
 from services.catalog.service.bulk_runner import BulkRunner, WorkerSettings
 from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.hierarchy import NodeStore
@@ -45,7 +44,7 @@ def build_runner(runtime: ServiceRuntime) -> BulkRunner:
         NumberChanges(db),
         runtime.transactions,
         runtime.outbox,
-        SimulatedProvisioning.from_settings(settings),
+        simulated_network(runtime),
         HttpSmsCentre(settings.sms_centre_url),
         accounts=billing_accounts(settings),
         settings=WorkerSettings(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from aio_pika.abc import AbstractRobustConnection
 
@@ -32,6 +33,14 @@ def billing_accounts(settings: Settings) -> BillingAccountChanges:
     )
 
 
+def simulated_network(runtime: ServiceRuntime) -> SimulatedProvisioning:
+    """The provisioning simulator, its memory in a database of its own shared by catalog
+    and its workers (the network is not catalog's: never in catalog's transactions)."""
+    settings = runtime.settings
+    network_db = runtime.mongo.get_database(settings.database_name("network"))
+    return SimulatedProvisioning.from_settings(settings, network_db)
+
+
 def operations_queue(settings: Settings) -> str:
     """The work queue through which bulk operations reach the bulk workers."""
     return f"{settings.amqp_prefix}catalog.operations"
@@ -46,8 +55,10 @@ async def start(settings: Settings, address: str | None = None) -> ServiceRuntim
         runtime.transactions,
         runtime.outbox,
         runtime.caller_access,
-        provisioning=SimulatedProvisioning.from_settings(settings),
+        provisioning=simulated_network(runtime),
         accounts=billing_accounts(settings),
+        # A change the network has not answered within a claim's lease is the reconciler's.
+        provisioning_lease=timedelta(seconds=settings.work_lease_seconds),
     )
     await start_service(
         runtime,
@@ -64,7 +75,11 @@ async def start(settings: Settings, address: str | None = None) -> ServiceRuntim
         await queue.start()
         cases.bulk.dispatch_with(queue.dispatch)
 
+    async def reconcile_provisioning(_: AbstractRobustConnection) -> None:
+        await cases.saga.run_reconciler(settings.work_sweep_seconds)
+
     runtime.when_ready(dispatch_operations)
+    runtime.when_ready(reconcile_provisioning)
     return runtime
 
 

@@ -1,14 +1,21 @@
 """The provisioning port: every change of a number reaches the network through it.
 
-A use case asks `Provisioning.apply(change)` after the domain has accepted the change and
-before it writes anything: the number's state changes only when the network confirmed,
-and a refusal (`ProvisioningFailed`) leaves it as it was. Each change states the number's
-new state (a tariff, a service on or off, ...), never a delta, so asking again — when a
-transaction runs a second time after a write conflict — is harmless.
+The network is never asked inside a MongoDB transaction (service/provisioning_saga.py):
+catalog records its intent with a reference of its own, commits, asks
+`Provisioning.apply(change, reference)`, then records the answer. The port is idempotent
+by reference: the same reference asked again is answered with its first answer and never
+applied twice, so a caller that died (or timed out) may ask again. `settle(reference)`
+gives the final answer for a reference: whether the change was applied; a reference the
+network never saw is refused from then on, so a late `apply` of it cannot happen after a
+reconciler gave up on it. Each change states the number's new state (a tariff, a service
+on or off, ...), never a delta.
 
 `SimulatedProvisioning` stands in for the network in development and tests: its latency
 and failure rate are settings, and a list of numbers whose every change it refuses lets a
-test make one number fail deterministically.
+test make one number fail deterministically. It keeps every answer (and so each line's
+state: tariff, services, blocks, forwarding, SIM) in a MongoDB database of its own
+(`<prefix>network`, never in catalog's transactions), one write per request, so that its
+memory survives a kill of the catalog service or worker and is shared by both.
 """
 
 from __future__ import annotations
@@ -16,9 +23,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Protocol
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.kit.errors import Unavailable
 from services.kit.settings import Settings
@@ -84,14 +96,133 @@ def numbers_of(change: Change) -> tuple[str, ...]:
     return (change.msisdn,)
 
 
+CHANGE_TYPES: dict[str, type[Change]] = {
+    t.__name__: t
+    for t in (TariffChange, ServiceChange, BlockChange, ForwardingChange, SimChange, MsisdnChange)
+}
+
+
+def change_doc(change: Change) -> dict[str, Any]:
+    """A change as a document (an intent's, the simulator's record)."""
+    return {"kind": type(change).__name__, **asdict(change)}
+
+
+def change_from(doc: Mapping[str, Any]) -> Change:
+    fields = {k: v for k, v in doc.items() if k != "kind"}
+    if "settings" in fields:
+        fields["settings"] = dict(fields["settings"])
+    return CHANGE_TYPES[doc["kind"]](**fields)
+
+
+class ProvisioningPending(Unavailable):
+    """The network's answer is not known (it did not answer in time): the change is
+    finished or undone by the reconciler shortly (503 `unavailable`, reason
+    `provisioning_pending`); the number takes no other change meanwhile."""
+
+    reason = "PROVISIONING_PENDING"
+
+
 class Provisioning(Protocol):
-    async def apply(self, change: Change) -> None:
-        """Returns when the network confirmed the change; ProvisioningFailed otherwise."""
+    async def apply(self, change: Change, reference: str) -> None:
+        """Returns when the network confirmed the change; ProvisioningFailed when it
+        refused. The same `reference` again gets its first answer, never a second change.
+        Any other error: the answer is unknown (ask `settle` later)."""
+
+    async def settle(self, reference: str) -> bool:
+        """Whether the change of `reference` was applied: final. A reference never seen is
+        refused from now on (a late `apply` of it is refused)."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line as the network has it, from the changes it applied (None: never told)."""
+
+    msisdn: str
+    tariff_id: str | None = None
+    settings: Mapping[str, str] | None = None
+    services: Mapping[str, bool] = field(default_factory=dict)  # told on (True) or off
+    blocks: Mapping[str, bool] = field(default_factory=dict)
+    forwarding: Mapping[str, str] = field(default_factory=dict)  # condition → target ("": off)
+    iccid: str | None = None
+    replaced_by: str | None = None
+
+
+def _told(line: Line, change: Change) -> Line:
+    match change:
+        case TariffChange(tariff_id=tariff_id, settings=settings):
+            return replace(line, tariff_id=tariff_id, settings=dict(settings))
+        case ServiceChange(service_id=service_id, connected=connected):
+            return replace(line, services={**line.services, service_id: connected})
+        case BlockChange(block_type=block_type, set=is_set):
+            return replace(line, blocks={**line.blocks, block_type: is_set})
+        case ForwardingChange(condition=condition, target=target):
+            return replace(line, forwarding={**line.forwarding, condition: target})
+        case SimChange(iccid=iccid):
+            return replace(line, iccid=iccid)
+        case MsisdnChange(msisdn=old, new_msisdn=new, iccid=iccid):
+            if line.msisdn == old:
+                return replace(line, replaced_by=new)
+            return replace(line, iccid=iccid)  # the card's line, under its new number
+    return line
+
+
+class Answers(Protocol):
+    """Where the simulator keeps its answers, each with its change: `record` keeps the
+    first answer of a reference and returns the one kept."""
+
+    async def record(self, reference: str, answer: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def of_line(self, msisdn: str) -> list[dict[str, Any]]:
+        """The applied answers touching the number, in the order they were applied."""
+        ...
+
+
+class MemoryAnswers:
+    """For tests that need no durable network: one process's memory."""
+
+    def __init__(self) -> None:
+        self._answers: dict[str, dict[str, Any]] = {}
+
+    async def record(self, reference: str, answer: dict[str, Any]) -> dict[str, Any]:
+        return self._answers.setdefault(reference, {"_id": reference, **answer})
+
+    async def of_line(self, msisdn: str) -> list[dict[str, Any]]:
+        touching = [
+            a for a in self._answers.values() if a["applied"] and msisdn in a.get("msisdns", ())
+        ]
+        return sorted(touching, key=lambda a: a["seq"])
+
+
+class MongoAnswers:
+    """The network's own database: `requests`, one document per reference (its `_id`), so
+    the first answer is kept by the unique key alone — one insert per request."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._requests = db["requests"]
+
+    async def ensure_indexes(self) -> None:
+        await self._requests.create_index([("msisdns", ASCENDING), ("seq", ASCENDING)])
+
+    async def record(self, reference: str, answer: dict[str, Any]) -> dict[str, Any]:
+        document = {"_id": reference, **answer}
+        try:
+            await self._requests.insert_one(document)
+        except DuplicateKeyError:
+            first = await self._requests.find_one({"_id": reference})
+            if first is not None:
+                return first
+            raise
+        return document
+
+    async def of_line(self, msisdn: str) -> list[dict[str, Any]]:
+        cursor = self._requests.find({"msisdns": msisdn, "applied": True}).sort("seq", ASCENDING)
+        return [doc async for doc in cursor]
 
 
 class SimulatedProvisioning:
     """The network as development and tests see it: confirms after `latency_seconds`,
-    refuses a `failure_rate` share of changes at random and every change of `fail_msisdns`."""
+    refuses a `failure_rate` share of changes at random and every change of `fail_msisdns`;
+    its answers are kept in `answers` (a process's memory unless given)."""
 
     def __init__(
         self,
@@ -100,6 +231,7 @@ class SimulatedProvisioning:
         failure_rate: float = 0.0,
         fail_msisdns: Iterable[str] = (),
         rng: random.Random | None = None,
+        answers: Answers | None = None,
     ) -> None:
         if latency_seconds < 0 or not 0.0 <= failure_rate <= 1.0:
             raise ValueError("latency must be 0 or more, the failure rate from 0.0 to 1.0")
@@ -107,21 +239,41 @@ class SimulatedProvisioning:
         self._failure_rate = failure_rate
         self._fail_msisdns = frozenset(fail_msisdns)
         self._rng = rng or random.Random()
+        self._answers = answers or MemoryAnswers()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SimulatedProvisioning:
+    def from_settings(
+        cls, settings: Settings, db: AsyncDatabase | None = None
+    ) -> SimulatedProvisioning:
+        """`db`: the network's own database (settings.database_name("network"))."""
         fail = [m.strip() for m in settings.provisioning_fail_msisdns.split(",") if m.strip()]
         return cls(
             latency_seconds=settings.provisioning_latency_seconds,
             failure_rate=settings.provisioning_failure_rate,
             fail_msisdns=fail,
+            answers=MongoAnswers(db) if db is not None else None,
         )
 
-    async def apply(self, change: Change) -> None:
+    async def ensure_indexes(self) -> None:
+        if isinstance(self._answers, MongoAnswers):
+            await self._answers.ensure_indexes()
+
+    async def apply(self, change: Change, reference: str) -> None:
         if self._latency:
             await asyncio.sleep(self._latency)
         refused = any(m in self._fail_msisdns for m in numbers_of(change))
-        if refused or (self._failure_rate and self._rng.random() < self._failure_rate):
+        if self._failure_rate and self._rng.random() < self._failure_rate:
+            refused = True
+        answer = await self._answers.record(
+            reference,
+            {
+                "applied": not refused,
+                "msisdns": list(numbers_of(change)),
+                "change": change_doc(change),
+                "seq": time.time_ns(),
+            },
+        )
+        if not answer["applied"]:
             log.warning(
                 "provisioning refused a change",
                 extra={"change": type(change).__name__, "msisdn": change.msisdn},
@@ -129,3 +281,28 @@ class SimulatedProvisioning:
             raise ProvisioningFailed(
                 "the network did not confirm the change; nothing was changed, try again later"
             )
+
+    async def settle(self, reference: str) -> bool:
+        answer = await self._answers.record(
+            reference, {"applied": False, "msisdns": [], "settled": True, "seq": time.time_ns()}
+        )
+        return bool(answer["applied"])
+
+    async def line(self, msisdn: str) -> Line:
+        """The line as the changes the network applied left it (a replacement's new
+        number starts from the old number's line)."""
+        line = Line(msisdn)
+        for answer in await self._answers.of_line(msisdn):
+            change = change_from(answer["change"])
+            if isinstance(change, MsisdnChange) and change.new_msisdn == msisdn:
+                line = replace(await self._line_until(change.msisdn, answer["seq"]), msisdn=msisdn)
+            line = _told(line, change)
+        return line
+
+    async def _line_until(self, msisdn: str, seq: int) -> Line:
+        line = Line(msisdn)
+        for answer in await self._answers.of_line(msisdn):
+            if answer["seq"] >= seq:
+                break
+            line = _told(line, change_from(answer["change"]))
+        return line

@@ -581,7 +581,7 @@ async def test_a_worker_killed_mid_job_is_replaced_and_each_number_changes_once(
     await wait_done(api, admin, op["id"], 40)
     restart_worker(system)  # kill -9 in the middle of the job; a new worker takes over
 
-    done = await finished(api, admin, op["id"], timeout=120)
+    done = await finished(api, admin, op["id"], timeout=300)
     assert done["status"] == "succeeded", done
     assert (done["total"], done["done"], done["failed"]) == (240, 240, 0)
     blocked = await outbox_events(system, "vm.catalog.number.blocked.v1", set(msisdns))

@@ -129,6 +129,10 @@ async def test_listing_the_numbers_twice_lists_each_once(operations, transaction
     assert await operations.pending(op.id, 3, decided=1_500) == msisdns[:3]
 
 
+class WorkerDied(BaseException):
+    """The worker's process is gone (nothing of it catches this)."""
+
+
 class DiesOnce:
     """The network as a worker sees it just before it dies: the `at`-th change never
     returns (the worker's process is gone), later changes are fine."""
@@ -138,11 +142,14 @@ class DiesOnce:
         self._at = at
         self._network = SimulatedProvisioning(fail_msisdns=fail)
 
-    async def apply(self, change: Change) -> None:
+    async def apply(self, change: Change, reference: str) -> None:
         self._calls += 1
         if self._calls == self._at:
-            raise RuntimeError("the worker died")
-        await self._network.apply(change)
+            raise WorkerDied("the worker died")
+        await self._network.apply(change, reference)
+
+    async def settle(self, reference: str) -> bool:
+        return await self._network.settle(reference)
 
 
 async def test_a_worker_dying_mid_batch_leaves_it_pending_and_each_number_changes_once(
@@ -155,7 +162,7 @@ async def test_a_worker_dying_mid_batch_leaves_it_pending_and_each_number_change
     op = await a_block(operations, transactions, msisdns)
 
     dying = runner(db, transactions, DiesOnce(at=70, fail=[refused]), batch=50)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(WorkerDied):
         await dying.run(op.id)
     halfway = await operations.get(A, op.id)
     assert halfway is not None and halfway.done == 50  # the second batch rolled back

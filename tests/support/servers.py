@@ -50,8 +50,11 @@ def mongo_url_for_port(port: int) -> str:
     return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
 
 
-def start_mongo(storage: Path | None = None) -> MongoServer:
-    """VM_TEST_MONGO_URL if set (a real replica set), else a fresh SecantusDB."""
+def start_mongo(
+    storage: Path | None = None, *, transaction_lifetime: float | None = None
+) -> MongoServer:
+    """VM_TEST_MONGO_URL if set (a real replica set), else a fresh SecantusDB (with
+    mongod's sweep of abandoned transactions, after `transaction_lifetime` seconds)."""
     if url := os.environ.get("VM_TEST_MONGO_URL"):
         return MongoServer(url=url, process=None)
     port = free_port()
@@ -59,13 +62,18 @@ def start_mongo(storage: Path | None = None) -> MongoServer:
         [
             sys.executable,
             "-m",
-            "secantus",
+            "deploy.embedded_mongo",
             "--port",
             str(port),
             "--storage-path",
             str(storage) if storage else ":memory:",
             "--log-level",
             "WARNING",
+            *(
+                ["--transaction-lifetime", str(transaction_lifetime)]
+                if transaction_lifetime
+                else []
+            ),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

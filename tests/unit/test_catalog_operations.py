@@ -254,26 +254,70 @@ def test_sim_replacement_and_number_replacement_keep_the_card():
 
 async def test_the_simulator_refuses_the_numbers_it_is_told_to_and_confirms_the_rest():
     network = SimulatedProvisioning(fail_msisdns=["79990000001"])
-    await network.apply(TariffChange(MSISDN, "basic"))
+    await network.apply(TariffChange(MSISDN, "basic"), "r1")
     with pytest.raises(ProvisioningFailed) as refusal:
-        await network.apply(BlockChange("79990000001", "voluntary", set=True))
+        await network.apply(BlockChange("79990000001", "voluntary", set=True), "r2")
     assert refusal.value.reason == "PROVISIONING_FAILED"
     with pytest.raises(ProvisioningFailed):  # the new number of a replacement counts too
-        await network.apply(MsisdnChange(MSISDN, "79990000001", "8970199000000000009"))
+        await network.apply(MsisdnChange(MSISDN, "79990000001", "8970199000000000009"), "r3")
 
 
 async def test_the_simulators_failure_rate_is_a_share_of_the_changes():
     always = SimulatedProvisioning(failure_rate=1.0)
     with pytest.raises(ProvisioningFailed):
-        await always.apply(TariffChange(MSISDN, "basic"))
+        await always.apply(TariffChange(MSISDN, "basic"), "r1")
     half = SimulatedProvisioning(failure_rate=0.5, rng=random.Random(7))
     outcomes = []
-    for _ in range(400):
+    for n in range(400):
         try:
-            await half.apply(TariffChange(MSISDN, "basic"))
+            await half.apply(TariffChange(MSISDN, "basic"), f"r{n}")
             outcomes.append(True)
         except ProvisioningFailed:
             outcomes.append(False)
     assert 150 < outcomes.count(False) < 250
     with pytest.raises(ValueError, match="failure rate"):
         SimulatedProvisioning(failure_rate=1.5)
+
+
+async def test_the_simulator_answers_a_repeated_reference_with_its_first_answer():
+    network = SimulatedProvisioning(failure_rate=0.5, rng=random.Random(3))
+    answers = []
+    for _ in range(20):  # the first answer, whatever the dice say later
+        try:
+            await network.apply(BlockChange(MSISDN, "voluntary", set=True), "once")
+            answers.append(True)
+        except ProvisioningFailed:
+            answers.append(False)
+    assert len(set(answers)) == 1
+    assert await network.settle("once") is answers[0]
+
+
+async def test_a_settled_reference_the_network_never_saw_is_refused_for_ever():
+    network = SimulatedProvisioning()
+    assert await network.settle("late") is False
+    with pytest.raises(ProvisioningFailed):  # a late request of it changes nothing
+        await network.apply(BlockChange(MSISDN, "voluntary", set=True), "late")
+    assert (await network.line(MSISDN)).blocks == {}
+
+
+async def test_the_simulator_keeps_each_lines_state_from_the_changes_it_applied():
+    network = SimulatedProvisioning(fail_msisdns=["79990000001"])
+    await network.apply(TariffChange(MSISDN, "basic", {"minutes": "300"}), "r1")
+    await network.apply(BlockChange(MSISDN, "voluntary", set=True), "r2")
+    await network.apply(BlockChange(MSISDN, "voluntary", set=False), "r3")
+    await network.apply(BlockChange(MSISDN, "voluntary", set=True), "r2")  # a repeat: no change
+    with pytest.raises(ProvisioningFailed):
+        await network.apply(MsisdnChange(MSISDN, "79990000001", "8970199000000000009"), "r4")
+    await network.apply(MsisdnChange(MSISDN, "79990000002", "8970199000000000009"), "r5")
+    old = await network.line(MSISDN)
+    assert (old.tariff_id, old.blocks, old.replaced_by) == (
+        "basic",
+        {"voluntary": False},
+        "79990000002",
+    )
+    new = await network.line("79990000002")
+    assert (new.tariff_id, new.settings, new.iccid) == (
+        "basic",
+        {"minutes": "300"},
+        "8970199000000000009",
+    )

@@ -133,7 +133,8 @@ def test_the_smoke_list_starts_every_process_of_the_image():
     listed = set(smoke.modules(devstack=True))
     commands = (ROOT / "deploy" / "vm-run.sh").read_text() + (ROOT / "Procfile").read_text()
     targets = set(re.findall(r"exec python -m \"?([\w.$]+)\"?", commands))
-    targets = {t for t in targets if "$" not in t and not t.startswith("secantus")}
+    embedded_database = "deploy.embedded_mongo"  # `make run`'s alone; no image holds it
+    targets = {t for t in targets if "$" not in t and t != embedded_database}
     targets |= {f"services.{name}" for name in SERVICE_NAMES}  # vm-run's services.$process
     missing = {
         target

@@ -157,6 +157,16 @@ def without_block(number: Number, block_type: str) -> Number:
     return replace(number, blocks=blocks, status=BLOCKED if blocks else ACTIVE)
 
 
+def as_system_wants(
+    number: Number, block_type: str, wanted: bool, set_at: datetime
+) -> Number | None:
+    """A block the system sets (`wanted`) or lifts, on the number as it is when the
+    network is about to be asked; None when the number already is so."""
+    if any(b.type == block_type for b in number.blocks) is wanted:
+        return None
+    return with_block(number, block_type, set_at) if wanted else without_block(number, block_type)
+
+
 # ---------------------------------------------------------------- forwarding
 
 

@@ -4,6 +4,7 @@ stores, asks the domain, and saves with its outbox events in one transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -13,10 +14,12 @@ from services.catalog.service.catalogue import CatalogueCases
 from services.catalog.service.hierarchy import HierarchyCases
 from services.catalog.service.numbers import NumberCases
 from services.catalog.service.operations import OperationCases
+from services.catalog.service.provisioning_saga import ProvisioningSaga
 from services.catalog.service.system_blocks import SystemBlockCases
 from services.catalog.store.accounts import AccountLinks
 from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.hierarchy import NodeStore
+from services.catalog.store.intents import IntentStore
 from services.catalog.store.number_changes import NumberChanges
 from services.catalog.store.numbers import FreeNumberStore, NumberStore
 from services.catalog.store.operations import OperationStore
@@ -34,6 +37,7 @@ class CatalogCases:
     operations: OperationCases
     bulk: BulkCases
     system_blocks: SystemBlockCases
+    saga: ProvisioningSaga  # the network's changes, and their reconciler
 
     @classmethod
     def create(
@@ -44,7 +48,18 @@ class CatalogCases:
         access: CallerAccessResolver,
         provisioning: Provisioning | None = None,
         accounts: AccountCheck | None = None,
+        provisioning_lease: timedelta = timedelta(seconds=30),
     ) -> CatalogCases:
+        # The simulator unless main.py brings the network's adapter (or its settings).
+        network = provisioning or SimulatedProvisioning()
+        saga = ProvisioningSaga(
+            IntentStore(db),
+            NumberChanges(db),
+            transactions,
+            outbox,
+            network,
+            lease=provisioning_lease,
+        )
         return cls(
             hierarchy=HierarchyCases(
                 NodeStore(db), transactions, outbox, access, numbers=NumberStore(db)
@@ -67,8 +82,7 @@ class CatalogCases:
                 transactions,
                 outbox,
                 access,
-                # The simulator unless main.py brings the network's adapter (or its settings).
-                provisioning or SimulatedProvisioning(),
+                saga,
             ),
             bulk=BulkCases(
                 OperationStore(db),
@@ -80,13 +94,8 @@ class CatalogCases:
                 access,
                 accounts,
             ),
-            system_blocks=SystemBlockCases(
-                NumberStore(db),
-                NumberChanges(db),
-                AccountLinks(db),
-                outbox,
-                provisioning or SimulatedProvisioning(),
-            ),
+            system_blocks=SystemBlockCases(NumberStore(db), IntentStore(db), AccountLinks(db)),
+            saga=saga,
         )
 
     async def ensure_indexes(self) -> None:

@@ -2,12 +2,18 @@
 
 A worker claims the operation (a lease in the database, renewed after every batch), lists
 its numbers as pending results the first time, then takes the pending ones in batches of
-`batch_size`. A change of numbers is one transaction per batch: read the numbers, let the
-domain decide each (the same decisions as the single-number calls), ask the network for
-all of them at once, then write the numbers that the network confirmed, their results,
-the counters and the events together. A number the network refused stays as it was and
-its result says why; a crash before the commit leaves the whole batch pending for the
-next worker, a crash after leaves nothing to redo: each number is changed once.
+`batch_size`. A change of numbers is a saga per batch (service/provisioning_saga.py),
+never a network call inside a transaction: one transaction reads the numbers, lets the
+domain decide each (the same decisions as the single-number calls), records an intent per
+number the network is to change (the number held by it) and the results of the others;
+the network is asked for all of them at once, outside any transaction, each change under
+its intent's reference; a second transaction, fenced by the claim, records the answers —
+the fields each change sets, the results, the counters and the events. A number the
+network refused stays as it was and its result says why; a number held by another change
+in flight is refused (`change_in_progress`). A worker that dies anywhere leaves the
+batch's intents pending: the next worker to hold the operation first asks the network
+again under the same references (answered as before, never applied twice), so each
+number is changed once and has one result.
 
 An SMS goes out before its result is written (sending is no database write); a worker
 resuming after a crash sends the batch again with the same references, which the SMS
@@ -23,13 +29,13 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from services.catalog.crash_points import BEFORE_ANSWER_COMMIT, crash_point
 from services.catalog.domain import bulk as rules
 from services.catalog.domain.bulk import (
     BulkOperation,
@@ -51,22 +57,27 @@ from services.catalog.provisioning import (
 from services.catalog.service import decisions
 from services.catalog.service.bulk import operation_updated
 from services.catalog.service.decisions import Decide, Decision, Loaded
+from services.catalog.service.provisioning_saga import Answer, ChangeInProgress, ProvisioningSaga
 from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.hierarchy import NodeStore
-from services.catalog.store.number_changes import NumberChanges
+from services.catalog.store.intents import BULK, Intent, IntentStore
+from services.catalog.store.number_changes import NumberChanges, fields_changed
 from services.catalog.store.numbers import NumberStore
 from services.catalog.store.operations import OperationStore
 from services.kit import operation_status
 from services.kit.delivery import SmsCentre
 from services.kit.errors import DomainError, Unavailable
+from services.kit.ids import new_id
 from services.kit.metrics import BULK_TARGETS
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-# Changes asked of the network at once, and SMS handed to the SMS centre at once.
+# SMS handed to the SMS centre at once (changes of the network: the saga's concurrency).
 NETWORK_CONCURRENCY = 32
+# When the network did not answer some changes of a batch: the pause before asking again.
+UNANSWERED_PAUSE_SECONDS = 1.0
 # Pending targets announced per operation update when an operation starts.
 TARGETS_PER_EVENT = 1_000
 
@@ -110,6 +121,7 @@ class BulkRunner:
         sms: SmsCentre,
         accounts: AccountChanges | None = None,
         settings: WorkerSettings | None = None,
+        intents: IntentStore | None = None,
     ) -> None:
         self._operations = operations
         self._numbers = numbers
@@ -122,6 +134,14 @@ class BulkRunner:
         self._sms = sms
         self._accounts = accounts
         self._settings = settings or WorkerSettings()
+        self._saga = ProvisioningSaga(
+            intents or IntentStore(changes.db),
+            changes,
+            transactions,
+            outbox,
+            provisioning,
+            lease=self._settings.lease,
+        )
         self._holder = f"worker-{secrets.token_hex(6)}"
         self._network = asyncio.Semaphore(NETWORK_CONCURRENCY)
         self._stopping = False
@@ -170,19 +190,23 @@ class BulkRunner:
             op = started
         while True:
             if op.cancel_requested:
-                await self._end(op, cancelled=True)
-                return
-            batch = await self._operations.pending(
-                op.id, self._settings.batch_size, decided=op.progress.done
-            )
-            if not batch:
-                await self._end(op, cancelled=False)
-                return
-            try:
-                await self._run_batch(op, batch)
-            except ClaimLost:
-                log.warning("claim on an operation lost mid-batch", extra={"operation": op.id})
-                return
+                # Changes already asked of the network are answered first (they may have
+                # happened); ended once none is left unanswered.
+                if not await self._resume(op) or not await self._in_flight(op):
+                    await self._end(op, cancelled=True)
+                    return
+            else:
+                batch = await self._operations.pending(
+                    op.id, self._settings.batch_size, decided=op.progress.done
+                )
+                if not batch:
+                    await self._end(op, cancelled=False)
+                    return
+                try:
+                    await self._run_batch(op, batch)
+                except ClaimLost:
+                    log.warning("claim on an operation lost mid-batch", extra={"operation": op.id})
+                    return
             renewed = await self._operations.renew(
                 op.id, self._holder, datetime.now(UTC) + self._settings.lease
             )
@@ -249,10 +273,17 @@ class BulkRunner:
     async def _change_numbers(
         self, op: BulkOperation, action: rules.NumberChange, batch: list[str]
     ) -> None:
+        """A: decide the batch, record an intent per number the network is to change (each
+        number held by it) with the other results; B: the network, outside any
+        transaction; C: its answers, the numbers' fields, results and events."""
+        if await self._resume(op):
+            return  # the batch's pending targets may have been this operation's own
+        intents: list[Intent] = []
         committed: list[TargetResult] = []
 
-        async def unit(session: AsyncClientSession) -> None:
-            committed.clear()  # a retried transaction decides anew
+        async def decide_batch(session: AsyncClientSession) -> None:
+            intents.clear()  # a retried transaction decides anew
+            committed.clear()
             # Pending again inside the transaction: what a previous worker committed is
             # not done twice.
             pending = await self._operations.pending(
@@ -260,12 +291,17 @@ class BulkRunner:
             )
             if not pending:
                 return
+            # The claim first: the transaction is short (the network is asked after it), and
+            # holding the operation's document from the start makes a sweeper's write wait
+            # for the commit instead of failing it.
+            await self._hold(op, session)
             found = await self._numbers.get_many(self._scope(op), pending, session)
             numbers = {n.msisdn: n for n in found}
+            held = await self._saga.intents.locked(pending, session)
             catalogue = await self._catalogue.catalogue(session)
             decide = await self._decider(op, action, session)
             results: list[TargetResult] = []
-            wanted: list[Decision] = []
+            moved: list[Decision] = []
             for msisdn in pending:
                 number = numbers.get(msisdn)
                 if number is None:
@@ -276,22 +312,77 @@ class BulkRunner:
                     results.append(outcome)
                 elif op.dry_run:
                     results.append(succeeded(msisdn, "would_change", describe(outcome)))
+                elif outcome.change is None:  # ours alone (the node): written now
+                    moved.append(outcome)
+                    results.append(succeeded(msisdn, "changed", describe(outcome)))
+                elif msisdn in held:  # another change of it is in flight
+                    error = ChangeInProgress()
+                    results.append(refused(msisdn, error.reason, error.message))
                 else:
-                    wanted.append(outcome)
-            confirmed, refusals = await self._ask_network(wanted)
-            results += refusals
-            results += [succeeded(d.after.msisdn, "changed", describe(d)) for d in confirmed]
-            await self._changes.save_all([d.after for d in confirmed], session)
-            # The claim last, not first: the network is asked inside this transaction,
-            # and the operation's document must stay free meanwhile (a cancel writes it).
-            await self._hold(op, session)
-            updated = await self._operations.decide(op.id, results, datetime.now(UTC), session)
-            events = [d.event for d in confirmed]
-            await self._outbox.add(session, *events, operation_updated(updated, results))
+                    intents.append(
+                        Intent(
+                            reference=new_id("prv"),
+                            company_id=op.company_id,
+                            msisdn=msisdn,
+                            change=outcome.change,
+                            fields=fields_changed(number, outcome.after),
+                            event=outcome.event,
+                            owner=BULK,
+                            operation_id=op.id,
+                            detail=describe(outcome),
+                        )
+                    )
+            for decision in moved:
+                await self._changes.set_fields(
+                    decision.after,
+                    fields_changed(numbers[decision.after.msisdn], decision.after),
+                    session,
+                )
+            await self._saga.intend(intents, session, lease=self._settings.lease)
+            if results:
+                updated = await self._operations.decide(op.id, results, datetime.now(UTC), session)
+                events = [d.event for d in moved]
+                await self._outbox.add(session, *events, operation_updated(updated, results))
             committed.extend(results)
 
-        await self._tx.run(unit)
+        await self._tx.run(decide_batch)
         _count_targets(op, committed)
+        if intents:
+            await self._answer(op, intents)
+
+    async def _resume(self, op: BulkOperation) -> bool:
+        """The operation's intents a worker left (it died, or the network did not answer):
+        asked again with their references, so the network answers them as it did, never
+        changing a number twice. Returns whether there were any."""
+        left = await self._saga.intents.of_operation(op.id)
+        if left:
+            log.info("resuming changes in flight", extra={"operation": op.id, "count": len(left)})
+            await self._answer(op, left)
+        return bool(left)
+
+    async def _in_flight(self, op: BulkOperation) -> bool:
+        return bool(await self._saga.intents.of_operation(op.id))
+
+    async def _answer(self, op: BulkOperation, intents: list[Intent]) -> None:
+        answers = await self._saga.ask_all(intents)
+        answered = list(zip(intents, answers, strict=True))
+        recorded: list[TargetResult] = []
+
+        async def record(session: AsyncClientSession) -> None:
+            recorded.clear()
+            await self._hold(op, session)  # fenced: nothing if another worker has it now
+            mine = await self._saga.record_all(answered, session)
+            results = [_answered(intent, answer) for intent, answer in mine]
+            if results:
+                updated = await self._operations.decide(op.id, results, datetime.now(UTC), session)
+                await self._outbox.add(session, operation_updated(updated, results))
+            recorded.extend(results)
+            crash_point(BEFORE_ANSWER_COMMIT)
+
+        await self._tx.run(record)
+        _count_targets(op, recorded)
+        if any(a.applied is None for a in answers):
+            await asyncio.sleep(UNANSWERED_PAUSE_SECONDS)  # asked again by the next batch
 
     async def _decider(
         self, op: BulkOperation, action: rules.NumberChange, session: AsyncClientSession
@@ -316,31 +407,6 @@ class BulkRunner:
                 tree = await self._nodes.tree(op.company_id, session)
                 return decisions.move_to(tree.get(node_id))
         raise AssertionError(f"no decision for {action!r}")
-
-    async def _ask_network(
-        self, wanted: Sequence[Decision]
-    ) -> tuple[list[Decision], list[TargetResult]]:
-        """All the changes at once; returns those the network confirmed, and a refusal
-        for each of the others."""
-
-        async def ask(decision: Decision) -> DomainError | None:
-            if decision.change is None:
-                return None
-            async with self._network:
-                try:
-                    await self._provisioning.apply(decision.change)
-                except DomainError as error:
-                    return error
-            return None
-
-        answers = await asyncio.gather(*(ask(d) for d in wanted))
-        confirmed = [d for d, error in zip(wanted, answers, strict=True) if error is None]
-        refusals = [
-            refused(d.after.msisdn, error.reason, error.message)
-            for d, error in zip(wanted, answers, strict=True)
-            if error is not None
-        ]
-        return confirmed, refusals
 
     # ------------------------------------------------------------ SMS
 
@@ -431,6 +497,15 @@ def _count_targets(op: BulkOperation, results: list[TargetResult]) -> None:
         return
     for result in results:
         BULK_TARGETS.labels(op.type, result.status).inc()
+
+
+def _answered(intent: Intent, answer: Answer) -> TargetResult:
+    if answer.applied:
+        return succeeded(intent.msisdn, "changed", intent.detail)
+    refusal = answer.refusal
+    if refusal is None:
+        return refused(intent.msisdn, "PROVISIONING_FAILED", "the network did not confirm")
+    return refused(intent.msisdn, refusal.reason, refusal.message)
 
 
 def _gone(msisdn: str) -> TargetResult:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -43,19 +44,17 @@ SIM_REPLACED = "vm.catalog.number.sim_replaced.v1"
 MSISDN_REPLACED = "vm.catalog.number.msisdn_replaced.v1"
 NUMBER_MOVED = "vm.catalog.number.moved.v1"
 
-Write = Callable[[AsyncClientSession], Awaitable[None]]
-
 
 @dataclass(frozen=True)
 class Decision:
     """What a change will do: the number after it, what the network is asked (None: a
-    change of ours alone, such as the node), the event, and (for number replacement) a
-    write other than saving the number."""
+    change of ours alone, such as the node), the event, and (for number replacement) the
+    free pool's document of the number it took (back to the pool if the network refuses)."""
 
     after: Number
     change: Change | None
     event: Event
-    write: Write | None = None
+    taken: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def _tariff_event(event_type: str, before: Number, after: Number) -> Event:
     return number_event(event_type, payload, after)
 
 
-def _block_event(event_type: str, after: Number, block_type: str) -> Event:
+def block_event(event_type: str, after: Number, block_type: str) -> Event:
     payload = events_pb2.NumberBlockChanged(
         company_id=after.company_id,
         msisdn=after.msisdn,
@@ -192,7 +191,7 @@ def block_setting(block_type: str, now: datetime) -> Decide:
         return Decision(
             after,
             BlockChange(after.msisdn, block_type, set=True),
-            _block_event(BLOCKED, after, block_type),
+            block_event(BLOCKED, after, block_type),
         )
 
     return decide
@@ -204,7 +203,7 @@ def block_removal(block_type: str) -> Decide:
         return Decision(
             after,
             BlockChange(after.msisdn, block_type, set=False),
-            _block_event(UNBLOCKED, after, block_type),
+            block_event(UNBLOCKED, after, block_type),
         )
 
     return decide

@@ -1,19 +1,21 @@
 """Catalog's use cases: the operations on one number.
 
-Each runs as one unit in a transaction: read the number (within the caller's scope for
-the operation's permission: elsewhere it is not found) → the domain decides the number's
-new state → provisioning applies it to the network → only then the new state and its
-event are written. A refusal of the network raises before anything is written, so the
-transaction ends without a trace: the number stays as it was and no event leaves.
-
-The network is asked inside the transaction on purpose: a concurrent change of the same
-number makes the transaction run again from the read, and the network is then told the
-state that is finally stored (changes state the new state, so telling twice is harmless).
-The provisioning latency must therefore stay well under the transaction's deadline.
+Each reads the number (within the caller's scope for the operation's permission:
+elsewhere it is not found) and lets the domain decide the number's new state. The network
+is never asked inside a transaction (service/provisioning_saga.py): the decision is
+recorded as an intent and the number locked in one transaction, the network is asked
+after the commit with the intent's reference, and its answer is recorded in a second
+transaction guarded by the intent still pending — the fields the change sets, the event,
+the number unlocked. A refusal of the network leaves the number as it was. A number with
+a change in flight refuses another (409 `conflict`, reason CHANGE_IN_PROGRESS); a process
+killed between the steps leaves the intent to the reconciler, which asks the network how
+it ended and finishes or undoes it — the caller then got no answer or 503
+PROVISIONING_PENDING, and the journal tells the outcome.
 
 Each is also an operation of the journal (`vm.catalog.operation.updated.v1`, a single
-operation: services/kit/single_operation.py) written with the change — or, refused once
-the number was found and the caller allowed, alone after the rollback.
+operation: services/kit/single_operation.py) written with the answer — or, refused before
+the network was asked once the number was found and the caller allowed, alone after the
+rollback.
 
 Who may: numbers.tariff, numbers.services, numbers.blocks, numbers.forwarding and
 numbers.sim where the number is.
@@ -22,6 +24,7 @@ numbers.sim where the number is.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -29,7 +32,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from services.catalog.domain import operations as rules
 from services.catalog.domain.catalogue import SettingValue
 from services.catalog.domain.numbers import Number, Scope, checked_iccid, checked_msisdn
-from services.catalog.provisioning import MsisdnChange, Provisioning, SimChange
+from services.catalog.provisioning import MsisdnChange, SimChange
 from services.catalog.service.decisions import (
     MSISDN_REPLACED,
     SIM_REPLACED,
@@ -47,8 +50,10 @@ from services.catalog.service.decisions import (
     tariff_change,
     tariff_settings_change,
 )
+from services.catalog.service.provisioning_saga import ProvisioningSaga
 from services.catalog.store.catalogue import CatalogueStore
-from services.catalog.store.number_changes import NumberChanges
+from services.catalog.store.intents import SINGLE, Intent
+from services.catalog.store.number_changes import NumberChanges, fields_changed
 from services.catalog.store.numbers import NumberStore
 from services.kit import single_operation as single
 from services.kit.authz import Access
@@ -56,6 +61,7 @@ from services.kit.caller_access import CallerAccessResolver
 from services.kit.context import Caller
 from services.kit.errors import Conflict, NotAllowed, NotFound, Unavailable
 from services.kit.events import Event
+from services.kit.ids import new_id
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
 from vm.catalog.events.v1 import events_pb2
@@ -76,7 +82,7 @@ class OperationCases:
         transactions: Transactions,
         outbox: Outbox,
         access: CallerAccessResolver,
-        provisioning: Provisioning,
+        saga: ProvisioningSaga,
     ) -> None:
         self._numbers = numbers
         self._changes = changes
@@ -84,10 +90,11 @@ class OperationCases:
         self._tx = transactions
         self._outbox = outbox
         self._access = access
-        self._provisioning = provisioning
+        self._saga = saga
 
     async def ensure_indexes(self) -> None:
         await self._changes.ensure_indexes()
+        await self._saga.ensure_indexes()
 
     # ------------------------------------------------------------ tariff
 
@@ -164,16 +171,15 @@ class OperationCases:
         wanted_new = checked_msisdn(new_msisdn, "new_msisdn") if new_msisdn.strip() else None
         if wanted_new:
             rules.checked_new_msisdn(wanted_new, wanted)
-        now = datetime.now(UTC)
 
         async def decide(loaded: Loaded) -> Decision:
             old = loaded.number
-            taken = await self._changes.take_free(wanted_new, loaded.session)
-            if taken is None and wanted_new:
+            free = await self._changes.take_free(wanted_new, loaded.session)
+            if free is None and wanted_new:
                 raise Conflict("the number is not in the free pool", reason="NUMBER_NOT_FREE")
-            if taken is None:
+            if free is None:
                 raise NotAllowed("the pool has no free numbers now", reason="POOL_EMPTY")
-            after = rules.replaced(old, taken)
+            after = rules.replaced(old, free["_id"])
             payload = events_pb2.NumberMsisdnReplaced(
                 company_id=after.company_id,
                 msisdn=after.msisdn,
@@ -183,14 +189,11 @@ class OperationCases:
                 node_path=list(after.node_path),
             )
 
-            async def write(session: AsyncClientSession) -> None:
-                await self._changes.replace_msisdn(old, after, now, session)
-
             return Decision(
                 after,
                 MsisdnChange(old.msisdn, after.msisdn, after.iccid),
                 number_event(MSISDN_REPLACED, payload, after),
-                write,
+                taken=free,  # back to the pool if the network refuses
             )
 
         return await self._operate(caller, wanted, "replace_number", decide)
@@ -200,9 +203,9 @@ class OperationCases:
     async def _operate(
         self, caller: Caller, msisdn: str, operation_type: str, decide: Decide
     ) -> Number:
-        """The change, told to the journal as a single operation: with the change in its
-        transaction, or — refused once the number was found and the caller allowed —
-        alone, after the change's transaction rolled back."""
+        """The change, told to the journal as a single operation: with its answer, or —
+        refused before the network was asked, once the number was found and the caller
+        allowed — alone, after the deciding transaction rolled back."""
         permission, title = rules.SINGLE_OPERATIONS[operation_type]
         wanted = checked_msisdn(msisdn)
         access, scope = await self._scope(caller, permission)
@@ -217,8 +220,9 @@ class OperationCases:
             at=datetime.now(UTC),
         )
         reached = False  # the number found and the caller allowed: an operation on it
+        reference = new_id("prv")
 
-        async def unit(session: AsyncClientSession) -> Number:
+        async def intend(session: AsyncClientSession) -> tuple[Number, Intent | None]:
             nonlocal reached
             number = await self._numbers.get(scope, wanted, session)
             if number is None:
@@ -229,18 +233,29 @@ class OperationCases:
             decision = await decide(Loaded(number, catalogue, session))
             if decision is None:  # already so: nothing to ask the network, nothing to tell
                 await self._outbox.add(session, _told(journal, single.UNCHANGED))
-                return number
-            if decision.change is not None:
-                await self._provisioning.apply(decision.change)
-            if decision.write is not None:
-                await decision.write(session)
-            else:
-                await self._changes.save(decision.after, session)
-            await self._outbox.add(session, decision.event, _told(journal, single.CHANGED))
-            return decision.after
+                return number, None
+            if decision.change is None:  # ours alone: written at once, a hold left as it is
+                await self._changes.set_fields(
+                    decision.after, fields_changed(number, decision.after), session
+                )
+                await self._outbox.add(session, decision.event, _told(journal, single.CHANGED))
+                return decision.after, None
+            intent = Intent(
+                reference=reference,
+                company_id=number.company_id,
+                msisdn=number.msisdn,
+                change=decision.change,
+                fields=fields_changed(number, decision.after),
+                event=decision.event,
+                owner=SINGLE,
+                journal=asdict(journal),
+                free=decision.taken,
+            )
+            await self._saga.intend([intent], session, lease=self._saga.lease)
+            return decision.after, intent
 
         try:
-            return await self._tx.run(unit)
+            after, intent = await self._tx.run(intend)
         except (NotAllowed, Conflict, Unavailable) as refusal:
             if reached:
                 failed = _told(journal, single.refused(refusal))
@@ -250,6 +265,9 @@ class OperationCases:
 
                 await self._tx.run(tell)
             raise
+        if intent is not None:
+            await self._saga.run_single(intent)  # its refusal is told with it
+        return after
 
     async def _scope(self, caller: Caller, permission: str) -> tuple[Access, Scope]:
         """The caller's access and the numbers it reaches with `permission`."""

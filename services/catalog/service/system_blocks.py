@@ -3,11 +3,15 @@ an account's money ran out (and lifts it when the money is back), `limit` when a
 reached a spending limit with the block action (lifted when the month ends or the limit
 changes) — and which account each number is billed to.
 
-They run in the transaction of the billing event that causes them (the consumer's), the
-same way as a customer's block: the domain decides, the network (provisioning) confirms,
-then the number and its vm.catalog.number.blocked/unblocked.v1 event are written. A block
-already set is not set again, one not set is not lifted: a repeated or late event changes
-nothing. A refusal of the network fails the event, which is delivered again.
+In the transaction of the billing event that causes them (the consumer's), each number's
+block to set or lift is queued as a provisioning intent of the system's — never the
+network asked there (service/provisioning_saga.py). The reconciler takes them in the
+order they were wanted: once the number is free of any other change in flight it holds
+it, lets the domain decide on the number as it is then (a block already set is not set
+again, one not set is not lifted: a repeated or late event changes nothing), asks the
+network outside any transaction, and writes the number and its
+vm.catalog.number.blocked/unblocked.v1 event with the answer. A refusal of the network
+queues the block again for later; the event itself is never refused for it.
 """
 
 from __future__ import annotations
@@ -17,33 +21,22 @@ from datetime import UTC, datetime
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from services.catalog.domain import operations as rules
 from services.catalog.domain.numbers import Scope
-from services.catalog.provisioning import BlockChange, Provisioning
-from services.catalog.service.decisions import BLOCKED, UNBLOCKED, _block_event
+from services.catalog.provisioning import BlockChange
 from services.catalog.store.accounts import AccountLinks
-from services.catalog.store.number_changes import NumberChanges
+from services.catalog.store.intents import SYSTEM, Intent, IntentStore
 from services.catalog.store.numbers import NumberStore
-from services.kit.outbox import Outbox
+from services.kit.ids import new_id
 
 FINANCIAL = "financial"
 LIMIT = "limit"
 
 
 class SystemBlockCases:
-    def __init__(
-        self,
-        numbers: NumberStore,
-        changes: NumberChanges,
-        links: AccountLinks,
-        outbox: Outbox,
-        provisioning: Provisioning,
-    ) -> None:
+    def __init__(self, numbers: NumberStore, intents: IntentStore, links: AccountLinks) -> None:
         self._numbers = numbers
-        self._changes = changes
+        self._intents = intents
         self._links = links
-        self._outbox = outbox
-        self._provisioning = provisioning
 
     async def ensure_indexes(self) -> None:
         await self._links.ensure_indexes()
@@ -55,19 +48,9 @@ class SystemBlockCases:
         block_type: str,
         session: AsyncClientSession,
     ) -> int:
-        """The system's block on each of the company's numbers that lacks it; returns
-        how many got it."""
-        now = datetime.now(UTC)
-        changed = 0
-        for number in await self._numbers.get_many(Scope(company_id), msisdns, session):
-            if any(b.type == block_type for b in number.blocks):
-                continue
-            after = rules.with_block(number, block_type, now)
-            await self._provisioning.apply(BlockChange(number.msisdn, block_type, set=True))
-            await self._changes.save(after, session)
-            await self._outbox.add(session, _block_event(BLOCKED, after, block_type))
-            changed += 1
-        return changed
+        """The system's block queued for each of the company's numbers that lacks it;
+        returns how many were queued."""
+        return await self._want(company_id, msisdns, block_type, True, session)
 
     async def lift_block(
         self,
@@ -76,17 +59,44 @@ class SystemBlockCases:
         block_type: str,
         session: AsyncClientSession,
     ) -> int:
-        """The system's block lifted from each of the company's numbers that has it."""
-        changed = 0
-        for number in await self._numbers.get_many(Scope(company_id), msisdns, session):
-            if not any(b.type == block_type for b in number.blocks):
-                continue
-            after = rules.without_block(number, block_type)
-            await self._provisioning.apply(BlockChange(number.msisdn, block_type, set=False))
-            await self._changes.save(after, session)
-            await self._outbox.add(session, _block_event(UNBLOCKED, after, block_type))
-            changed += 1
-        return changed
+        """The system's block queued to be lifted from each of the company's numbers that
+        has it."""
+        return await self._want(company_id, msisdns, block_type, False, session)
+
+    async def _want(
+        self,
+        company_id: str,
+        msisdns: Sequence[str],
+        block_type: str,
+        wanted: bool,
+        session: AsyncClientSession,
+    ) -> int:
+        numbers = await self._numbers.get_many(Scope(company_id), msisdns, session)
+        if not numbers:
+            return 0
+        # A number with a system block still on its way is queued whatever it has now:
+        # the blocks reach the network in the order they were wanted.
+        queued = await self._intents.queued_for([n.msisdn for n in numbers], session)
+        wanted_now = [
+            BlockChange(n.msisdn, block_type, set=wanted)
+            for n in numbers
+            if n.msisdn in queued or any(b.type == block_type for b in n.blocks) is not wanted
+        ]
+        intents = [
+            Intent(
+                reference=new_id("prv"),
+                company_id=company_id,
+                msisdn=change.msisdn,
+                change=change,
+                fields={},
+                event=None,
+                owner=SYSTEM,
+                held=False,
+            )
+            for change in wanted_now
+        ]
+        await self._intents.queue(intents, datetime.now(UTC), session)
+        return len(intents)
 
     async def account_block_changed(
         self,

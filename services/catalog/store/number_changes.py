@@ -8,21 +8,28 @@ by design (they tell only whether the card is taken).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from pymongo import ASCENDING, ReplaceOne
+from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from services.catalog.domain.numbers import Number
-from services.catalog.store.numbers import number_doc
-from services.kit.errors import Conflict
+from services.catalog.store.numbers import number_doc, number_from
+
+
+def fields_changed(before: Number, after: Number) -> dict[str, Any]:
+    """The fields of the number's document that a change sets: written with `$set` alone,
+    so a note or a move written meanwhile stays."""
+    old = number_doc(before)
+    return {k: v for k, v in number_doc(after).items() if old.get(k) != v}
 
 
 class NumberChanges:
     def __init__(self, db: AsyncDatabase) -> None:
+        self.db = db
         self._numbers = db["numbers"]
         self._free = db["free_numbers"]
         self._retired = db["retired_numbers"]
@@ -30,27 +37,23 @@ class NumberChanges:
     async def ensure_indexes(self) -> None:
         await self._retired.create_index([("company_id", ASCENDING), ("replaced_by", ASCENDING)])
 
-    async def save(self, number: Number, session: AsyncClientSession) -> None:
-        """The number's whole document as the domain left it."""
-        try:
-            await self._numbers.replace_one(
-                {"_id": number.msisdn, "company_id": number.company_id},
-                number_doc(number),
-                session=session,
-            )
-        except DuplicateKeyError as error:  # the SIM card was given out meanwhile
-            raise Conflict("the SIM card is taken", reason="ALREADY_EXISTS") from error
+    async def get(self, company_id: str, msisdn: str, session: AsyncClientSession) -> Number | None:
+        """The company's number as it is now (the system's own changes: no caller's
+        scope)."""
+        doc = await self._numbers.find_one(
+            {"_id": msisdn, "company_id": company_id}, session=session
+        )
+        return number_from(doc) if doc else None
 
-    async def save_all(self, numbers: Sequence[Number], session: AsyncClientSession) -> None:
-        """Numbers changed by a bulk operation's batch, in one write. A SIM card is never
-        among their changes, so no uniqueness can be hit here."""
-        if numbers:
-            await self._numbers.bulk_write(
-                [
-                    ReplaceOne({"_id": n.msisdn, "company_id": n.company_id}, number_doc(n))
-                    for n in numbers
-                ],
-                ordered=False,
+    async def set_fields(
+        self, number: Number, fields: Mapping[str, Any], session: AsyncClientSession
+    ) -> None:
+        """Only the fields a change of ours alone sets (the node): a change of the
+        network in flight on the number (its `provisioning` hold) stays as it is."""
+        if fields:
+            await self._numbers.update_one(
+                {"_id": number.msisdn, "company_id": number.company_id},
+                {"$set": dict(fields)},
                 session=session,
             )
 
@@ -61,33 +64,49 @@ class NumberChanges:
                 return True
         return False
 
-    async def take_free(self, msisdn: str | None, session: AsyncClientSession) -> str | None:
-        """A number out of the free pool: the given one, or the lowest free one; None when
-        there is no such free number."""
+    async def take_free(
+        self, msisdn: str | None, session: AsyncClientSession
+    ) -> dict[str, Any] | None:
+        """A number out of the free pool (its document): the given one, or the lowest free
+        one; None when there is no such free number."""
         criteria = {"_id": msisdn} if msisdn else {}
-        doc = await self._free.find_one_and_delete(
+        return await self._free.find_one_and_delete(
             criteria, sort=[("_id", ASCENDING)], session=session
         )
-        return doc["_id"] if doc else None
 
-    async def replace_msisdn(
-        self, old: Number, new: Number, at: datetime, session: AsyncClientSession
-    ) -> None:
-        """The card moves to the new number; the old number leaves the company and is
-        kept as retired (with the number that replaced it), not put back in the pool."""
-        await self._numbers.delete_one(
-            {"_id": old.msisdn, "company_id": old.company_id}, session=session
+    async def put_free(self, doc: Mapping[str, Any], session: AsyncClientSession) -> None:
+        """A number taken from the pool for a replacement the network refused: back."""
+        await self._free.replace_one({"_id": doc["_id"]}, dict(doc), upsert=True, session=session)
+
+    async def replace_locked(
+        self,
+        old_msisdn: str,
+        reference: str,
+        fields: Mapping[str, Any],
+        at: datetime,
+        session: AsyncClientSession,
+    ) -> bool:
+        """A replacement the network confirmed: the number's document as it is now (its
+        notes, its node) under the new number with the change's fields, the old number
+        retired; False when the document is not held by `reference`."""
+        old = await self._numbers.find_one(
+            {"_id": old_msisdn, "provisioning": reference}, session=session
         )
-        await self._numbers.insert_one(number_doc(new), session=session)
+        if old is None:
+            return False
+        new = {k: v for k, v in old.items() if k != "provisioning"} | dict(fields)
+        await self._numbers.delete_one({"_id": old_msisdn}, session=session)
+        await self._numbers.insert_one(new, session=session)
         await self._retired.replace_one(
-            {"_id": old.msisdn},
+            {"_id": old_msisdn},
             {
-                "_id": old.msisdn,
-                "company_id": old.company_id,
-                "iccid": old.iccid,
-                "replaced_by": new.msisdn,
+                "_id": old_msisdn,
+                "company_id": old["company_id"],
+                "iccid": old["iccid"],
+                "replaced_by": new["_id"],
                 "retired_at": at,
             },
             upsert=True,
             session=session,
         )
+        return True

@@ -1,0 +1,334 @@
+"""Provisioning intents and the numbers' locks, in MongoDB.
+
+`provisioning_intents`: one document per change asked of the network, `_id` its reference
+(the idempotency reference the network repeats safely): the company, the number, the
+change, the fields of the number's document it sets, the event it tells, who it is for (a
+single operation's journal entry, a bulk operation, the system), `state` (pending →
+applied | refused, exactly once) and `lease_until` (a pending intent past it is the
+reconciler's). A number with a change in flight carries `provisioning: <reference>` on
+its document, set only where absent and taken off with the answer: it takes no other
+change of the network meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from services.catalog.provisioning import Change, change_doc, change_from
+from services.kit.errors import Conflict
+from services.kit.events import Event, decode_event, encode_event
+
+PENDING = "pending"
+APPLIED = "applied"
+REFUSED = "refused"
+UNCHANGED = "unchanged"  # a system block found the number already so: nothing asked
+DROPPED = "dropped"  # a system block's number left the company before it was asked
+
+# Who an intent is for.
+SINGLE = "single"  # a single-number call: `journal` is its entry of the operations journal
+BULK = "bulk"  # a bulk operation's target: `operation_id`
+SYSTEM = "system"  # a block the system sets or lifts (billing's facts)
+
+Doc = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Intent:
+    reference: str
+    company_id: str
+    msisdn: str
+    change: Change
+    fields: Mapping[str, Any]  # the number's document takes them when the network confirms
+    event: Event | None
+    owner: str
+    operation_id: str = ""
+    journal: Mapping[str, Any] | None = None
+    free: Mapping[str, Any] | None = None  # a replacement's number, taken from the free pool
+    detail: str = ""  # what the change does, for people (a bulk result's detail)
+    created_at: datetime | None = None
+    # False: a system block queued, the number not held yet (nor its fields decided): the
+    # reconciler holds the number and decides when it is free.
+    held: bool = True
+
+
+def _doc(intent: Intent, now: datetime, lease: timedelta) -> Doc:
+    return {
+        "_id": intent.reference,
+        "company_id": intent.company_id,
+        "msisdn": intent.msisdn,
+        "change": change_doc(intent.change),
+        "fields": dict(intent.fields),
+        "event": encode_event(intent.event) if intent.event is not None else None,
+        "owner": intent.owner,
+        "operation_id": intent.operation_id,
+        "journal": dict(intent.journal) if intent.journal is not None else None,
+        "free": dict(intent.free) if intent.free is not None else None,
+        "detail": intent.detail,
+        "held": intent.held,
+        "state": PENDING,
+        "created_at": intent.created_at or now,  # when it was wanted (a retry keeps it)
+        "lease_until": now + lease,
+    }
+
+
+def _intent(doc: Doc) -> Intent:
+    return Intent(
+        reference=doc["_id"],
+        company_id=doc["company_id"],
+        msisdn=doc["msisdn"],
+        change=change_from(doc["change"]),
+        fields=doc.get("fields") or {},
+        event=decode_event(doc["event"]) if doc.get("event") else None,
+        owner=doc["owner"],
+        operation_id=doc.get("operation_id", ""),
+        journal=doc.get("journal"),
+        free=doc.get("free"),
+        detail=doc.get("detail", ""),
+        created_at=doc.get("created_at"),
+        held=doc.get("held", True),
+    )
+
+
+class IntentStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._intents = db["provisioning_intents"]
+        self._numbers = db["numbers"]
+
+    async def ensure_indexes(self) -> None:
+        await self._intents.create_index(
+            [("state", ASCENDING), ("owner", ASCENDING), ("lease_until", ASCENDING)]
+        )
+        await self._intents.create_index([("operation_id", ASCENDING), ("state", ASCENDING)])
+        await self._intents.create_index([("msisdn", ASCENDING), ("state", ASCENDING)])
+        # A SIM card on its way to a number is taken: a second change giving it to another
+        # number is refused at its intent, not found out when the network has said yes.
+        await self._intents.create_index(
+            [("fields.iccid", ASCENDING)],
+            unique=True,
+            name="sim_in_flight",
+            partialFilterExpression={"state": PENDING, "fields.iccid": {"$exists": True}},
+        )
+
+    # --- phase A: the intent and the lock, in the deciding transaction ---
+
+    async def locked(self, msisdns: Sequence[str], session: AsyncClientSession) -> set[str]:
+        """Which of these numbers have a change in flight."""
+        cursor = self._numbers.find(
+            {"_id": {"$in": list(msisdns)}, "provisioning": {"$exists": True}},
+            {"_id": 1},
+            session=session,
+        )
+        return {doc["_id"] async for doc in cursor}
+
+    async def record(
+        self,
+        intents: Sequence[Intent],
+        now: datetime,
+        lease: timedelta,
+        session: AsyncClientSession,
+    ) -> int:
+        """The intents, each number locked by its reference; returns how many numbers
+        were locked (fewer than the intents: one had a change in flight, and the caller
+        refuses: nothing of the transaction may be committed then)."""
+        if not intents:
+            return 0
+        result = await self._numbers.bulk_write(
+            [
+                UpdateOne(
+                    {
+                        "_id": i.msisdn,
+                        "company_id": i.company_id,
+                        "provisioning": {"$exists": False},
+                    },
+                    {"$set": {"provisioning": i.reference}},
+                )
+                for i in intents
+            ],
+            ordered=False,
+            session=session,
+        )
+        try:
+            await self._intents.insert_many([_doc(i, now, lease) for i in intents], session=session)
+        except (DuplicateKeyError, BulkWriteError) as error:  # only `sim_in_flight` can be hit
+            raise Conflict("the SIM card is already in use", reason="ALREADY_EXISTS") from error
+        return result.matched_count
+
+    async def queue(
+        self, intents: Sequence[Intent], due_at: datetime, session: AsyncClientSession
+    ) -> None:
+        """System blocks, not holding their numbers yet: the reconciler's from `due_at`."""
+        if intents:
+            docs = [_doc(replace(i, held=False), due_at, timedelta(0)) for i in intents]
+            await self._intents.insert_many(docs, session=session)
+
+    async def queued_for(self, msisdns: Sequence[str], session: AsyncClientSession) -> set[str]:
+        """Which of these numbers have a system block pending."""
+        cursor = self._intents.find(
+            {"msisdn": {"$in": list(msisdns)}, "owner": SYSTEM, "state": PENDING},
+            {"msisdn": 1},
+            session=session,
+        )
+        return {doc["msisdn"] async for doc in cursor}
+
+    async def earlier_queued(self, intent: Intent, session: AsyncClientSession) -> bool:
+        """Whether a system block of the number queued before this one is pending (they
+        reach the network in the order they were wanted)."""
+        doc = await self._intents.find_one(
+            {
+                "msisdn": intent.msisdn,
+                "owner": SYSTEM,
+                "state": PENDING,
+                "created_at": {"$lt": intent.created_at},
+            },
+            {"_id": 1},
+            session=session,
+        )
+        return doc is not None
+
+    async def hold(self, intent: Intent, session: AsyncClientSession) -> bool:
+        """A queued system block takes its number (if free) with its decided fields and
+        event; False when the number is held by another change."""
+        taken = await self._numbers.update_one(
+            {"_id": intent.msisdn, "provisioning": {"$exists": False}},
+            {"$set": {"provisioning": intent.reference}},
+            session=session,
+        )
+        if taken.matched_count != 1:
+            return False
+        await self._intents.update_one(
+            {"_id": intent.reference, "state": PENDING},
+            {
+                "$set": {
+                    "held": True,
+                    "fields": dict(intent.fields),
+                    "event": encode_event(intent.event) if intent.event is not None else None,
+                }
+            },
+            session=session,
+        )
+        return True
+
+    async def postpone(self, intent: Intent, until: datetime) -> None:
+        await self._intents.update_one(
+            {"_id": intent.reference, "state": PENDING}, {"$set": {"lease_until": until}}
+        )
+
+    # --- phase C: the answer, once, guarded by the intent still pending ---
+
+    async def finish(
+        self, intent: Intent, state: str, now: datetime, session: AsyncClientSession
+    ) -> bool:
+        """The intent leaves `pending` for `state`; False when it had left already (the
+        answer was recorded by another process): nothing else may be written then."""
+        result = await self._intents.update_one(
+            {"_id": intent.reference, "state": PENDING},
+            {"$set": {"state": state, "finished_at": now}},
+            session=session,
+        )
+        return result.modified_count == 1
+
+    async def finish_all(
+        self, intents: Sequence[Intent], state: str, now: datetime, session: AsyncClientSession
+    ) -> None:
+        if intents:
+            await self._intents.update_many(
+                {"_id": {"$in": [i.reference for i in intents]}, "state": PENDING},
+                {"$set": {"state": state, "finished_at": now}},
+                session=session,
+            )
+
+    async def still_pending(
+        self, intents: Sequence[Intent], session: AsyncClientSession
+    ) -> set[str]:
+        """The references of these intents still pending (the others were answered)."""
+        cursor = self._intents.find(
+            {"_id": {"$in": [i.reference for i in intents]}, "state": PENDING},
+            {"_id": 1},
+            session=session,
+        )
+        return {doc["_id"] async for doc in cursor}
+
+    async def confirmed(self, intents: Sequence[Intent], session: AsyncClientSession) -> None:
+        """The numbers take the fields their changes set (only those: a concurrent note or
+        move stays) and are unlocked."""
+        if intents:
+            await self._numbers.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": i.msisdn, "provisioning": i.reference},
+                        {"$set": dict(i.fields), "$unset": {"provisioning": ""}},
+                    )
+                    for i in intents
+                ],
+                ordered=False,
+                session=session,
+            )
+
+    async def unlock(self, intents: Sequence[Intent], session: AsyncClientSession) -> None:
+        if intents:
+            await self._numbers.update_many(
+                {
+                    "_id": {"$in": [i.msisdn for i in intents]},
+                    "provisioning": {"$in": [i.reference for i in intents]},
+                },
+                {"$unset": {"provisioning": ""}},
+                session=session,
+            )
+
+    async def locked_number(
+        self, intent: Intent, session: AsyncClientSession
+    ) -> Mapping[str, Any] | None:
+        """The number's document while this intent holds it."""
+        return await self._numbers.find_one(
+            {"_id": intent.msisdn, "provisioning": intent.reference}, session=session
+        )
+
+    async def hand_over(
+        self, old: Intent, new: Intent, due_at: datetime, session: AsyncClientSession
+    ) -> None:
+        """The number passes from `old` (answered) to `new`, asked from `due_at` on."""
+        await self._numbers.update_one(
+            {"_id": old.msisdn, "provisioning": old.reference},
+            {"$set": {"provisioning": new.reference}},
+            session=session,
+        )
+        doc = _doc(new, due_at, timedelta(0))
+        await self._intents.insert_one(doc, session=session)
+
+    # --- the reconciler's and the bulk runner's ---
+
+    async def due(self, owners: Sequence[str], now: datetime, limit: int) -> list[str]:
+        """References of pending intents of these owners whose lease ran out, oldest
+        first."""
+        cursor = (
+            self._intents.find(
+                {"state": PENDING, "owner": {"$in": list(owners)}, "lease_until": {"$lte": now}},
+                {"_id": 1},
+            )
+            .sort("created_at", ASCENDING)
+            .limit(limit)
+        )
+        return [doc["_id"] async for doc in cursor]
+
+    async def claim(self, reference: str, now: datetime, lease: timedelta) -> Intent | None:
+        """A pending intent whose lease ran out, for this process until `now + lease`;
+        None when another took it or it was answered."""
+        doc = await self._intents.find_one_and_update(
+            {"_id": reference, "state": PENDING, "lease_until": {"$lte": now}},
+            {"$set": {"lease_until": now + lease}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _intent(doc) if doc else None
+
+    async def of_operation(self, operation_id: str) -> list[Intent]:
+        """A bulk operation's pending intents (a worker that died left them)."""
+        cursor = self._intents.find({"operation_id": operation_id, "state": PENDING})
+        return [_intent(doc) async for doc in cursor]
