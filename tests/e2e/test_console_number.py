@@ -167,5 +167,8 @@ async def test_replace_the_sim_move_the_number_to_another_account_and_replace_th
     page.once("dialog", lambda dialog: dialog.accept())
     await replace.get_by_role("button", name="Замена номера").click()
     await expect(page).to_have_url(re.compile(f"/numbers/{free.msisdn}$"))
-    await expect(page.get_by_role("heading", name=re.compile("Карточка номера"))).to_be_visible()
+    # The new number's card, not the old one still on the screen for a moment after the
+    # address changed (with its notice of the SIM replaced, which names the ICCID too).
+    new_card = re.compile(f"Карточка номера: {re.escape(spaced(free.msisdn))}")
+    await expect(page.get_by_role("heading", name=new_card)).to_be_visible()
     await expect(page.get_by_text(iccid)).to_be_visible()

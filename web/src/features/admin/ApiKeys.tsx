@@ -4,7 +4,7 @@ import { Alert, Button, Card, Code, CopyButton, NativeSelect, SimpleGrid, Stack,
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { Loading } from "../../components/Loading";
+import { PagedTable } from "../../components/PagedTable";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { api, fieldError, ok } from "../../lib/api";
 import { formatDateTime } from "../../lib/format";
@@ -25,7 +25,6 @@ export function ApiKeys() {
     onSuccess: () => void client.invalidateQueries({ queryKey: ["api-keys"] }),
   });
   const roleName = (id: string) => roles.data?.items.find((r) => r.id === id)?.name ?? id;
-  const items = keys.data?.items ?? [];
   return (
     <Stack gap="lg">
       <NewKey />
@@ -33,55 +32,49 @@ export function ApiKeys() {
         <Title order={2} size="h3" id="keys-title" mb="sm">
           {t("admin.apiKeys")}
         </Title>
-        {keys.error ? <ProblemAlert error={keys.error} onRetry={() => void keys.refetch()} /> : null}
-        {revoke.error ? <ProblemAlert error={revoke.error} /> : null}
-        {keys.isPending ? <Loading /> : null}
-        {keys.data && items.length === 0 ? <Text c="dimmed">{t("admin.noKeys")}</Text> : null}
-        {items.length > 0 ? (
-          <Table.ScrollContainer
-            minWidth={640}
-            // Scrolled sideways on a phone: reachable from the keyboard.
-            scrollAreaProps={{ viewportProps: { tabIndex: 0, "aria-label": t("admin.apiKeys") } }}
-          >
-            <Table aria-label={t("admin.apiKeys")}>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>{t("admin.keyName")}</Table.Th>
-                  <Table.Th>{t("admin.prefix")}</Table.Th>
-                  <Table.Th>{t("admin.role")}</Table.Th>
-                  <Table.Th>{t("admin.scope")}</Table.Th>
-                  <Table.Th>{t("admin.lastUsed")}</Table.Th>
-                  <Table.Th>{t("admin.actions")}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {items.map((key) => (
-                  <Table.Tr key={key.id}>
-                    <Table.Td>{key.name}</Table.Td>
-                    <Table.Td>
-                      <Code>{key.prefix}…</Code>
-                    </Table.Td>
-                    <Table.Td>{roleName(key.role_id)}</Table.Td>
-                    <Table.Td>{scopeName(key.node_id)}</Table.Td>
-                    <Table.Td>{key.last_used_at ? formatDateTime(key.last_used_at, i18n.language) : t("admin.never")}</Table.Td>
-                    <Table.Td>
-                      <Button
-                        size="compact-sm"
-                        variant="outline"
-                        aria-label={t("admin.revokeKey", { name: key.name })}
-                        onClick={() => {
-                          if (window.confirm(t("admin.confirmRevoke", { name: key.name }))) revoke.mutate(key.id);
-                        }}
-                      >
-                        {t("admin.revoke")}
-                      </Button>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        ) : null}
+        {/* One page of up to 200 keys: no «Показать ещё». */}
+        <PagedTable
+          query={keys}
+          actionError={revoke.error}
+          label={t("admin.apiKeys")}
+          empty={t("admin.noKeys")}
+          minWidth={640}
+          keyboardScroll
+          head={
+            <>
+              <Table.Th>{t("admin.keyName")}</Table.Th>
+              <Table.Th>{t("admin.prefix")}</Table.Th>
+              <Table.Th>{t("admin.role")}</Table.Th>
+              <Table.Th>{t("admin.scope")}</Table.Th>
+              <Table.Th>{t("admin.lastUsed")}</Table.Th>
+              <Table.Th>{t("admin.actions")}</Table.Th>
+            </>
+          }
+          rowKey={(key) => key.id}
+          row={(key) => (
+            <Table.Tr>
+              <Table.Td>{key.name}</Table.Td>
+              <Table.Td>
+                <Code>{key.prefix}…</Code>
+              </Table.Td>
+              <Table.Td>{roleName(key.role_id)}</Table.Td>
+              <Table.Td>{scopeName(key.node_id)}</Table.Td>
+              <Table.Td>{key.last_used_at ? formatDateTime(key.last_used_at, i18n.language) : t("admin.never")}</Table.Td>
+              <Table.Td>
+                <Button
+                  size="compact-sm"
+                  variant="outline"
+                  aria-label={t("admin.revokeKey", { name: key.name })}
+                  onClick={() => {
+                    if (window.confirm(t("admin.confirmRevoke", { name: key.name }))) revoke.mutate(key.id);
+                  }}
+                >
+                  {t("admin.revoke")}
+                </Button>
+              </Table.Td>
+            </Table.Tr>
+          )}
+        />
       </Card>
     </Stack>
   );

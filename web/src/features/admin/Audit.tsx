@@ -1,12 +1,11 @@
 // The audit log: every change, who made it, when and what; filtered by who, by the kind
 // of event and by dates (Moscow days), read in pages.
-import { Badge, Button, Card, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Badge, Card, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
-import { useInfiniteQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Loading } from "../../components/Loading";
-import { ProblemAlert } from "../../components/ProblemAlert";
+import { PagedTable } from "../../components/PagedTable";
+import { useKeysetQuery } from "../../components/useKeysetQuery";
 import { api, ok } from "../../lib/api";
 import { useCan } from "../../lib/auth";
 import { formatDateTime } from "../../lib/format";
@@ -31,30 +30,25 @@ export function Audit() {
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
   const [type] = useDebouncedValue(typeText.trim(), 300);
-  const events = useInfiniteQuery({
-    queryKey: ["audit", actor, type, from, to],
-    queryFn: ({ pageParam }) =>
-      ok(
-        api.GET("/api/v1/audit-events", {
-          params: {
-            query: {
-              actor,
-              type,
-              from: moscowDay(from),
-              to: moscowDay(to, 1),
-              page_size: PAGE_SIZE,
-              page_token: pageParam,
-            },
+  const events = useKeysetQuery(["audit", actor, type, from, to], (pageToken) =>
+    ok(
+      api.GET("/api/v1/audit-events", {
+        params: {
+          query: {
+            actor,
+            type,
+            from: moscowDay(from),
+            to: moscowDay(to, 1),
+            page_size: PAGE_SIZE,
+            page_token: pageToken,
           },
-        }),
-      ),
-    initialPageParam: "",
-    getNextPageParam: (last) => last.next_page_token || undefined,
-  });
+        },
+      }),
+    ),
+  );
   const people = new Map((users.data?.items ?? []).map((u) => [u.id, u.full_name || u.login]));
   const who = (actor: string, kind: string) =>
     people.get(actor) ?? (kind === "user" ? actor : t(`actorKind.${kind}` as "actorKind.system", { defaultValue: actor }));
-  const items = events.data?.pages.flatMap((p) => p.items) ?? [];
   return (
     <Card withBorder component="section" aria-labelledby="audit-title">
       <Stack gap="sm">
@@ -88,59 +82,48 @@ export function Audit() {
           <TextInput type="date" label={t("finance.from")} value={from} onChange={(e) => setFrom(e.currentTarget.value)} w={170} />
           <TextInput type="date" label={t("finance.to")} value={to} onChange={(e) => setTo(e.currentTarget.value)} w={170} />
         </Group>
-        {events.error ? <ProblemAlert error={events.error} onRetry={() => void events.refetch()} /> : null}
-        {events.isPending ? <Loading /> : null}
-        {events.data && items.length === 0 ? <Text c="dimmed">{t("admin.noEvents")}</Text> : null}
-        {items.length > 0 ? (
-          <Table.ScrollContainer
-            minWidth={720}
-            // Scrolled sideways on a phone: reachable from the keyboard.
-            scrollAreaProps={{ viewportProps: { tabIndex: 0, "aria-label": t("admin.audit") } }}
-          >
-            <Table striped aria-label={t("admin.audit")}>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>{t("admin.when")}</Table.Th>
-                  <Table.Th>{t("admin.actor")}</Table.Th>
-                  <Table.Th>{t("admin.what")}</Table.Th>
-                  <Table.Th>{t("admin.eventType")}</Table.Th>
-                  <Table.Th>{t("admin.result")}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {items.map((event) => (
-                  <Table.Tr key={event.id}>
-                    <Table.Td style={{ whiteSpace: "nowrap" }}>{formatDateTime(event.at, i18n.language)}</Table.Td>
-                    <Table.Td>{who(event.actor, event.actor_kind)}</Table.Td>
-                    <Table.Td>
-                      {event.summary}
-                      {event.target ? (
-                        <Text size="xs" c="dimmed">
-                          {event.target}
-                        </Text>
-                      ) : null}
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="xs" style={{ wordBreak: "break-all" }}>
-                        {event.type}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <Badge variant="light" color={event.result === "denied" ? "red" : "green"}>
-                        {t(`auditResult.${event.result}` as "auditResult.succeeded", { defaultValue: event.result })}
-                      </Badge>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        ) : null}
-        {events.hasNextPage ? (
-          <Button variant="default" onClick={() => void events.fetchNextPage()} loading={events.isFetchingNextPage} style={{ alignSelf: "flex-start" }}>
-            {t("hierarchy.more")}
-          </Button>
-        ) : null}
+        <PagedTable
+          query={events}
+          label={t("admin.audit")}
+          empty={t("admin.noEvents")}
+          minWidth={720}
+          keyboardScroll
+          striped
+          head={
+            <>
+              <Table.Th>{t("admin.when")}</Table.Th>
+              <Table.Th>{t("admin.actor")}</Table.Th>
+              <Table.Th>{t("admin.what")}</Table.Th>
+              <Table.Th>{t("admin.eventType")}</Table.Th>
+              <Table.Th>{t("admin.result")}</Table.Th>
+            </>
+          }
+          rowKey={(event) => event.id}
+          row={(event) => (
+            <Table.Tr>
+              <Table.Td style={{ whiteSpace: "nowrap" }}>{formatDateTime(event.at, i18n.language)}</Table.Td>
+              <Table.Td>{who(event.actor, event.actor_kind)}</Table.Td>
+              <Table.Td>
+                {event.summary}
+                {event.target ? (
+                  <Text size="xs" c="dimmed">
+                    {event.target}
+                  </Text>
+                ) : null}
+              </Table.Td>
+              <Table.Td>
+                <Text size="xs" style={{ wordBreak: "break-all" }}>
+                  {event.type}
+                </Text>
+              </Table.Td>
+              <Table.Td>
+                <Badge variant="light" color={event.result === "denied" ? "red" : "green"}>
+                  {t(`auditResult.${event.result}` as "auditResult.succeeded", { defaultValue: event.result })}
+                </Badge>
+              </Table.Td>
+            </Table.Tr>
+          )}
+        />
       </Stack>
     </Card>
   );

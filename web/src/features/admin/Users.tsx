@@ -4,7 +4,7 @@ import { Alert, Badge, Button, Card, Group, PasswordInput, SimpleGrid, Stack, Ta
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { Loading } from "../../components/Loading";
+import { PagedTable } from "../../components/PagedTable";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { api, fieldError, ok } from "../../lib/api";
 import { useMe } from "../../lib/auth";
@@ -41,98 +41,92 @@ export function Users() {
         <Title order={2} size="h3" id="users-title" mb="sm">
           {t("admin.users")}
         </Title>
-        {users.error ? <ProblemAlert error={users.error} onRetry={() => void users.refetch()} /> : null}
-        {status.error ?? remove.error ? <ProblemAlert error={status.error ?? remove.error} /> : null}
-        {users.isPending ? <Loading /> : null}
-        {items.length > 0 ? (
-          <Table.ScrollContainer
-            minWidth={900}
-            // Scrolled sideways on a phone: reachable from the keyboard.
-            scrollAreaProps={{ viewportProps: { tabIndex: 0, "aria-label": t("admin.users") } }}
-          >
-            <Table aria-label={t("admin.users")}>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>{t("admin.login")}</Table.Th>
-                  <Table.Th>{t("admin.fullName")}</Table.Th>
-                  <Table.Th>{t("admin.roles")}</Table.Th>
-                  <Table.Th>{t("admin.status")}</Table.Th>
-                  <Table.Th>{t("admin.actions")}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {items.map((user) => (
-                  <Table.Tr key={user.id}>
-                    <Table.Td>{user.login}</Table.Td>
-                    <Table.Td>
-                      {user.full_name}
-                      <Text size="xs" c="dimmed">
-                        {user.email}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>
-                      {user.assignments.length === 0 ? (
-                        <Text size="sm" c="dimmed">
-                          {t("admin.noRoles")}
-                        </Text>
-                      ) : (
-                        user.assignments.map((a, i) => (
-                          <Text size="sm" key={i}>
-                            {roleName(a.role_id)} — {scopeName(a.node_id)}
-                          </Text>
-                        ))
-                      )}
-                    </Table.Td>
-                    <Table.Td>
-                      <Badge color={user.status === "active" ? "green" : "gray"} variant="light">
-                        {t(`userStatus.${user.status}` as "userStatus.active", { defaultValue: user.status })}
-                      </Badge>
-                    </Table.Td>
-                    <Table.Td>
-                      <Group gap={6} wrap="nowrap">
-                        <Button
-                          size="compact-sm"
-                          variant={editing === user.id ? "filled" : "default"}
-                          aria-label={t("admin.editRolesOf", { login: user.login })}
-                          aria-pressed={editing === user.id}
-                          onClick={() => setEditing(user.id)}
-                        >
-                          {t("admin.editRoles")}
-                        </Button>
-                        {user.id !== self ? (
-                          <>
-                            <Button
-                              size="compact-sm"
-                              variant="default"
-                              aria-label={t(user.status === "active" ? "admin.deactivateUser" : "admin.activateUser", {
-                                login: user.login,
-                              })}
-                              onClick={() =>
-                                status.mutate({ id: user.id, to: user.status === "active" ? "deactivated" : "active" })
-                              }
-                            >
-                              {user.status === "active" ? t("admin.deactivate") : t("admin.activate")}
-                            </Button>
-                            <Button
-                              size="compact-sm"
-                              variant="outline"
-                              aria-label={t("admin.deleteUser", { login: user.login })}
-                              onClick={() => {
-                                if (window.confirm(t("admin.confirmDelete", { name: user.login }))) remove.mutate(user.id);
-                              }}
-                            >
-                              {t("admin.delete")}
-                            </Button>
-                          </>
-                        ) : null}
-                      </Group>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        ) : null}
+        {/* One page of up to 200 (useUsers, shared with the audit's filter): no «Показать ещё». */}
+        <PagedTable
+          query={users}
+          actionError={status.error ?? remove.error}
+          label={t("admin.users")}
+          minWidth={900}
+          keyboardScroll
+          head={
+            <>
+              <Table.Th>{t("admin.login")}</Table.Th>
+              <Table.Th>{t("admin.fullName")}</Table.Th>
+              <Table.Th>{t("admin.roles")}</Table.Th>
+              <Table.Th>{t("admin.status")}</Table.Th>
+              <Table.Th>{t("admin.actions")}</Table.Th>
+            </>
+          }
+          rowKey={(user) => user.id}
+          row={(user) => (
+            <Table.Tr>
+              <Table.Td>{user.login}</Table.Td>
+              <Table.Td>
+                {user.full_name}
+                <Text size="xs" c="dimmed">
+                  {user.email}
+                </Text>
+              </Table.Td>
+              <Table.Td>
+                {user.assignments.length === 0 ? (
+                  <Text size="sm" c="dimmed">
+                    {t("admin.noRoles")}
+                  </Text>
+                ) : (
+                  user.assignments.map((a, i) => (
+                    <Text size="sm" key={i}>
+                      {roleName(a.role_id)} — {scopeName(a.node_id)}
+                    </Text>
+                  ))
+                )}
+              </Table.Td>
+              <Table.Td>
+                <Badge color={user.status === "active" ? "green" : "gray"} variant="light">
+                  {t(`userStatus.${user.status}` as "userStatus.active", { defaultValue: user.status })}
+                </Badge>
+              </Table.Td>
+              <Table.Td>
+                <Group gap={6} wrap="nowrap">
+                  <Button
+                    size="compact-sm"
+                    variant={editing === user.id ? "filled" : "default"}
+                    aria-label={t("admin.editRolesOf", { login: user.login })}
+                    aria-pressed={editing === user.id}
+                    onClick={() => setEditing(user.id)}
+                  >
+                    {t("admin.editRoles")}
+                  </Button>
+                  {user.id !== self ? (
+                    <>
+                      <Button
+                        size="compact-sm"
+                        variant="default"
+                        aria-label={t(user.status === "active" ? "admin.deactivateUser" : "admin.activateUser", {
+                          login: user.login,
+                        })}
+                        onClick={() =>
+                          status.mutate({ id: user.id, to: user.status === "active" ? "deactivated" : "active" })
+                        }
+                      >
+                        {user.status === "active" ? t("admin.deactivate") : t("admin.activate")}
+                      </Button>
+                      <Button
+                        size="compact-sm"
+                        variant="outline"
+                        aria-label={t("admin.deleteUser", { login: user.login })}
+                        onClick={() => {
+                          if (window.confirm(t("admin.confirmDelete", { name: user.login }))) remove.mutate(user.id);
+                        }}
+                      >
+                        {t("admin.delete")}
+                      </Button>
+                    </>
+                  ) : null}
+                </Group>
+              </Table.Td>
+            </Table.Tr>
+          )}
+        />
       </Card>
       {chosen ? <Assignments key={chosen.id} user={chosen} onClose={() => setEditing(null)} /> : null}
     </Stack>

@@ -1,11 +1,12 @@
 // «Регистрация»: the company's main number and contact e-mail; a code comes by SMS to the
 // main number and another by e-mail; both codes and a password create the company's
 // global administrator, who is then signed in.
-import { Alert, Anchor, Button, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Anchor, Button, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate } from "react-router";
+import { CodeAndPasswordStep } from "../../components/CodeAndPasswordStep";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { api, fieldError, ok } from "../../lib/api";
 import { session } from "../../lib/session";
@@ -16,20 +17,16 @@ export function RegisterPage() {
   const navigate = useNavigate();
   const [mainNumber, setMainNumber] = useState("");
   const [email, setEmail] = useState("");
-  const [smsCode, setSmsCode] = useState("");
-  const [emailCode, setEmailCode] = useState("");
-  const [password, setPassword] = useState("");
-  const [repeat, setRepeat] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
   const start = useMutation({
     mutationFn: () => ok(api.POST("/api/v1/auth/registrations", { body: { main_number: mainNumber.trim(), email: email.trim() } })),
   });
   const confirm = useMutation({
-    mutationFn: (id: string) =>
+    mutationFn: ({ id, ...body }: { id: string; sms_code: string; email_code: string; password: string }) =>
       ok(
         api.POST("/api/v1/auth/registrations/{registration_id}/confirm", {
           params: { path: { registration_id: id } },
-          body: { sms_code: smsCode.trim(), email_code: emailCode.trim(), password },
+          body,
         }),
       ),
     onSuccess: (tokens) => {
@@ -42,14 +39,6 @@ export function RegisterPage() {
     if (!mainNumber.trim() || !email.trim()) return setProblem("required");
     setProblem(null);
     start.mutate();
-  };
-  const submitConfirm = (event: FormEvent) => {
-    event.preventDefault();
-    if (!start.data) return;
-    if (!smsCode.trim() || !emailCode.trim() || !password) return setProblem("required");
-    if (password !== repeat) return setProblem("mismatch");
-    setProblem(null);
-    confirm.mutate(start.data.registration_id);
   };
   const required = (value: string) => (problem === "required" && !value.trim() ? t("bulk.required") : undefined);
   return (
@@ -89,56 +78,20 @@ export function RegisterPage() {
           </Stack>
         </form>
       ) : (
-        <form onSubmit={submitConfirm} noValidate aria-labelledby="register-confirm-title">
-          <Stack>
-            <Title order={1} size="h2" id="register-confirm-title">
-              {t("register.confirmTitle")}
-            </Title>
-            <Alert color="green" variant="light" role="status">
-              {t("register.codesSent")}
-            </Alert>
-            {confirm.error && !fieldError(confirm.error, "sms_code", "email_code", "password") ? (
-              <ProblemAlert error={confirm.error} />
-            ) : null}
-            <TextInput
-              label={t("register.smsCode")}
-              inputMode="numeric"
-              autoComplete="one-time-code"
-              value={smsCode}
-              onChange={(e) => setSmsCode(e.currentTarget.value)}
-              error={required(smsCode) ?? fieldError(confirm.error, "sms_code")}
-              required
-            />
-            <TextInput
-              label={t("register.emailCode")}
-              inputMode="numeric"
-              value={emailCode}
-              onChange={(e) => setEmailCode(e.currentTarget.value)}
-              error={required(emailCode) ?? fieldError(confirm.error, "email_code")}
-              required
-            />
-            <PasswordInput
-              label={t("settings.newPassword")}
-              description={t("admin.passwordHint")}
-              autoComplete="new-password"
-              value={password}
-              onChange={(e) => setPassword(e.currentTarget.value)}
-              error={required(password) ?? fieldError(confirm.error, "password")}
-              required
-            />
-            <PasswordInput
-              label={t("settings.repeatPassword")}
-              autoComplete="new-password"
-              value={repeat}
-              onChange={(e) => setRepeat(e.currentTarget.value)}
-              error={problem === "mismatch" ? t("settings.mismatch") : undefined}
-              required
-            />
-            <Button type="submit" loading={confirm.isPending}>
-              {t("register.finish")}
-            </Button>
-          </Stack>
-        </form>
+        <CodeAndPasswordStep
+          titleId="register-confirm-title"
+          title={t("register.confirmTitle")}
+          notice={t("register.codesSent")}
+          codes={[
+            { name: "sms_code", label: t("register.smsCode"), autoComplete: "one-time-code" },
+            { name: "email_code", label: t("register.emailCode") },
+          ]}
+          passwordField="password"
+          submitLabel={t("register.finish")}
+          error={confirm.error}
+          pending={confirm.isPending}
+          onSubmit={(codes, password) => confirm.mutate({ id: start.data.registration_id, ...codes, password })}
+        />
       )}
       <Anchor component={Link} to="/" size="sm">
         {t("register.toLogin")}

@@ -1,9 +1,10 @@
 // «Забыли пароль?»: the login; a code comes by SMS or e-mail; the code and a new password.
-import { Alert, Anchor, Button, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Anchor, Button, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
+import { CodeAndPasswordStep } from "../../components/CodeAndPasswordStep";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { api, fieldError, ok } from "../../lib/api";
 import { PublicFrame } from "./PublicFrame";
@@ -11,19 +12,16 @@ import { PublicFrame } from "./PublicFrame";
 export function ResetPage() {
   const { t } = useTranslation();
   const [login, setLogin] = useState("");
-  const [code, setCode] = useState("");
-  const [password, setPassword] = useState("");
-  const [repeat, setRepeat] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
   const start = useMutation({
     mutationFn: () => ok(api.POST("/api/v1/auth/password-resets", { body: { login: login.trim() } })),
   });
   const confirm = useMutation({
-    mutationFn: (id: string) =>
+    mutationFn: ({ id, ...body }: { id: string; code: string; new_password: string }) =>
       ok(
         api.POST("/api/v1/auth/password-resets/{reset_id}/confirm", {
           params: { path: { reset_id: id } },
-          body: { code: code.trim(), new_password: password },
+          body,
         }),
       ),
   });
@@ -33,14 +31,6 @@ export function ResetPage() {
     if (!login.trim()) return setProblem("required");
     setProblem(null);
     start.mutate();
-  };
-  const submitConfirm = (event: FormEvent) => {
-    event.preventDefault();
-    if (!start.data) return;
-    if (!code.trim() || !password) return setProblem("required");
-    if (password !== repeat) return setProblem("mismatch");
-    setProblem(null);
-    confirm.mutate(start.data.reset_id);
   };
   return (
     <PublicFrame>
@@ -78,46 +68,17 @@ export function ResetPage() {
           </Stack>
         </form>
       ) : (
-        <form onSubmit={submitConfirm} noValidate aria-labelledby="reset-confirm-title">
-          <Stack>
-            <Title order={1} size="h2" id="reset-confirm-title">
-              {t("reset.newPasswordTitle")}
-            </Title>
-            <Alert color="green" variant="light" role="status">
-              {t("reset.codeSent")}
-            </Alert>
-            {confirm.error && !fieldError(confirm.error, "code", "new_password") ? <ProblemAlert error={confirm.error} /> : null}
-            <TextInput
-              label={t("login.code")}
-              inputMode="numeric"
-              autoComplete="one-time-code"
-              value={code}
-              onChange={(e) => setCode(e.currentTarget.value)}
-              error={required(code) ?? fieldError(confirm.error, "code")}
-              required
-            />
-            <PasswordInput
-              label={t("settings.newPassword")}
-              description={t("admin.passwordHint")}
-              autoComplete="new-password"
-              value={password}
-              onChange={(e) => setPassword(e.currentTarget.value)}
-              error={required(password) ?? fieldError(confirm.error, "new_password")}
-              required
-            />
-            <PasswordInput
-              label={t("settings.repeatPassword")}
-              autoComplete="new-password"
-              value={repeat}
-              onChange={(e) => setRepeat(e.currentTarget.value)}
-              error={problem === "mismatch" ? t("settings.mismatch") : undefined}
-              required
-            />
-            <Button type="submit" loading={confirm.isPending}>
-              {t("reset.save")}
-            </Button>
-          </Stack>
-        </form>
+        <CodeAndPasswordStep
+          titleId="reset-confirm-title"
+          title={t("reset.newPasswordTitle")}
+          notice={t("reset.codeSent")}
+          codes={[{ name: "code", label: t("login.code"), autoComplete: "one-time-code" }]}
+          passwordField="new_password"
+          submitLabel={t("reset.save")}
+          error={confirm.error}
+          pending={confirm.isPending}
+          onSubmit={({ code }, password) => confirm.mutate({ id: start.data.reset_id, code, new_password: password })}
+        />
       )}
       <Anchor component={Link} to="/" size="sm">
         {t("register.toLogin")}

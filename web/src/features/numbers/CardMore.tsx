@@ -1,38 +1,23 @@
 // More single-number operations of «Карточка номера»: the tariff's settings
 // (numbers.tariff), SIM and number replacement (numbers.sim), the move to another
 // personal account (finance.settings) and the usage of a period (numbers.view).
-import { Alert, Button, Card, Checkbox, Group, NativeSelect, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { Card, Checkbox, Group, NativeSelect, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router";
 import { Loading } from "../../components/Loading";
+import { OperationForm } from "../../components/OperationForm";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { api, fieldError, ok, type Schemas } from "../../lib/api";
 import { formatMoney, formatMsisdn } from "../../lib/format";
+import { useNumberChange } from "./useNumberChange";
 
 type NumberCard = Schemas["NumberCardOut"];
 type Value = boolean | number | string;
 
-function useChanged(msisdn: string) {
-  const client = useQueryClient();
-  return () => {
-    void client.invalidateQueries({ queryKey: ["number", msisdn] });
-    void client.invalidateQueries({ queryKey: ["numbers"] });
-  };
-}
-
-function Done({ text }: { text: string }) {
-  return (
-    <Alert color="green" variant="light" role="status">
-      {text}
-    </Alert>
-  );
-}
-
 export function TariffSettings({ card }: { card: NumberCard }) {
   const { t } = useTranslation();
-  const changed = useChanged(card.msisdn);
   const tariff = useQuery({
     queryKey: ["tariff", card.tariff.id],
     queryFn: () => ok(api.GET("/api/v1/tariffs/{tariff_id}", { params: { path: { tariff_id: card.tariff.id } } })),
@@ -40,14 +25,11 @@ export function TariffSettings({ card }: { card: NumberCard }) {
   });
   const current = card.tariff.settings ?? {};
   const [edits, setEdits] = useState<Record<string, Value>>({});
-  const save = useMutation({
-    mutationFn: () =>
-      ok(api.PATCH("/api/v1/numbers/{msisdn}/tariff/settings", { params: { path: { msisdn: card.msisdn } }, body: { settings: edits } })),
-    onSuccess: () => {
-      setEdits({});
-      changed();
-    },
-  });
+  const save = useNumberChange(
+    card.msisdn,
+    () => ok(api.PATCH("/api/v1/numbers/{msisdn}/tariff/settings", { params: { path: { msisdn: card.msisdn } }, body: { settings: edits } })),
+    () => setEdits({}),
+  );
   const definitions = tariff.data?.settings ?? [];
   if (tariff.isPending) return <Loading />;
   if (definitions.length === 0) return null;
@@ -57,141 +39,128 @@ export function TariffSettings({ card }: { card: NumberCard }) {
     save.reset();
     setEdits((e) => ({ ...e, [key]: v }));
   };
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (Object.keys(edits).length > 0) save.mutate();
-  };
   return (
-    <Card withBorder component="form" onSubmit={submit} noValidate aria-labelledby="tariff-settings-title">
-      <Stack gap="sm">
-        <Title order={2} size="h4" id="tariff-settings-title">
-          {t("more.tariffSettings")}
-        </Title>
-        {tariff.error ? <ProblemAlert error={tariff.error} /> : null}
-        {definitions.map((d) =>
-          d.type === "bool" ? (
-            <Checkbox
-              key={d.key}
-              label={d.title}
-              checked={value(d.key, d.default) === "true"}
-              onChange={(e) => edit(d.key, e.currentTarget.checked)}
-              error={fieldError(save.error, `settings.${d.key}`)}
-            />
-          ) : d.type === "choice" ? (
-            <NativeSelect
-              key={d.key}
-              label={d.title}
-              value={value(d.key, d.default)}
-              data={d.choices ?? []}
-              onChange={(e) => edit(d.key, e.currentTarget.value)}
-              error={fieldError(save.error, `settings.${d.key}`)}
-            />
-          ) : (
-            <TextInput
-              key={d.key}
-              label={d.title}
-              inputMode="numeric"
-              description={d.min != null && d.max != null ? t("more.range", { min: d.min, max: d.max }) : undefined}
-              value={value(d.key, d.default)}
-              onChange={(e) => {
-                const text = e.currentTarget.value.trim();
-                edit(d.key, /^-?\d+$/.test(text) ? Number(text) : text);
-              }}
-              error={fieldError(save.error, `settings.${d.key}`)}
-            />
-          ),
-        )}
-        {save.error && !fieldError(save.error, "settings") ? <ProblemAlert error={save.error} /> : null}
-        {save.isSuccess ? <Done text={t("finance.saved")} /> : null}
-        <Button type="submit" loading={save.isPending} disabled={Object.keys(edits).length === 0} style={{ alignSelf: "flex-start" }}>
-          {t("more.saveSettings")}
-        </Button>
-      </Stack>
-    </Card>
+    <OperationForm
+      title={t("more.tariffSettings")}
+      titleId="tariff-settings-title"
+      onSubmit={() => {
+        if (Object.keys(edits).length > 0) save.mutate();
+      }}
+      error={save.error}
+      fields={["settings"]}
+      done={save.isSuccess && t("finance.saved")}
+      pending={save.isPending}
+      disabled={Object.keys(edits).length === 0}
+      submitLabel={t("more.saveSettings")}
+    >
+      {tariff.error ? <ProblemAlert error={tariff.error} /> : null}
+      {definitions.map((d) =>
+        d.type === "bool" ? (
+          <Checkbox
+            key={d.key}
+            label={d.title}
+            checked={value(d.key, d.default) === "true"}
+            onChange={(e) => edit(d.key, e.currentTarget.checked)}
+            error={fieldError(save.error, `settings.${d.key}`)}
+          />
+        ) : d.type === "choice" ? (
+          <NativeSelect
+            key={d.key}
+            label={d.title}
+            value={value(d.key, d.default)}
+            data={d.choices ?? []}
+            onChange={(e) => edit(d.key, e.currentTarget.value)}
+            error={fieldError(save.error, `settings.${d.key}`)}
+          />
+        ) : (
+          <TextInput
+            key={d.key}
+            label={d.title}
+            inputMode="numeric"
+            description={d.min != null && d.max != null ? t("more.range", { min: d.min, max: d.max }) : undefined}
+            value={value(d.key, d.default)}
+            onChange={(e) => {
+              const text = e.currentTarget.value.trim();
+              edit(d.key, /^-?\d+$/.test(text) ? Number(text) : text);
+            }}
+            error={fieldError(save.error, `settings.${d.key}`)}
+          />
+        ),
+      )}
+    </OperationForm>
   );
 }
 
 export function Replacement({ card }: { card: NumberCard }) {
   const { t } = useTranslation();
-  const changed = useChanged(card.msisdn);
   const navigate = useNavigate();
   const [iccid, setIccid] = useState("");
   const [newMsisdn, setNewMsisdn] = useState("");
   const [missing, setMissing] = useState(false);
-  const sim = useMutation({
-    mutationFn: () => ok(api.POST("/api/v1/numbers/{msisdn}/sim-replacement", { params: { path: { msisdn: card.msisdn } }, body: { iccid } })),
-    onSuccess: () => {
-      setIccid("");
-      changed();
-    },
-  });
-  const number = useMutation({
-    mutationFn: () =>
+  const sim = useNumberChange(
+    card.msisdn,
+    () => ok(api.POST("/api/v1/numbers/{msisdn}/sim-replacement", { params: { path: { msisdn: card.msisdn } }, body: { iccid } })),
+    () => setIccid(""),
+  );
+  const number = useNumberChange(
+    card.msisdn,
+    () =>
       ok(
         api.POST("/api/v1/numbers/{msisdn}/number-replacement", {
           params: { path: { msisdn: card.msisdn } },
           body: { new_msisdn: newMsisdn.trim() || null },
         }),
       ),
-    onSuccess: (replaced) => {
-      changed();
-      void navigate(`/numbers/${replaced.msisdn}`, { state: { replaced: replaced.previous_msisdn } });
-    },
-  });
+    (replaced) => void navigate(`/numbers/${replaced.msisdn}`, { state: { replaced: replaced.previous_msisdn } }),
+  );
   return (
     <Card withBorder component="section" aria-labelledby="replacement-title">
       <Stack gap="md">
         <Title order={2} size="h4" id="replacement-title">
           {t("more.replacement")}
         </Title>
-        <form
-          noValidate
-          aria-label={t("functions.sim_replacement")}
-          onSubmit={(event) => {
-            event.preventDefault();
+        <OperationForm
+          label={t("functions.sim_replacement")}
+          onSubmit={() => {
             setMissing(!iccid.trim());
             if (iccid.trim()) sim.mutate();
           }}
+          error={sim.error}
+          fields={["iccid"]}
+          done={sim.data && t("more.simReplaced", { iccid: sim.data.iccid })}
+          pending={sim.isPending}
+          variant="outline"
+          submitLabel={t("functions.sim_replacement")}
         >
-          <Stack gap="sm">
-            <TextInput
-              label={t("more.newIccid")}
-              description={t("more.iccidHint")}
-              inputMode="numeric"
-              value={iccid}
-              onChange={(e) => setIccid(e.currentTarget.value)}
-              error={missing ? t("bulk.required") : fieldError(sim.error, "iccid")}
-            />
-            {sim.error && !fieldError(sim.error, "iccid") ? <ProblemAlert error={sim.error} /> : null}
-            {sim.data ? <Done text={t("more.simReplaced", { iccid: sim.data.iccid })} /> : null}
-            <Button type="submit" variant="outline" loading={sim.isPending} style={{ alignSelf: "flex-start" }}>
-              {t("functions.sim_replacement")}
-            </Button>
-          </Stack>
-        </form>
-        <form
-          noValidate
-          aria-label={t("functions.number_replacement")}
-          onSubmit={(event) => {
-            event.preventDefault();
+          <TextInput
+            label={t("more.newIccid")}
+            description={t("more.iccidHint")}
+            inputMode="numeric"
+            value={iccid}
+            onChange={(e) => setIccid(e.currentTarget.value)}
+            error={missing ? t("bulk.required") : fieldError(sim.error, "iccid")}
+          />
+        </OperationForm>
+        <OperationForm
+          label={t("functions.number_replacement")}
+          onSubmit={() => {
             if (window.confirm(t("more.confirmNumber", { number: formatMsisdn(card.msisdn) }))) number.mutate();
           }}
+          error={number.error}
+          fields={["new_msisdn"]}
+          pending={number.isPending}
+          variant="outline"
+          submitLabel={t("functions.number_replacement")}
         >
-          <Stack gap="sm">
-            <TextInput
-              label={t("more.newMsisdn")}
-              description={t("more.newMsisdnHint")}
-              inputMode="tel"
-              value={newMsisdn}
-              onChange={(e) => setNewMsisdn(e.currentTarget.value)}
-              error={fieldError(number.error, "new_msisdn")}
-            />
-            {number.error && !fieldError(number.error, "new_msisdn") ? <ProblemAlert error={number.error} /> : null}
-            <Button type="submit" variant="outline" loading={number.isPending} style={{ alignSelf: "flex-start" }}>
-              {t("functions.number_replacement")}
-            </Button>
-          </Stack>
-        </form>
+          <TextInput
+            label={t("more.newMsisdn")}
+            description={t("more.newMsisdnHint")}
+            inputMode="tel"
+            value={newMsisdn}
+            onChange={(e) => setNewMsisdn(e.currentTarget.value)}
+            error={fieldError(number.error, "new_msisdn")}
+          />
+        </OperationForm>
       </Stack>
     </Card>
   );
@@ -200,58 +169,48 @@ export function Replacement({ card }: { card: NumberCard }) {
 export function MoveToAccount({ card }: { card: NumberCard }) {
   const { t, i18n } = useTranslation();
   const client = useQueryClient();
-  const changed = useChanged(card.msisdn);
   const [accountId, setAccountId] = useState("");
   const [missing, setMissing] = useState(false);
   const accounts = useQuery({
     queryKey: ["accounts"],
     queryFn: () => ok(api.GET("/api/v1/accounts", { params: { query: { page_size: 100 } } })),
   });
-  const move = useMutation({
-    mutationFn: () =>
-      ok(api.PUT("/api/v1/numbers/{msisdn}/account", { params: { path: { msisdn: card.msisdn } }, body: { account_id: accountId } })),
-    onSuccess: () => {
+  const move = useNumberChange(
+    card.msisdn,
+    () => ok(api.PUT("/api/v1/numbers/{msisdn}/account", { params: { path: { msisdn: card.msisdn } }, body: { account_id: accountId } })),
+    () => {
       setAccountId("");
-      changed();
       void client.invalidateQueries({ queryKey: ["accounts"] });
     },
-  });
+  );
   const others = (accounts.data?.items ?? []).filter((a) => a.id !== card.account_id);
   if (accounts.data && others.length === 0) return null;
   return (
-    <Card
-      withBorder
-      component="form"
-      noValidate
-      aria-labelledby="move-account-title"
-      onSubmit={(event: FormEvent) => {
-        event.preventDefault();
+    <OperationForm
+      title={t("more.moveTitle")}
+      titleId="move-account-title"
+      onSubmit={() => {
         setMissing(!accountId);
         if (accountId) move.mutate();
       }}
+      error={move.error}
+      fields={["account_id"]}
+      done={move.data && t("more.moved", { number: move.data.account.number })}
+      pending={move.isPending}
+      submitLabel={t("more.move")}
     >
-      <Stack gap="sm">
-        <Title order={2} size="h4" id="move-account-title">
-          {t("more.moveTitle")}
-        </Title>
-        {accounts.error ? <ProblemAlert error={accounts.error} /> : null}
-        <NativeSelect
-          label={t("bulk.toAccount")}
-          value={accountId}
-          onChange={(e) => setAccountId(e.currentTarget.value)}
-          data={[
-            { value: "", label: t("bulk.choose") },
-            ...others.map((a) => ({ value: a.id, label: `${a.number} — ${formatMoney(a.balance, i18n.language)}` })),
-          ]}
-          error={missing ? t("bulk.required") : fieldError(move.error, "account_id")}
-        />
-        {move.error && !fieldError(move.error, "account_id") ? <ProblemAlert error={move.error} /> : null}
-        {move.data ? <Done text={t("more.moved", { number: move.data.account.number })} /> : null}
-        <Button type="submit" loading={move.isPending} style={{ alignSelf: "flex-start" }}>
-          {t("more.move")}
-        </Button>
-      </Stack>
-    </Card>
+      {accounts.error ? <ProblemAlert error={accounts.error} /> : null}
+      <NativeSelect
+        label={t("bulk.toAccount")}
+        value={accountId}
+        onChange={(e) => setAccountId(e.currentTarget.value)}
+        data={[
+          { value: "", label: t("bulk.choose") },
+          ...others.map((a) => ({ value: a.id, label: `${a.number} — ${formatMoney(a.balance, i18n.language)}` })),
+        ]}
+        error={missing ? t("bulk.required") : fieldError(move.error, "account_id")}
+      />
+    </OperationForm>
   );
 }
 

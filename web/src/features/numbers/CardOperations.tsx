@@ -3,39 +3,23 @@
 // and the label / comment / cost centre. Each is offered only with its own permission for
 // the number's node (numbers.tariff, numbers.services, numbers.limits, numbers.forwarding,
 // numbers.manage_notes); every change is read back from the card.
-import { Alert, Button, Card, Group, List, NativeSelect, SimpleGrid, Stack, Table, Text, TextInput, Textarea, Title } from "@mantine/core";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { Button, Card, Group, List, NativeSelect, SimpleGrid, Table, Text, TextInput, Textarea, Title } from "@mantine/core";
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import { OperationForm } from "../../components/OperationForm";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { api, fieldError, ok, type Schemas } from "../../lib/api";
 import { formatDateTime, formatMoney, parseRubles } from "../../lib/format";
+import { useNumberChange } from "./useNumberChange";
 
 type NumberCard = Schemas["NumberCardOut"];
 const LIMIT_KINDS = ["total", "data", "roaming", "calls", "sms"] as const;
 const LIMIT_ACTIONS = ["notify", "block"] as const;
 const CONDITIONS = ["unconditional", "busy", "no_reply", "unreachable"] as const;
 
-/** After a change: the card read again, and the lists that show the number. */
-function useChanged(msisdn: string) {
-  const client = useQueryClient();
-  return () => {
-    void client.invalidateQueries({ queryKey: ["number", msisdn] });
-    void client.invalidateQueries({ queryKey: ["numbers"] });
-  };
-}
-
-function Done({ text }: { text: string }) {
-  return (
-    <Alert color="green" variant="light" role="status">
-      {text}
-    </Alert>
-  );
-}
-
 export function TariffChange({ card }: { card: NumberCard }) {
   const { t, i18n } = useTranslation();
-  const changed = useChanged(card.msisdn);
   const [tariffId, setTariffId] = useState("");
   const [missing, setMissing] = useState(false);
   const tariffs = useQuery({
@@ -43,53 +27,46 @@ export function TariffChange({ card }: { card: NumberCard }) {
     queryFn: () => ok(api.GET("/api/v1/tariffs", { params: { query: { page_size: 100 } } })),
     staleTime: 300_000,
   });
-  const change = useMutation({
-    mutationFn: () =>
-      ok(api.PUT("/api/v1/numbers/{msisdn}/tariff", { params: { path: { msisdn: card.msisdn } }, body: { tariff_id: tariffId } })),
-    onSuccess: () => {
-      setTariffId("");
-      changed();
-    },
-  });
+  const change = useNumberChange(
+    card.msisdn,
+    () => ok(api.PUT("/api/v1/numbers/{msisdn}/tariff", { params: { path: { msisdn: card.msisdn } }, body: { tariff_id: tariffId } })),
+    () => setTariffId(""),
+  );
   const offered = (tariffs.data?.items ?? []).filter((x) => x.available && x.id !== card.tariff.id);
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setMissing(!tariffId);
-    if (tariffId) change.mutate();
-  };
   return (
-    <Card withBorder component="form" onSubmit={submit} noValidate aria-labelledby="tariff-change-title">
-      <Stack gap="sm">
-        <Title order={2} size="h4" id="tariff-change-title">
-          {t("functions.tariff_change")}
-        </Title>
-        {tariffs.error ? <ProblemAlert error={tariffs.error} /> : null}
-        <NativeSelect
-          label={t("card.newTariff")}
-          value={tariffId}
-          onChange={(e) => {
-            change.reset();
-            setTariffId(e.currentTarget.value);
-          }}
-          data={[
-            { value: "", label: t("bulk.choose") },
-            ...offered.map((x) => ({ value: x.id, label: `${x.name} — ${formatMoney(x.monthly_fee, i18n.language)} ${t("card.perMonth")}` })),
-          ]}
-          error={missing ? t("bulk.required") : fieldError(change.error, "tariff_id")}
-        />
-        {change.error && !fieldError(change.error, "tariff_id") ? <ProblemAlert error={change.error} /> : null}
-        {change.data ? <Done text={t("card.tariffChanged", { name: change.data.tariff.name })} /> : null}
-        <Button type="submit" loading={change.isPending} style={{ alignSelf: "flex-start" }}>
-          {t("card.changeTariff")}
-        </Button>
-      </Stack>
-    </Card>
+    <OperationForm
+      title={t("functions.tariff_change")}
+      titleId="tariff-change-title"
+      onSubmit={() => {
+        setMissing(!tariffId);
+        if (tariffId) change.mutate();
+      }}
+      error={change.error}
+      fields={["tariff_id"]}
+      done={change.data ? t("card.tariffChanged", { name: change.data.tariff.name }) : null}
+      pending={change.isPending}
+      submitLabel={t("card.changeTariff")}
+    >
+      {tariffs.error ? <ProblemAlert error={tariffs.error} /> : null}
+      <NativeSelect
+        label={t("card.newTariff")}
+        value={tariffId}
+        onChange={(e) => {
+          change.reset();
+          setTariffId(e.currentTarget.value);
+        }}
+        data={[
+          { value: "", label: t("bulk.choose") },
+          ...offered.map((x) => ({ value: x.id, label: `${x.name} — ${formatMoney(x.monthly_fee, i18n.language)} ${t("card.perMonth")}` })),
+        ]}
+        error={missing ? t("bulk.required") : fieldError(change.error, "tariff_id")}
+      />
+    </OperationForm>
   );
 }
 
 export function Services({ card, allowed }: { card: NumberCard; allowed: boolean }) {
   const { t, i18n } = useTranslation();
-  const changed = useChanged(card.msisdn);
   const [serviceId, setServiceId] = useState("");
   const [missing, setMissing] = useState(false);
   const catalogue = useQuery({
@@ -98,19 +75,14 @@ export function Services({ card, allowed }: { card: NumberCard; allowed: boolean
     enabled: allowed,
     staleTime: 300_000,
   });
-  const connect = useMutation({
-    mutationFn: () =>
-      ok(api.POST("/api/v1/numbers/{msisdn}/services", { params: { path: { msisdn: card.msisdn } }, body: { service_id: serviceId } })),
-    onSuccess: () => {
-      setServiceId("");
-      changed();
-    },
-  });
-  const disconnect = useMutation({
-    mutationFn: (service_id: string) =>
-      ok(api.DELETE("/api/v1/numbers/{msisdn}/services/{service_id}", { params: { path: { msisdn: card.msisdn, service_id } } })),
-    onSuccess: changed,
-  });
+  const connect = useNumberChange(
+    card.msisdn,
+    () => ok(api.POST("/api/v1/numbers/{msisdn}/services", { params: { path: { msisdn: card.msisdn } }, body: { service_id: serviceId } })),
+    () => setServiceId(""),
+  );
+  const disconnect = useNumberChange(card.msisdn, (service_id: string) =>
+    ok(api.DELETE("/api/v1/numbers/{msisdn}/services/{service_id}", { params: { path: { msisdn: card.msisdn, service_id } } })),
+  );
   const connected = new Set(card.services.map((s) => s.id));
   const names = new Map((catalogue.data?.items ?? []).map((s) => [s.id, s.name]));
   // Offered: not connected, allowed on this tariff; what it needs or excludes is said.
@@ -124,15 +96,13 @@ export function Services({ card, allowed }: { card: NumberCard; allowed: boolean
     if (clashes.length) return ` (${t("card.excludes", { names: clashes.map((r) => names.get(r) ?? r).join(", ") })})`;
     return "";
   };
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     setMissing(!serviceId);
     if (serviceId) {
       disconnect.reset();
       connect.mutate();
     }
   };
-  const error = connect.error ?? disconnect.error;
   return (
     <Card withBorder component="section" aria-labelledby="services-title">
       <Title order={2} size="h4" id="services-title" mb="xs">
@@ -169,8 +139,16 @@ export function Services({ card, allowed }: { card: NumberCard; allowed: boolean
         </List>
       )}
       {allowed ? (
-        <form onSubmit={submit} noValidate aria-label={t("card.connectService")}>
-          <Stack gap="sm" mt="md">
+        <OperationForm
+          label={t("card.connectService")}
+          mt="md"
+          onSubmit={submit}
+          error={connect.error ?? disconnect.error}
+          fields={["service_id"]}
+          done={[connect.isSuccess && t("card.serviceConnected"), disconnect.isSuccess && t("card.serviceDisconnected")]}
+          pending={connect.isPending}
+          submitLabel={t("card.connect")}
+        >
           <NativeSelect
             label={t("bulk.service")}
             value={serviceId}
@@ -185,14 +163,7 @@ export function Services({ card, allowed }: { card: NumberCard; allowed: boolean
             error={missing ? t("bulk.required") : fieldError(connect.error, "service_id")}
           />
           {catalogue.error ? <ProblemAlert error={catalogue.error} /> : null}
-          {error && !fieldError(error, "service_id") ? <ProblemAlert error={error} /> : null}
-          {connect.isSuccess ? <Done text={t("card.serviceConnected")} /> : null}
-          {disconnect.isSuccess ? <Done text={t("card.serviceDisconnected")} /> : null}
-          <Button type="submit" loading={connect.isPending} style={{ alignSelf: "flex-start" }}>
-            {t("card.connect")}
-          </Button>
-          </Stack>
-        </form>
+        </OperationForm>
       ) : null}
     </Card>
   );
@@ -200,31 +171,26 @@ export function Services({ card, allowed }: { card: NumberCard; allowed: boolean
 
 export function Limits({ card, allowed }: { card: NumberCard; allowed: boolean }) {
   const { t, i18n } = useTranslation();
-  const changed = useChanged(card.msisdn);
   const [kind, setKind] = useState<(typeof LIMIT_KINDS)[number] | "">("");
   const [amount, setAmount] = useState("");
   const [action, setAction] = useState<(typeof LIMIT_ACTIONS)[number]>("notify");
   const [missing, setMissing] = useState<string | null>(null);
-  const set = useMutation({
-    mutationFn: (kopecks: number) =>
+  const set = useNumberChange(
+    card.msisdn,
+    (kopecks: number) =>
       ok(
         api.PUT("/api/v1/numbers/{msisdn}/limits/{kind}", {
           params: { path: { msisdn: card.msisdn, kind: kind || "total" } },
           body: { amount: { amount: kopecks, currency: "RUB" }, action },
         }),
       ),
-    onSuccess: () => {
-      setAmount("");
-      changed();
-    },
-  });
-  const remove = useMutation({
-    mutationFn: (k: (typeof LIMIT_KINDS)[number]) => ok(api.DELETE("/api/v1/numbers/{msisdn}/limits/{kind}", { params: { path: { msisdn: card.msisdn, kind: k } } })),
-    onSuccess: changed,
-  });
+    () => setAmount(""),
+  );
+  const remove = useNumberChange(card.msisdn, (k: (typeof LIMIT_KINDS)[number]) =>
+    ok(api.DELETE("/api/v1/numbers/{msisdn}/limits/{kind}", { params: { path: { msisdn: card.msisdn, kind: k } } })),
+  );
   const kindName = (k: string) => t(`limitKind.${k}` as "limitKind.total", { defaultValue: k });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     const kopecks = parseRubles(amount);
     if (!kind) return setMissing("kind");
     if (kopecks === null) return setMissing("amount");
@@ -232,7 +198,6 @@ export function Limits({ card, allowed }: { card: NumberCard; allowed: boolean }
     remove.reset();
     set.mutate(kopecks);
   };
-  const error = set.error ?? remove.error;
   return (
     <Card withBorder component="section" aria-labelledby="limits-title">
       <Title order={2} size="h4" id="limits-title" mb="xs">
@@ -285,8 +250,16 @@ export function Limits({ card, allowed }: { card: NumberCard; allowed: boolean }
         </Table.ScrollContainer>
       )}
       {allowed ? (
-        <form onSubmit={submit} noValidate aria-label={t("card.setLimit")}>
-          <Stack gap="sm" mt="md">
+        <OperationForm
+          label={t("card.setLimit")}
+          mt="md"
+          onSubmit={submit}
+          error={set.error ?? remove.error}
+          fields={["amount"]}
+          done={[set.isSuccess && t("card.limitSet"), remove.isSuccess && t("card.limitRemoved")]}
+          pending={set.isPending}
+          submitLabel={t("card.setLimit")}
+        >
           <SimpleGrid cols={{ base: 1, sm: 3 }}>
             <NativeSelect
               label={t("bulk.limitKind")}
@@ -309,14 +282,7 @@ export function Limits({ card, allowed }: { card: NumberCard; allowed: boolean }
               data={LIMIT_ACTIONS.map((a) => ({ value: a, label: t(`limitAction.${a}`) }))}
             />
           </SimpleGrid>
-          {error && !fieldError(error, "amount") ? <ProblemAlert error={error} /> : null}
-          {set.isSuccess ? <Done text={t("card.limitSet")} /> : null}
-          {remove.isSuccess ? <Done text={t("card.limitRemoved")} /> : null}
-          <Button type="submit" loading={set.isPending} style={{ alignSelf: "flex-start" }}>
-            {t("card.setLimit")}
-          </Button>
-          </Stack>
-        </form>
+        </OperationForm>
       ) : null}
     </Card>
   );
@@ -324,33 +290,31 @@ export function Limits({ card, allowed }: { card: NumberCard; allowed: boolean }
 
 export function Forwarding({ card, allowed }: { card: NumberCard; allowed: boolean }) {
   const { t } = useTranslation();
-  const changed = useChanged(card.msisdn);
   const [condition, setCondition] = useState<(typeof CONDITIONS)[number] | "">("");
   const [target, setTarget] = useState("");
   const [missing, setMissing] = useState<string | null>(null);
-  const set = useMutation({
-    mutationFn: () =>
-      ok(api.PUT("/api/v1/numbers/{msisdn}/forwarding/{condition}", { params: { path: { msisdn: card.msisdn, condition: condition || "unconditional" } }, body: { target } })),
-    onSuccess: () => {
-      setTarget("");
-      changed();
-    },
-  });
-  const remove = useMutation({
-    mutationFn: (c: (typeof CONDITIONS)[number]) =>
-      ok(api.DELETE("/api/v1/numbers/{msisdn}/forwarding/{condition}", { params: { path: { msisdn: card.msisdn, condition: c } } })),
-    onSuccess: changed,
-  });
+  const set = useNumberChange(
+    card.msisdn,
+    () =>
+      ok(
+        api.PUT("/api/v1/numbers/{msisdn}/forwarding/{condition}", {
+          params: { path: { msisdn: card.msisdn, condition: condition || "unconditional" } },
+          body: { target },
+        }),
+      ),
+    () => setTarget(""),
+  );
+  const remove = useNumberChange(card.msisdn, (c: (typeof CONDITIONS)[number]) =>
+    ok(api.DELETE("/api/v1/numbers/{msisdn}/forwarding/{condition}", { params: { path: { msisdn: card.msisdn, condition: c } } })),
+  );
   const name = (c: string) => t(`forwardingCondition.${c}` as "forwardingCondition.busy", { defaultValue: c });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     if (!condition) return setMissing("condition");
     if (!target.trim()) return setMissing("target");
     setMissing(null);
     remove.reset();
     set.mutate();
   };
-  const error = set.error ?? remove.error;
   return (
     <Card withBorder component="section" aria-labelledby="forwarding-title">
       <Title order={2} size="h4" id="forwarding-title" mb="xs">
@@ -385,8 +349,16 @@ export function Forwarding({ card, allowed }: { card: NumberCard; allowed: boole
         </List>
       )}
       {allowed ? (
-        <form onSubmit={submit} noValidate aria-label={t("card.setForwarding")}>
-          <Stack gap="sm" mt="md">
+        <OperationForm
+          label={t("card.setForwarding")}
+          mt="md"
+          onSubmit={submit}
+          error={set.error ?? remove.error}
+          fields={["target"]}
+          done={[set.isSuccess && t("card.forwardingSet"), remove.isSuccess && t("card.forwardingRemoved")]}
+          pending={set.isPending}
+          submitLabel={t("card.setForwarding")}
+        >
           <SimpleGrid cols={{ base: 1, sm: 2 }}>
             <NativeSelect
               label={t("bulk.condition")}
@@ -403,14 +375,7 @@ export function Forwarding({ card, allowed }: { card: NumberCard; allowed: boole
               error={missing === "target" ? t("bulk.required") : fieldError(set.error, "target")}
             />
           </SimpleGrid>
-          {error && !fieldError(error, "target") ? <ProblemAlert error={error} /> : null}
-          {set.isSuccess ? <Done text={t("card.forwardingSet")} /> : null}
-          {remove.isSuccess ? <Done text={t("card.forwardingRemoved")} /> : null}
-          <Button type="submit" loading={set.isPending} style={{ alignSelf: "flex-start" }}>
-            {t("card.setForwarding")}
-          </Button>
-          </Stack>
-        </form>
+        </OperationForm>
       ) : null}
     </Card>
   );
@@ -418,52 +383,39 @@ export function Forwarding({ card, allowed }: { card: NumberCard; allowed: boole
 
 export function Notes({ card }: { card: NumberCard }) {
   const { t } = useTranslation();
-  const changed = useChanged(card.msisdn);
   const [label, setLabel] = useState(card.label);
   const [comment, setComment] = useState(card.comment);
   const [costCenter, setCostCenter] = useState(card.cost_center);
-  const save = useMutation({
-    mutationFn: () =>
-      ok(
-        api.PATCH("/api/v1/numbers/{msisdn}", {
-          params: { path: { msisdn: card.msisdn } },
-          body: { label, comment, cost_center: costCenter },
-        }),
-      ),
-    onSuccess: changed,
-  });
+  const save = useNumberChange(card.msisdn, () =>
+    ok(
+      api.PATCH("/api/v1/numbers/{msisdn}", {
+        params: { path: { msisdn: card.msisdn } },
+        body: { label, comment, cost_center: costCenter },
+      }),
+    ),
+  );
   return (
-    <Card
-      withBorder
-      component="form"
-      noValidate
-      aria-labelledby="notes-title"
-      onSubmit={(event: FormEvent) => {
-        event.preventDefault();
-        save.mutate();
-      }}
+    <OperationForm
+      title={t("card.notes")}
+      titleId="notes-title"
+      onSubmit={() => save.mutate()}
+      error={save.error}
+      fields={["label", "comment", "cost_center"]}
+      done={save.isSuccess && t("finance.saved")}
+      pending={save.isPending}
+      submitLabel={t("finance.save")}
     >
-      <Stack gap="sm">
-        <Title order={2} size="h4" id="notes-title">
-          {t("card.notes")}
-        </Title>
-        <SimpleGrid cols={{ base: 1, sm: 2 }}>
-          <TextInput label={t("number.label")} value={label} maxLength={100} onChange={(e) => setLabel(e.currentTarget.value)} error={fieldError(save.error, "label")} />
-          <TextInput
-            label={t("number.costCenter")}
-            value={costCenter}
-            maxLength={50}
-            onChange={(e) => setCostCenter(e.currentTarget.value)}
-            error={fieldError(save.error, "cost_center")}
-          />
-        </SimpleGrid>
-        <Textarea label={t("number.comment")} value={comment} maxLength={500} autosize minRows={2} onChange={(e) => setComment(e.currentTarget.value)} error={fieldError(save.error, "comment")} />
-        {save.error && !fieldError(save.error, "label", "comment", "cost_center") ? <ProblemAlert error={save.error} /> : null}
-        {save.isSuccess ? <Done text={t("finance.saved")} /> : null}
-        <Button type="submit" loading={save.isPending} style={{ alignSelf: "flex-start" }}>
-          {t("finance.save")}
-        </Button>
-      </Stack>
-    </Card>
+      <SimpleGrid cols={{ base: 1, sm: 2 }}>
+        <TextInput label={t("number.label")} value={label} maxLength={100} onChange={(e) => setLabel(e.currentTarget.value)} error={fieldError(save.error, "label")} />
+        <TextInput
+          label={t("number.costCenter")}
+          value={costCenter}
+          maxLength={50}
+          onChange={(e) => setCostCenter(e.currentTarget.value)}
+          error={fieldError(save.error, "cost_center")}
+        />
+      </SimpleGrid>
+      <Textarea label={t("number.comment")} value={comment} maxLength={500} autosize minRows={2} onChange={(e) => setComment(e.currentTarget.value)} error={fieldError(save.error, "comment")} />
+    </OperationForm>
   );
 }

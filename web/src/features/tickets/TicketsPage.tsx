@@ -1,12 +1,13 @@
 // «Обращения»: the company's tickets with filters (status, category, number), and a new
 // ticket (category, subject, text, numbers) for users with tickets.manage.
 import { Anchor, Badge, Button, Card, Group, NativeSelect, SimpleGrid, Stack, Table, Text, TextInput, Textarea, Title } from "@mantine/core";
-import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import { Loading } from "../../components/Loading";
+import { PagedTable } from "../../components/PagedTable";
 import { ProblemAlert } from "../../components/ProblemAlert";
+import { useKeysetQuery } from "../../components/useKeysetQuery";
 import { useAddressText } from "../../lib/addressText";
 import { api, fieldError, ok } from "../../lib/api";
 import { useCan } from "../../lib/auth";
@@ -45,18 +46,13 @@ function TicketList() {
     );
   const [msisdnText, setMsisdnText] = useAddressText(params.get("msisdn") ?? "", (text) => update("msisdn", text));
   const msisdn = (params.get("msisdn") ?? "").replace(/\D/g, "");
-  const tickets = useInfiniteQuery({
-    queryKey: ["tickets", status, category, msisdn],
-    queryFn: ({ pageParam }) =>
-      ok(
-        api.GET("/api/v1/tickets", {
-          params: { query: { status, category, msisdn: msisdn.length >= 10 ? msisdn : null, page_size: 50, page_token: pageParam } },
-        }),
-      ),
-    initialPageParam: "",
-    getNextPageParam: (last) => last.next_page_token || undefined,
-  });
-  const items = tickets.data?.pages.flatMap((p) => p.items) ?? [];
+  const tickets = useKeysetQuery(["tickets", status, category, msisdn], (pageToken) =>
+    ok(
+      api.GET("/api/v1/tickets", {
+        params: { query: { status, category, msisdn: msisdn.length >= 10 ? msisdn : null, page_size: 50, page_token: pageToken } },
+      }),
+    ),
+  );
   return (
     <Card withBorder component="section" aria-labelledby="tickets-title">
       <Stack gap="sm">
@@ -88,58 +84,50 @@ function TicketList() {
             style={{ flex: "1 1 12rem" }}
           />
         </Group>
-        {tickets.error ? <ProblemAlert error={tickets.error} onRetry={() => void tickets.refetch()} /> : null}
-        {tickets.isPending ? <Loading /> : null}
-        {tickets.data && items.length === 0 ? <Text c="dimmed">{t("tickets.empty")}</Text> : null}
-        {items.length > 0 ? (
-          <Table.ScrollContainer minWidth={640}>
-            <Table striped aria-label={t("tickets.list")}>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>{t("tickets.subject")}</Table.Th>
-                  <Table.Th>{t("tickets.category")}</Table.Th>
-                  <Table.Th>{t("tickets.status")}</Table.Th>
-                  <Table.Th>{t("tickets.created")}</Table.Th>
-                  <Table.Th>{t("tickets.due")}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {items.map((ticket) => (
-                  <Table.Tr key={ticket.id}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/tickets/${ticket.id}`}>
-                        {ticket.subject}
-                      </Anchor>
-                      {ticket.msisdns.length ? (
-                        <Text size="xs" c="dimmed">
-                          {ticket.msisdns.map(formatMsisdn).join(", ")}
-                        </Text>
-                      ) : null}
-                    </Table.Td>
-                    <Table.Td>{t(`ticketCategory.${ticket.category}` as "ticketCategory.other", { defaultValue: ticket.category })}</Table.Td>
-                    <Table.Td>
-                      <StatusBadge status={ticket.status} />
-                    </Table.Td>
-                    <Table.Td>{formatDateTime(ticket.created_at, i18n.language)}</Table.Td>
-                    <Table.Td>
-                      {formatDateTime(ticket.due_at, i18n.language)}
-                      {ticket.overdue ? (
-                        <Badge ml={4} color="red" variant="light">
-                          {t("tickets.overdue")}
-                        </Badge>
-                      ) : null}
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        ) : null}
-        {tickets.hasNextPage ? (
-          <Button variant="default" onClick={() => void tickets.fetchNextPage()} loading={tickets.isFetchingNextPage} style={{ alignSelf: "flex-start" }}>
-            {t("hierarchy.more")}
-          </Button>
-        ) : null}
+        <PagedTable
+          query={tickets}
+          label={t("tickets.list")}
+          empty={t("tickets.empty")}
+          minWidth={640}
+          striped
+          head={
+            <>
+              <Table.Th>{t("tickets.subject")}</Table.Th>
+              <Table.Th>{t("tickets.category")}</Table.Th>
+              <Table.Th>{t("tickets.status")}</Table.Th>
+              <Table.Th>{t("tickets.created")}</Table.Th>
+              <Table.Th>{t("tickets.due")}</Table.Th>
+            </>
+          }
+          rowKey={(ticket) => ticket.id}
+          row={(ticket) => (
+            <Table.Tr>
+              <Table.Td>
+                <Anchor component={Link} to={`/tickets/${ticket.id}`}>
+                  {ticket.subject}
+                </Anchor>
+                {ticket.msisdns.length ? (
+                  <Text size="xs" c="dimmed">
+                    {ticket.msisdns.map(formatMsisdn).join(", ")}
+                  </Text>
+                ) : null}
+              </Table.Td>
+              <Table.Td>{t(`ticketCategory.${ticket.category}` as "ticketCategory.other", { defaultValue: ticket.category })}</Table.Td>
+              <Table.Td>
+                <StatusBadge status={ticket.status} />
+              </Table.Td>
+              <Table.Td>{formatDateTime(ticket.created_at, i18n.language)}</Table.Td>
+              <Table.Td>
+                {formatDateTime(ticket.due_at, i18n.language)}
+                {ticket.overdue ? (
+                  <Badge ml={4} color="red" variant="light">
+                    {t("tickets.overdue")}
+                  </Badge>
+                ) : null}
+              </Table.Td>
+            </Table.Tr>
+          )}
+        />
       </Stack>
     </Card>
   );
