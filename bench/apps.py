@@ -5,8 +5,8 @@
 to `bench.echo` through one channel opened in the lifespan with the gateway's
 `open_channel`, and answers a small JSON.
 
-uvicorn runs with its defaults and one worker, with the gateway's logging choices (no
-access log), so the only difference from the gateway is what the endpoint does.
+uvicorn runs with one worker and the gateway's choices (uvloop, httptools, no access log),
+so the only difference from the gateway is what the endpoint does.
 """
 
 from __future__ import annotations
@@ -62,7 +62,15 @@ def main() -> None:
     parser.add_argument("--echo", default="", help="host:port of bench.echo (for hop)")
     options = parser.parse_args()
     app = raw_app() if options.app == "raw" else hop_app(options.echo)
-    uvicorn.run(app, host="127.0.0.1", port=options.port, log_config=None, access_log=False)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=options.port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

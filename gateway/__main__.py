@@ -21,6 +21,9 @@ def main() -> None:
         # X-Forwarded-For/-Proto only from the proxies VM_FORWARDED_ALLOW_IPS names.
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        # Named, not "auto": a missing package fails the start instead of a slower gateway.
+        loop="uvloop",
+        http="httptools",
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
