@@ -5,6 +5,7 @@ from __future__ import annotations
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.catalog.service import CatalogCases
+from services.catalog.service.system_blocks import AccountMove
 from services.kit.consumer import EventHandler
 from services.kit.events import Event, read_payload
 from services.kit.known_companies import COMPANY_CREATED, KnownCompanies
@@ -52,13 +53,14 @@ def handlers(companies: KnownCompanies, cases: CatalogCases) -> dict[str, EventH
 
     async def account_changed(event: Event, session: AsyncClientSession) -> None:
         changed = read_payload(event, billing_events.NumberAccountChanged)
-        await blocks.number_billed_to(
-            changed.company_id,
+        move = AccountMove(
             changed.msisdn,
             changed.account_id,
             changed.financial_block,
-            session,
+            changed.version,
+            changed.account_block_version,
         )
+        await blocks.number_billed_to(changed.company_id, move, session)
 
     return {
         COMPANY_CREATED: company_created,

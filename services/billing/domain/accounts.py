@@ -51,6 +51,7 @@ class Account:
     credit_limit: int = 0  # 0 on advance
     bill_delivery: BillDelivery = field(default_factory=BillDelivery)
     blocked: bool = False  # its numbers carry the financial block
+    block_version: int = 0  # grows with each turn of `blocked` (consumers order by it)
     number_count: int = 0
 
     @property

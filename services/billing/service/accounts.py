@@ -57,13 +57,19 @@ def account_changed(account: Account, event_type: str = ACCOUNT_CHANGED) -> Even
     return event(event_type, payload, account.company_id, account.id)
 
 
-def number_account_changed(company_id: str, msisdn: str, account: Account, previous: str) -> Event:
+def number_account_changed(
+    company_id: str, msisdn: str, account: Account, previous: str, version: int
+) -> Event:
+    """`version`: the number's move version (store/numbers.py); the account's block comes
+    with its own version, so a consumer keeps the newest of both."""
     payload = events_pb2.NumberAccountChanged(
         company_id=company_id,
         msisdn=msisdn,
         account_id=account.id,
         previous_account_id=previous,
         financial_block=account.blocked,
+        version=version,
+        account_block_version=account.block_version,
     )
     return event(NUMBER_ACCOUNT_CHANGED, payload, company_id, msisdn)
 
@@ -219,12 +225,17 @@ class AccountCases(Cases):
         msisdns = await self.stores.numbers.of_account(account.company_id, "", session)
         if not msisdns:
             return
-        await self.stores.numbers.set_account(account.company_id, msisdns, account.id, session)
+        versions = await self.stores.numbers.set_account(
+            account.company_id, msisdns, account.id, session
+        )
         for start in range(0, len(msisdns), EVENT_CHUNK):
             chunk = msisdns[start : start + EVENT_CHUNK]
             await self._outbox.add(
                 session,
-                *(number_account_changed(account.company_id, m, account, "") for m in chunk),
+                *(
+                    number_account_changed(account.company_id, m, account, "", versions[m])
+                    for m in chunk
+                ),
             )
 
     async def _default_delivery(self, company_id: str) -> BillDelivery:

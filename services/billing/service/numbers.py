@@ -57,7 +57,9 @@ class NumberAccountCases(Cases):
         account_id = first.id if first and known is None else ""
         await self.stores.numbers.added(company_id, msisdn, node_id, tariff_id, account_id, session)
         if account_id and first is not None:
-            await self._outbox.add(session, number_account_changed(company_id, msisdn, first, ""))
+            await self._outbox.add(
+                session, number_account_changed(company_id, msisdn, first, "", version=1)
+            )
 
     async def number_changed(
         self, company_id: str, msisdn: str, change: dict[str, Any], session: AsyncClientSession
@@ -106,9 +108,10 @@ class NumberAccountCases(Cases):
                 raise NotAllowed(
                     "the number is billed to this account already", reason="SAME_ACCOUNT"
                 )
-            await self.stores.numbers.set_account(company, [wanted], target.id, session)
+            versions = await self.stores.numbers.set_account(company, [wanted], target.id, session)
             await self._outbox.add(
-                session, number_account_changed(company, wanted, target, previous)
+                session,
+                number_account_changed(company, wanted, target, previous, versions[wanted]),
             )
             await self.tell_operation(journal, single.CHANGED, session)
             return target, previous

@@ -61,6 +61,7 @@ def account_from(doc: Doc, number_count: int = 0) -> Account:
         credit_limit=doc.get("credit_limit", 0),
         bill_delivery=BillDelivery(delivery.get("method", "email"), delivery.get("address", "")),
         blocked=doc.get("blocked", False),
+        block_version=doc.get("block_version", 0),
         number_count=number_count,
     )
 

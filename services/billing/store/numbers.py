@@ -94,7 +94,11 @@ class NumberCopy:
             {"_id": msisdn},
             {
                 "$set": {"company_id": company_id, "node_id": node_id, "tariff_id": tariff_id},
-                "$setOnInsert": {"account_id": account_id, "services": []},
+                "$setOnInsert": {
+                    "account_id": account_id,
+                    "account_version": 1 if account_id else 0,
+                    "services": [],
+                },
             },
             upsert=True,
             session=session,
@@ -121,16 +125,25 @@ class NumberCopy:
 
     async def set_account(
         self, company_id: str, msisdns: Sequence[str], account_id: str, session: AsyncClientSession
-    ) -> None:
+    ) -> dict[str, int]:
+        """The numbers billed to `account_id`; returns each one's move version (it grows
+        with every move: consumers apply a move only when it is newer than the last)."""
         await self._numbers.bulk_write(
             [
                 UpdateOne(
-                    {"_id": m, "company_id": company_id}, {"$set": {"account_id": account_id}}
+                    {"_id": m, "company_id": company_id},
+                    {"$set": {"account_id": account_id}, "$inc": {"account_version": 1}},
                 )
                 for m in msisdns
             ],
             session=session,
         )
+        cursor = self._numbers.find(
+            {"_id": {"$in": list(msisdns)}, "company_id": company_id},
+            {"account_version": 1},
+            session=session,
+        )
+        return {doc["_id"]: doc["account_version"] async for doc in cursor}
 
     async def of_account(
         self, company_id: str, account_id: str, session: Session = None

@@ -17,6 +17,7 @@ queues the block again for later; the event itself is never refused for it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -30,6 +31,17 @@ from services.kit.ids import new_id
 
 FINANCIAL = "financial"
 LIMIT = "limit"
+
+
+@dataclass(frozen=True)
+class AccountMove:
+    """Billing's word that a number is billed to an account (number.account_changed)."""
+
+    msisdn: str
+    account_id: str
+    account_blocked: bool  # the account's financial block at the move
+    version: int = 0  # the number's move version: 0 when the producer did not tell it
+    account_block_version: int = 0  # the version of the block `account_blocked` is as of
 
 
 class SystemBlockCases:
@@ -107,23 +119,36 @@ class SystemBlockCases:
         version: int,
         session: AsyncClientSession,
     ) -> int:
-        """Billing says an account's money ran out (or is back) for its numbers; an event
-        older than one applied already is ignored, so the end state is billing's last word
-        whatever order the events are handled in."""
-        if not await self._links.newer_block(company_id, account_id, version, session):
+        """Billing says an account's money ran out (or is back) for its numbers. An event
+        older than one applied already is ignored, and a number known here to have moved
+        to another account since follows that account, so the end state is billing's last
+        word whatever order the events are handled in."""
+        if not await self._links.newer_block(company_id, account_id, version, blocked, session):
             return 0
+        still_here = await self._links.billed_to(company_id, msisdns, account_id, session)
         change = self.set_block if blocked else self.lift_block
-        return await change(company_id, msisdns, FINANCIAL, session)
+        return await change(company_id, still_here, FINANCIAL, session)
 
     async def number_billed_to(
         self,
         company_id: str,
-        msisdn: str,
-        account_id: str,
-        account_blocked: bool,
+        move: AccountMove,
         session: AsyncClientSession,
     ) -> None:
-        """A number moved to an account: it follows that account's financial block."""
-        await self._links.link(company_id, msisdn, account_id, session)
-        change = self.set_block if account_blocked else self.lift_block
-        await change(company_id, [msisdn], FINANCIAL, session)
+        """A number moved to an account: it follows that account's financial block — as
+        the move tells it, or as a newer event of the account told it already. An older
+        move than one applied is ignored."""
+        if not await self._links.link(
+            company_id, move.msisdn, move.account_id, move.version, session
+        ):
+            return
+        blocked = move.account_blocked
+        known = await self._links.block_known(company_id, move.account_id, session)
+        if known is not None and known[0] >= move.account_block_version:
+            blocked = known[1]
+        elif move.account_block_version:
+            await self._links.newer_block(
+                company_id, move.account_id, move.account_block_version, blocked, session
+            )
+        change = self.set_block if blocked else self.lift_block
+        await change(company_id, [move.msisdn], FINANCIAL, session)
