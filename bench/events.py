@@ -24,7 +24,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +96,19 @@ class _CountingConsumer(EventConsumer):
     async def apply(self, event: Event) -> bool:
         applied = await super().apply(event)
         if applied:
-            self._applied.add(event.id)
-            if len(self._applied) == self._expect:
-                print(f"applied {self._expect}", flush=True)
+            self._count([event.id])
         return applied
+
+    async def apply_batch(self, events: Sequence[Event], **kwargs: Any) -> list[bool]:
+        effects = await super().apply_batch(events, **kwargs)
+        self._count([e.id for e, effect in zip(events, effects, strict=True) if effect])
+        return effects
+
+    def _count(self, applied: list[str]) -> None:
+        before = len(self._applied)
+        self._applied.update(applied)
+        if before < self._expect <= len(self._applied):
+            print(f"applied {self._expect}", flush=True)
 
 
 async def consume(mongo_url: str, amqp_url: str, database: str, prefix: str, expect: int) -> None:

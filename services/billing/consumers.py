@@ -13,7 +13,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.billing.service import BillingCases
 from services.billing.service.base import LIMIT_REACHED
-from services.kit.consumer import EventHandler
+from services.kit.consumer import AppliedAlone, EventHandler
 from services.kit.events import Event, read_payload
 from services.kit.known_companies import COMPANY_CREATED, KnownCompanies
 from vm.catalog.events.v1 import events_pb2 as catalog_events
@@ -116,5 +116,6 @@ def handlers(companies: KnownCompanies, cases: BillingCases) -> dict[str, EventH
         SERVICE_DISCONNECTED: service_disconnected,
         TARIFF_DEFINED: price_defined,
         SERVICE_DEFINED: price_defined,
-        LIMIT_REACHED: cases.usage.notify_limit,
+        # An SMS and an e-mail leave with it: never run again for another event's sake.
+        LIMIT_REACHED: AppliedAlone(cases.usage.notify_limit),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.identity.service import IdentityCases
-from services.kit.consumer import EventHandler
+from services.kit.consumer import BatchHandler, EventHandler
 from services.kit.events import Event, read_payload
 from vm.catalog.events.v1 import events_pb2 as catalog_events
 
@@ -35,7 +35,8 @@ def handlers(cases: IdentityCases) -> dict[str, EventHandler]:
         await cases.audit.record(event, session)
 
     return {
-        EVERY_EVENT: cases.audit.record,
+        # The audit log is one upsert per event: a batch's run of them is one bulk write.
+        EVERY_EVENT: BatchHandler(cases.audit.record_all),
         NODE_CREATED: node_changed,
         NODE_CHANGED: node_changed,
         NODE_DELETED: node_deleted,

@@ -1,20 +1,39 @@
 """The event consumer: one durable quorum queue per service, with a dead-letter queue.
 
-Each event is applied in one MongoDB transaction together with a row in
-`processed_events` keyed by the event id, so a redelivered event has no second effect
-(at-least-once delivery + dedupe = exactly-once effect). A handler that fails is retried
-by redelivery up to the queue's delivery limit, then the message goes to the dead-letter
-queue for a person to look at; a message that is not a CloudEvent goes there at once.
+Events are applied in batches: what the queue has handed over now (up to the channel's
+prefetch, gathered for at most BATCH_WAIT_SECONDS after the first) goes into one MongoDB
+transaction together with a row per event in `processed_events` keyed by the event id, so
+a redelivered event has no second effect (at-least-once delivery + dedupe = exactly-once
+effect), and a burst costs one commit instead of one per event. A few batches are applied
+at once (as events were, one transaction each, before): no order between events is kept,
+only each event's single effect. A handler may be a `BatchHandler`, which applies a run of
+events with bulk writes, or `AppliedAlone`, whose events are never batched (its effect
+reaches outside the database).
+
+If a batch fails (not a transient conflict: those are retried whole), its events are
+applied again one by one, each in its own transaction: one bad event is then retried
+alone by redelivery up to the queue's delivery limit, and goes to the dead-letter queue for
+a person to look at, while the others are applied. A message that is not a CloudEvent goes
+there at once. So a handler may run more than once for one event (a batch retried or
+failed by another event): whatever it does outside the transaction is repeated.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import itertools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection, AbstractRobustQueue
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanContext
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -34,8 +53,42 @@ class _AlreadyApplied(Exception):
 
 
 EventHandler = Callable[[Event, AsyncClientSession], Awaitable[None]]
+ApplyAll = Callable[[Sequence[Event], AsyncClientSession], Awaitable[None]]
 PROCESSED = "processed_events"
 DELIVERY_LIMIT = 5
+# How long a batch may wait for more events after its first: a burst arrives within a few
+# milliseconds; a lone event must not wait for company.
+BATCH_WAIT_SECONDS = 0.003
+
+
+@dataclass(frozen=True)
+class BatchHandler:
+    """A handler that applies several events at once (bulk writes). The consumer hands it
+    each run of consecutive events of a batch routed to it, in delivery order, so its
+    effect must equal applying them one after the other. It is an `EventHandler` too."""
+
+    apply_all: ApplyAll
+
+    async def __call__(self, event: Event, session: AsyncClientSession) -> None:
+        await self.apply_all([event], session)
+
+
+@dataclass(frozen=True)
+class AppliedAlone:
+    """A handler whose effect reaches outside the database (an SMS, an e-mail): its events
+    are never batched with others, so that another event's failure never runs it again."""
+
+    handler: EventHandler
+
+    async def __call__(self, event: Event, session: AsyncClientSession) -> None:
+        await self.handler(event, session)
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    message: AbstractIncomingMessage
+    event: Event
+    span: SpanContext  # the broker instrumentation's span of the delivery
 
 
 def topic_matches(pattern: str, event_type: str) -> bool:
@@ -73,6 +126,17 @@ def _span_attributes(event: Event) -> dict[str, str]:
     }
 
 
+def _processing(event: Event, delivery: SpanContext | None) -> AbstractContextManager[Span]:
+    # The event's producer's trace goes on here (CloudEvents' `traceparent`).
+    return consuming(
+        f"{event.type} process", event.traceparent, _span_attributes(event), delivery=delivery
+    )
+
+
+def _marker(event: Event) -> dict[str, Any]:
+    return {"_id": event.id, "type": event.type, "applied_at": datetime.now(UTC)}
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -85,7 +149,10 @@ class EventConsumer:
         queue_prefix: str,
         handlers: Mapping[str, EventHandler],
         prefetch: int = 64,
+        batches_in_flight: int = 2,
     ) -> None:
+        """`prefetch` bounds a batch; `batches_in_flight` batches are applied at once, so a
+        slow one does not hold up the queue, and the database's round trips overlap."""
         self._service = service
         self._connection = connection
         self._processed = db[PROCESSED]
@@ -94,7 +161,10 @@ class EventConsumer:
         self._queue_name = f"{queue_prefix}{service}.events"
         self._handlers = dict(handlers)
         self._prefetch = prefetch
+        self._batches_in_flight = batches_in_flight
         self._queue: AbstractRobustQueue | None = None  # kept: robust reconnects restore it
+        self._delivered: asyncio.Queue[_Delivery] = asyncio.Queue()
+        self._appliers: list[asyncio.Task[None]] = []
 
     @property
     def queue_name(self) -> str:
@@ -124,6 +194,12 @@ class EventConsumer:
         )
         for event_type in self._handlers:
             await self._queue.bind(exchange, routing_key=event_type)
+        # A context of its own: the batches belong to no caller's trace (each event's span
+        # continues its own producer's).
+        self._appliers = [
+            asyncio.create_task(self._apply_batches(), context=contextvars.Context())
+            for _ in range(self._batches_in_flight)
+        ]
         await self._queue.consume(self._on_message)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
@@ -139,10 +215,69 @@ class EventConsumer:
             EVENTS_CONSUMED.labels("", "undecodable").inc()
             await message.reject(requeue=False)
             return
+        delivery = trace.get_current_span().get_span_context()
+        self._delivered.put_nowait(_Delivery(message, event, delivery))
+
+    async def _apply_batches(self) -> None:
+        while True:
+            batch = await self._next_batch()
+            try:
+                await self._apply_delivered(batch)
+            except Exception:  # e.g. the channel went away mid-ack: redelivered anyway
+                log.exception("a batch of events was not settled")
+
+    async def _next_batch(self) -> list[_Delivery]:
+        """The first delivery, and what else arrives within BATCH_WAIT_SECONDS of it."""
+        batch = [await self._delivered.get()]
+        deadline = asyncio.get_running_loop().time() + BATCH_WAIT_SECONDS
+        while len(batch) < self._prefetch:
+            if not self._delivered.empty():
+                batch.append(self._delivered.get_nowait())
+                continue
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(self._delivered.get(), left))
+            except TimeoutError:
+                break
+        return batch
+
+    async def _apply_delivered(self, delivered: list[_Delivery]) -> None:
+        alone = [
+            d
+            for d in delivered
+            if isinstance(handler_for(self._handlers, d.event.type), AppliedAlone)
+        ]
+        batch = [d for d in delivered if d not in alone]
+        for delivery in alone:
+            await self._apply_alone(delivery)
+        if len(batch) > 1:
+            try:
+                applied = await self.apply_batch(
+                    [d.event for d in batch], delivery_spans=[d.span for d in batch]
+                )
+            except Exception:
+                log.warning(
+                    "a batch of events failed; applying them one by one",
+                    exc_info=True,
+                    extra={"events": len(batch)},
+                )
+            else:
+                for delivery, effect in zip(batch, applied, strict=True):
+                    EVENTS_CONSUMED.labels(
+                        delivery.event.type, "applied" if effect else "duplicate"
+                    ).inc()
+                    await delivery.message.ack()
+                return
+        for delivery in batch:
+            await self._apply_alone(delivery)
+
+    async def _apply_alone(self, delivery: _Delivery) -> None:
+        event = delivery.event
         request_id_var.set(f"event:{event.id}")
         try:
-            # The event's producer's trace goes on here (CloudEvents' `traceparent`).
-            with consuming(f"{event.type} process", event.traceparent, _span_attributes(event)):
+            with _processing(event, delivery.span):
                 applied = await self.apply(event)
         except Exception:
             log.exception(
@@ -150,10 +285,10 @@ class EventConsumer:
                 extra={"event_type": event.type, "event_id": event.id},
             )
             EVENTS_CONSUMED.labels(event.type, "failed").inc()
-            await message.nack(requeue=True)
+            await delivery.message.nack(requeue=True)
             return
         EVENTS_CONSUMED.labels(event.type, "applied" if applied else "duplicate").inc()
-        await message.ack()
+        await delivery.message.ack()
 
     async def measure_queues(self) -> None:
         """The depth of the service's queue (its lag) and of its dead letters."""
@@ -176,10 +311,7 @@ class EventConsumer:
             # transaction, effect included, is rolled back (one statement fewer than
             # looking first, and no window between the look and the write).
             try:
-                await self._processed.insert_one(
-                    {"_id": event.id, "type": event.type, "applied_at": datetime.now(UTC)},
-                    session=session,
-                )
+                await self._processed.insert_one(_marker(event), session=session)
             except DuplicateKeyError as repeat:
                 raise _AlreadyApplied from repeat
             await handler(event, session)
@@ -189,3 +321,56 @@ class EventConsumer:
             return await self._transactions.run(once)
         except _AlreadyApplied:
             return False
+
+    async def apply_batch(
+        self, events: Sequence[Event], *, delivery_spans: Sequence[SpanContext] | None = None
+    ) -> list[bool]:
+        """Apply the events in one transaction; for each, whether it had an effect (False:
+        applied before, a repeat earlier in the batch, or no handler). Raises, with nothing
+        applied, when a handler fails."""
+        spans = dict(zip((e.id for e in events), delivery_spans or (), strict=False))
+        # Each event once, in delivery order (copies of one event are the same event).
+        firsts = list({e.id: e for e in events if handler_for(self._handlers, e.type)}.values())
+
+        async def work(session: AsyncClientSession) -> set[str]:
+            ids = [e.id for e in firsts]
+            cursor = self._processed.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)
+            seen = {doc["_id"] async for doc in cursor}
+            new = [e for e in firsts if e.id not in seen]
+            if not new:
+                return set()
+            # A replica applying some of them meanwhile makes this a write conflict: the
+            # transaction is retried, and the retry's snapshot has that replica's markers.
+            # (Were it a duplicate key, the batch would fail and its events, applied one
+            # by one, would find those markers just as well.)
+            await self._processed.insert_many([_marker(e) for e in new], session=session)
+            await self._handle(new, session, spans)
+            return {e.id for e in new}
+
+        applied = await self._transactions.run(work) if firsts else set()
+        effects = []
+        for event in events:
+            effects.append(event.id in applied)
+            applied.discard(event.id)  # a repeat later in the batch had no effect
+        return effects
+
+    async def _handle(
+        self, events: list[Event], session: AsyncClientSession, spans: Mapping[str, SpanContext]
+    ) -> None:
+        """Each event's handler in delivery order; a batch handler's run of them at once."""
+        for handler, grouped in itertools.groupby(
+            events, key=lambda e: handler_for(self._handlers, e.type)
+        ):
+            run = list(grouped)
+            if isinstance(handler, BatchHandler):
+                request_id_var.set(f"event:{run[0].id}")
+                with ExitStack() as processing:  # a span per event, as when applied alone
+                    for event in run:
+                        processing.enter_context(_processing(event, spans.get(event.id)))
+                    await handler.apply_all(run, session)
+                continue
+            assert handler is not None  # only events with a handler get here
+            for event in run:
+                request_id_var.set(f"event:{event.id}")
+                with _processing(event, spans.get(event.id)):
+                    await handler(event, session)

@@ -31,7 +31,7 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Link, Span, SpanKind
+from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _tracer = trace.get_tracer("services.kit")
@@ -129,15 +129,27 @@ def untraced() -> Iterator[None]:
 
 
 @contextmanager
-def consuming(name: str, traceparent: str | None, attributes: Mapping[str, str]) -> Iterator[Span]:
+def consuming(
+    name: str,
+    traceparent: str | None,
+    attributes: Mapping[str, str],
+    *,
+    delivery: SpanContext | None = None,
+) -> Iterator[Span]:
     """A span for one consumed event or job, in its producer's trace: a child of the
     delivery's span (the broker instrumentation's, from the message's headers) when that
     is in the producer's trace, as it is for whatever the relay published; else a child
-    of the producer's `traceparent` itself, linked to the delivery's span."""
-    delivery = trace.get_current_span().get_span_context()
+    of the producer's `traceparent` itself, linked to the delivery's span. The delivery's
+    span is the current one, unless given (work done after the delivery's callback: a
+    consumer's batch)."""
+    parent: Context | None = None
+    if delivery is None:
+        delivery = trace.get_current_span().get_span_context()
+    else:
+        parent = trace.set_span_in_context(NonRecordingSpan(delivery), Context())
     producer = trace.get_current_span(context_of(traceparent)).get_span_context()
     if delivery.is_valid and (not producer.is_valid or producer.trace_id == delivery.trace_id):
-        parent, kind, links = None, SpanKind.INTERNAL, []
+        kind, links = SpanKind.INTERNAL, []
     else:
         parent, kind = context_of(traceparent), SpanKind.CONSUMER
         links = [Link(delivery)] if delivery.is_valid else []

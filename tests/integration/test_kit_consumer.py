@@ -215,7 +215,8 @@ async def test_a_handler_that_fails_once_is_retried_and_applied_once(settings, c
         lambda: all(consumer.applied[e.id] == 1 for e in events), what="all applied after retries"
     )
 
-    assert all(consumer.attempts[e.id] == 3 for e in events)
+    # Tried in a batch and then alone when its batch failed: at least three times.
+    assert all(consumer.attempts[e.id] >= 3 for e in events)
     assert all(consumer.handled[e.id] == 1 for e in events)
     assert await effects.rows_per_event() == {e.id: 1 for e in events}
     assert await effects.count() == 3

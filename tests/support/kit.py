@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
@@ -76,6 +77,7 @@ def make_consumer(
     handlers: Mapping[str, EventHandler],
     *,
     consumer_class: type[EventConsumer] = EventConsumer,
+    **options: Any,
 ) -> EventConsumer:
     return consumer_class(
         service=CONSUMER,
@@ -85,18 +87,21 @@ def make_consumer(
         exchange_name=settings.events_exchange,
         queue_prefix=settings.amqp_prefix,
         handlers=handlers,
+        **options,
     )
 
 
 class CountingConsumer(EventConsumer):
     """The real consumer; it also counts, per event id, how often it was handed the event
-    (`attempts`), how often it finished with it (`handled`) and how often it applied it."""
+    (`attempts`: alone or in a batch), how often it finished with it (`handled`) and how
+    often it applied it."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.attempts: Counter[str] = Counter()
         self.handled: Counter[str] = Counter()
         self.applied: Counter[str] = Counter()
+        self.batches: list[int] = []  # the size of each batch it tried
 
     async def apply(self, event: Event) -> bool:
         self.attempts[event.id] += 1
@@ -105,6 +110,14 @@ class CountingConsumer(EventConsumer):
         if applied:
             self.applied[event.id] += 1
         return applied
+
+    async def apply_batch(self, events: Sequence[Event], **kwargs: Any) -> list[bool]:
+        self.attempts.update(e.id for e in events)
+        self.batches.append(len(events))
+        effects = await super().apply_batch(events, **kwargs)
+        self.handled.update(e.id for e in events)
+        self.applied.update(e.id for e, effect in zip(events, effects, strict=True) if effect)
+        return effects
 
 
 class Effects:

@@ -517,7 +517,8 @@ class UsageCases(Cases):
             f"{reached.limit / 100:.2f} ₽, израсходовано {reached.spent / 100:.2f} ₽."
         )
         if self._sms is not None and contact.get("main_number"):
-            await self._sms.send_sms(contact["main_number"], text)
+            # The event's id as the reference: the SMS centre delivers a repeat once.
+            await self._sms.send_sms(contact["main_number"], text, reference=reached_event.id)
         if self._mail is not None and contact.get("contact_email"):
             await self._mail.send_mail(
                 contact["contact_email"], "Достигнут лимит расходов по номеру", text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -27,6 +28,11 @@ class AuditCases:
         if entry is None:
             return
         await self._deps.stores.audit.add(entry, session)
+
+    async def record_all(self, events: Sequence[Event], session: AsyncClientSession) -> None:
+        """`record` of a run of events at once (the consumer's batch): one bulk write."""
+        entries = [entry for event in events if (entry := audit_entry(event)) is not None]
+        await self._deps.stores.audit.add_all(entries, session)
 
     async def list_events(
         self,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -35,13 +36,19 @@ class AuditStore:
             )
 
     async def add(self, entry: AuditEntry, session: AsyncClientSession) -> None:
-        # An upsert, not an insert: should an event ever come twice, the log keeps one entry
-        # and the consumer's transaction does not fail on a duplicate key.
-        doc = to_doc(entry)
-        entry_id = doc.pop("_id")
-        await self._entries.update_one(
-            {"_id": entry_id}, {"$setOnInsert": doc}, upsert=True, session=session
-        )
+        await self.add_all([entry], session)
+
+    async def add_all(self, entries: Sequence[AuditEntry], session: AsyncClientSession) -> None:
+        """The entries in one round trip. Upserts, not inserts: should an event ever come
+        twice, the log keeps one entry and the consumer's transaction does not fail on a
+        duplicate key."""
+        upserts = []
+        for entry in entries:
+            doc = to_doc(entry)
+            entry_id = doc.pop("_id")
+            upserts.append(UpdateOne({"_id": entry_id}, {"$setOnInsert": doc}, upsert=True))
+        if upserts:
+            await self._entries.bulk_write(upserts, session=session)
 
     async def page(
         self, company_id: str, query: AuditQuery, *, after: AuditKey | None, limit: int
