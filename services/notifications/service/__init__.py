@@ -1,0 +1,1 @@
+"""Notifications' use cases: webhook endpoints, fan-out of events into deliveries, delivering."""

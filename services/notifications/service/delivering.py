@@ -1,0 +1,311 @@
+"""Attempting webhook deliveries: one attempt, a manual retry, and the workers' pass.
+
+An attempt signs the delivery's payload as the Standard Webhooks specification says, POSTs
+it (webhook_http.py: checked addresses only, no redirects, the answer cut to 1 KB) and
+records what came of it. A 2xx answer delivers it; anything else is a failed attempt, and
+the next one is scheduled by domain/delivery_schedule.py until the day is over, when the
+delivery has failed for good. Every attempt also tells the endpoint whether it is failing:
+after a day of failures without a single success it is disabled, and the outcome says so —
+the fact the owners' e-mail will be sent from (not yet: see `AttemptOutcome`).
+
+The times of the schedule come from the caller (`now`), so that tests move the clock; the
+signature's `webhook-timestamp` is the wall clock's, as receivers check it against theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from standardwebhooks import Webhook
+
+from services.kit.errors import InvalidArgument, NotAllowed, NotFound
+from services.notifications.domain import delivery_schedule
+from services.notifications.domain.addresses import checked_webhook_url
+from services.notifications.domain.webhooks import (
+    DELIVERED,
+    DISABLED_FAILING,
+    FAILED,
+    PENDING,
+    Attempt,
+    Delivery,
+    Endpoint,
+    signature_header,
+)
+from services.notifications.service.webhook_http import Answer, WebhookClient
+from services.notifications.store.deliveries import DeliveryStore
+from services.notifications.store.endpoints import EndpointStore
+
+USER_AGENT = "VirtualManager-Webhooks/1"
+
+log = logging.getLogger(__name__)
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    delivery_id: str
+    company_id: str
+    endpoint_id: str
+    state: str  # the delivery's state after it: pending (retry due), delivered or failed
+    attempt: Attempt | None  # None: nothing was sent (the endpoint is gone or disabled)
+    # This attempt disabled the endpoint (a day of failures): its owners are to be told.
+    # Exactly one outcome says so per disabling; the endpoint also keeps
+    # `owners_told_at: None` until a notifier sends the e-mail.
+    endpoint_disabled: bool = False
+
+
+def signed_headers(
+    delivery: Delivery, endpoint_secrets: tuple[str, ...], sent_at: datetime
+) -> dict[str, str]:
+    signatures = [
+        Webhook(secret).sign(delivery.message_id, sent_at, delivery.payload)
+        for secret in endpoint_secrets
+    ]
+    return {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": delivery.message_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": signature_header(signatures),
+    }
+
+
+class Deliverer:
+    """Attempts one delivery that the caller holds (a worker's claim, or a manual retry)."""
+
+    def __init__(
+        self,
+        deliveries: DeliveryStore,
+        endpoints: EndpointStore,
+        client: WebhookClient,
+        *,
+        dev_mode: bool,
+        clock: Callable[[], datetime] = wall_clock,
+    ) -> None:
+        self._deliveries = deliveries
+        self._endpoints = endpoints
+        self._client = client
+        self._dev_mode = dev_mode
+        self._clock = clock
+
+    async def attempt(self, delivery: Delivery, now: datetime) -> AttemptOutcome:
+        try:
+            endpoint = await self._endpoints.get(delivery.company_id, delivery.endpoint_id)
+        except NotFound:
+            return await self._give_up(delivery, "the endpoint was deleted")
+        if not endpoint.enabled:
+            # Kept failed rather than pending: the company sends it again by hand once
+            # the endpoint is enabled.
+            return await self._give_up(
+                delivery, f"the endpoint is disabled ({endpoint.disabled_reason})"
+            )
+        answer = await self._post(endpoint, delivery)
+        attempt = Attempt(now, answer.status_code, answer.error, answer.latency_ms, answer.excerpt)
+        state, next_at = state_after(delivery, attempt)
+        await self._deliveries.record_attempt(
+            delivery,
+            attempt,
+            state=state,
+            next_attempt_at=next_at,
+            series_started_at=delivery.series_started_at or now,
+        )
+        disabled = await self._note_on_endpoint(endpoint, state == DELIVERED, now)
+        return AttemptOutcome(
+            delivery.id, delivery.company_id, delivery.endpoint_id, state, attempt, disabled
+        )
+
+    async def _post(self, endpoint: Endpoint, delivery: Delivery) -> Answer:
+        try:
+            # Checked again at every attempt: the rules (or dev mode) may have changed since
+            # the endpoint was saved.
+            target = checked_webhook_url(endpoint.url, dev_mode=self._dev_mode)
+        except InvalidArgument as refused:
+            return Answer(None, refused.message, 0, "")
+        sent_at = self._clock()
+        headers = signed_headers(delivery, endpoint.secrets.valid_at(sent_at), sent_at)
+        return await self._client.post(target.url, headers, delivery.payload.encode())
+
+    async def _note_on_endpoint(self, endpoint: Endpoint, succeeded: bool, now: datetime) -> bool:
+        """Records the attempt's result on the endpoint; True if it disabled the endpoint."""
+        if succeeded:
+            await self._endpoints.record_success(endpoint.company_id, endpoint.id)
+            return False
+        try:
+            failing = await self._endpoints.record_failure(endpoint.company_id, endpoint.id, now)
+        except NotFound:
+            return False  # deleted meanwhile
+        if not delivery_schedule.must_disable_endpoint(failing.failing_since, now):
+            return False
+        return await self._endpoints.disable_failing(
+            endpoint.company_id, endpoint.id, DISABLED_FAILING, now
+        )
+
+    async def _give_up(self, delivery: Delivery, why: str) -> AttemptOutcome:
+        await self._deliveries.give_up(delivery, why)
+        return AttemptOutcome(delivery.id, delivery.company_id, delivery.endpoint_id, FAILED, None)
+
+
+def state_after(delivery: Delivery, attempt: Attempt) -> tuple[str, datetime | None]:
+    """The delivery's state after this attempt, and when the next one is due."""
+    if delivery_schedule.answered_ok(attempt.status_code):
+        return DELIVERED, None
+    next_at = delivery_schedule.next_attempt_at(
+        delivery.series_attempts + 1, delivery.series_started_at or attempt.at
+    )
+    return (PENDING, next_at) if next_at is not None else (FAILED, None)
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    overall: int = 32  # attempts in flight in one worker
+    per_endpoint: int = 4  # of them, to one endpoint: a slow one cannot take them all
+    # How long a claim lasts: longer than an attempt can take (webhook_http.Timeouts.total).
+    lease: timedelta = timedelta(seconds=60)
+    # Due deliveries read at a time, and how many such reads a pass makes at most. Each
+    # read leaves out the endpoints already at their limit and the deliveries already
+    # passed over, so that one endpoint's backlog cannot hide everybody else's.
+    scan: int = 200
+    scans: int = 3
+
+
+class DeliveryWorker:
+    """Takes due deliveries and attempts them. Several workers (replicas) may run: each
+    delivery is claimed by one at a time."""
+
+    def __init__(
+        self,
+        deliveries: DeliveryStore,
+        deliverer: Deliverer,
+        *,
+        limits: WorkerLimits = WorkerLimits(),
+        holder: str | None = None,
+    ) -> None:
+        self._deliveries = deliveries
+        self._deliverer = deliverer
+        self._limits = limits
+        self._holder = holder or secrets.token_hex(8)
+        self._in_flight: Counter[str] = Counter()  # attempts running, by endpoint
+        self._stopping = asyncio.Event()
+
+    async def run_once(self, now: datetime) -> list[AttemptOutcome]:
+        """Claims what is due and fits the limits, attempts it all concurrently and
+        returns what came of each attempt."""
+        claimed = await self._claim(now)
+        outcomes = await asyncio.gather(*(self._attempt(d, now) for d in claimed))
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    async def run(self, clock: Callable[[], datetime] = wall_clock, poll: float = 1.0) -> None:
+        """Until `stop()`: each pass starts what is due without waiting for the attempts
+        of the passes before, so a slow endpoint holds only its own share of the slots
+        while the others' deliveries keep going out. Stopping lets the attempts under way
+        finish (each is bounded by webhook_http.Timeouts.total) and claims no more."""
+        running: set[asyncio.Task[AttemptOutcome | None]] = set()
+        while not self._stopping.is_set():
+            now = clock()
+            try:
+                claimed = await self._claim(now)
+            except Exception as error:
+                # The database is away: nothing was claimed; the next pass tries again.
+                log.warning("webhook worker paused", extra={"error": str(error)})
+                claimed = []
+            for delivery in claimed:
+                task = asyncio.create_task(self._attempt(delivery, now))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=poll)
+        await asyncio.gather(*running)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _claim(self, now: datetime) -> list[Delivery]:
+        free = self._limits.overall - sum(self._in_flight.values())
+        claimed: list[Delivery] = []
+        try:
+            await self._claim_into(claimed, free, now)
+        except BaseException:
+            for delivery in claimed:  # their leases expire: claimed again later
+                self._release(delivery)
+            raise
+        return claimed
+
+    async def _claim_into(self, claimed: list[Delivery], free: int, now: datetime) -> None:
+        passed_over: list[str] = []  # waiting for an earlier event, or taken by another
+        for _ in range(self._limits.scans):
+            if len(claimed) >= free:
+                break
+            due = await self._deliveries.due(
+                now, self._limits.scan, skip_endpoints=self._full(), skip_ids=passed_over
+            )
+            for delivery in due:
+                if len(claimed) >= free:
+                    break
+                if self._in_flight[delivery.endpoint_id] >= self._limits.per_endpoint:
+                    continue  # left out of the next read
+                if await self._deliveries.earlier_pending(delivery):
+                    passed_over.append(delivery.id)  # an earlier event of its number first
+                    continue
+                held = await self._deliveries.claim(
+                    delivery.id, now, self._holder, now + self._limits.lease
+                )
+                if held is None:
+                    passed_over.append(delivery.id)
+                    continue
+                claimed.append(held)
+                self._in_flight[held.endpoint_id] += 1
+            if len(due) < self._limits.scan:
+                break  # nothing more is due
+
+    def _full(self) -> list[str]:
+        """The endpoints with as many attempts in flight as they may have."""
+        return [e for e, n in self._in_flight.items() if n >= self._limits.per_endpoint]
+
+    async def _attempt(self, delivery: Delivery, now: datetime) -> AttemptOutcome | None:
+        """The outcome, or None when it could not be recorded (the database is away): the
+        delivery's lease expires and it is tried again."""
+        try:
+            return await self._deliverer.attempt(delivery, now)
+        except Exception as error:
+            log.warning(
+                "webhook attempt not recorded",
+                extra={"delivery_id": delivery.id, "error": str(error)},
+            )
+            return None
+        finally:
+            self._release(delivery)
+
+    def _release(self, delivery: Delivery) -> None:
+        self._in_flight[delivery.endpoint_id] -= 1
+        if self._in_flight[delivery.endpoint_id] <= 0:
+            del self._in_flight[delivery.endpoint_id]
+
+
+async def retry_delivery(
+    deliveries: DeliveryStore,
+    deliverer: Deliverer,
+    company_id: str,
+    delivery_id: str,
+    now: datetime,
+    *,
+    lease: timedelta = WorkerLimits.lease,
+) -> AttemptOutcome:
+    """A company's "send it again" of a failed delivery: a new attempt now, and if it
+    fails, a new day of retries from it."""
+    held = await deliveries.restart(company_id, delivery_id, now, secrets.token_hex(8), now + lease)
+    if held is None:
+        delivery = await deliveries.get(company_id, delivery_id)  # NotFound: not theirs
+        raise NotAllowed(
+            f"delivery {delivery.id} is {delivery.state}: only a failed delivery is sent again"
+        )
+    return await deliverer.attempt(held, now)

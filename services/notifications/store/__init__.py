@@ -1,0 +1,1 @@
+"""Webhook endpoints and deliveries in MongoDB; every company-facing query filtered by company."""

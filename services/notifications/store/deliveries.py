@@ -1,0 +1,293 @@
+"""Webhook deliveries in MongoDB: one document per (endpoint, event), its attempts inside it.
+
+The unique index on (endpoint, message id) is what makes a delivery happen once per event:
+an event handed to fan-out again finds its deliveries already there.
+
+Several worker replicas share the work: a worker claims a due delivery with a lease
+(`find_one_and_update` on a free or expired lease), attempts it, and clears the lease as
+it records the attempt. A worker that dies leaves a lease that expires, and the delivery
+is attempted again by another — at least once, never by two at the same time while the
+lease runs.
+
+Every read a company's caller can make carries the company; the workers' queries span
+companies (they serve them all) and pass the company on to every write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from services.kit.errors import NotFound
+from services.notifications.domain.webhooks import FAILED, PENDING, Attempt, Delivery
+
+Doc = dict[str, Any]
+DELIVERIES = "webhook_deliveries"
+DUPLICATE_KEY = 11000
+
+
+def _attempt_doc(attempt: Attempt) -> Doc:
+    return {
+        "at": attempt.at,
+        "status_code": attempt.status_code,
+        "error": attempt.error,
+        "latency_ms": attempt.latency_ms,
+        "answer": attempt.answer,
+    }
+
+
+def _attempt(doc: Doc) -> Attempt:
+    return Attempt(
+        at=doc["at"],
+        status_code=doc.get("status_code"),
+        error=doc.get("error", ""),
+        latency_ms=doc.get("latency_ms", 0),
+        answer=doc.get("answer", ""),
+    )
+
+
+def delivery_doc(delivery: Delivery) -> Doc:
+    return {
+        "_id": delivery.id,
+        "company_id": delivery.company_id,
+        "endpoint_id": delivery.endpoint_id,
+        "message_id": delivery.message_id,
+        "event_type": delivery.event_type,
+        "event_time": delivery.event_time,
+        "payload": delivery.payload,
+        "ordering_key": delivery.ordering_key,
+        "state": delivery.state,
+        "created_at": delivery.created_at,
+        "next_attempt_at": delivery.next_attempt_at,
+        "attempts": [_attempt_doc(a) for a in delivery.attempts],
+        "series_started_at": delivery.series_started_at,
+        "series_attempts": delivery.series_attempts,
+        "failure": delivery.failure,
+        "lease_holder": None,
+        "lease_until": None,
+    }
+
+
+def delivery_from(doc: Doc) -> Delivery:
+    return Delivery(
+        id=doc["_id"],
+        company_id=doc["company_id"],
+        endpoint_id=doc["endpoint_id"],
+        message_id=doc["message_id"],
+        event_type=doc["event_type"],
+        event_time=doc["event_time"],
+        payload=doc["payload"],
+        ordering_key=doc.get("ordering_key"),
+        state=doc["state"],
+        created_at=doc["created_at"],
+        next_attempt_at=doc.get("next_attempt_at"),
+        attempts=tuple(_attempt(a) for a in doc.get("attempts", ())),
+        series_started_at=doc.get("series_started_at"),
+        series_attempts=doc.get("series_attempts", 0),
+        failure=doc.get("failure", ""),
+    )
+
+
+def _free_lease(now: datetime) -> Doc:
+    return {"$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]}
+
+
+class DeliveryStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._deliveries = db[DELIVERIES]
+
+    async def ensure_indexes(self) -> None:
+        await self._deliveries.create_index(
+            [("endpoint_id", ASCENDING), ("message_id", ASCENDING)], unique=True
+        )
+        # The workers' query for due deliveries.
+        await self._deliveries.create_index([("state", ASCENDING), ("next_attempt_at", ASCENDING)])
+        # "Is an earlier delivery of this endpoint and number still pending?"
+        await self._deliveries.create_index(
+            [
+                ("endpoint_id", ASCENDING),
+                ("ordering_key", ASCENDING),
+                ("state", ASCENDING),
+                ("event_time", ASCENDING),
+            ]
+        )
+        # An endpoint's delivery log, newest first.
+        await self._deliveries.create_index(
+            [("company_id", ASCENDING), ("endpoint_id", ASCENDING), ("created_at", DESCENDING)]
+        )
+
+    async def insert_new(
+        self, deliveries: Sequence[Delivery], session: AsyncClientSession | None = None
+    ) -> None:
+        """Inserts deliveries in one insert_many. Within a transaction the caller has left
+        out those that exist (`existing_endpoints`): a duplicate would abort it. Outside
+        one, a duplicate (a concurrent fan-out of the same event) is simply skipped."""
+        if not deliveries:
+            return
+        documents = [delivery_doc(d) for d in deliveries]
+        if session is not None:
+            await self._deliveries.insert_many(documents, session=session)
+            return
+        try:
+            await self._deliveries.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", ())):
+                raise
+
+    async def existing_endpoints(
+        self,
+        message_id: str,
+        endpoint_ids: Sequence[str],
+        session: AsyncClientSession | None = None,
+    ) -> set[str]:
+        """Which of these endpoints already have a delivery of this message."""
+        cursor = self._deliveries.find(
+            {"message_id": message_id, "endpoint_id": {"$in": list(endpoint_ids)}},
+            {"endpoint_id": 1},
+            session=session,
+        )
+        return {doc["endpoint_id"] async for doc in cursor}
+
+    async def get(self, company_id: str, delivery_id: str) -> Delivery:
+        doc = await self._deliveries.find_one({"_id": delivery_id, "company_id": company_id})
+        if doc is None:
+            raise NotFound(f"no delivery {delivery_id}", {"delivery_id": "no such delivery"})
+        return delivery_from(doc)
+
+    async def of_endpoint(
+        self, company_id: str, endpoint_id: str, limit: int = 50
+    ) -> list[Delivery]:
+        cursor = (
+            self._deliveries.find({"company_id": company_id, "endpoint_id": endpoint_id})
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+        )
+        return [delivery_from(doc) async for doc in cursor]
+
+    async def due(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        skip_endpoints: Sequence[str] = (),
+        skip_ids: Sequence[str] = (),
+    ) -> list[Delivery]:
+        """Pending deliveries whose attempt is due and that nobody holds, earliest first,
+        but for those of `skip_endpoints` and those in `skip_ids`."""
+        criteria: Doc = {"state": PENDING, "next_attempt_at": {"$lte": now}, **_free_lease(now)}
+        if skip_endpoints:
+            criteria["endpoint_id"] = {"$nin": list(skip_endpoints)}
+        if skip_ids:
+            criteria["_id"] = {"$nin": list(skip_ids)}
+        cursor = (
+            self._deliveries.find(criteria)
+            .sort([("next_attempt_at", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit)
+        )
+        return [delivery_from(doc) async for doc in cursor]
+
+    async def earlier_pending(self, delivery: Delivery) -> bool:
+        """Whether an earlier event of the same endpoint and number is still to be
+        delivered: this one waits for it (deliveries of a number go in order)."""
+        if delivery.ordering_key is None:
+            return False
+        earlier = await self._deliveries.find_one(
+            {
+                "company_id": delivery.company_id,
+                "endpoint_id": delivery.endpoint_id,
+                "ordering_key": delivery.ordering_key,
+                "state": PENDING,
+                "$or": [
+                    {"event_time": {"$lt": delivery.event_time}},
+                    {"event_time": delivery.event_time, "_id": {"$lt": delivery.id}},
+                ],
+            },
+            {"_id": 1},
+        )
+        return earlier is not None
+
+    async def claim(
+        self, delivery_id: str, now: datetime, holder: str, lease_until: datetime
+    ) -> Delivery | None:
+        """The delivery, now held by `holder` until `lease_until`; None if another worker
+        holds it or it is no longer due."""
+        doc = await self._deliveries.find_one_and_update(
+            {
+                "_id": delivery_id,
+                "state": PENDING,
+                "next_attempt_at": {"$lte": now},
+                **_free_lease(now),
+            },
+            {"$set": {"lease_holder": holder, "lease_until": lease_until}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else delivery_from(doc)
+
+    async def record_attempt(
+        self,
+        delivery: Delivery,
+        attempt: Attempt,
+        *,
+        state: str,
+        next_attempt_at: datetime | None,
+        series_started_at: datetime,
+    ) -> None:
+        """The attempt, the state it leaves the delivery in, and the lease let go."""
+        await self._deliveries.update_one(
+            {"_id": delivery.id, "company_id": delivery.company_id},
+            {
+                "$push": {"attempts": _attempt_doc(attempt)},
+                "$set": {
+                    "state": state,
+                    "next_attempt_at": next_attempt_at,
+                    "series_started_at": series_started_at,
+                    "lease_holder": None,
+                    "lease_until": None,
+                },
+                "$inc": {"series_attempts": 1},
+            },
+        )
+
+    async def give_up(self, delivery: Delivery, failure: str) -> None:
+        """Fails a delivery without an attempt (its endpoint is gone or disabled)."""
+        await self._deliveries.update_one(
+            {"_id": delivery.id, "company_id": delivery.company_id},
+            {
+                "$set": {
+                    "state": FAILED,
+                    "failure": failure,
+                    "next_attempt_at": None,
+                    "lease_holder": None,
+                    "lease_until": None,
+                }
+            },
+        )
+
+    async def restart(
+        self, company_id: str, delivery_id: str, now: datetime, holder: str, lease_until: datetime
+    ) -> Delivery | None:
+        """A failed delivery made pending again, due now, with a schedule of its own (a
+        new series) and held by `holder` for the attempt; None if it is not failed (it is
+        pending or delivered, or another retry took it)."""
+        doc = await self._deliveries.find_one_and_update(
+            {"_id": delivery_id, "company_id": company_id, "state": FAILED},
+            {
+                "$set": {
+                    "state": PENDING,
+                    "next_attempt_at": now,
+                    "series_started_at": None,
+                    "series_attempts": 0,
+                    "failure": "",
+                    "lease_holder": holder,
+                    "lease_until": lease_until,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else delivery_from(doc)
