@@ -2,10 +2,11 @@
 // e-mail and a new password typed twice. Both screens ask the same way (required fields,
 // the repeat must match, the gateway's field errors under their fields); only the codes,
 // the password's field name in the request and the texts differ.
-import { Alert, Button, PasswordInput, Stack, TextInput, Title } from "@mantine/core";
+import { Alert, Button, Stack, TextInput, Title } from "@mantine/core";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { fieldError } from "../lib/api";
+import { NewPasswordFields } from "./NewPasswordFields";
 import { ProblemAlert } from "./ProblemAlert";
 
 /** One code to type: its field in the request (for the gateway's errors) and its label. */
@@ -82,21 +83,13 @@ export function CodeAndPasswordStep<Name extends string>({
             required
           />
         ))}
-        <PasswordInput
-          label={t("settings.newPassword")}
-          description={t("admin.passwordHint")}
-          autoComplete="new-password"
-          value={password}
-          onChange={(e) => setPassword(e.currentTarget.value)}
+        <NewPasswordFields
+          password={password}
+          onPassword={setPassword}
+          repeat={repeat}
+          onRepeat={setRepeat}
           error={required(password) ?? fieldError(error, passwordField)}
-          required
-        />
-        <PasswordInput
-          label={t("settings.repeatPassword")}
-          autoComplete="new-password"
-          value={repeat}
-          onChange={(e) => setRepeat(e.currentTarget.value)}
-          error={problem === "mismatch" ? t("settings.mismatch") : undefined}
+          mismatch={problem === "mismatch"}
           required
         />
         <Button type="submit" loading={pending}>

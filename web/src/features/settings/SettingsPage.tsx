@@ -6,6 +6,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import QRCode from "qrcode";
 import { useEffect, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
+import { NewPasswordFields } from "../../components/NewPasswordFields";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { api, fieldError, ok } from "../../lib/api";
 import { useMe } from "../../lib/auth";
@@ -68,20 +69,13 @@ function Password() {
           onChange={(e) => setCurrent(e.currentTarget.value)}
           error={problem === "required" && !current ? t("bulk.required") : fieldError(change.error, "current_password")}
         />
-        <PasswordInput
-          label={t("settings.newPassword")}
-          description={t("admin.passwordHint")}
-          autoComplete="new-password"
-          value={next}
-          onChange={(e) => setNext(e.currentTarget.value)}
+        <NewPasswordFields
+          password={next}
+          onPassword={setNext}
+          repeat={repeat}
+          onRepeat={setRepeat}
           error={problem === "required" && !next ? t("bulk.required") : fieldError(change.error, "new_password")}
-        />
-        <PasswordInput
-          label={t("settings.repeatPassword")}
-          autoComplete="new-password"
-          value={repeat}
-          onChange={(e) => setRepeat(e.currentTarget.value)}
-          error={problem === "mismatch" ? t("settings.mismatch") : undefined}
+          mismatch={problem === "mismatch"}
         />
         {change.error && !fieldError(change.error, "current_password", "new_password") ? <ProblemAlert error={change.error} /> : null}
         {change.isSuccess ? (
