@@ -33,10 +33,10 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from bench.numbers import FIRST_MSISDN, add_numbers, demo_company
 from bench.procs import DATABASE, CpuMeter, wait_until_quiet
-from bench.web import LoadOptions, settle, system_processes, whole_system
+from bench.web import LoadOptions, system_processes, whole_system
 from services.kit.mongo import connect_mongo
 from tests.support.servers import MongoServer
-from tests.support.system import RunningSystem
+from tests.support.system import RunningSystem, events_consumed
 
 Doc = dict[str, Any]
 JOB_SIZE = 10_000
@@ -179,7 +179,7 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
         database = system.settings.database_name("catalog")
         processes = system_processes(system, mongo)
 
-        settled = asyncio.run(settle(system, SETTLE_MAX_SECONDS))
+        settled = asyncio.run(events_consumed(system, SETTLE_MAX_SECONDS))
         waited = wait_until_quiet(options.quiet_wait)
         meter = CpuMeter(processes)
         meter.start()

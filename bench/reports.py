@@ -33,9 +33,9 @@ import httpx
 
 from bench.numbers import FIRST_MSISDN, add_numbers, demo_company
 from bench.procs import CpuMeter, wait_until_quiet
-from bench.web import LoadOptions, settle, system_processes, whole_system
+from bench.web import LoadOptions, system_processes, whole_system
 from tests.support.servers import MongoServer
-from tests.support.system import RunningSystem
+from tests.support.system import RunningSystem, events_consumed
 
 SIZES = (500, 5_000)
 MONTHS = 3
@@ -219,7 +219,7 @@ def bench_reports(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> di
         asyncio.run(add_numbers(system, company.company_id, msisdns, company.node_ids, STANDARD))
         span = whole_months(datetime.now(UTC).date())
         fed = asyncio.run(_feed_usage(system, msisdns, span[0]))
-        settled = asyncio.run(settle(system, SETTLE_MAX_SECONDS))
+        settled = asyncio.run(events_consumed(system, SETTLE_MAX_SECONDS))
         worker = system.processes["documents-worker"].pid
         processes = system_processes(system, mongo)
         results: dict[str, Any] = {

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 
 from bench.events import drop_databases
@@ -282,29 +281,6 @@ def whole_system(mongo: MongoServer, amqp_url: str) -> Iterator[RunningSystem]:
     finally:
         system.stop()
         asyncio.run(_forget_system(mongo.url, amqp_url, system))
-
-
-async def settle(system: RunningSystem, max_wait: float) -> float:
-    """Wait (at most `max_wait` s) until every service has consumed the events that the
-    set-up caused (its events queue empty on three checks in a row): a benchmark that
-    follows a big set-up measures itself, not the tail of the set-up. Returns the seconds
-    waited."""
-    queues = [f"{system.settings.amqp_prefix}{name}.events" for name in SERVICE_NAMES]
-    started = asyncio.get_running_loop().time()
-    connection = await aio_pika.connect(system.settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        empty_in_a_row = 0
-        while empty_in_a_row < 3:
-            waiting = 0
-            for name in queues:
-                queue = await channel.declare_queue(name, passive=True)
-                waiting += queue.declaration_result.message_count or 0
-            empty_in_a_row = empty_in_a_row + 1 if waiting == 0 else 0
-            if asyncio.get_running_loop().time() - started >= max_wait:
-                break
-            await asyncio.sleep(1)
-    return round(asyncio.get_running_loop().time() - started, 1)
 
 
 def system_processes(system: RunningSystem, mongo: MongoServer) -> dict[str, int | list[int]]:

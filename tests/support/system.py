@@ -3,6 +3,7 @@ its own databases and broker namespace — for end-to-end tests and benchmarks."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aio_pika
 import httpx
 
 from services.kit.settings import SERVICE_NAMES, Settings
@@ -277,3 +279,26 @@ def start_gateway(system: RunningSystem, name: str, env: Mapping[str, str]) -> I
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+async def events_consumed(system: RunningSystem, max_wait: float) -> float:
+    """Wait (at most `max_wait` s) until every service has consumed the events that came
+    before (its events queue empty on three checks in a row): a test or a benchmark that
+    follows a big set-up measures itself, not the tail of the set-up. Returns the seconds
+    waited."""
+    queues = [f"{system.settings.amqp_prefix}{name}.events" for name in SERVICE_NAMES]
+    started = asyncio.get_running_loop().time()
+    connection = await aio_pika.connect(system.settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        empty_in_a_row = 0
+        while empty_in_a_row < 3:
+            waiting = 0
+            for name in queues:
+                queue = await channel.declare_queue(name, passive=True)
+                waiting += queue.declaration_result.message_count or 0
+            empty_in_a_row = empty_in_a_row + 1 if waiting == 0 else 0
+            if asyncio.get_running_loop().time() - started >= max_wait:
+                break
+            await asyncio.sleep(1)
+    return round(asyncio.get_running_loop().time() - started, 1)
