@@ -244,12 +244,11 @@ class EventConsumer:
         return batch
 
     async def _apply_delivered(self, delivered: list[_Delivery]) -> None:
-        alone = [
-            d
-            for d in delivered
-            if isinstance(handler_for(self._handlers, d.event.type), AppliedAlone)
-        ]
-        batch = [d for d in delivered if d not in alone]
+        alone: list[_Delivery] = []
+        batch: list[_Delivery] = []
+        for delivery in delivered:
+            handler = handler_for(self._handlers, delivery.event.type)
+            (alone if isinstance(handler, AppliedAlone) else batch).append(delivery)
         for delivery in alone:
             await self._apply_alone(delivery)
         if len(batch) > 1:

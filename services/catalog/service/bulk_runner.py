@@ -130,7 +130,6 @@ class BulkRunner:
         self._changes = changes
         self._tx = transactions
         self._outbox = outbox
-        self._provisioning = provisioning
         self._sms = sms
         self._accounts = accounts
         self._settings = settings or WorkerSettings()
