@@ -7,10 +7,14 @@ HTTP gateway and its mail relay. Message text never goes to the logs (it carries
 
 from __future__ import annotations
 
+import email.generator
+import email.policy
+import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Protocol
 
 import aiosmtplib
@@ -62,6 +66,21 @@ class HttpSmsCentre:
         await self._client.aclose()
 
 
+# A message is sent with headers folded only at the line limit of RFC 5322: Python's folding
+# of a long non-ASCII subject puts the space between two words as the whitespace between
+# two encoded-words, which every reader must drop («достигнут лимит» arrives as
+# «достигнутлимит»). Unfolded, the subject is one encoded-word, which mail readers accept.
+# The body is encoded as usual (base64 or quoted-printable in lines of 76) when it is set.
+SENDING_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
+def flattened(message: EmailMessage) -> bytes:
+    """The message's bytes as they go on the wire, with SENDING_POLICY's headers."""
+    with io.BytesIO() as out:
+        email.generator.BytesGenerator(out, policy=SENDING_POLICY).flatten(message)
+        return out.getvalue()
+
+
 class SmtpMailSender:
     def __init__(self, host: str, port: int, sender: str, *, timeout: float = 10.0) -> None:
         self._host = host
@@ -87,7 +106,12 @@ class SmtpMailSender:
             )
         try:
             await aiosmtplib.send(
-                message, hostname=self._host, port=self._port, timeout=self._timeout
+                flattened(message),
+                sender=parseaddr(self._sender)[1],
+                recipients=[to],
+                hostname=self._host,
+                port=self._port,
+                timeout=self._timeout,
             )
         except (aiosmtplib.SMTPException, OSError) as error:
             log.warning(
