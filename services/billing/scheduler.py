@@ -1,11 +1,13 @@
-"""Billing's own clock: promised payments whose term ended are repaid, and limit blocks of
-a month that ended are lifted. Every replica runs it; each piece of work is claimed by one
-conditional write inside its transaction, so two replicas never do it twice."""
+"""Billing's own clock: the company is told a day before a promised payment is repaid,
+promised payments whose term ended are repaid, and limit blocks of a month that ended are
+lifted. Every replica runs it; each piece of work is claimed by one conditional write
+inside its transaction, so two replicas never do it twice."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from services.billing.service import BillingCases
 
@@ -23,9 +25,14 @@ async def run(cases: BillingCases, tick_seconds: float = TICK_SECONDS) -> None:
         await asyncio.sleep(tick_seconds)
 
 
-async def tick(cases: BillingCases) -> tuple[int, int]:
-    repaid = await cases.money.repay_due()
-    lifted = await cases.usage.lift_ended_blocks()
-    if repaid or lifted:
-        log.info("scheduled work done", extra={"repaid": repaid, "lifted": lifted})
+async def tick(cases: BillingCases, now: datetime | None = None) -> tuple[int, int]:
+    """`now`: the clock (tests pass their own; None: the present)."""
+    reminded = await cases.money.remind_due(now)
+    repaid = await cases.money.repay_due(now)
+    lifted = await cases.usage.lift_ended_blocks(now)
+    if repaid or lifted or reminded:
+        log.info(
+            "scheduled work done",
+            extra={"repaid": repaid, "lifted": lifted, "reminded": reminded},
+        )
     return repaid, lifted

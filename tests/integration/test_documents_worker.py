@@ -255,5 +255,6 @@ async def test_a_finished_report_publishes_file_ready_through_the_outbox(db, job
         "content_type": made["content_type"],
         "size": str(made["size"]),
         "url": f"/api/v1/reports/{report_id}/file",
+        "created_by": job["created_by"],
     }
     assert made["size"] > 0 and made["name"].endswith(".csv")

@@ -53,6 +53,7 @@ class Account:
     blocked: bool = False  # its numbers carry the financial block
     block_version: int = 0  # grows with each turn of `blocked` (consumers order by it)
     number_count: int = 0
+    low_balance_threshold: int = 0  # kopecks; below it the company is told (0: never)
 
     @property
     def available(self) -> int:

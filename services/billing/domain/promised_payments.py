@@ -20,6 +20,8 @@ TERM = timedelta(days=7)
 CAP_FLOOR = 50_000  # 500 roubles: what a new account may be promised
 CAP_CEILING = 5_000_000  # 50,000 roubles
 MONTHS_AVERAGED = 3
+# The company is told this long before a promised payment is repaid (taken back).
+REMIND_BEFORE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -80,3 +82,14 @@ def new_promise(promise_id: str, account: Account, amount: int, now: datetime) -
     return PromisedPayment(
         promise_id, account.company_id, account.id, amount, OPEN, now, now + TERM
     )
+
+
+def reminder_from(due_at: datetime) -> datetime:
+    """From when the company is told that the promised payment is about to be repaid."""
+    return due_at - REMIND_BEFORE
+
+
+def reminder_due(promise: PromisedPayment, now: datetime) -> bool:
+    """An open promised payment within a day of its repayment (told once; the scheduler's
+    store keeps which were told)."""
+    return promise.status == OPEN and reminder_from(promise.due_at) <= now

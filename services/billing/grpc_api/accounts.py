@@ -94,6 +94,17 @@ class AccountServicer(pb_grpc.AccountServiceServicer):
         )
         return pb.SetBillDeliveryResponse(account=account_message(account))
 
+    async def SetLowBalanceThreshold(
+        self, request: pb.SetLowBalanceThresholdRequest, context: Context
+    ) -> pb.SetLowBalanceThresholdResponse:
+        account = await self._accounts.set_low_balance_threshold(
+            current_caller(),
+            request.account_id,
+            request.threshold.amount,
+            request.threshold.currency,
+        )
+        return pb.SetLowBalanceThresholdResponse(account=account_message(account))
+
     async def MoveNumberToAccount(
         self, request: pb.MoveNumberToAccountRequest, context: Context
     ) -> pb.MoveNumberToAccountResponse:

@@ -79,6 +79,7 @@ def account_message(account: Account, pending: dict[str, Any] | None = None) -> 
         blocked=account.blocked,
         opened_at=timestamp(account.opened_at),
         pending_settlement_change=request_message(pending),
+        low_balance_threshold=money(account.low_balance_threshold),
     )
 
 

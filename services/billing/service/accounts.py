@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from services.billing.domain import accounts as rules
 from services.billing.domain.accounts import ADVANCE, CREDIT, Account, BillDelivery
 from services.billing.domain.ledger import Entry
+from services.billing.domain.low_balance import checked_threshold
 from services.billing.domain.usage import parse_moment
 from services.billing.service.base import (
     ACCOUNT_CHANGED,
@@ -255,6 +256,24 @@ class AccountCases(Cases):
             account = await self.stores.ledger.get(access.company_id, account_id, session)
             saved = await self.stores.ledger.save_terms(
                 replace(account, bill_delivery=delivery), session
+            )
+            await self._outbox.add(session, account_changed(saved))
+            return saved
+
+        return await self._tx.run(write)
+
+    async def set_low_balance_threshold(
+        self, caller: Caller, account_id: str, amount: int, currency: str
+    ) -> Account:
+        """Below this balance the company is told (account.balance_low); 0 turns it off.
+        Setting it tells nothing by itself: only a later fall across it does."""
+        access = await self.company_access(caller, SETTINGS)
+        threshold = checked_threshold(amount, currency)
+
+        async def write(session: AsyncClientSession) -> Account:
+            account = await self.stores.ledger.get(access.company_id, account_id, session)
+            saved = await self.stores.ledger.save_terms(
+                replace(account, low_balance_threshold=threshold), session
             )
             await self._outbox.add(session, account_changed(saved))
             return saved

@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.billing.domain.accounts import Account
 from services.billing.domain.ledger import Entry, Posting
+from services.billing.domain.low_balance import fell_below
 from services.billing.store.contacts import Contacts
 from services.billing.store.ledger import LedgerStore
 from services.billing.store.money import (
@@ -50,6 +51,8 @@ ACCOUNT_OPENED = "vm.billing.account.opened.v1"
 ACCOUNT_CHANGED = "vm.billing.account.changed.v1"
 PROMISE_TAKEN = "vm.billing.promised_payment.taken.v1"
 PROMISE_REPAID = "vm.billing.promised_payment.repaid.v1"
+PROMISE_DUE = "vm.billing.promised_payment.due.v1"
+BALANCE_LOW = "vm.billing.account.balance_low.v1"
 
 VIEW = "finance.view"
 TRANSFER = "finance.transfer"
@@ -237,9 +240,28 @@ class Cases:
         (or stopped being so) has its flag turned and its event written, in the same
         transaction, so a block is neither applied twice nor missed."""
         after, entries = await self.stores.ledger.post(posting, session, guarded=guarded)
+        moved = {line.account_id: line.amount for line in posting.lines}
         for account in after.values():
             await self.follow_balance(account, session)
+            await self.warn_low_balance(account, account.balance - moved[account.id], session)
         return after, entries
+
+    async def warn_low_balance(
+        self, account: Account, before: int, session: AsyncClientSession
+    ) -> None:
+        """Tells the company once its balance fell below the threshold it chose (every
+        balance change is a posting, so this one place sees them all)."""
+        threshold = account.low_balance_threshold
+        if not fell_below(threshold, before, account.balance):
+            return
+        payload = events_pb2.AccountBalanceLow(
+            company_id=account.company_id,
+            account_id=account.id,
+            balance=account.balance,
+            threshold=threshold,
+            account_number=account.number,
+        )
+        await self._outbox.add(session, event(BALANCE_LOW, payload, account.company_id, account.id))
 
     async def follow_balance(self, account: Account, session: AsyncClientSession) -> None:
         if account.exhausted == account.blocked:
@@ -255,6 +277,7 @@ class Cases:
             available=account.available,
             msisdns=msisdns,
             version=version,
+            account_number=account.number,
         )
         event_type = BALANCE_EXHAUSTED if account.exhausted else BALANCE_RESTORED
         await self._outbox.add(session, event(event_type, payload, account.company_id, account.id))

@@ -25,17 +25,20 @@ from services.billing.domain import ledger as postings
 from services.billing.domain.accounts import Account
 from services.billing.domain.ledger import Entry, checked_amount
 from services.billing.domain.promised_payments import (
+    REMIND_BEFORE,
     PromisedPayment,
     averaged_window,
     cap,
     check_promise,
     current_cap,
     new_promise,
+    reminder_due,
 )
 from services.billing.domain.transfers import COMPLETED, Transfer, checked_transfer
 from services.billing.service.base import (
     PAYMENT_RECEIVED,
     PROMISE,
+    PROMISE_DUE,
     PROMISE_REPAID,
     PROMISE_TAKEN,
     TRANSFER,
@@ -283,6 +286,38 @@ class MoneyCases(Cases):
 
             repaid += int(await self._tx.run(unit))
         return repaid
+
+    async def remind_due(self, now: datetime | None = None) -> int:
+        """Tells the company, once per promised payment, that it is repaid within a day;
+        safe with several replicas (each is marked told by one conditional write, in the
+        transaction of its event)."""
+        now = now or current_time()
+        told = 0
+        for promise in await self.stores.promises.to_remind(now + REMIND_BEFORE):
+            if not reminder_due(promise, now):
+                continue
+
+            async def unit(session: AsyncClientSession, promise: PromisedPayment = promise) -> bool:
+                if not await self.stores.promises.mark_reminded(promise, now, session):
+                    return False
+                account = await self.stores.ledger.get(
+                    promise.company_id, promise.account_id, session
+                )
+                payload = events_pb2.PromisedPaymentDue(
+                    company_id=promise.company_id,
+                    account_id=promise.account_id,
+                    promised_payment_id=promise.id,
+                    amount=promise.amount,
+                    due_at=promise.due_at.isoformat(),
+                    account_number=account.number,
+                )
+                await self._outbox.add(
+                    session, event(PROMISE_DUE, payload, promise.company_id, promise.account_id)
+                )
+                return True
+
+            told += int(await self._tx.run(unit))
+        return told
 
     # ------------------------------------------------------------ helpers
 

@@ -45,6 +45,7 @@ def account_doc(account: Account) -> Doc:
         },
         "blocked": account.blocked,
         "opened_at": account.opened_at,
+        "low_balance_threshold": account.low_balance_threshold,
     }
 
 
@@ -63,6 +64,7 @@ def account_from(doc: Doc, number_count: int = 0) -> Account:
         blocked=doc.get("blocked", False),
         block_version=doc.get("block_version", 0),
         number_count=number_count,
+        low_balance_threshold=doc.get("low_balance_threshold", 0),
     )
 
 
@@ -133,14 +135,16 @@ class LedgerStore:
         return accounts[0] if accounts else None
 
     async def save_terms(self, account: Account, session: AsyncClientSession) -> Account:
-        """Settlement method, credit limit, bill delivery, name. The available amount is
-        set again from the balance read in this transaction (a concurrent posting on the
-        account conflicts with the write, and the transaction runs again)."""
+        """Settlement method, credit limit, bill delivery, name, low-balance threshold. The
+        available amount is set again from the balance read in this transaction (a
+        concurrent posting on the account conflicts with the write, and the transaction runs
+        again)."""
         current = await self.get(account.company_id, account.id, session)
         fields = {
             "settlement_method": account.settlement_method,
             "credit_limit": account.credit_limit,
             "name": account.name,
+            "low_balance_threshold": account.low_balance_threshold,
             "bill_delivery": {
                 "method": account.bill_delivery.method,
                 "address": account.bill_delivery.address,

@@ -199,6 +199,31 @@ class PromiseStore:
         cursor = self._promises.find({"status": OPEN, "due_at": {"$lt": now}}).limit(limit)
         return [promise_from(doc) async for doc in cursor]
 
+    async def to_remind(self, until: datetime, limit: int = 100) -> list[PromisedPayment]:
+        """Open promises due by `until` that the company was not yet told of (across
+        companies: the scheduler's work)."""
+        cursor = self._promises.find(
+            {"status": OPEN, "due_at": {"$lte": until}, "reminded_at": None}
+        ).limit(limit)
+        return [promise_from(doc) async for doc in cursor]
+
+    async def mark_reminded(
+        self, promise: PromisedPayment, at: datetime, session: AsyncClientSession
+    ) -> bool:
+        """Told once: False when another replica told it first (or it was repaid)."""
+        doc = await self._promises.find_one_and_update(
+            {
+                "_id": promise.id,
+                "company_id": promise.company_id,
+                "status": OPEN,
+                "reminded_at": None,
+            },
+            {"$set": {"reminded_at": at}},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        return doc is not None
+
     async def close(
         self, promise: PromisedPayment, at: datetime, session: AsyncClientSession
     ) -> bool:

@@ -89,6 +89,7 @@ def file_ready(job: Doc, kind: str, file_type: str, file: Doc) -> Event:
         content_type=file["content_type"],
         size=file["size"],
         url=file["url"],
+        created_by=job.get("created_by", ""),
     )
     return new_event(
         FILE_READY, payload, source=SOURCE, company_id=job["company_id"], subject=file["url"]

@@ -98,6 +98,7 @@ def status_changed(before: Ticket, after: Ticket) -> Event:
             previous_status=before.status,
             actor_kind=last.kind,
             category=after.category,
+            author_id=after.author.id,
         ),
         source=SOURCE,
         company_id=after.company_id,
