@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.identity.store.sessions import SigningKeyStore
-from services.kit.auth import ALGORITHM, SubjectKind
+from services.kit.auth import ACTOR_CLAIM, ALGORITHM, RULE_ACTOR, SubjectKind
 from services.kit.errors import Unavailable
 
 
@@ -112,12 +112,14 @@ class TokenIssuer:
         now: datetime,
         kind: SubjectKind = "user",
         ttl_seconds: int | None = None,
+        rule_id: str | None = None,
     ) -> str:
         """A user's token, or (`kind="api_key"`) an API key's: then the key's id is both the
-        subject and the session, so that every service verifies it like a user's."""
+        subject and the session, so that every service verifies it like a user's. With
+        `rule_id`, a user's token acting for that automation rule (the `act` claim)."""
         if self._active is None:
             raise Unavailable("identity is starting; try again in a moment")
-        claims = {
+        claims: dict[str, object] = {
             "iss": self._issuer,
             "aud": self._audience,
             "sub": user_id,
@@ -128,6 +130,8 @@ class TokenIssuer:
             "exp": int((now + timedelta(seconds=ttl_seconds or self.ttl_seconds)).timestamp()),
             "jti": secrets.token_urlsafe(12),
         }
+        if rule_id:
+            claims[ACTOR_CLAIM] = {"sub": rule_id, "knd": RULE_ACTOR}
         return jwt.encode(
             claims, self._active.private_key, algorithm=ALGORITHM, headers={"kid": self._active.kid}
         )

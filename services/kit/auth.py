@@ -37,6 +37,10 @@ KeySource = Callable[[], Awaitable[Mapping[str, str]]]
 SubjectKind = Literal["user", "api_key"]
 # The token's `knd` claim; a token without one is a user's (tokens issued before keys).
 _SUBJECT_KINDS: dict[str, SubjectKind] = {"user": "user", "api_key": "api_key"}
+# The `act` claim (RFC 8693, "actor") of a user's token issued for one of their automation
+# rules: {"sub": <rule id>, "knd": "rule"}. The token's subject stays the user.
+ACTOR_CLAIM = "act"
+RULE_ACTOR = "rule"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,25 @@ class AccessClaims:
     session_id: str
     expires_at: int
     kind: SubjectKind = "user"
+    rule_id: str | None = None  # the automation rule the token acts for (`act`)
+
+
+def _acting_rule(claims: Mapping[str, object], kind: SubjectKind) -> str | None:
+    """The rule a token acts for, None for a token that acts for nobody else. Only a
+    user's token acts for a rule; an actor we do not know makes the token invalid rather
+    than be taken for the user themself."""
+    actor = claims.get(ACTOR_CLAIM)
+    if actor is None:
+        return None
+    if (
+        kind != "user"
+        or not isinstance(actor, Mapping)
+        or actor.get("knd") != RULE_ACTOR
+        or not isinstance(actor.get("sub"), str)
+        or not actor["sub"]
+    ):
+        raise Unauthenticated("the access token is not valid")
+    return str(actor["sub"])
 
 
 class TokenVerifier:
@@ -112,6 +135,7 @@ class TokenVerifier:
             session_id=str(claims["sid"]),
             expires_at=int(claims["exp"]),
             kind=kind,
+            rule_id=_acting_rule(claims, kind),
         )
 
     async def _public_key(self, kid: str) -> Ed25519PublicKey:
@@ -174,4 +198,5 @@ class CallerAuthenticator:
             user_id=claims.user_id,
             session_id=claims.session_id,
             token=credential,
+            rule_id=claims.rule_id,
         )

@@ -29,6 +29,8 @@ COMPANY_LEVEL_PERMISSIONS = frozenset(
         "roles.manage",
         "audit.view",
         "api_keys.manage",
+        "webhooks.manage",
+        "automation.manage",
     }
 )
 

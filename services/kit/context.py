@@ -18,13 +18,17 @@ class Caller:
     """Who is calling: nobody yet (public flows), a company's user, one of the company's
     API keys (its integrations), or the operator.
 
-    `user_id` is the token's subject: the user's id, or for an API key the key's id."""
+    `user_id` is the token's subject: the user's id, or for an API key the key's id.
+    `rule_id`: the automation rule a user's token acts for (identity's IssueRuleToken): the
+    call is checked as the user's, with the user's access, but what it causes is the rule's
+    doing (`actor_kind` "rule"), so that it triggers no rule in turn."""
 
     kind: CallerKind = "anonymous"
     company_id: str | None = None
     user_id: str | None = None
     session_id: str | None = None
     token: str | None = field(default=None, repr=False)
+    rule_id: str | None = None
 
     @property
     def is_user(self) -> bool:
@@ -42,6 +46,11 @@ class Caller:
     @property
     def is_operator(self) -> bool:
         return self.kind == "operator"
+
+    @property
+    def actor_kind(self) -> str:
+        """Who the events of this call say caused them: the caller's kind, or "rule"."""
+        return "rule" if self.rule_id else self.kind
 
 
 ANONYMOUS = Caller()

@@ -38,8 +38,9 @@ class Event:
     subject: str | None = None
     company_id: str | None = None
     traceparent: str | None = None
-    # Who caused it (extensions `actorid`, `actorkind`): a user id with kind "user",
-    # "operator", "anonymous" (a public call), or "system" (no call: consumers, schedulers).
+    # Who caused it (extensions `actorid`, `actorkind`): a user id with kind "user" (or
+    # "rule": the user's automation rule acting with their rights), "operator", "anonymous"
+    # (a public call), or "system" (no call: consumers, schedulers).
     actor: str | None = None
     actor_kind: str | None = None
 
@@ -50,7 +51,7 @@ def current_actor() -> tuple[str, str]:
     caller = caller_var.get(None)
     if caller is None:
         return "system", "system"
-    return caller.user_id or caller.kind, caller.kind
+    return caller.user_id or caller.kind, caller.actor_kind
 
 
 def new_event(

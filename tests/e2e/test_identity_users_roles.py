@@ -42,7 +42,7 @@ async def test_the_permission_catalogue_has_categories_and_the_presets_are_liste
     headers = await admin_headers(api, company)
     catalogue = (await api.get("/api/v1/permissions", headers=headers)).json()
     ids = [p["id"] for c in catalogue["categories"] for p in c["permissions"]]
-    assert len(ids) == 22
+    assert len(ids) == 24
     assert "numbers.tariff" in ids
     assert "numbers.manage_notes" in ids
     finance = next(c for c in catalogue["categories"] if c["id"] == "finance")

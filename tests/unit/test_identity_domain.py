@@ -87,7 +87,7 @@ def test_preset_roles_are_exactly_the_five_of_the_contract():
 
 def test_the_catalogue_has_the_twenty_two_permissions():
     # API.md's twenty-one, and numbers.manage_notes (a number's label, comment, cost centre)
-    assert len(ALL_PERMISSIONS) == len(set(ALL_PERMISSIONS)) == 22
+    assert len(ALL_PERMISSIONS) == len(set(ALL_PERMISSIONS)) == 24
 
 
 def test_the_notes_of_a_number_are_for_those_who_manage_numbers_not_for_readers():

@@ -31,7 +31,14 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     "documents": ("documents.finance", "reports.run"),
     "tickets": ("tickets.view", "tickets.manage"),
-    "administration": ("users.manage", "roles.manage", "audit.view", "api_keys.manage"),
+    "administration": (
+        "users.manage",
+        "roles.manage",
+        "audit.view",
+        "api_keys.manage",
+        "webhooks.manage",
+        "automation.manage",
+    ),
 }
 ALL_PERMISSIONS: tuple[str, ...] = tuple(p for group in PERMISSIONS.values() for p in group)
 NUMBER_PERMISSIONS = frozenset(p for p in ALL_PERMISSIONS if p.startswith("numbers."))
@@ -60,6 +67,8 @@ PERMISSION_TITLES: dict[str, str] = {
     "roles.manage": "Роли",
     "audit.view": "Журнал действий",
     "api_keys.manage": "Ключи API",
+    "webhooks.manage": "Вебхуки",
+    "automation.manage": "Правила автоматизации",
 }
 CATEGORY_TITLES: dict[str, str] = {
     "numbers": "Номера",

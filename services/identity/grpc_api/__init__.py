@@ -10,6 +10,7 @@ from __future__ import annotations
 from services.identity.grpc_api.api_keys import ApiKeyServicer
 from services.identity.grpc_api.audit import AuditServicer
 from services.identity.grpc_api.auth import AuthServicer
+from services.identity.grpc_api.directory import DIRECTORY_SERVICE, directory_registrar
 from services.identity.grpc_api.profile import ProfileServicer
 from services.identity.grpc_api.roles import RoleServicer
 from services.identity.grpc_api.trust import CompanyServicer, TrustServicer
@@ -51,6 +52,7 @@ SERVICE_NAMES = (
     _COMPANIES,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     _API_KEYS,
+    DIRECTORY_SERVICE,
 )
 
 ACCESS_POLICY = AccessPolicy(
@@ -73,7 +75,9 @@ ACCESS_POLICY = AccessPolicy(
             f"/{_API_KEYS}/ExchangeApiKey",
         }
     ),
-    operator_services=frozenset({_COMPANIES}),
+    operator_services=frozenset({_COMPANIES, DIRECTORY_SERVICE}),
+    # Only the operator, in fact: the servicer refuses everyone else.
+    operator_too_methods=full_methods(_TRUST, "IssueRuleToken"),
     replayable_methods=full_methods(_USERS, "CreateUser")
     | full_methods(_ROLES, "CreateRole")
     | full_methods(_API_KEYS, "CreateApiKey"),
@@ -90,4 +94,5 @@ def registrars(cases: IdentityCases) -> list[Registrar]:
         (companies_pb2_grpc.add_CompanyServiceServicer_to_server, CompanyServicer(cases)),
         (audit_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer(cases)),
         (api_keys_pb2_grpc.add_ApiKeyServiceServicer_to_server, ApiKeyServicer(cases)),
+        directory_registrar(cases),
     ]

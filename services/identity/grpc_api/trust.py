@@ -7,6 +7,7 @@ import grpc
 from services.identity.grpc_api.convert import company_message, scopes_message
 from services.identity.service import IdentityCases
 from services.kit.context import current_caller
+from services.kit.errors import PermissionDenied
 from vm.identity.v1 import companies_pb2, companies_pb2_grpc, trust_pb2, trust_pb2_grpc
 
 Context = grpc.aio.ServicerContext
@@ -33,6 +34,18 @@ class TrustServicer(trust_pb2_grpc.TrustServiceServicer):
         access = await self._access.access_of_caller(current_caller())
         return trust_pb2.GetCallerAccessResponse(
             company_id=access.company_id, scopes=scopes_message(access)
+        )
+
+    async def IssueRuleToken(
+        self, request: trust_pb2.IssueRuleTokenRequest, context: Context
+    ) -> trust_pb2.IssueRuleTokenResponse:
+        if not current_caller().is_operator:
+            raise PermissionDenied("this method is for the operator's systems only")
+        issued = await self._access.issue_rule_token(
+            request.company_id, request.user_id, request.rule_id
+        )
+        return trust_pb2.IssueRuleTokenResponse(
+            access_token=issued.access_token, expires_in=issued.expires_in
         )
 
 

@@ -13,7 +13,13 @@ from services.identity.service.base import Deps
 from services.kit.authz import Access
 from services.kit.cache import SharedLoadCache
 from services.kit.context import Caller
-from services.kit.errors import PermissionDenied, Unauthenticated
+from services.kit.errors import (
+    InvalidArgument,
+    NotAllowed,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,15 @@ class Hierarchy:
 
 ROLES_CACHE_SECONDS = 5.0
 ROLES_CACHE_SIZE = 10_000
+# A rule's token lives long enough for one run of its actions, and no longer: the user's
+# access is asked again at the next run.
+RULE_TOKEN_TTL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class RuleToken:
+    access_token: str
+    expires_in: int
 
 
 class AccessCases:
@@ -84,12 +99,41 @@ class AccessCases:
         company_id, user_id = caller.company_id or "", caller.user_id or ""
         user, live = await asyncio.gather(
             self._deps.stores.users.get(company_id, user_id),
-            self._deps.stores.sessions.is_live(company_id, caller.session_id or ""),
+            self._session_live(caller),
         )
         if user is None or not live:
             raise Unauthenticated("the session has ended; log in again")
         user.ensure_can_log_in()
         return user, await self.access_of_user(user)
+
+    async def _session_live(self, caller: Caller) -> bool:
+        if caller.rule_id:
+            # A rule's token belongs to no session (the rule runs while its owner is logged
+            # out); it is short-lived, and the user must still be active (`caller`).
+            return True
+        return await self._deps.stores.sessions.is_live(
+            caller.company_id or "", caller.session_id or ""
+        )
+
+    async def issue_rule_token(self, company_id: str, user_id: str, rule_id: str) -> RuleToken:
+        """The operator's (the notifications service's): a token of the user acting for
+        their automation rule, for an active user only."""
+        if not rule_id.strip():
+            raise InvalidArgument("the rule's id is needed", {"rule_id": "the rule's id"})
+        user = await self._deps.stores.users.get(company_id, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        if user.status != domain.USER_ACTIVE:
+            raise NotAllowed("the user is not active", reason="USER_NOT_ACTIVE")
+        token = self._deps.tokens.issue(
+            user_id=user.id,
+            company_id=user.company_id,
+            session_id=rule_id,  # no session: the rule's calls share the services' cache
+            now=self._deps.clock(),
+            ttl_seconds=RULE_TOKEN_TTL_SECONDS,
+            rule_id=rule_id,
+        )
+        return RuleToken(token, RULE_TOKEN_TTL_SECONDS)
 
     async def access_of_caller(self, caller: Caller) -> Access:
         """What the caller may do, be it a user or one of the company's API keys."""

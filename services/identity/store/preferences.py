@@ -22,6 +22,13 @@ class PreferenceStore:
             return None
         return Preferences(pinned=tuple(doc["pinned"]), locale=doc["locale"])
 
+    async def locales(self, company_id: str, user_ids: list[str]) -> dict[str, str]:
+        """The language each of these users chose (those who never chose are absent)."""
+        cursor = self._preferences.find(
+            {"company_id": company_id, "_id": {"$in": user_ids}}, {"locale": 1}
+        )
+        return {doc["_id"]: doc.get("locale", "") async for doc in cursor}
+
     async def save(
         self, company_id: str, user_id: str, preferences: Preferences, now: datetime
     ) -> None:
