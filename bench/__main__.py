@@ -46,6 +46,7 @@ from bench.report import RESULTS, figures_of, print_report, windows, write_json
 from bench.reports import bench_reports
 from bench.storm import DEFAULT_OPS, StormOptions, bench_storm, print_storm
 from bench.web import LoadOptions, bench_echo_hop, bench_me, bench_raw
+from bench.webhooks import bench_webhooks
 from tests.support.servers import amqp_url, start_mongo
 
 STEPS = (
@@ -59,6 +60,7 @@ STEPS = (
     "billing",
     "reports",
     "events",
+    "webhooks",
     "storm",
 )
 
@@ -250,6 +252,13 @@ def main(argv: list[str]) -> int:
         )
         if reports:
             results["reports"] = reports
+        webhooks = step(
+            "webhooks",
+            "Webhooks: 1,000 deliveries to a local receiver, alone and beside a slow endpoint",
+            lambda: bench_webhooks(mongo, amqp, load),
+        )
+        if webhooks:
+            results["webhooks"] = webhooks
         events = step(
             "events",
             f"Events: {options.events:,} through outbox → RabbitMQ → consumer",

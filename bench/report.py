@@ -236,6 +236,31 @@ def bulk_figures(bulk: dict[str, Any]) -> list[Figure]:
     ]
 
 
+def webhooks_figures(webhooks: dict[str, Any]) -> list[Figure]:
+    section = "Webhooks: deliveries to a local receiver"
+    figures = []
+    for key, what in (("alone", "one endpoint"), ("beside_slow", "beside a 2 s endpoint")):
+        run = webhooks[key]
+        delays = run["commit_to_delivery_ms"]
+        figures += [
+            Figure(section, f"{what}: deliveries", run["deliveries_per_s"], "deliveries/s"),
+            Figure(section, f"{what}: commit → delivery p50", delays["p50"], "ms"),
+            Figure(section, f"{what}: commit → delivery p99", delays["p99"], "ms"),
+        ]
+    ratio = webhooks["p99_beside_slow_over_alone"]
+    figures.append(
+        Figure(
+            section,
+            "p99 beside the slow endpoint ÷ p99 alone",
+            ratio,
+            "×",
+            "< 2×: the slow one holds the others back by less than its answer time",
+            ratio < 2,
+        )
+    )
+    return figures
+
+
 def reports_figures(reports: dict[str, Any]) -> list[Figure]:
     """Each report at 500 and 5,000 numbers, and how the larger one compares."""
     figures: list[Figure] = []
@@ -303,6 +328,8 @@ def figures_of(results: dict[str, Any]) -> list[Figure]:
         figures += bulk_figures(results["bulk"])
     if results.get("reports"):
         figures += reports_figures(results["reports"])
+    if results.get("webhooks"):
+        figures += webhooks_figures(results["webhooks"])
     if results.get("billing"):
         figures += billing_figures(results["billing"])
     if results.get("storm"):

@@ -37,6 +37,7 @@ from demo.data import (
 )
 from demo.documents import ensure_documents
 from demo.progress import SILENT, Advance, Steps
+from demo.webhooks import ensure_webhook
 from services.kit.grpc_client import open_channel
 from services.kit.settings import Settings
 from vm.catalog.v1 import (
@@ -85,6 +86,12 @@ async def load_demo(
         report += await ensure_billing(
             settings.billing_addr, operator, company_ids, history=history, steps=steps
         )
+        with steps.step("a webhook endpoint of the first company", 1) as on:
+            admin = await _administrator(channel, COMPANIES[0])
+            report.append(
+                await ensure_webhook(settings.notifications_addr, admin, settings.devsink_url)
+            )
+            on(1)
         if not history:
             return report
         author = await _login(channel, TICKETS_AUTHOR)

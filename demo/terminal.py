@@ -59,6 +59,7 @@ def print_banner(console: Console, settings: Settings, report: list[str], *, run
     urls.add_row("API docs (OpenAPI)", f"{gateway}/docs")
     urls.add_row("health", f"{gateway}/healthz")
     urls.add_row("SMS and e-mails sent", f"{gateway}/dev/messages?to=<number or e-mail>")
+    urls.add_row(f"{COMPANIES[0].name}'s webhook deliveries", f"{gateway}/dev/webhooks")
     console.print(urls)
     logins = Table(title="Demo logins", show_lines=False)
     logins.add_column("company")

@@ -4,8 +4,10 @@ keep what the system sends, so people and tests can read codes and notifications
 `python -m deploy.devsink` — on VM_DEVSINK_HOST (127.0.0.1), SMTP on VM_DEVSINK_SMTP_PORT
 (1025), HTTP on VM_DEVSINK_HTTP_PORT (8025): `POST /sms {to, text}` is the SMS centre,
 `GET /messages?to=`
-lists what arrived (newest first). Only for development and tests: it keeps messages in
-memory and has no authentication.
+lists what arrived (newest first); `POST /webhooks/{name}` is a webhook receiver (any
+endpoint URL of the form http://127.0.0.1:8025/webhooks/<name>), `GET /webhooks?name=` lists
+the deliveries it received with their Standard Webhooks headers (newest first). Only for
+development and tests: it keeps what arrives in memory and has no authentication.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from services.kit.logs import configure_logging
@@ -94,8 +96,33 @@ class SmsIn(BaseModel):
     reference: str = Field(default="", max_length=200)
 
 
-def create_http_app(inbox: Inbox) -> FastAPI:
+WEBHOOK_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+WEBHOOK_BODY_MAX = 256 * 1024
+
+
+class WebhookInbox:
+    """Deliveries received, newest first: a receiver that answers 200 to each."""
+
+    def __init__(self) -> None:
+        self._deliveries: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT)
+
+    def keep(self, name: str, headers: dict[str, str], body: bytes) -> None:
+        self._deliveries.appendleft(
+            {
+                "name": name,
+                **{h.replace("-", "_"): headers.get(h, "") for h in WEBHOOK_HEADERS},
+                "body": body[:WEBHOOK_BODY_MAX].decode("utf-8", errors="replace"),
+                "received_at": datetime.now(UTC).isoformat(),
+            }
+        )
+
+    def named(self, name: str | None) -> list[dict[str, Any]]:
+        return [d for d in self._deliveries if not name or d["name"] == name]
+
+
+def create_http_app(inbox: Inbox, webhooks: WebhookInbox | None = None) -> FastAPI:
     app = FastAPI(title="Development message sink", docs_url=None, redoc_url=None)
+    received = webhooks or WebhookInbox()
 
     references: set[str] = set()
 
@@ -110,6 +137,15 @@ def create_http_app(inbox: Inbox) -> FastAPI:
     @app.get("/messages")
     async def list_messages(to: str | None = Query(default=None)) -> dict[str, Any]:
         return {"items": inbox.for_recipient(to)}
+
+    @app.post("/webhooks/{name}")
+    async def receive_webhook(request: Request, name: str = Path(max_length=100)) -> dict[str, str]:
+        received.keep(name, dict(request.headers), await request.body())
+        return {"status": "received"}
+
+    @app.get("/webhooks")
+    async def list_webhooks(name: str | None = Query(default=None)) -> dict[str, Any]:
+        return {"items": received.named(name)}
 
     return app
 

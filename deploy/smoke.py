@@ -29,6 +29,8 @@ RUNTIME_MODULES: tuple[str, ...] = (
     "services.documents.main",
     "services.documents.worker",
     "services.tickets.main",
+    "services.notifications.main",
+    "services.notifications.worker",
     "gateway.app",
     "gateway.__main__",
     "grpc_health.v1.health_pb2",

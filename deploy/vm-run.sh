@@ -1,9 +1,11 @@
 #!/bin/sh
 # The image's default command (installed as /usr/local/bin/vm-run): runs one process of
 # the Procfile, named by the first argument or by VM_PROCESS.
-#   identity | catalog | billing | documents | tickets   python -m services.<name>
+#   identity | catalog | billing | documents | tickets | notifications
+#                                                       python -m services.<name>
 #   catalog-worker                                      catalog's bulk worker
 #   documents-worker                                    documents' reports worker
+#   notifications-worker                                notifications' webhook deliveries
 #   gateway                                             python -m gateway
 #   devsink                                             the development message sink
 #   demo                                                python -m demo (load the demo data once)
@@ -13,7 +15,7 @@ set -eu
 
 process="${1:-${VM_PROCESS:-}}"
 case "$process" in
-  identity | catalog | billing | documents | tickets)
+  identity | catalog | billing | documents | tickets | notifications)
     exec python -m "services.$process"
     ;;
   catalog-worker)
@@ -21,6 +23,9 @@ case "$process" in
     ;;
   documents-worker)
     exec python -m services.documents.worker
+    ;;
+  notifications-worker)
+    exec python -m services.notifications.worker
     ;;
   gateway)
     exec python -m gateway
@@ -35,7 +40,8 @@ case "$process" in
     ;;
   *)
     echo "vm-run: name a process (argument or VM_PROCESS): identity, catalog, catalog-worker, billing," \
-      "documents, documents-worker, tickets, gateway, devsink or demo; got '${process}'" >&2
+      "documents, documents-worker, tickets, notifications, notifications-worker, gateway, devsink" \
+      "or demo; got '${process}'" >&2
     exit 64
     ;;
 esac

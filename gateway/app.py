@@ -21,6 +21,7 @@ from gateway.routers import (
     api_keys,
     audit,
     auth,
+    automation,
     catalogue,
     dev,
     documents,
@@ -28,6 +29,7 @@ from gateway.routers import (
     health,
     hierarchy,
     me,
+    notification_preferences,
     number_billing,
     number_operations,
     numbers,
@@ -38,6 +40,7 @@ from gateway.routers import (
     transfers,
     two_factor,
     users,
+    webhooks,
 )
 from gateway.routers import settings as settings_routes
 from services.kit.settings import Settings, get_settings
@@ -101,6 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(forms.router)
     app.include_router(reports.router)
     app.include_router(documents.router)
+    app.include_router(notification_preferences.router)
+    app.include_router(webhooks.router)
+    app.include_router(automation.router)
     if settings.env == "dev":
         app.include_router(dev.router)
     install_console(app)  # after every router: the console answers what none of them does

@@ -35,6 +35,7 @@ from vm.identity.v1 import (
     roles_pb2_grpc,
     users_pb2_grpc,
 )
+from vm.notifications.v1 import notifications_pb2_grpc
 from vm.tickets.v1 import tickets_pb2_grpc
 
 HEALTH_TIMEOUT_SECONDS = 1.5
@@ -67,6 +68,9 @@ class Backends:
     documents: documents_pb2_grpc.DocumentServiceStub
     reports: reports_pb2_grpc.ReportServiceStub
     forms: forms_pb2_grpc.FormServiceStub
+    webhooks: notifications_pb2_grpc.WebhookServiceStub
+    automation: notifications_pb2_grpc.AutomationServiceStub
+    notification_preferences: notifications_pb2_grpc.NotificationPreferencesServiceStub
 
     @classmethod
     def connect(cls, settings: Settings) -> Backends:
@@ -105,6 +109,11 @@ class Backends:
             documents=documents_pb2_grpc.DocumentServiceStub(channels["documents"]),
             reports=reports_pb2_grpc.ReportServiceStub(channels["documents"]),
             forms=forms_pb2_grpc.FormServiceStub(channels["documents"]),
+            webhooks=notifications_pb2_grpc.WebhookServiceStub(channels["notifications"]),
+            automation=notifications_pb2_grpc.AutomationServiceStub(channels["notifications"]),
+            notification_preferences=notifications_pb2_grpc.NotificationPreferencesServiceStub(
+                channels["notifications"]
+            ),
         )
 
     async def health(self) -> dict[str, str]:

@@ -33,6 +33,7 @@ OPERATION_IDS = {
     "report_types": "listReportTypes",
     "document_types": "listDocumentTypes",
     "dev_messages": "listDevMessages",
+    "dev_webhooks": "listDevWebhooks",
 }
 
 TAGS: list[dict[str, str]] = [
@@ -84,8 +85,19 @@ TAGS: list[dict[str, str]] = [
     {"name": "forms", "description": "Application-form templates, prefilled for the company."},
     {"name": "tickets", "description": "Tickets to the operator with their whole history."},
     {
+        "name": "webhooks",
+        "description": "The company's webhook endpoints: its events POSTed as the Standard "
+        "Webhooks specification says, signed, retried for a day; deliveries with every attempt.",
+    },
+    {
+        "name": "automation",
+        "description": "Automation rules: when an event happens and a condition holds, block, "
+        "unblock, set a limit, send an SMS or e-mail, call a webhook, open a ticket.",
+    },
+    {
         "name": "development",
-        "description": "Only while VM_ENV=dev: the SMS and e-mails the system sent.",
+        "description": "Only while VM_ENV=dev: the SMS and e-mails the system sent, and the "
+        "webhook deliveries the local sink received.",
     },
 ]
 

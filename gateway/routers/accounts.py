@@ -11,7 +11,15 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from gateway.deps import Backends, IdempotencyKey, ReplayableMetadata
-from gateway.fields import ACCOUNT_NAME_MAX, BillDeliveryIn, Moment, MoneyIn, moment_text
+from gateway.fields import (
+    ACCOUNT_NAME_MAX,
+    MAX_AMOUNT,
+    BillDeliveryIn,
+    Moment,
+    MoneyIn,
+    moment_text,
+    whole_number,
+)
 from gateway.paging import PageSize, PageToken, page_of
 from gateway.routers.billing_shapes import (
     METHOD_VALUES,
@@ -27,6 +35,7 @@ from gateway.routers.billing_shapes import (
 from gateway.security import CurrentCredential, needs
 from vm.billing.v1 import accounts_pb2 as pb
 from vm.billing.v1 import resources_pb2, transfers_pb2
+from vm.common.v1 import common_pb2
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 VIEW = needs("finance.view")
@@ -77,6 +86,13 @@ SettlementIn = Annotated[AdvanceIn | CreditIn, Field(discriminator="method")]
 
 class PromiseIn(BaseModel):
     amount: MoneyIn
+
+
+class ThresholdIn(BaseModel):
+    amount: Annotated[whole_number(0, MAX_AMOUNT), Field(examples=[100000])] = Field(  # type: ignore[valid-type]
+        description="kopecks; 0: the company is not told of a low balance"
+    )
+    currency: Literal["RUB"] = "RUB"
 
 
 class PromiseOut(BaseModel):
@@ -214,6 +230,25 @@ async def set_bill_delivery(
     """Where and how the account's bills go: by e-mail or by post."""
     response = await backends.accounts.SetBillDelivery(
         pb.SetBillDeliveryRequest(account_id=account_id, bill_delivery=delivery_message(body)),
+        metadata=credential.metadata,
+        timeout=TIMEOUT,
+    )
+    return account_out(response.account)
+
+
+@router.put(
+    "/{account_id}/low-balance-threshold", response_model=AccountOut, openapi_extra=SETTINGS
+)
+async def set_low_balance_threshold(
+    account_id: AccountId, body: ThresholdIn, backends: Backends, credential: CurrentCredential
+) -> AccountOut:
+    """Below this balance the company is told once (`account.balance_low`: its webhooks,
+    rules and the people who chose «Баланс ниже порога»), again after it rose back above."""
+    response = await backends.accounts.SetLowBalanceThreshold(
+        pb.SetLowBalanceThresholdRequest(
+            account_id=account_id,
+            threshold=common_pb2.Money(amount=body.amount, currency=body.currency),
+        ),
         metadata=credential.metadata,
         timeout=TIMEOUT,
     )

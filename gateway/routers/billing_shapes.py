@@ -65,6 +65,9 @@ class AccountOut(BaseModel):
     blocked: bool = Field(description="its numbers carry the financial block")
     opened_at: datetime
     pending_settlement_change: SettlementRequestOut | None = None
+    low_balance_threshold: Money = Field(
+        description="below it the company is told (`account.balance_low`); 0: never"
+    )
 
 
 class AccountBrief(BaseModel):
@@ -124,6 +127,7 @@ def account_out(account: resources_pb2.Account) -> AccountOut:
         ),
         number_count=account.number_count,
         blocked=account.blocked,
+        low_balance_threshold=money(account.low_balance_threshold),
         opened_at=moment(account.opened_at),
         pending_settlement_change=pending,
     )

@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_OPERATOR_TOKEN = "dev-operator-token-not-for-production"
 DEFAULT_PROBLEM_TYPE_BASE = "https://problems.virtual-manager.ru/"
 
-SERVICE_NAMES = ("identity", "catalog", "billing", "documents", "tickets")
+SERVICE_NAMES = ("identity", "catalog", "billing", "documents", "tickets", "notifications")
 
 # Secrets and the places of what a process talks to: their defaults are a developer's
 # machine (the development operator token, guest:guest on the local RabbitMQ, the embedded
@@ -33,6 +33,7 @@ PRODUCTION_EXPLICIT = (
     "billing_addr",
     "documents_addr",
     "tickets_addr",
+    "notifications_addr",
     "sms_centre_url",
     "smtp_host",
     "mail_from",
@@ -70,11 +71,13 @@ class Settings(BaseSettings):
     billing_port: int = 50053
     documents_port: int = 50054
     tickets_port: int = 50055
+    notifications_port: int = 50056
     identity_addr: str = "127.0.0.1:50051"
     catalog_addr: str = "127.0.0.1:50052"
     billing_addr: str = "127.0.0.1:50053"
     documents_addr: str = "127.0.0.1:50054"
     tickets_addr: str = "127.0.0.1:50055"
+    notifications_addr: str = "127.0.0.1:50056"
     grpc_grace_seconds: float = 10.0
 
     gateway_host: str = "127.0.0.1"
@@ -145,6 +148,16 @@ class Settings(BaseSettings):
     # how long generated files (documents, reports) are kept before its sweeper deletes them.
     documents_worker_port: int = 50064
     documents_retention_days: int = 90
+
+    # The notifications worker (`python -m services.notifications.worker`, as many as
+    # needed): its health port, how many webhook deliveries one worker has in flight (at
+    # most a quarter to one endpoint: a slow one never holds the others' turn), how long
+    # a receiver may take to answer, and how often each worker looks for deliveries,
+    # automation runs and notices that are due.
+    notifications_worker_port: int = 50066
+    webhook_deliveries_at_once: int = 32
+    webhook_timeout_seconds: float = 10.0
+    notifications_poll_seconds: float = 0.2
 
     # Prometheus metrics: each service and worker serves /metrics on its gRPC port + this
     # offset (identity 51051 … documents-worker 51064); 0 serves none. The gateway serves

@@ -102,6 +102,8 @@ class World:
     system: RunningSystem | None = None
     # The attachment of the ticket made last by `_ticket_with_attachment`.
     last_attachment: str = ""
+    # The delivery of the endpoint made last by `_endpoint_with_a_delivery`.
+    last_delivery: str = ""
 
     async def fresh_user(self, caller: str) -> str:
         user = await create_user(self.api, self.headers["global_admin"], roles=["viewer"])
@@ -331,6 +333,56 @@ async def _its_attachment(world: World, caller: str) -> str:
     return world.last_attachment or "att_unknown"
 
 
+# A webhook endpoint nobody listens at (the system runs with VM_ENV=dev: loopback allowed).
+DEAF_ENDPOINT = {"url": "http://127.0.0.1:9/hook", "event_types": ["number.blocked"]}
+
+
+async def _fresh_endpoint(world: World, caller: str) -> str:
+    created = await world.api.post(
+        "/api/v1/webhooks", headers=world.headers["global_admin"], json=DEAF_ENDPOINT
+    )
+    assert created.status_code == 201, created.text
+    world.own_ids.add(created.json()["endpoint"]["id"])
+    return created.json()["endpoint"]["id"]
+
+
+async def _endpoint_with_a_delivery(world: World, caller: str) -> str:
+    """A fresh endpoint with a test delivery whose first attempt failed (it waits for its
+    next one, 5 s later: it may be sent again by hand); `_its_delivery` names it."""
+    endpoint_id = await _fresh_endpoint(world, caller)
+    admin = world.headers["global_admin"]
+    sent = await world.api.post(f"/api/v1/webhooks/{endpoint_id}/test", headers=admin)
+    assert sent.status_code == 202, sent.text
+    world.last_delivery = sent.json()["id"]
+
+    async def attempted() -> bool:
+        listed = await world.api.get(f"/api/v1/webhooks/{endpoint_id}/deliveries", headers=admin)
+        return any(d["attempts"] for d in listed.json()["items"])
+
+    await eventually(attempted, timeout=60, interval=0.1, what="the first attempt")
+    return endpoint_id
+
+
+async def _its_delivery(world: World, caller: str) -> str:
+    return world.last_delivery or "dlv_unknown"
+
+
+async def _fresh_rule(world: World, caller: str) -> str:
+    created = await world.api.post(
+        "/api/v1/automation-rules", headers=world.headers["global_admin"], json=RULE_BODY
+    )
+    assert created.status_code == 201, created.text
+    world.own_ids.add(created.json()["id"])
+    return created.json()["id"]
+
+
+RULE_BODY = {
+    "name": "Матрица",
+    "trigger": "limit.reached",
+    "actions": [{"type": "block_numbers", "block_type": "voluntary"}],
+}
+
+
 async def _pdf_upload(world: World, caller: str) -> dict[str, Any]:
     return {"file": ("акт.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}
 
@@ -500,6 +552,9 @@ PATH_VALUES: dict[str, Factory] = {
     "form_id": constant("connection"),
     "report_id": _finished_report,
     "document_id": _finished_document,
+    "endpoint_id": _fresh_endpoint,
+    "delivery_id": _its_delivery,
+    "rule_id": _fresh_rule,
 }
 
 # Path parameters that must name an object in a particular state for one route.
@@ -522,6 +577,9 @@ ROUTE_PATH_VALUES: dict[str, dict[str, Factory]] = {
     },
     "DELETE /api/v1/numbers/{msisdn}/forwarding/{condition}": {
         "msisdn": number_with("PUT", "/forwarding/busy", constant({"target": "+7 495 123-45-67"}))
+    },
+    "POST /api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry": {
+        "endpoint_id": _endpoint_with_a_delivery
     },
 }
 
@@ -585,6 +643,16 @@ BODIES: dict[str, Factory] = {
     "POST /api/v1/sms": _sms_to_a_fresh_number,
     "POST /api/v1/reports": _report_body,
     "POST /api/v1/documents": _documents_body,
+    "PUT /api/v1/accounts/{account_id}/low-balance-threshold": constant(
+        {"amount": 100_000, "currency": "RUB"}
+    ),
+    "PUT /api/v1/me/notifications": constant(
+        {"choices": [{"kind": "file_ready", "email": False, "sms": False}]}
+    ),
+    "POST /api/v1/webhooks": constant(DEAF_ENDPOINT),
+    "PATCH /api/v1/webhooks/{endpoint_id}": constant({"description": "Матрица"}),
+    "POST /api/v1/automation-rules": constant(RULE_BODY),
+    "PATCH /api/v1/automation-rules/{rule_id}": constant({"name": "Матрица, другое имя"}),
 }
 
 

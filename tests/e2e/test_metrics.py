@@ -63,7 +63,7 @@ async def test_every_service_and_worker_serves_rpcs_events_and_backlog(
     api, system, company
 ) -> None:
     await register(api, company)
-    for process in (*SERVICE_NAMES, "catalog-worker", "documents-worker"):
+    for process in (*SERVICE_NAMES, "catalog-worker", "documents-worker", "notifications-worker"):
         found = samples(process_metrics(system, process))
         assert ("vm_outbox_pending_events", frozenset()) in found, process
     identity = samples(process_metrics(system, "identity"))

@@ -11,13 +11,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from cryptography import x509
@@ -54,6 +52,7 @@ from services.notifications.service.webhook_http import (
 )
 from services.notifications.store.deliveries import DeliveryStore
 from services.notifications.store.endpoints import EndpointStore
+from tests.support.webhook_receiver import Receiver, Reply, start_receiver, stop_receiver
 
 pytestmark = pytest.mark.integration
 
@@ -63,99 +62,14 @@ MSISDN_1, MSISDN_2 = "79161000001", "79161000002"
 SNI_HOST = "hooks.example.test"
 
 
-# --- a receiver ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int = 200
-    body: bytes = b"ok"
-    delay: float = 0.0
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    arrived: float  # time.monotonic()
-
-
-@dataclass
-class Receiver:
-    """An HTTP server in a thread: records every POST and answers what the script of its
-    message id or of its path says (then the path's default, 200)."""
-
-    server: ThreadingHTTPServer
-    requests: list[Received] = field(default_factory=list)
-    scripts: dict[str, list[Reply]] = field(default_factory=dict)
-    defaults: dict[str, Reply] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def port(self) -> int:
-        return self.server.server_address[1]
-
-    def url(self, path: str, host: str = "127.0.0.1", scheme: str = "http") -> str:
-        return f"{scheme}://{host}:{self.port}{path}"
-
-    def reply_for(self, path: str, message_id: str) -> Reply:
-        with self.lock:
-            script = self.scripts.get(message_id) or self.scripts.get(path)
-            if script:
-                return script.pop(0)
-            return self.defaults.get(path, Reply())
-
-    def paths(self) -> list[str]:
-        return [r.path for r in self.requests]
-
-
-def _handler(receiver_box: list[Receiver]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            receiver = receiver_box[0]
-            body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            with receiver.lock:
-                receiver.requests.append(
-                    Received(self.path, dict(self.headers.items()), body, time.monotonic())
-                )
-            reply = receiver.reply_for(self.path, self.headers.get("webhook-id", ""))
-            time.sleep(reply.delay)
-            try:
-                self.send_response(reply.status)
-                for name, value in reply.headers:
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
-            except OSError:
-                pass  # the client gave up (a timeout, or it read only the first 1 KB)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    return Handler
-
-
-def start_receiver(tls: ssl.SSLContext | None = None) -> Receiver:
-    box: list[Receiver] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(box))
-    server.daemon_threads = True
-    server.handle_error = lambda request, address: None  # type: ignore[method-assign]
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    box.append(Receiver(server))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return box[0]
+# --- a receiver (tests/support/webhook_receiver.py) -----------------------------------
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     started = start_receiver()
     yield started
-    started.server.shutdown()
-    started.server.server_close()
+    stop_receiver(started)
 
 
 # --- the notifications' parts -----------------------------------------------------------

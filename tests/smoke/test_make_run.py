@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import shutil
@@ -49,12 +50,13 @@ PORTS = {
     "devsink http": DEFAULTS.devsink_http_port,
     "catalog-worker": DEFAULTS.catalog_worker_port,
     "documents-worker": DEFAULTS.documents_worker_port,
+    "notifications-worker": DEFAULTS.notifications_worker_port,
     **{name: DEFAULTS.grpc_port(name) for name in SERVICE_NAMES},
 }
 PORTS |= {
     f"{name} metrics": port + DEFAULTS.metrics_port_offset
     for name, port in list(PORTS.items())
-    if name in (*SERVICE_NAMES, "catalog-worker", "documents-worker")
+    if name in (*SERVICE_NAMES, "catalog-worker", "documents-worker", "notifications-worker")
 }
 # A fresh clone installs its virtualenv first (from the package cache).
 BANNER_SECONDS = 600
@@ -278,6 +280,17 @@ def exercise_the_system(api: Api) -> Made:
     assert card["status"] == "blocked" and card["account"]["id"], card
     api.ok("DELETE", f"/api/v1/numbers/{msisdn}/blocks/voluntary")
     assert api.ok("GET", f"/api/v1/numbers/{msisdn}")["status"] == "active"
+    # The demo's webhook endpoint got both, signed, through the notifications worker.
+    hooks = api.until(
+        "/dev/webhooks",
+        lambda found: (
+            {"number.blocked", "number.unblocked"}
+            <= {json.loads(d["body"])["type"] for d in found["items"]}
+        ),
+    )["items"]
+    told = [json.loads(d["body"]) for d in hooks]
+    assert any(e["type"] == "number.blocked" and e["data"]["msisdn"] == msisdn for e in told)
+    assert all(d["webhook_signature"].startswith("v1,") for d in hooks), hooks[:1]
 
     # A bulk block of a subtree, done by catalog's bulk worker.
     bulk = api.create(

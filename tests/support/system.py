@@ -117,7 +117,7 @@ def system_settings(
     prefix = namespace()
     ports = {name: unused_port() for name in ("gateway", "smtp", "sink")}
     # Each service and worker serves its metrics on its port + METRICS_PORT_OFFSET.
-    for name in (*SERVICE_NAMES, "worker", "documents-worker"):
+    for name in (*SERVICE_NAMES, "worker", "documents-worker", "notifications-worker"):
         ports[name] = unused_port(METRICS_PORT_OFFSET)
     env = {
         **os.environ,
@@ -131,6 +131,7 @@ def system_settings(
         "VM_GATEWAY_PORT": str(ports["gateway"]),
         "VM_CATALOG_WORKER_PORT": str(ports["worker"]),
         "VM_DOCUMENTS_WORKER_PORT": str(ports["documents-worker"]),
+        "VM_NOTIFICATIONS_WORKER_PORT": str(ports["notifications-worker"]),
         # A worker that died is replaced within seconds (the tests kill one).
         "VM_WORK_LEASE_SECONDS": "5",
         "VM_DEVSINK_SMTP_PORT": str(ports["smtp"]),
@@ -175,8 +176,8 @@ def start_system(
     system.start_process("devsink", "deploy.devsink")
     for name in SERVICE_NAMES:
         system.start_process(name, f"services.{name}")
-    system.start_process("catalog-worker", "services.catalog.bulk_worker")
-    system.start_process("documents-worker", "services.documents.worker")
+    for worker, (module, _) in WORKERS.items():
+        system.start_process(worker, module)
     system.start_process("gateway", "gateway")
     wait_for_port(settings.gateway_port, timeout=60)
     system.wait_healthy()
@@ -187,6 +188,7 @@ def start_system(
 WORKERS = {
     "catalog-worker": ("services.catalog.bulk_worker", "VM_CATALOG_WORKER_PORT"),
     "documents-worker": ("services.documents.worker", "VM_DOCUMENTS_WORKER_PORT"),
+    "notifications-worker": ("services.notifications.worker", "VM_NOTIFICATIONS_WORKER_PORT"),
 }
 
 

@@ -29,6 +29,7 @@ PRODUCTION = {
     "VM_BILLING_ADDR": "dns:///billing:50053",
     "VM_DOCUMENTS_ADDR": "dns:///documents:50054",
     "VM_TICKETS_ADDR": "dns:///tickets:50055",
+    "VM_NOTIFICATIONS_ADDR": "dns:///notifications:50056",
     "VM_SMS_CENTRE_URL": "http://sms-centre.internal/sms",
     "VM_SMTP_HOST": "mail-relay.internal",
     "VM_MAIL_FROM": "Виртуальный менеджер <no-reply@operator.ru>",

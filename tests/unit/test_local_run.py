@@ -14,7 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_make_run_starts_every_process_of_the_procfile() -> None:
     names = processes_to_start({})
     assert names == procfile_processes(ROOT / "Procfile")
-    assert {"catalog-worker", "documents-worker", "gateway", "mongo"} <= set(names)
+    assert {
+        "catalog-worker",
+        "documents-worker",
+        "notifications",
+        "notifications-worker",
+        "gateway",
+        "mongo",
+    } <= set(names)
 
 
 def test_another_mongodb_leaves_out_the_embedded_one_only(tmp_path: Path) -> None:

@@ -125,7 +125,7 @@ class JournalCases:
     async def cancel_operation(self, caller: Caller, operation_id: str) -> common_pb2.Operation:
         access = await self._access.access(caller)
         op = await self._visible(caller, access, operation_id.strip())
-        if op is not None and op.single:
+        if op is not None and _told_whole(op):
             operation_status.check_cancellable(operation_status.status_name(op.status))
         if op is not None and op.service == rules.OWN_SERVICE:
             assert self._cancel_own is not None
@@ -158,10 +158,20 @@ class JournalCases:
 OWN_PREFIX = "dop_"
 
 
+# Services whose operations are told whole, once finished (an automation rule's run): the
+# journal alone keeps them, as it keeps single-number calls.
+TOLD_WHOLE = frozenset({"notifications"})
+
+
+def _told_whole(op: common_pb2.Operation) -> bool:
+    return op.single or op.service in TOLD_WHOLE
+
+
 def _answered_here(op: common_pb2.Operation) -> bool:
-    """Documents' own operations and single-number calls (told whole, kept by the journal
-    alone) are answered from the journal; the others by their owner."""
-    return op.service == rules.OWN_SERVICE or op.single
+    """Documents' own operations and those told whole (single-number calls, automation
+    rules' runs: kept by the journal alone) are answered from the journal; the others by
+    their owner."""
+    return op.service == rules.OWN_SERVICE or _told_whole(op)
 
 
 def _company_wide(access: Access) -> frozenset[str]:

@@ -60,6 +60,10 @@ PUBLIC_EVENT_TYPES = frozenset(
     }
 )
 
+# The event of "send a test event": to one endpoint, whatever event types it takes.
+TEST_EVENT = "webhook.test"
+TEST_EVENT_TEXT = "Тестовое событие Виртуального менеджера: вебхук настроен верно."
+
 # Why an endpoint was switched off: by the company, or by us after a day of failures.
 DISABLED_BY_COMPANY = "disabled by the company"
 DISABLED_FAILING = "every delivery failed for 24 hours"

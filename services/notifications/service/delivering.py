@@ -5,8 +5,9 @@ it (webhook_http.py: checked addresses only, no redirects, the answer cut to 1 K
 records what came of it. A 2xx answer delivers it; anything else is a failed attempt, and
 the next one is scheduled by domain/delivery_schedule.py until the day is over, when the
 delivery has failed for good. Every attempt also tells the endpoint whether it is failing:
-after a day of failures without a single success it is disabled, and the outcome says so —
-the fact the owners' e-mail will be sent from (not yet: see `AttemptOutcome`).
+after a day of failures without a single success it is disabled, and the outcome says so;
+the endpoint then owes its owners an e-mail (`owners_told_at`), which
+service/owners_notice.py sends.
 
 The times of the schedule come from the caller (`now`), so that tests move the clock; the
 signature's `webhook-timestamp` is the wall clock's, as receivers check it against theirs.
@@ -60,7 +61,7 @@ class AttemptOutcome:
     attempt: Attempt | None  # None: nothing was sent (the endpoint is gone or disabled)
     # This attempt disabled the endpoint (a day of failures): its owners are to be told.
     # Exactly one outcome says so per disabling; the endpoint also keeps
-    # `owners_told_at: None` until a notifier sends the e-mail.
+    # `owners_told_at: None` until the notifier (service/owners_notice.py) sends the e-mail.
     endpoint_disabled: bool = False
 
 
@@ -300,12 +301,13 @@ async def retry_delivery(
     *,
     lease: timedelta = WorkerLimits.lease,
 ) -> AttemptOutcome:
-    """A company's "send it again" of a failed delivery: a new attempt now, and if it
-    fails, a new day of retries from it."""
+    """A company's "send it again" of a failed delivery, or of one waiting for its next
+    attempt: a new attempt now, and if it fails, a new day of retries from it."""
     held = await deliveries.restart(company_id, delivery_id, now, secrets.token_hex(8), now + lease)
     if held is None:
         delivery = await deliveries.get(company_id, delivery_id)  # NotFound: not theirs
         raise NotAllowed(
-            f"delivery {delivery.id} is {delivery.state}: only a failed delivery is sent again"
+            f"delivery {delivery.id} is {delivery.state}: only a failed delivery, or one "
+            "waiting for its next attempt, is sent again"
         )
     return await deliverer.attempt(held, now)

@@ -79,14 +79,14 @@ async def set_enabled(
     store: EndpointStore, company_id: str, endpoint_id: str, enabled: bool, now: datetime
 ) -> Endpoint:
     endpoint = await store.get(company_id, endpoint_id)
+    return await store.save(switched(endpoint, enabled, now), reset_failing=enabled)
+
+
+def switched(endpoint: Endpoint, enabled: bool, now: datetime) -> Endpoint:
+    """The endpoint switched on or off by the company."""
     if enabled:
         # A fresh start: the failures before the endpoint was switched off do not count.
-        changed = replace(
+        return replace(
             endpoint, enabled=True, disabled_reason="", disabled_at=None, failing_since=None
         )
-        return await store.save(changed, reset_failing=True)
-    else:
-        changed = replace(
-            endpoint, enabled=False, disabled_reason=DISABLED_BY_COMPANY, disabled_at=now
-        )
-    return await store.save(changed)
+    return replace(endpoint, enabled=False, disabled_reason=DISABLED_BY_COMPANY, disabled_at=now)

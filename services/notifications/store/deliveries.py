@@ -30,6 +30,8 @@ from services.notifications.domain.webhooks import FAILED, PENDING, Attempt, Del
 Doc = dict[str, Any]
 DELIVERIES = "webhook_deliveries"
 DUPLICATE_KEY = 11000
+# A page of an endpoint's deliveries starts after this one: (created_at, id), newest first.
+After = tuple[datetime, str]
 
 
 def _attempt_doc(attempt: Attempt) -> Doc:
@@ -117,9 +119,23 @@ class DeliveryStore:
                 ("event_time", ASCENDING),
             ]
         )
-        # An endpoint's delivery log, newest first.
+        # An endpoint's delivery log, newest first; and the same of one state.
         await self._deliveries.create_index(
-            [("company_id", ASCENDING), ("endpoint_id", ASCENDING), ("created_at", DESCENDING)]
+            [
+                ("company_id", ASCENDING),
+                ("endpoint_id", ASCENDING),
+                ("created_at", DESCENDING),
+                ("_id", DESCENDING),
+            ]
+        )
+        await self._deliveries.create_index(
+            [
+                ("company_id", ASCENDING),
+                ("endpoint_id", ASCENDING),
+                ("state", ASCENDING),
+                ("created_at", DESCENDING),
+                ("_id", DESCENDING),
+            ]
         )
 
     async def insert_new(
@@ -140,24 +156,56 @@ class DeliveryStore:
             if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", ())):
                 raise
 
-    async def existing_endpoints(
+    async def existing(
         self,
-        message_id: str,
+        company_id: str,
+        message_ids: Sequence[str],
         endpoint_ids: Sequence[str],
         session: AsyncClientSession | None = None,
-    ) -> set[str]:
-        """Which of these endpoints already have a delivery of this message."""
+    ) -> set[tuple[str, str]]:
+        """(endpoint id, message id) of the deliveries among these that already exist."""
         cursor = self._deliveries.find(
-            {"message_id": message_id, "endpoint_id": {"$in": list(endpoint_ids)}},
-            {"endpoint_id": 1},
+            {
+                "company_id": company_id,
+                "message_id": {"$in": list(message_ids)},
+                "endpoint_id": {"$in": list(endpoint_ids)},
+            },
+            {"endpoint_id": 1, "message_id": 1},
             session=session,
         )
-        return {doc["endpoint_id"] async for doc in cursor}
+        return {(doc["endpoint_id"], doc["message_id"]) async for doc in cursor}
+
+    async def page_of_endpoint(
+        self,
+        company_id: str,
+        endpoint_id: str,
+        *,
+        state: str | None,
+        after: After | None,
+        limit: int,
+    ) -> list[Delivery]:
+        """Up to `limit` of the endpoint's deliveries (of one state, if given), newest
+        first, after `after`."""
+        criteria: Doc = {"company_id": company_id, "endpoint_id": endpoint_id}
+        if state is not None:
+            criteria["state"] = state
+        if after is not None:
+            created_at, delivery_id = after
+            criteria["$or"] = [
+                {"created_at": {"$lt": created_at}},
+                {"created_at": created_at, "_id": {"$lt": delivery_id}},
+            ]
+        cursor = (
+            self._deliveries.find(criteria)
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+        )
+        return [delivery_from(doc) async for doc in cursor]
 
     async def get(self, company_id: str, delivery_id: str) -> Delivery:
         doc = await self._deliveries.find_one({"_id": delivery_id, "company_id": company_id})
         if doc is None:
-            raise NotFound(f"no delivery {delivery_id}", {"delivery_id": "no such delivery"})
+            raise NotFound("no such delivery", {"delivery_id": "no such delivery"})
         return delivery_from(doc)
 
     async def of_endpoint(
@@ -272,11 +320,15 @@ class DeliveryStore:
     async def restart(
         self, company_id: str, delivery_id: str, now: datetime, holder: str, lease_until: datetime
     ) -> Delivery | None:
-        """A failed delivery made pending again, due now, with a schedule of its own (a
-        new series) and held by `holder` for the attempt; None if it is not failed (it is
-        pending or delivered, or another retry took it)."""
+        """A failed delivery, or a pending one waiting for its next attempt, made due now
+        with a schedule of its own (a new series) and held by `holder` for the attempt;
+        None if it is delivered or being attempted right now (or another retry took it)."""
         doc = await self._deliveries.find_one_and_update(
-            {"_id": delivery_id, "company_id": company_id, "state": FAILED},
+            {
+                "_id": delivery_id,
+                "company_id": company_id,
+                "$or": [{"state": FAILED}, {"state": PENDING, **_free_lease(now)}],
+            },
             {
                 "$set": {
                     "state": PENDING,

@@ -17,10 +17,12 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.kit.errors import Conflict, NotFound
-from services.notifications.domain.webhooks import Endpoint, SigningSecrets
+from services.notifications.domain.webhooks import DISABLED_FAILING, Endpoint, SigningSecrets
 
 Doc = dict[str, Any]
 ENDPOINTS = "webhook_endpoints"
+# A page of a company's endpoints starts after this one: (created_at, id), oldest first.
+After = tuple[datetime, str]
 
 
 def endpoint_doc(endpoint: Endpoint) -> Doc:
@@ -62,7 +64,7 @@ def endpoint_from(doc: Doc) -> Endpoint:
 
 
 def _not_found(endpoint_id: str) -> NotFound:
-    return NotFound(f"no webhook endpoint {endpoint_id}", {"id": "no such endpoint"})
+    return NotFound("no such webhook endpoint", {"endpoint_id": "no such endpoint"})
 
 
 class EndpointStore:
@@ -70,7 +72,14 @@ class EndpointStore:
         self._endpoints = db[ENDPOINTS]
 
     async def ensure_indexes(self) -> None:
-        await self._endpoints.create_index([("company_id", ASCENDING), ("created_at", ASCENDING)])
+        # The company's endpoints page by page, oldest first.
+        await self._endpoints.create_index(
+            [("company_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)]
+        )
+        # The notifier's query: endpoints disabled after a day of failures, owners not told.
+        await self._endpoints.create_index(
+            [("enabled", ASCENDING), ("disabled_reason", ASCENDING), ("owners_told_at", ASCENDING)]
+        )
 
     async def insert(self, endpoint: Endpoint, session: AsyncClientSession | None = None) -> None:
         await self._endpoints.insert_one(endpoint_doc(endpoint), session=session)
@@ -87,6 +96,22 @@ class EndpointStore:
 
     async def of_company(self, company_id: str) -> list[Endpoint]:
         cursor = self._endpoints.find({"company_id": company_id}).sort("created_at", ASCENDING)
+        return [endpoint_from(doc) async for doc in cursor]
+
+    async def page(self, company_id: str, after: After | None, limit: int) -> list[Endpoint]:
+        """Up to `limit` of the company's endpoints, oldest first, after `after`."""
+        criteria: Doc = {"company_id": company_id}
+        if after is not None:
+            created_at, endpoint_id = after
+            criteria["$or"] = [
+                {"created_at": {"$gt": created_at}},
+                {"created_at": created_at, "_id": {"$gt": endpoint_id}},
+            ]
+        cursor = (
+            self._endpoints.find(criteria)
+            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit)
+        )
         return [endpoint_from(doc) async for doc in cursor]
 
     async def wanting(
@@ -175,11 +200,40 @@ class EndpointStore:
                     "enabled": False,
                     "disabled_reason": reason,
                     "disabled_at": at,
-                    # The hook for telling the owners: a notifier takes endpoints whose
-                    # `owners_told_at` is None and sets it when the e-mail is sent.
+                    # The owners are to be told: the notifier (service/owners_notice.py)
+                    # takes endpoints whose `owners_told_at` is None and sets it when the
+                    # e-mail is sent.
                     "owners_told_at": None,
+                    "owners_notice_until": None,
                 },
                 "$inc": {"version": 1},
             },
         )
         return result.modified_count == 1
+
+    async def claim_owners_notice(self, now: datetime, lease_until: datetime) -> Endpoint | None:
+        """An endpoint (of any company: the notifier serves them all) that a day of
+        failures disabled and whose owners are not told yet, held until `lease_until` so
+        that one notifier tells them; None when there is none. A notifier that dies lets
+        its hold run out and another tells them (at least once)."""
+        doc = await self._endpoints.find_one_and_update(
+            {
+                "enabled": False,
+                "disabled_reason": DISABLED_FAILING,
+                "owners_told_at": None,
+                "$or": [
+                    {"owners_notice_until": None},
+                    {"owners_notice_until": {"$lte": now}},
+                ],
+            },
+            {"$set": {"owners_notice_until": lease_until}},
+            sort=[("disabled_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else endpoint_from(doc)
+
+    async def record_owners_told(self, company_id: str, endpoint_id: str, at: datetime) -> None:
+        await self._endpoints.update_one(
+            {"_id": endpoint_id, "company_id": company_id},
+            {"$set": {"owners_told_at": at, "owners_notice_until": None}},
+        )

@@ -1,0 +1,168 @@
+"""Webhook deliveries: how many per second reach a local receiver, how long after the
+event's commit, and whether a slow endpoint holds the others back.
+
+The whole system with the demo loaded (its administrator holds webhooks.manage). Ромашка's
+numbers are blocked and then unblocked by two bulk operations of `SAMPLE` numbers each
+(the bulk path: their events come as fast as the system makes them):
+
+- `alone`: one endpoint taking `number.blocked`, answering at once: deliveries/s (from the
+  first event's time to the last delivery) and the delay from each event's time — written
+  in its producer's transaction, so a few milliseconds before its commit — to its arrival
+  at the receiver (p50, p99);
+- `beside_slow`: the same endpoint taking `number.unblocked`, with a second endpoint of the
+  company taking them too and answering each after `SLOW_ANSWER_SECONDS`: the fast
+  endpoint's figures again. A slow endpoint may hold at most a share of a worker's
+  deliveries in flight (service/delivering.py), so the fast one's delay should not grow
+  by the slow one's answer time.
+
+One notifications worker (the system's), `VM_WEBHOOK_DELIVERIES_AT_ONCE` deliveries in
+flight. The receiver is an HTTP server in this process (tests/support/webhook_receiver.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from bench.loadgen import percentile
+from bench.numbers import demo_company
+from bench.procs import DATABASE, CpuMeter, wait_until_quiet
+from bench.web import LoadOptions, system_processes, whole_system
+from tests.support.servers import MongoServer
+from tests.support.system import RunningSystem, events_consumed
+from tests.support.webhook_receiver import Receiver, Reply, start_receiver, stop_receiver
+
+SAMPLE = 1_000
+SLOW_ANSWER_SECONDS = 2.0
+POLL_SECONDS = 0.2
+DELIVERY_WAIT_SECONDS = 600.0
+
+
+async def _endpoint(api: httpx.AsyncClient, headers: dict[str, str], url: str, event: str) -> str:
+    response = await api.post(
+        "/api/v1/webhooks", headers=headers, json={"url": url, "event_types": [event]}
+    )
+    return str(response.raise_for_status().json()["endpoint"]["id"])
+
+
+async def _bulk(
+    api: httpx.AsyncClient, headers: dict[str, str], kind: str, msisdns: list[str]
+) -> None:
+    body = {"type": kind, "msisdns": msisdns, "params": {"type": "voluntary"}}
+    keyed = {**headers, "Idempotency-Key": secrets.token_hex(12)}
+    accepted = (await api.post("/api/v1/operations", headers=keyed, json=body)).raise_for_status()
+    operation_id = accepted.json()["id"]
+    while True:
+        await asyncio.sleep(POLL_SECONDS)
+        response = await api.get(f"/api/v1/operations/{operation_id}", headers=headers)
+        if response.status_code == 503:
+            continue
+        op = response.raise_for_status().json()
+        if op["status"] not in ("pending", "running"):
+            break
+    if op["status"] != "succeeded":
+        raise RuntimeError(f"the bulk {kind} did not succeed: {op}")
+
+
+async def _arrivals(receiver: Receiver, path: str, count: int) -> list[tuple[float, float]]:
+    """(event time, arrival) in wall-clock seconds of the first `count` deliveries to `path`."""
+    deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
+    while sum(1 for r in receiver.requests if r.path == path) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path}: {len(receiver.requests)} of {count} deliveries")
+        await asyncio.sleep(POLL_SECONDS)
+    times = []
+    for request in [r for r in receiver.requests if r.path == path][:count]:
+        event_time = datetime.fromisoformat(json.loads(request.body)["time"]).timestamp()
+        times.append((event_time, request.arrived_at))
+    return times
+
+
+def _figures(times: list[tuple[float, float]]) -> dict[str, Any]:
+    delays = sorted(arrived - happened for happened, arrived in times)
+    span = max(a for _, a in times) - min(h for h, _ in times)
+    return {
+        "deliveries": len(times),
+        "deliveries_per_s": len(times) / span,
+        "seconds": span,
+        "commit_to_delivery_ms": {
+            "p50": percentile(delays, 0.5) * 1000,
+            "p99": percentile(delays, 0.99) * 1000,
+            "max": delays[-1] * 1000,
+        },
+    }
+
+
+async def _measure(
+    system: RunningSystem, token: str, msisdns: list[str], meter: CpuMeter
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    receiver = start_receiver()
+    receiver.defaults["/slow"] = Reply(delay=SLOW_ANSWER_SECONDS)
+    try:
+        async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
+            await _endpoint(api, headers, receiver.url("/alone"), "number.blocked")
+            meter.start()
+            await _bulk(api, headers, "block", msisdns)
+            alone = _figures(await _arrivals(receiver, "/alone", len(msisdns)))
+            alone["cpu_percent"] = meter.stop()
+            await _endpoint(api, headers, receiver.url("/fast"), "number.unblocked")
+            await _endpoint(api, headers, receiver.url("/slow"), "number.unblocked")
+            meter.start()
+            await _bulk(api, headers, "unblock", msisdns)
+            beside = _figures(await _arrivals(receiver, "/fast", len(msisdns)))
+            beside["cpu_percent"] = meter.stop()
+            beside["slow_endpoint_delivered_meanwhile"] = sum(
+                1 for r in receiver.requests if r.path == "/slow"
+            )
+    finally:
+        stop_receiver(receiver)
+    return {"alone": alone, "beside_slow": beside}
+
+
+def bench_webhooks(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[str, Any]:
+    with whole_system(mongo, amqp_url) as system:
+        company = asyncio.run(demo_company(system))
+        msisdns = asyncio.run(_company_numbers(system, company.token))
+        settled = asyncio.run(events_consumed(system, 300))
+        waited = wait_until_quiet(options.quiet_wait)
+        meter = CpuMeter(system_processes(system, mongo))
+        result = asyncio.run(_measure(system, company.token, msisdns, meter))
+        alone, beside = result["alone"], result["beside_slow"]
+        result["p99_beside_slow_over_alone"] = (
+            beside["commit_to_delivery_ms"]["p99"] / alone["commit_to_delivery_ms"]["p99"]
+        )
+        result["waited_for_idle_machine_s"] = waited
+        result["waited_for_set_up_events_s"] = settled
+        result["slow_answer_s"] = SLOW_ANSWER_SECONDS
+        result["database"] = DATABASE
+        return result
+
+
+async def _company_numbers(system: RunningSystem, token: str) -> list[str]:
+    """`SAMPLE` of the demo company's numbers, adding numbers if it has fewer."""
+    from bench.numbers import FIRST_MSISDN, add_numbers
+    from demo.data import STANDARD
+
+    company = await demo_company(system)
+    if company.count < SAMPLE:
+        more = [str(FIRST_MSISDN + n) for n in range(company.count, SAMPLE)]
+        await add_numbers(system, company.company_id, more, company.node_ids, STANDARD)
+    headers = {"Authorization": f"Bearer {token}"}
+    found: list[str] = []
+    token_ = ""
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
+        while len(found) < SAMPLE:
+            params = {"page_size": 500, **({"page_token": token_} if token_ else {})}
+            page = (await api.get("/api/v1/numbers", headers=headers, params=params)).json()
+            found += [n["msisdn"] for n in page["items"] if n["status"] == "active"]
+            token_ = page["next_page_token"]
+            if not token_:
+                break
+    return found[:SAMPLE]
