@@ -98,6 +98,16 @@ async def test_transfer_from_a_donor_account_and_both_balances_change(
     saved = await api.get(f"/api/v1/accounts/{donor}", headers=admin)
     assert saved.json()["bill_delivery"] == {"method": "email", "address": "buh@example.com"}
 
+    threshold = page.get_by_role("form", name="Порог баланса")
+    await threshold.get_by_label("Порог, ₽").fill("пятьсот")
+    await threshold.get_by_role("button", name="Сохранить").click()
+    await expect(threshold.get_by_text("Сумма в рублях")).to_be_visible()
+    await threshold.get_by_label("Порог, ₽").fill("500,50")
+    await threshold.get_by_role("button", name="Сохранить").click()
+    await expect(threshold.get_by_role("status")).to_contain_text("500,50")
+    saved = await api.get(f"/api/v1/accounts/{donor}", headers=admin)
+    assert saved.json()["low_balance_threshold"] == {"amount": 50_050, "currency": "RUB"}
+
 
 async def test_a_viewer_sees_the_accounts_and_no_button_that_moves_money(
     page, system, api, company, admin

@@ -30,7 +30,7 @@ const SECTIONS: Section[] = [
   { to: "/results", label: "nav.results" },
   { to: "/forms", label: "nav.forms" },
   { to: "/tickets", label: "nav.tickets", permissions: ["tickets.view", "tickets.manage"] },
-  { to: "/admin", label: "nav.admin", permissions: ["users.manage", "roles.manage", "api_keys.manage", "audit.view"] },
+  { to: "/admin", label: "nav.admin", permissions: ["users.manage", "roles.manage", "api_keys.manage", "webhooks.manage", "automation.manage", "audit.view"] },
   { to: "/settings", label: "nav.settings" },
 ];
 

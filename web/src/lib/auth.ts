@@ -29,7 +29,9 @@ export type Permission =
   | "users.manage"
   | "roles.manage"
   | "audit.view"
-  | "api_keys.manage";
+  | "api_keys.manage"
+  | "webhooks.manage"
+  | "automation.manage";
 
 export function useSignedIn(): boolean {
   return useSyncExternalStore(session.subscribe, session.signedIn);

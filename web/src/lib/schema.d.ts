@@ -1052,6 +1052,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{account_id}/low-balance-threshold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Low Balance Threshold
+         * @description Below this balance the company is told once (`account.balance_low`: its webhooks,
+         *     rules and the people who chose «Баланс ниже порога»), again after it rose back above.
+         */
+        put: operations["setLowBalanceThreshold"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{account_id}/promised-payments": {
         parameters: {
             query?: never;
@@ -1608,6 +1629,239 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get My Notifications
+         * @description Your channels for each kind of notification.
+         */
+        get: operations["getMyNotifications"];
+        /**
+         * Set My Notifications
+         * @description Choose the channels of the kinds named (each kind at most once).
+         */
+        put: operations["setMyNotifications"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Webhooks
+         * @description The company's webhook endpoints (no secrets).
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Create Webhook
+         * @description A new endpoint for the chosen events, and its signing secret, shown this once.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Webhook
+         * @description One endpoint (no secret).
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Webhook
+         * @description Delete an endpoint; its deliveries not yet made are dropped.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Webhook
+         * @description Change the URL, description or events, or switch the endpoint off and on (switched
+         *     on again, its day of failures starts afresh).
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{endpoint_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate Webhook Secret
+         * @description A new signing secret, shown this once; the one before it signs deliveries too for
+         *     another 24 hours (both signatures are sent), so a receiver can switch without loss.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Webhook Deliveries
+         * @description The endpoint's deliveries, newest first, each with every attempt.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry Webhook Delivery
+         * @description Send a delivery again, at once: a new series of attempts; answers with the outcome of
+         *     its first attempt.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{endpoint_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Webhook Test Event
+         * @description A `webhook.test` delivery to this endpoint, whatever events it takes; follow it in
+         *     the deliveries.
+         */
+        post: operations["sendWebhookTestEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/automation-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Automation Rules
+         * @description The company's automation rules.
+         */
+        get: operations["listAutomationRules"];
+        put?: never;
+        /**
+         * Create Automation Rule
+         * @description A new rule, owned by the caller: it runs with the caller's rights.
+         */
+        post: operations["createAutomationRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/automation-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Automation Rule
+         * @description One rule.
+         */
+        get: operations["getAutomationRule"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Automation Rule
+         * @description Delete a rule; its runs stay in the journal.
+         */
+        delete: operations["deleteAutomationRule"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Automation Rule
+         * @description Change a rule; switching a paused rule on again checks its owner's rights anew.
+         */
+        patch: operations["updateAutomationRule"];
+        trace?: never;
+    };
+    "/api/v1/automation-rules/{rule_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Automation Rule Runs
+         * @description The rule's firings, newest first: run (with its operation), skipped, throttled or
+         *     paused.
+         */
+        get: operations["listAutomationRuleRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1651,6 +1905,8 @@ export interface components {
              */
             opened_at: string;
             pending_settlement_change?: components["schemas"]["SettlementRequestOut"] | null;
+            /** @description below it the company is told (`account.balance_low`); 0: never */
+            low_balance_threshold: components["schemas"]["Money"];
         };
         /** AccountPage */
         AccountPage: {
@@ -1778,6 +2034,31 @@ export interface components {
             /** Url */
             url: string;
         };
+        /** AttemptOut */
+        AttemptOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Status Code
+             * @description the answer's HTTP status; none: no answer
+             */
+            status_code: number | null;
+            /**
+             * Error
+             * @description what went wrong without an answer
+             */
+            error: string | null;
+            /** Latency Ms */
+            latency_ms: number;
+            /**
+             * Answer
+             * @description the first 1 KB of the answer's body
+             */
+            answer: string;
+        };
         /** AuditEventOut */
         AuditEventOut: {
             /** Id */
@@ -1843,6 +2124,20 @@ export interface components {
              * @enum {string}
              */
             type: "voluntary" | "lost_stolen" | "financial" | "limit" | "administrative";
+        };
+        /** BlockNumbers */
+        BlockNumbers: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "block_numbers";
+            /**
+             * Block Type
+             * @example voluntary
+             * @enum {string}
+             */
+            block_type: "voluntary" | "lost_stolen";
         };
         /** BlockOut */
         BlockOut: {
@@ -2203,6 +2498,16 @@ export interface components {
              */
             dry_run: boolean;
         } & (unknown | unknown);
+        /** CallWebhook */
+        CallWebhook: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "call_webhook";
+            /** Endpoint Id */
+            endpoint_id: string;
+        };
         /** CategoryOut */
         CategoryOut: {
             /** Id */
@@ -2261,6 +2566,56 @@ export interface components {
             method: "credit";
             /** @description the limit asked */
             credit_limit: components["schemas"]["MoneyIn"];
+        };
+        /** DeliveryOut */
+        DeliveryOut: {
+            /** Id */
+            id: string;
+            /** Endpoint Id */
+            endpoint_id: string;
+            /**
+             * Message Id
+             * @description the `webhook-id` header, the same at every attempt
+             */
+            message_id: string;
+            /** Event Type */
+            event_type: string;
+            /**
+             * Event Time
+             * Format: date-time
+             */
+            event_time: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "succeeded" | "failed";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Next Attempt At */
+            next_attempt_at: string | null;
+            /** Attempts */
+            attempts: components["schemas"]["AttemptOut"][];
+            /** Failure */
+            failure: string | null;
+            /**
+             * Payload
+             * @description the exact JSON body sent
+             */
+            payload: string;
+        };
+        /** DeliveryPage */
+        DeliveryPage: {
+            /** Items */
+            items: components["schemas"]["DeliveryOut"][];
+            /**
+             * Next Page Token
+             * @description empty after the last page
+             */
+            next_page_token: string;
         };
         /** DocumentOut */
         DocumentOut: {
@@ -2356,6 +2711,98 @@ export interface components {
              * @example buh@romashka.example
              */
             address: string;
+        };
+        /** EndpointIn */
+        EndpointIn: {
+            /**
+             * Url
+             * @example https://crm.example.ru/hooks/vm
+             */
+            url: string;
+            /**
+             * Description
+             * @default
+             * @example CRM
+             */
+            description: string;
+            /**
+             * Event Types
+             * @example [
+             *       "number.blocked"
+             *     ]
+             */
+            event_types: ("*" | "account.balance_exhausted" | "account.balance_low" | "account.balance_restored" | "file.ready" | "limit.reached" | "number.blocked" | "number.msisdn_replaced" | "number.service_connected" | "number.service_disconnected" | "number.sim_replaced" | "number.tariff_changed" | "number.unblocked" | "operation.finished" | "payment.received" | "promised_payment.due" | "ticket.status_changed" | "transfer.completed")[];
+        };
+        /** EndpointOut */
+        EndpointOut: {
+            /** Id */
+            id: string;
+            /** Url */
+            url: string;
+            /** Description */
+            description: string;
+            /**
+             * Event Types
+             * @description public event types, or `*` for every one
+             */
+            event_types: string[];
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Disabled Reason
+             * @description by the company, or after a day of failed deliveries
+             */
+            disabled_reason: string | null;
+            /** Disabled At */
+            disabled_at: string | null;
+            /**
+             * Failing Since
+             * @description every attempt since then has failed
+             */
+            failing_since: string | null;
+            /**
+             * Previous Secret Valid Until
+             * @description until then the secret before the last rotation signs deliveries too
+             */
+            previous_secret_valid_until: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** EndpointPage */
+        EndpointPage: {
+            /** Items */
+            items: components["schemas"]["EndpointOut"][];
+            /**
+             * Next Page Token
+             * @description empty after the last page
+             */
+            next_page_token: string;
+        };
+        /** EndpointPatch */
+        EndpointPatch: {
+            /** Url */
+            url?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Event Types */
+            event_types?: ("*" | "account.balance_exhausted" | "account.balance_low" | "account.balance_restored" | "file.ready" | "limit.reached" | "number.blocked" | "number.msisdn_replaced" | "number.service_connected" | "number.service_disconnected" | "number.sim_replaced" | "number.tariff_changed" | "number.unblocked" | "operation.finished" | "payment.received" | "promised_payment.due" | "ticket.status_changed" | "transfer.completed")[] | null;
+            /**
+             * Enabled
+             * @description switch deliveries off and on
+             */
+            enabled?: boolean | null;
+        };
+        /** EndpointWithSecret */
+        EndpointWithSecret: {
+            endpoint: components["schemas"]["EndpointOut"];
+            /**
+             * Secret
+             * @description `whsec_…`, to verify signatures: shown this once
+             */
+            secret: string;
         };
         /** EnrollmentOut */
         EnrollmentOut: {
@@ -2722,6 +3169,35 @@ export interface components {
              */
             parent_id?: string | null;
         };
+        /** NotificationChoice */
+        NotificationChoice: {
+            /**
+             * Kind
+             * @description financial block and restore, balance below its threshold, promised payment due, limit reached, operation finished, document or report ready, ticket answered
+             * @enum {string}
+             */
+            kind: "financial_block" | "balance_low" | "promised_payment_due" | "limit_reached" | "operation_finished" | "file_ready" | "ticket_answered";
+            /** Email */
+            email: boolean;
+            /** Sms */
+            sms: boolean;
+        };
+        /** NotificationsIn */
+        NotificationsIn: {
+            /**
+             * Choices
+             * @description the kinds named change, each at most once; the others stay
+             */
+            choices: components["schemas"]["NotificationChoice"][];
+        };
+        /** NotificationsOut */
+        NotificationsOut: {
+            /**
+             * Choices
+             * @description every kind
+             */
+            choices: components["schemas"]["NotificationChoice"][];
+        };
         /** NumberAccountOut */
         NumberAccountOut: {
             /** Msisdn */
@@ -2883,6 +3359,24 @@ export interface components {
             added_at: string;
             /** Previous Msisdn */
             previous_msisdn: string;
+        };
+        /** OpenTicket */
+        OpenTicket: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "open_ticket";
+            /**
+             * Category
+             * @example technical
+             * @enum {string}
+             */
+            category: "billing" | "technical" | "number_porting" | "contract" | "other";
+            /** Subject */
+            subject: string;
+            /** Text */
+            text: string;
         };
         /** OperationFileOut */
         OperationFileOut: {
@@ -3241,7 +3735,7 @@ export interface components {
              */
             name: string;
             /** Permissions */
-            permissions: ("numbers.view" | "numbers.manage_notes" | "numbers.tariff" | "numbers.services" | "numbers.blocks" | "numbers.limits" | "numbers.forwarding" | "numbers.sim" | "numbers.sms" | "hierarchy.manage" | "finance.view" | "finance.transfer" | "finance.promised_payment" | "finance.settings" | "documents.finance" | "reports.run" | "tickets.view" | "tickets.manage" | "users.manage" | "roles.manage" | "audit.view" | "api_keys.manage")[];
+            permissions: ("numbers.view" | "numbers.manage_notes" | "numbers.tariff" | "numbers.services" | "numbers.blocks" | "numbers.limits" | "numbers.forwarding" | "numbers.sim" | "numbers.sms" | "hierarchy.manage" | "finance.view" | "finance.transfer" | "finance.promised_payment" | "finance.settings" | "documents.finance" | "reports.run" | "tickets.view" | "tickets.manage" | "users.manage" | "roles.manage" | "audit.view" | "api_keys.manage" | "webhooks.manage" | "automation.manage")[];
         };
         /** RoleList */
         RoleList: {
@@ -3269,7 +3763,138 @@ export interface components {
             /** Name */
             name?: string | null;
             /** Permissions */
-            permissions?: ("numbers.view" | "numbers.manage_notes" | "numbers.tariff" | "numbers.services" | "numbers.blocks" | "numbers.limits" | "numbers.forwarding" | "numbers.sim" | "numbers.sms" | "hierarchy.manage" | "finance.view" | "finance.transfer" | "finance.promised_payment" | "finance.settings" | "documents.finance" | "reports.run" | "tickets.view" | "tickets.manage" | "users.manage" | "roles.manage" | "audit.view" | "api_keys.manage")[] | null;
+            permissions?: ("numbers.view" | "numbers.manage_notes" | "numbers.tariff" | "numbers.services" | "numbers.blocks" | "numbers.limits" | "numbers.forwarding" | "numbers.sim" | "numbers.sms" | "hierarchy.manage" | "finance.view" | "finance.transfer" | "finance.promised_payment" | "finance.settings" | "documents.finance" | "reports.run" | "tickets.view" | "tickets.manage" | "users.manage" | "roles.manage" | "audit.view" | "api_keys.manage" | "webhooks.manage" | "automation.manage")[] | null;
+        };
+        /** RuleIn */
+        RuleIn: {
+            /**
+             * Name
+             * @example Лимит в Москве
+             */
+            name: string;
+            /**
+             * Trigger
+             * @example limit.reached
+             * @enum {string}
+             */
+            trigger: "account.balance_exhausted" | "account.balance_low" | "account.balance_restored" | "file.ready" | "limit.reached" | "number.blocked" | "number.msisdn_replaced" | "number.service_connected" | "number.service_disconnected" | "number.sim_replaced" | "number.tariff_changed" | "number.unblocked" | "operation.finished" | "payment.received" | "promised_payment.due" | "ticket.status_changed" | "transfer.completed";
+            /**
+             * Condition
+             * @description over the event's fields and the number's facts, e.g. `node within "nod_msk" and spent >= 500000`; empty: always
+             * @default
+             */
+            condition: string;
+            /** Actions */
+            actions: (components["schemas"]["BlockNumbers"] | components["schemas"]["UnblockNumbers"] | components["schemas"]["SetLimit"] | components["schemas"]["SendSms"] | components["schemas"]["SendEmail"] | components["schemas"]["CallWebhook"] | components["schemas"]["OpenTicket"])[];
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+        };
+        /** RuleOut */
+        RuleOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Trigger */
+            trigger: string;
+            /**
+             * Condition
+             * @description canonical form; empty: always
+             */
+            condition: string;
+            /** Actions */
+            actions: (components["schemas"]["BlockNumbers"] | components["schemas"]["UnblockNumbers"] | components["schemas"]["SetLimit"] | components["schemas"]["SendSms"] | components["schemas"]["SendEmail"] | components["schemas"]["CallWebhook"] | components["schemas"]["OpenTicket"])[];
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Owner Id
+             * @description the user whose rights the rule runs with
+             */
+            owner_id: string;
+            /**
+             * Paused Reason
+             * @description why the rule is paused, when it is
+             */
+            paused_reason: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** RulePage */
+        RulePage: {
+            /** Items */
+            items: components["schemas"]["RuleOut"][];
+            /**
+             * Next Page Token
+             * @description empty after the last page
+             */
+            next_page_token: string;
+        };
+        /** RulePatch */
+        RulePatch: {
+            /** Name */
+            name?: string | null;
+            /** Trigger */
+            trigger?: ("account.balance_exhausted" | "account.balance_low" | "account.balance_restored" | "file.ready" | "limit.reached" | "number.blocked" | "number.msisdn_replaced" | "number.service_connected" | "number.service_disconnected" | "number.sim_replaced" | "number.tariff_changed" | "number.unblocked" | "operation.finished" | "payment.received" | "promised_payment.due" | "ticket.status_changed" | "transfer.completed") | null;
+            /** Condition */
+            condition?: string | null;
+            /** Actions */
+            actions?: (components["schemas"]["BlockNumbers"] | components["schemas"]["UnblockNumbers"] | components["schemas"]["SetLimit"] | components["schemas"]["SendSms"] | components["schemas"]["SendEmail"] | components["schemas"]["CallWebhook"] | components["schemas"]["OpenTicket"])[] | null;
+            /** Enabled */
+            enabled?: boolean | null;
+        };
+        /** RunOut */
+        RunOut: {
+            /** Id */
+            id: string;
+            /** Rule Id */
+            rule_id: string;
+            /** Event Id */
+            event_id: string;
+            /** Event Type */
+            event_type: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "ran" | "skipped" | "throttled" | "paused" | "pending";
+            /**
+             * Operation Id
+             * @description the journal's operation (outcome ran)
+             */
+            operation_id: string | null;
+            /**
+             * Status
+             * @description succeeded, partially_failed or failed (ran)
+             */
+            status: string | null;
+            /** Detail */
+            detail: string | null;
+        };
+        /** RunPage */
+        RunPage: {
+            /** Items */
+            items: components["schemas"]["RunOut"][];
+            /**
+             * Next Page Token
+             * @description empty after the last page
+             */
+            next_page_token: string;
         };
         /** ScopeOut */
         ScopeOut: {
@@ -3277,6 +3902,36 @@ export interface components {
             node_id: string | null;
             /** Permissions */
             permissions: string[];
+        };
+        /** SendEmail */
+        SendEmail: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "send_email";
+            /** User Ids */
+            user_ids?: string[];
+            /** Addresses */
+            addresses?: string[];
+            /** Subject */
+            subject: string;
+            /** Text */
+            text: string;
+        };
+        /** SendSms */
+        SendSms: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "send_sms";
+            /** User Ids */
+            user_ids?: string[];
+            /** Msisdns */
+            msisdns?: string[];
+            /** Text */
+            text: string;
         };
         /** ServiceIn */
         ServiceIn: {
@@ -3335,6 +3990,27 @@ export interface components {
         ServiceParams: {
             /** Service Id */
             service_id: string;
+        };
+        /** SetLimit */
+        SetLimit: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "set_limit";
+            /**
+             * Kind
+             * @example total
+             * @enum {string}
+             */
+            kind: "total" | "data" | "roaming" | "calls" | "sms";
+            amount: components["schemas"]["MoneyIn"];
+            /**
+             * Action
+             * @example block
+             * @enum {string}
+             */
+            action: "notify" | "block";
         };
         /** SettingOut */
         SettingOut: {
@@ -3469,6 +4145,21 @@ export interface components {
             settings: {
                 [key: string]: boolean | number | string;
             };
+        };
+        /** ThresholdIn */
+        ThresholdIn: {
+            /**
+             * Amount
+             * @description kopecks; 0: the company is not told of a low balance
+             * @example 100000
+             */
+            amount: number;
+            /**
+             * Currency
+             * @default RUB
+             * @constant
+             */
+            currency: "RUB";
         };
         /** TicketIn */
         TicketIn: {
@@ -3613,6 +4304,20 @@ export interface components {
             items: components["schemas"]["TransferOut"][];
             /** Next Page Token */
             next_page_token: string;
+        };
+        /** UnblockNumbers */
+        UnblockNumbers: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "unblock_numbers";
+            /**
+             * Block Type
+             * @example voluntary
+             * @enum {string}
+             */
+            block_type: "voluntary" | "lost_stolen";
         };
         /** UsageKindOut */
         UsageKindOut: {
@@ -9127,6 +9832,100 @@ export interface operations {
             };
         };
     };
+    setLowBalanceThreshold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThresholdIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listPromisedPayments: {
         parameters: {
             query?: {
@@ -11888,6 +12687,1481 @@ export interface operations {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
                     "text/csv": unknown;
                     "application/octet-stream": unknown;
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMyNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationsOut"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setMyNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationsOut"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description at most this many items; 0: 50 */
+                page_size?: number;
+                /** @description `next_page_token` of the previous page (opaque) */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointPage"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndpointIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointWithSecret"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointOut"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndpointPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointOut"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointWithSecret"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                state?: ("pending" | "succeeded" | "failed") | null;
+                /** @description at most this many items; 0: 50 */
+                page_size?: number;
+                /** @description `next_page_token` of the previous page (opaque) */
+                page_token?: string;
+            };
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOut"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sendWebhookTestEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOut"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAutomationRules: {
+        parameters: {
+            query?: {
+                /** @description at most this many items; 0: 50 */
+                page_size?: number;
+                /** @description `next_page_token` of the previous page (opaque) */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulePage"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createAutomationRule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description optional, new for each request: a repeat with the same key and body gives the first answer and creates nothing more; with another body 409 `idempotency_key_reused`, while the first is still running 409 `idempotency_key_in_use` */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAutomationRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAutomationRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateAutomationRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RulePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller lacks the permission (`permission_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such object, or another company's (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A business rule forbids it now (`conflict`, `not_allowed`, `insufficient_funds`, `idempotency_key_reused`, `idempotency_key_in_use`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is not valid (`validation_failed`, with `errors` by field). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`, with `Retry-After`): the caller's rate limit (per user, per API key, or per client address without a credential; its `RateLimit-*` headers, which every answer under the limit carries too), or repeated failed logins. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service is not available right now (`unavailable`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAutomationRuleRuns: {
+        parameters: {
+            query?: {
+                /** @description at most this many items; 0: 50 */
+                page_size?: number;
+                /** @description `next_page_token` of the previous page (opaque) */
+                page_token?: string;
+            };
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunPage"];
                 };
             };
             /** @description No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`). */

@@ -1,5 +1,5 @@
 // One personal account: its statement (ledger entries for chosen dates, in pages), promised
-// payments, settlement method and bill delivery.
+// payments, settlement method, bill delivery and the low balance threshold.
 import {
   Alert,
   Badge,
@@ -48,6 +48,7 @@ export function AccountDetails({ account }: { account: Account }) {
         ) : null}
         {can("finance.settings") ? <SettlementMethod account={account} /> : null}
         {can("finance.settings") ? <BillDelivery account={account} /> : null}
+        {can("finance.settings") ? <LowBalanceThreshold account={account} /> : null}
       </SimpleGrid>
     </Stack>
   );
@@ -344,6 +345,67 @@ function BillDelivery({ account }: { account: Account }) {
         {save.isSuccess ? (
           <Alert color="green" variant="light" role="status">
             {t("finance.saved")}
+          </Alert>
+        ) : null}
+        <Button type="submit" variant="default" loading={save.isPending} style={{ alignSelf: "flex-start" }}>
+          {t("finance.save")}
+        </Button>
+      </Stack>
+    </Card>
+  );
+}
+
+/** Kopecks from "1000", "1 000,50" or "0" (0 turns the notice off); null if not an amount. */
+function thresholdKopecks(text: string): number | null {
+  const trimmed = text.replace(/[\s\u00a0₽]/g, "");
+  if (/^0+(?:[.,]0{1,2})?$/.test(trimmed)) return 0;
+  return parseRubles(trimmed);
+}
+
+function LowBalanceThreshold({ account }: { account: Account }) {
+  const { t, i18n } = useTranslation();
+  const client = useQueryClient();
+  const current = account.low_balance_threshold.amount;
+  const [amount, setAmount] = useState(current ? String(current / 100) : "0");
+  const [invalid, setInvalid] = useState(false);
+  const save = useMutation({
+    mutationFn: (kopecks: number) =>
+      ok(
+        api.PUT("/api/v1/accounts/{account_id}/low-balance-threshold", {
+          params: { path: { account_id: account.id } },
+          body: { amount: kopecks, currency: "RUB" },
+        }),
+      ),
+    onSuccess: (updated) => {
+      client.setQueryData<Schemas["AccountPage"]>(["accounts"], (old) =>
+        old ? { ...old, items: old.items.map((a) => (a.id === updated.id ? updated : a)) } : old,
+      );
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const kopecks = thresholdKopecks(amount);
+    setInvalid(kopecks === null);
+    if (kopecks !== null) save.mutate(kopecks);
+  };
+  return (
+    <Card withBorder component="form" onSubmit={submit} noValidate aria-labelledby="low-balance-title">
+      <Stack gap="sm">
+        <Title order={3} size="h4" id="low-balance-title">
+          {t("finance.lowBalance")}
+        </Title>
+        <TextInput
+          label={t("finance.lowBalanceAmount")}
+          description={t("finance.lowBalanceHint")}
+          inputMode="decimal"
+          value={amount}
+          onChange={(e) => setAmount(e.currentTarget.value)}
+          error={invalid ? t("finance.lowBalanceInvalid") : fieldError(save.error, "amount")}
+        />
+        {save.error ? <ProblemAlert error={save.error} /> : null}
+        {save.isSuccess ? (
+          <Alert color="green" variant="light" role="status">
+            {t("finance.saved")} {formatMoney(save.data.low_balance_threshold, i18n.language)}
           </Alert>
         ) : null}
         <Button type="submit" variant="default" loading={save.isPending} style={{ alignSelf: "flex-start" }}>

@@ -1,6 +1,6 @@
 // «Мои настройки»: the password, two-factor login with an authenticator app (a QR code
-// of the otpauth URI, then a code to confirm), the language and the functions pinned to
-// «Главная».
+// of the otpauth URI, then a code to confirm), the language, the functions pinned to
+// «Главная» and the channels of each kind of notification (Notifications).
 import { Alert, Button, Card, Checkbox, Code, Group, NativeSelect, PasswordInput, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import QRCode from "qrcode";
@@ -12,6 +12,7 @@ import { api, fieldError, ok } from "../../lib/api";
 import { useMe } from "../../lib/auth";
 import { isLocale, setLocale } from "../../lib/i18n";
 import { FUNCTION_PATHS } from "../home/functions";
+import { Notifications } from "./Notifications";
 import { localeOf, pinnedIds, usePreferences } from "./preferences";
 
 const MAX_PINNED = 12;
@@ -28,6 +29,7 @@ export function SettingsPage() {
         <Language />
       </SimpleGrid>
       <PinnedFunctions />
+      <Notifications />
     </Stack>
   );
 }
