@@ -139,7 +139,10 @@ class Deliverer:
     async def _note_on_endpoint(self, endpoint: Endpoint, succeeded: bool, now: datetime) -> bool:
         """Records the attempt's result on the endpoint; True if it disabled the endpoint."""
         if succeeded:
-            await self._endpoints.record_success(endpoint.company_id, endpoint.id)
+            # Read at this attempt: an endpoint not failing needs no write (one a concurrent
+            # failure just marked is cleared by its next success).
+            if endpoint.failing_since is not None:
+                await self._endpoints.record_success(endpoint.company_id, endpoint.id)
             return False
         try:
             failing = await self._endpoints.record_failure(endpoint.company_id, endpoint.id, now)
@@ -164,6 +167,10 @@ def state_after(delivery: Delivery, attempt: Attempt) -> tuple[str, datetime | N
         delivery.series_attempts + 1, delivery.series_started_at or attempt.at
     )
     return (PENDING, next_at) if next_at is not None else (FAILED, None)
+
+
+# The least time between two passes of a worker over the due deliveries.
+PASS_GAP_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -197,6 +204,7 @@ class DeliveryWorker:
         self._holder = holder or secrets.token_hex(8)
         self._in_flight: Counter[str] = Counter()  # attempts running, by endpoint
         self._stopping = asyncio.Event()
+        self._slot_freed = asyncio.Event()
 
     async def run_once(self, now: datetime) -> list[AttemptOutcome]:
         """Claims what is due and fits the limits, attempts it all concurrently and
@@ -223,9 +231,31 @@ class DeliveryWorker:
                 task = asyncio.create_task(self._attempt(delivery, now))
                 running.add(task)
                 task.add_done_callback(running.discard)
+            # A burst goes out without waiting for `poll`, but a pass reads the database
+            # (the due deliveries, the order of their numbers, the claims): at most one
+            # pass each PASS_GAP_SECONDS, so that a backlog cannot take the database from
+            # the services that write it.
+            await asyncio.sleep(PASS_GAP_SECONDS)
+            if claimed and self._has_room():
+                continue  # more may be due at once
+            # Nothing due, or every slot taken: the next pass when an attempt ends (a slot
+            # is free) or after `poll` (a retry falls due, another process added work).
+            self._slot_freed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=poll)
+                await asyncio.wait_for(self._woken(), timeout=poll)
         await asyncio.gather(*running)
+
+    def _has_room(self) -> bool:
+        return sum(self._in_flight.values()) < self._limits.overall
+
+    async def _woken(self) -> None:
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        freed = asyncio.ensure_future(self._slot_freed.wait())
+        try:
+            await asyncio.wait({stopping, freed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            freed.cancel()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -249,24 +279,38 @@ class DeliveryWorker:
             due = await self._deliveries.due(
                 now, self._limits.scan, skip_endpoints=self._full(), skip_ids=passed_over
             )
-            for delivery in due:
-                if len(claimed) >= free:
-                    break
-                if self._in_flight[delivery.endpoint_id] >= self._limits.per_endpoint:
-                    continue  # left out of the next read
-                if await self._deliveries.earlier_pending(delivery):
-                    passed_over.append(delivery.id)  # an earlier event of its number first
-                    continue
-                held = await self._deliveries.claim(
-                    delivery.id, now, self._holder, now + self._limits.lease
-                )
-                if held is None:
-                    passed_over.append(delivery.id)
-                    continue
-                claimed.append(held)
-                self._in_flight[held.endpoint_id] += 1
+            # An earlier event of its number first: one read for the batch.
+            waiting = await self._deliveries.waiting_for_earlier(due)
+            passed_over += waiting
+            ready = [d for d in due if d.id not in waiting]
+            wanted = self._within_limits(ready, free - len(claimed))
+            held = await self._deliveries.claim_many(
+                [d.id for d in wanted], now, self._holder, now + self._limits.lease
+            )
+            taken = {d.id for d in held}
+            passed_over += [d.id for d in wanted if d.id not in taken]  # another worker's
+            for delivery in held:
+                claimed.append(delivery)
+                self._in_flight[delivery.endpoint_id] += 1
             if len(due) < self._limits.scan:
                 break  # nothing more is due
+
+    def _within_limits(self, due: list[Delivery], free: int) -> list[Delivery]:
+        """The first of `due` that fit: `free` in all, and no endpoint past its share."""
+        share = self._limits.per_endpoint
+        room = Counter({e: share - n for e, n in self._in_flight.items()})
+        chosen: list[Delivery] = []
+        for delivery in due:
+            if len(chosen) >= free:
+                break
+            endpoint = delivery.endpoint_id
+            if endpoint not in room:
+                room[endpoint] = share
+            if room[endpoint] <= 0:
+                continue  # left out of the next read
+            room[endpoint] -= 1
+            chosen.append(delivery)
+        return chosen
 
     def _full(self) -> list[str]:
         """The endpoints with as many attempts in flight as they may have."""
@@ -290,6 +334,7 @@ class DeliveryWorker:
         self._in_flight[delivery.endpoint_id] -= 1
         if self._in_flight[delivery.endpoint_id] <= 0:
             del self._in_flight[delivery.endpoint_id]
+        self._slot_freed.set()
 
 
 async def retry_delivery(

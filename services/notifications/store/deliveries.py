@@ -240,42 +240,54 @@ class DeliveryStore:
         )
         return [delivery_from(doc) async for doc in cursor]
 
-    async def earlier_pending(self, delivery: Delivery) -> bool:
-        """Whether an earlier event of the same endpoint and number is still to be
-        delivered: this one waits for it (deliveries of a number go in order)."""
-        if delivery.ordering_key is None:
-            return False
-        earlier = await self._deliveries.find_one(
+    async def waiting_for_earlier(self, due: Sequence[Delivery]) -> set[str]:
+        """Of `due`, the deliveries that must wait for an earlier event of the same endpoint
+        and number still to be delivered (deliveries of a number go in order): one read for
+        the whole batch."""
+        keyed = [d for d in due if d.ordering_key is not None]
+        if not keyed:
+            return set()
+        pending = self._deliveries.find(
             {
-                "company_id": delivery.company_id,
-                "endpoint_id": delivery.endpoint_id,
-                "ordering_key": delivery.ordering_key,
                 "state": PENDING,
-                "$or": [
-                    {"event_time": {"$lt": delivery.event_time}},
-                    {"event_time": delivery.event_time, "_id": {"$lt": delivery.id}},
-                ],
+                "endpoint_id": {"$in": sorted({d.endpoint_id for d in keyed})},
+                "ordering_key": {"$in": sorted({d.ordering_key for d in keyed if d.ordering_key})},
             },
-            {"_id": 1},
+            {"_id": 1, "company_id": 1, "endpoint_id": 1, "ordering_key": 1, "event_time": 1},
         )
-        return earlier is not None
+        first: dict[tuple[str, str, str], tuple[datetime, str]] = {}
+        async for doc in pending:
+            key = (doc["company_id"], doc["endpoint_id"], doc["ordering_key"])
+            order = (doc["event_time"], doc["_id"])
+            if key not in first or order < first[key]:
+                first[key] = order
+        return {
+            d.id
+            for d in keyed
+            if first.get((d.company_id, d.endpoint_id, d.ordering_key or ""), (d.event_time, d.id))
+            < (d.event_time, d.id)
+        }
 
-    async def claim(
-        self, delivery_id: str, now: datetime, holder: str, lease_until: datetime
-    ) -> Delivery | None:
-        """The delivery, now held by `holder` until `lease_until`; None if another worker
-        holds it or it is no longer due."""
-        doc = await self._deliveries.find_one_and_update(
+    async def claim_many(
+        self, delivery_ids: Sequence[str], now: datetime, holder: str, lease_until: datetime
+    ) -> list[Delivery]:
+        """Those of the deliveries that are still due and free, now held by `holder` until
+        `lease_until` (two writes and a read for the batch, whatever its size)."""
+        if not delivery_ids:
+            return []
+        await self._deliveries.update_many(
             {
-                "_id": delivery_id,
+                "_id": {"$in": list(delivery_ids)},
                 "state": PENDING,
                 "next_attempt_at": {"$lte": now},
                 **_free_lease(now),
             },
             {"$set": {"lease_holder": holder, "lease_until": lease_until}},
-            return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else delivery_from(doc)
+        held = self._deliveries.find(
+            {"_id": {"$in": list(delivery_ids)}, "lease_holder": holder, "lease_until": lease_until}
+        )
+        return [delivery_from(doc) async for doc in held]
 
     async def record_attempt(
         self,
