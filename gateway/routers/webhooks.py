@@ -40,8 +40,9 @@ else:
 DeliveryState = Literal["pending", "succeeded", "failed"]
 EndpointId = Annotated[str, Path(min_length=1, max_length=64)]
 DeliveryId = Annotated[str, Path(min_length=1, max_length=64)]
-# https:// (http:// in development); the service checks the address behind the name too.
-URL_PATTERN = r"^https?://[^\s/?#@]+[^\s]*$"
+# https:// (http:// in development), a host without credentials; the service checks the
+# address behind the name too.
+URL_PATTERN = r"^https?://[^\s/?#@]+(?:[/?#]\S*)?$"
 URL_MAX = 2000
 
 
