@@ -86,6 +86,12 @@ QUEUE_MESSAGES = Gauge(
 JOBS = Counter(
     "vm_jobs", "Jobs a worker took from its work queue, by outcome.", ["queue", "outcome"]
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "vm_webhook_attempts",
+    "Webhook delivery attempts a notifications worker made, by the state they left the "
+    "delivery in (delivered, pending: to be tried again, failed: given up).",
+    ["outcome"],
+)
 JOB_SECONDS = Histogram(
     "vm_job_duration_seconds",
     "Time a worker spent on one job it took.",

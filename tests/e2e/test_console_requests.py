@@ -48,8 +48,8 @@ SCREENS = {
     "tickets": ("/tickets", "Обращения", 1),
     # users, roles, the tree (scope names)
     "management": ("/admin", "Управление", 3),
-    # nothing beyond the boot's (who the user is, the preferences)
-    "settings": ("/settings", "Мои настройки", 0),
+    # beyond the boot's (who the user is, the preferences): the notification choices
+    "settings": ("/settings", "Мои настройки", 1),
 }
 # A path's ids as one placeholder: /api/v1/numbers/79161234567 → /api/v1/numbers/{}.
 ID = re.compile(r"(?<=/)(?=[^/]*\d)[^/]{6,}")

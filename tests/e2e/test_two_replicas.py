@@ -22,6 +22,7 @@ from tests.e2e.test_catalog_bulk_operations import finished, results, start
 from tests.e2e.test_catalog_hierarchy import add_node, root_node
 from tests.e2e.test_catalog_numbers import give_numbers
 from tests.e2e.test_identity_flows import bearer, register
+from tests.support.kit import eventually
 from tests.support.servers import MongoServer, delete_broker_namespace
 from tests.support.system import (
     METRICS_PORT_OFFSET,
@@ -29,10 +30,13 @@ from tests.support.system import (
     ReplicatedSystem,
     start_replicated_system,
 )
+from tests.support.webhook_receiver import start_receiver, stop_receiver
 
 pytestmark = pytest.mark.e2e
 
 NUMBERS = 40
+# What a worker's metrics count of its work: jobs from its work queue, or webhook attempts.
+WORKER_WORK = {"notifications-worker": "vm_webhook_attempts_total"}
 TRANSFERS = 30
 
 
@@ -90,6 +94,34 @@ async def test_both_replicas_of_everything_serve_and_every_result_is_right(
     for api in gateways * 10:
         me = await api.get("/api/v1/me", headers=admin)
         assert me.status_code == 200, me.text
+        choices = await api.get("/api/v1/me/notifications", headers=admin)
+        assert choices.status_code == 200, choices.text
+    # A webhook endpoint: the blocks below are delivered by the notifications workers.
+    hooks = start_receiver()
+    hook = await first.post(
+        "/api/v1/webhooks",
+        headers=admin,
+        json={"url": hooks.url("/hook"), "event_types": ["number.blocked"]},
+    )
+    assert hook.status_code == 201, hook.text
+    # And a rule on each unblock: its runs are notifications' own events (the journal's).
+    rule = await second.post(
+        "/api/v1/automation-rules",
+        headers=admin,
+        json={
+            "name": "Снятие блокировки",
+            "trigger": "number.unblocked",
+            "actions": [
+                {
+                    "type": "send_email",
+                    "addresses": ["noc@replicas.example"],
+                    "subject": "Блокировка снята",
+                    "text": "Номер снова работает.",
+                }
+            ],
+        },
+    )
+    assert rule.status_code == 201, rule.text
 
     # A bulk block of a subtree, and more operations than one worker takes at once.
     region = await add_node(second, admin, await root_node(second, admin), "Москва", "region")
@@ -152,6 +184,17 @@ async def test_both_replicas_of_everything_serve_and_every_result_is_right(
     # worker replica, requests by each gateway, events consumed by each replica of the
     # services that consume (the outbox relays share one lease per service: one publishes
     # at a time, so their sum is checked).
+    async def every_block_delivered() -> bool:
+        return len(hooks.requests) >= 2 * NUMBERS
+
+    await eventually(every_block_delivered, timeout=120, interval=0.2, what="the deliveries")
+
+    async def the_rule_ran() -> bool:
+        runs = await first.get(f"/api/v1/automation-rules/{rule.json()['id']}/runs", headers=admin)
+        return any(r["outcome"] == "ran" for r in runs.json()["items"])
+
+    await eventually(the_rule_ran, timeout=120, interval=0.2, what="a run of the rule")
+    stop_receiver(hooks)
     served = {p: await samples(metrics_url(replicated, p)) for p in replicated.ports}
     for name in SERVICE_NAMES:
         rpcs = {
@@ -170,7 +213,8 @@ async def test_both_replicas_of_everything_serve_and_every_result_is_right(
         }
         assert all(count > 0 for count in consumed.values()), (name, consumed)
     for worker in WORKERS:
-        jobs = {p: served[p].get("vm_jobs_total", 0) for p in replicated.replicas_of(worker)}
+        metric = WORKER_WORK.get(worker, "vm_jobs_total")
+        jobs = {p: served[p].get(metric, 0) for p in replicated.replicas_of(worker)}
         assert all(count > 0 for count in jobs.values()), (worker, jobs)
     requests = {
         p: served[p].get("vm_http_requests_total", 0) for p in replicated.replicas_of("gateway")

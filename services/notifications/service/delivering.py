@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from standardwebhooks import Webhook
 
 from services.kit.errors import InvalidArgument, NotAllowed, NotFound
+from services.kit.metrics import WEBHOOK_ATTEMPTS
 from services.notifications.domain import delivery_schedule
 from services.notifications.domain.addresses import checked_webhook_url
 from services.notifications.domain.webhooks import (
@@ -121,6 +122,7 @@ class Deliverer:
             series_started_at=delivery.series_started_at or now,
         )
         disabled = await self._note_on_endpoint(endpoint, state == DELIVERED, now)
+        WEBHOOK_ATTEMPTS.labels(state).inc()
         return AttemptOutcome(
             delivery.id, delivery.company_id, delivery.endpoint_id, state, attempt, disabled
         )
