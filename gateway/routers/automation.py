@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Path, Response
 from google.protobuf.timestamp_pb2 import Timestamp
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from gateway.deps import Backends, ReplayableMetadata
 from gateway.fields import NOT_BLANK, Email, LimitAction, LimitKind, MoneyIn, Msisdn
@@ -102,7 +102,7 @@ class RuleIn(BaseModel):
         '"nod_msk" and spent >= 500000`; empty: always',
     )
     actions: list[Action] = Field(min_length=1, max_length=ACTIONS_MAX)
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class RulePatch(BaseModel):
@@ -110,7 +110,7 @@ class RulePatch(BaseModel):
     trigger: Trigger | None = None
     condition: str | None = Field(default=None, max_length=CONDITION_MAX)
     actions: list[Action] | None = Field(default=None, min_length=1, max_length=ACTIONS_MAX)
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class RuleOut(BaseModel):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictBool, field_validator
 
 from gateway.deps import Backends
 from gateway.security import ANY_USER, CurrentCredential
@@ -35,8 +35,8 @@ class NotificationChoice(BaseModel):
         "payment due, limit reached, operation finished, document or report ready, "
         "ticket answered"
     )
-    email: bool
-    sms: bool
+    email: StrictBool
+    sms: StrictBool
 
 
 class NotificationsIn(BaseModel):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Path, Response
 from google.protobuf.timestamp_pb2 import Timestamp
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from gateway.deps import Backends, ReplayableMetadata
 from gateway.paging import PageSize, PageToken
@@ -116,7 +116,7 @@ class EndpointPatch(BaseModel):
     event_types: list[EventType] | None = Field(
         default=None, min_length=1, max_length=len(PUBLIC_EVENT_TYPES)
     )
-    enabled: bool | None = Field(default=None, description="switch deliveries off and on")
+    enabled: StrictBool | None = Field(default=None, description="switch deliveries off and on")
 
 
 def _time(stamp: Timestamp) -> datetime:
