@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field
 
 from vm.identity.v1 import resources_pb2
+
+
+def moment(stamp: Timestamp) -> datetime:
+    """A proto timestamp as an aware UTC datetime."""
+    return stamp.ToDatetime(tzinfo=UTC)
+
+
+def optional_moment(message: object, name: str) -> datetime | None:
+    """The message's timestamp field `name`, or None when it is unset."""
+    return moment(getattr(message, name)) if message.HasField(name) else None  # type: ignore[attr-defined]
+
 
 STATUS_NAMES = {
     resources_pb2.USER_STATUS_ACTIVE: "active",

@@ -8,11 +8,10 @@ journal with a result per number. A rule's own actions never trigger rules.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Path, Response
-from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field, StrictBool
 
 from gateway.deps import Backends, ReplayableMetadata
@@ -20,6 +19,7 @@ from gateway.fields import NOT_BLANK, Email, LimitAction, LimitKind, MoneyIn, Ms
 from gateway.paging import PageSize, PageToken
 from gateway.problems import Problem
 from gateway.routers.tickets import SUBJECT_MAX, TEXT_MAX, Category
+from gateway.schemas import moment
 from gateway.security import CurrentCredential, needs
 from services.notifications.domain.webhooks import PUBLIC_EVENT_TYPES
 from vm.notifications.v1 import notifications_pb2 as pb
@@ -148,10 +148,6 @@ class RunPage(BaseModel):
     next_page_token: str = Field(description="empty after the last page")
 
 
-def _time(stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
-
-
 def action_message(action: Action) -> resources_pb2.RuleAction:
     match action:
         case BlockNumbers():
@@ -245,8 +241,8 @@ def rule_out(r: resources_pb2.AutomationRule) -> RuleOut:
         enabled=r.enabled,
         owner_id=r.owner_id,
         paused_reason=r.paused_reason or None,
-        created_at=_time(r.created_at),
-        updated_at=_time(r.updated_at),
+        created_at=moment(r.created_at),
+        updated_at=moment(r.updated_at),
     )
 
 
@@ -256,7 +252,7 @@ def run_out(r: resources_pb2.RuleRun) -> RunOut:
         rule_id=r.rule_id,
         event_id=r.event_id,
         event_type=r.event_type,
-        at=_time(r.at),
+        at=moment(r.at),
         outcome=r.outcome,
         operation_id=r.operation_id or None,
         status=r.status or None,

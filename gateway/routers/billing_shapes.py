@@ -4,15 +4,15 @@ billing's part of the number card, which the numbers router composes."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field, StrictInt
 
 from gateway.deps import BackendStubs
 from gateway.fields import BillDeliveryIn, MoneyIn
+from gateway.schemas import moment
 from gateway.security import Credential
 from vm.billing.v1 import accounts_pb2, resources_pb2
 from vm.common.v1 import common_pb2
@@ -91,10 +91,6 @@ def money(message: common_pb2.Money) -> Money:
 
 def money_message(value: Money | MoneyIn) -> common_pb2.Money:
     return common_pb2.Money(amount=value.amount, currency=value.currency)
-
-
-def moment(stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def delivery_message(delivery: BillDelivery | BillDeliveryIn) -> resources_pb2.BillDelivery:

@@ -9,20 +9,20 @@ the chunks the service sends.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 import grpc
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
-from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field
 
 from gateway.deps import Backends, ReplayableMetadata
 from gateway.fields import NOT_BLANK, Msisdn, MsisdnQuery
 from gateway.paging import PageSize, PageToken
 from gateway.problems import Problem
+from gateway.schemas import moment, optional_moment
 from gateway.security import CurrentCredential, needs
 from services.tickets.domain.attachments import MAX_SIZE
 from vm.tickets.v1 import resources_pb2
@@ -119,14 +119,6 @@ class ReasonIn(BaseModel):
     text: str = Field(default="", max_length=TEXT_MAX, description="why, optional")
 
 
-def _time(stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
-
-
-def _optional_time(message: object, name: str) -> datetime | None:
-    return _time(getattr(message, name)) if message.HasField(name) else None  # type: ignore[attr-defined]
-
-
 def _actor(actor: resources_pb2.Actor) -> ActorOut:
     return ActorOut(kind=actor.kind, id=actor.id, name=actor.name)
 
@@ -137,7 +129,7 @@ def attachment_out(ticket_id: str, a: resources_pb2.Attachment) -> AttachmentOut
         filename=a.filename,
         content_type=a.content_type,
         size=a.size,
-        uploaded_at=_time(a.uploaded_at),
+        uploaded_at=moment(a.uploaded_at),
         uploaded_by=_actor(a.uploaded_by),
         url=f"{router.prefix}/{ticket_id}/attachments/{a.id}",
     )
@@ -150,14 +142,14 @@ def ticket_out(t: resources_pb2.Ticket) -> TicketOut:
         subject=t.subject,
         status=t.status,
         msisdns=list(t.msisdns),
-        created_at=_time(t.created_at),
-        due_at=_time(t.due_at),
+        created_at=moment(t.created_at),
+        due_at=moment(t.due_at),
         overdue=t.overdue,
         author=_actor(t.author),
         assignee=t.assignee or None,
         history=[
             HistoryEntryOut(
-                at=_time(e.at),
+                at=moment(e.at),
                 actor=_actor(e.actor),
                 kind=e.kind,
                 status=e.status or None,
@@ -167,9 +159,9 @@ def ticket_out(t: resources_pb2.Ticket) -> TicketOut:
             for e in t.history
         ],
         attachments=[attachment_out(t.id, a) for a in t.attachments],
-        updated_at=_time(t.updated_at),
-        closed_at=_optional_time(t, "closed_at"),
-        reopen_until=_optional_time(t, "reopen_until"),
+        updated_at=moment(t.updated_at),
+        closed_at=optional_moment(t, "closed_at"),
+        reopen_until=optional_moment(t, "reopen_until"),
     )
 
 

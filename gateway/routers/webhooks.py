@@ -8,15 +8,15 @@ answer that creates the endpoint and in the one that rotates it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Path, Response
-from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field, StrictBool
 
 from gateway.deps import Backends, ReplayableMetadata
 from gateway.paging import PageSize, PageToken
+from gateway.schemas import moment, optional_moment
 from gateway.security import CurrentCredential, needs
 from services.notifications.domain.webhooks import (
     ALL_EVENTS,
@@ -119,14 +119,6 @@ class EndpointPatch(BaseModel):
     enabled: StrictBool | None = Field(default=None, description="switch deliveries off and on")
 
 
-def _time(stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
-
-
-def _optional_time(message: object, name: str) -> datetime | None:
-    return _time(getattr(message, name)) if message.HasField(name) else None  # type: ignore[attr-defined]
-
-
 def endpoint_out(e: resources_pb2.WebhookEndpoint) -> EndpointOut:
     return EndpointOut(
         id=e.id,
@@ -135,10 +127,10 @@ def endpoint_out(e: resources_pb2.WebhookEndpoint) -> EndpointOut:
         event_types=list(e.event_types),
         enabled=e.enabled,
         disabled_reason=e.disabled_reason or None,
-        disabled_at=_optional_time(e, "disabled_at"),
-        failing_since=_optional_time(e, "failing_since"),
-        previous_secret_valid_until=_optional_time(e, "previous_secret_valid_until"),
-        created_at=_time(e.created_at),
+        disabled_at=optional_moment(e, "disabled_at"),
+        failing_since=optional_moment(e, "failing_since"),
+        previous_secret_valid_until=optional_moment(e, "previous_secret_valid_until"),
+        created_at=moment(e.created_at),
     )
 
 
@@ -148,13 +140,13 @@ def delivery_out(d: resources_pb2.WebhookDelivery) -> DeliveryOut:
         endpoint_id=d.endpoint_id,
         message_id=d.message_id,
         event_type=d.event_type,
-        event_time=_time(d.event_time),
+        event_time=moment(d.event_time),
         state=d.state,
-        created_at=_time(d.created_at),
-        next_attempt_at=_optional_time(d, "next_attempt_at"),
+        created_at=moment(d.created_at),
+        next_attempt_at=optional_moment(d, "next_attempt_at"),
         attempts=[
             AttemptOut(
-                at=_time(a.at),
+                at=moment(a.at),
                 status_code=a.status_code or None,
                 error=a.error or None,
                 latency_ms=a.latency_ms,
