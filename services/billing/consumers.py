@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.billing.service import BillingCases
 from services.billing.service.base import LIMIT_REACHED
-from services.kit.consumer import AppliedAlone, EventHandler
+from services.billing.store.numbers import AddedNumber
+from services.kit.consumer import AppliedAlone, BatchHandler, EventHandler
 from services.kit.events import Event, read_payload
 from services.kit.known_companies import COMPANY_CREATED, KnownCompanies
 from vm.catalog.events.v1 import events_pb2 as catalog_events
@@ -59,11 +62,16 @@ def handlers(companies: KnownCompanies, cases: BillingCases) -> dict[str, EventH
         node = read_payload(event, catalog_events.NodeDeleted)
         await stores.nodes.forget(node.company_id, node.node_id, session)
 
-    async def number_added(event: Event, session: AsyncClientSession) -> None:
-        added = read_payload(event, catalog_events.NumberAdded)
-        await numbers.number_added(
-            added.company_id, added.msisdn, added.node_id, added.tariff_id, session
-        )
+    async def numbers_added(events: Sequence[Event], session: AsyncClientSession) -> None:
+        # A run of catalog's new numbers (a bulk addition is thousands): a bulk write per
+        # company, not a transaction's worth of reads and writes per number.
+        by_company: dict[str, list[AddedNumber]] = {}
+        for event in events:
+            added = read_payload(event, catalog_events.NumberAdded)
+            number = AddedNumber(added.msisdn, added.node_id, added.tariff_id)
+            by_company.setdefault(added.company_id, []).append(number)
+        for company_id, numbers_of_company in by_company.items():
+            await numbers.numbers_added(company_id, numbers_of_company, session)
 
     async def number_moved(event: Event, session: AsyncClientSession) -> None:
         moved = read_payload(event, catalog_events.NumberMoved)
@@ -108,7 +116,7 @@ def handlers(companies: KnownCompanies, cases: BillingCases) -> dict[str, EventH
         NODE_CREATED: node_changed,
         NODE_CHANGED: node_changed,
         NODE_DELETED: node_deleted,
-        NUMBER_ADDED: number_added,
+        NUMBER_ADDED: BatchHandler(numbers_added),
         NUMBER_MOVED: number_moved,
         MSISDN_REPLACED: msisdn_replaced,
         TARIFF_CHANGED: tariff_changed,

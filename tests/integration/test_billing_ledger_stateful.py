@@ -31,6 +31,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from services.billing.domain.accounts import ADVANCE, CREDIT, available
 from services.billing.domain.promised_payments import CAP_FLOOR
 from services.billing.service.usage import RawRecord
+from services.billing.store.numbers import AddedNumber
 from services.kit.errors import (
     IdempotencyKeyReused,
     InsufficientFunds,
@@ -84,7 +85,9 @@ class LedgerMachine(RuleBasedStateMachine):
         for index in range(3):
             msisdn = f"79{secrets.randbelow(10**9):09d}"
             await self.cases.accounts._tx.run(
-                lambda s, m=msisdn: self.cases.numbers.number_added(self.company, m, "", "t", s)
+                lambda s, m=msisdn: self.cases.numbers.numbers_added(
+                    self.company, [AddedNumber(m, "", "t")], s
+                )
             )
             if index:
                 await self.cases.numbers.move_to_account(

@@ -10,6 +10,7 @@ the number is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +20,7 @@ from services.billing.domain.accounts import ADVANCE, Account, BillDelivery
 from services.billing.domain.limits import SpendingLimit, period_of, spent_on
 from services.billing.service.accounts import AccountCases, number_account_changed
 from services.billing.service.base import NUMBERS_VIEW, SETTINGS, Cases, current_time
+from services.billing.store.numbers import AddedNumber
 from services.kit import single_operation as single
 from services.kit.context import Caller
 from services.kit.errors import Conflict, InvalidArgument, NotAllowed, NotFound
@@ -42,24 +44,32 @@ class NumberAccountCases(Cases):
 
     # ------------------------------------------------------------ catalog's events
 
-    async def number_added(
-        self,
-        company_id: str,
-        msisdn: str,
-        node_id: str,
-        tariff_id: str,
-        session: AsyncClientSession,
+    async def numbers_added(
+        self, company_id: str, added: Sequence[AddedNumber], session: AsyncClientSession
     ) -> None:
+        """Catalog's new numbers of one company (a run of its events, in order): each one
+        not known yet goes to the company's first account, or waits without one until the
+        company opens an account. A handful of writes whatever the count."""
         first = await self.stores.ledger.first_of(company_id, session)
         if first is None:
             await self.stores.numbers.guard(company_id, session)
-        known = await self.stores.numbers.get(company_id, msisdn, session)
-        account_id = first.id if first and known is None else ""
-        await self.stores.numbers.added(company_id, msisdn, node_id, tariff_id, account_id, session)
-        if account_id and first is not None:
-            await self._outbox.add(
-                session, number_account_changed(company_id, msisdn, first, "", version=1)
-            )
+            await self.stores.numbers.added(company_id, added, session)
+            return
+        seen = await self.stores.numbers.known(company_id, [n.msisdn for n in added], session)
+        billed: list[AddedNumber] = []
+        for number in added:
+            fresh = number.msisdn not in seen
+            seen.add(number.msisdn)
+            billed.append(replace(number, account_id=first.id if fresh else ""))
+        await self.stores.numbers.added(company_id, billed, session)
+        await self._outbox.add(
+            session,
+            *(
+                number_account_changed(company_id, n.msisdn, first, "", version=1)
+                for n in billed
+                if n.account_id
+            ),
+        )
 
     async def number_changed(
         self, company_id: str, msisdn: str, change: dict[str, Any], session: AsyncClientSession

@@ -8,6 +8,7 @@ nodes when needed, so a node that moves needs no event per number.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
@@ -16,6 +17,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 Doc = dict[str, Any]
 Session = AsyncClientSession | None
+
+
+@dataclass(frozen=True)
+class AddedNumber:
+    """A number catalog added, and the account it is to be billed to ("" for none yet)."""
+
+    msisdn: str
+    node_id: str
+    tariff_id: str
+    account_id: str = ""
 
 
 class NodeCopy:
@@ -81,26 +92,41 @@ class NumberCopy:
         cursor = self._numbers.find({"_id": {"$in": list(msisdns)}}, session=session)
         return {doc["_id"]: doc async for doc in cursor}
 
+    async def known(
+        self, company_id: str, msisdns: Sequence[str], session: AsyncClientSession
+    ) -> set[str]:
+        """Which of `msisdns` the company's copy holds already."""
+        cursor = self._numbers.find(
+            {"_id": {"$in": list(msisdns)}, "company_id": company_id}, {"_id": 1}, session=session
+        )
+        return {doc["_id"] async for doc in cursor}
+
     async def added(
-        self,
-        company_id: str,
-        msisdn: str,
-        node_id: str,
-        tariff_id: str,
-        account_id: str,
-        session: AsyncClientSession,
+        self, company_id: str, numbers: Sequence[AddedNumber], session: AsyncClientSession
     ) -> None:
-        await self._numbers.update_one(
-            {"_id": msisdn},
-            {
-                "$set": {"company_id": company_id, "node_id": node_id, "tariff_id": tariff_id},
-                "$setOnInsert": {
-                    "account_id": account_id,
-                    "account_version": 1 if account_id else 0,
-                    "services": [],
-                },
-            },
-            upsert=True,
+        """Catalog's new numbers, in one bulk write: a number known already keeps the
+        account it is billed to."""
+        await self._numbers.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": number.msisdn},
+                    {
+                        "$set": {
+                            "company_id": company_id,
+                            "node_id": number.node_id,
+                            "tariff_id": number.tariff_id,
+                        },
+                        "$setOnInsert": {
+                            "account_id": number.account_id,
+                            "account_version": 1 if number.account_id else 0,
+                            "services": [],
+                        },
+                    },
+                    upsert=True,
+                )
+                for number in numbers
+            ],
+            ordered=True,
             session=session,
         )
 
