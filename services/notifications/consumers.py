@@ -43,9 +43,8 @@ def handlers(
         if not public:
             return
         await fan_out_cases(public, session)
-        for event in public:
-            for reaction in reactions:
-                await reaction(event, session)
+        for reaction in reactions:
+            await reaction(public, session)
 
     on_public = BatchHandler(public_events)
     return {

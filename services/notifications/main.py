@@ -99,7 +99,7 @@ async def start(settings: Settings, address: str | None = None) -> ServiceRuntim
         consumers.handlers(
             KnownCompanies(db),
             WebhookFanOut(endpoints, deliveries),
-            reactions=[rules.on_public_event, PeopleNotices(notices)],
+            reactions=[rules.on_public_events, PeopleNotices(notices)],
             contacts=CompanyContacts(db),
         ),
         address,

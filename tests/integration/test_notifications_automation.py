@@ -333,8 +333,9 @@ class Notifications:
             Outbox(self.db),
         )
 
-    async def fire(self, event: Event) -> None:
-        await self.transactions.run(lambda session: self.cases.on_public_event(event, session))
+    async def fire(self, *events: Event) -> None:
+        """The events as one run of the consumer's (a batch of deliveries)."""
+        await self.transactions.run(lambda session: self.cases.on_public_events(events, session))
 
     async def outcomes(self, rule: rules.AutomationRule) -> list[str]:
         found = await self.runs.page(rule.company_id, rule.id, None, 100)
@@ -586,6 +587,22 @@ async def test_a_rule_fires_once_per_event(company, notifications):
     await notifications.fire(event)
     await notifications.fire(event)
     assert await notifications.outcomes(rule) == ["pending"]
+
+
+async def test_a_run_of_events_fires_as_they_would_one_by_one(company, notifications):
+    rule = await a_rule(notifications, company)
+    events = [limit_reached(company, company.in_msk) for _ in range(4)]
+    caused = limit_reached(company, company.in_msk, actor_kind="rule")
+
+    # One run: an event twice (delivered again), one a rule caused, one more than the limit.
+    await notifications.fire(events[0], events[1], events[0], caused, events[2], events[3])
+    await notifications.fire(*events)  # the whole run again: nothing new
+
+    runs, _ = await notifications.cases.list_runs(company.owner, rule.id, 100, "")
+    assert sorted((run.event.id, run.outcome) for run in runs) == sorted(
+        [(e.id, "pending") for e in events[:3]] + [(events[3].id, "throttled")]
+    )
+    assert len((await notifications.rules.firing_on(company.id, rule.trigger))[0][1]) == 3
 
 
 async def test_past_the_limit_a_minute_firings_are_throttled_not_queued(company, notifications):

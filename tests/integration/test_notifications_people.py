@@ -106,8 +106,9 @@ class Notifications:
             max_attempts=3,
         )
 
-    async def react(self, event: Event) -> None:
-        await self.transactions.run(lambda session: self.reaction(event, session))
+    async def react(self, *events: Event) -> None:
+        """The events as one run of the consumer's (a batch of deliveries)."""
+        await self.transactions.run(lambda session: self.reaction(events, session))
 
 
 @pytest.fixture
@@ -231,7 +232,7 @@ async def test_finance_viewers_are_told_on_the_channels_they_chose(notifications
     # The administrator adds SMS; the accountant keeps the defaults (e-mail only).
     await choices.choose(person(firm.admin), [Choice(BALANCE_LOW, email=True, sms=True)])
     low = balance_low(firm.id)
-    await notifications.react(low)
+    await notifications.react(low, low)  # twice in one run of deliveries
     await notifications.react(low)  # the broker handed it over again
 
     sender = notifications.sender(sink)
@@ -302,8 +303,10 @@ async def test_an_operation_is_told_to_who_started_it_only(notifications, identi
 
 async def test_events_people_are_not_told_of_record_nothing(notifications, identity):
     firm = await company(identity)
-    await notifications.react(event(firm.id, "payment.received", {"amount": "100"}))
-    await notifications.react(event(firm.id, "ticket.status_changed", {"status": "closed"}))
+    await notifications.react(
+        event(firm.id, "payment.received", {"amount": "100"}),
+        event(firm.id, "ticket.status_changed", {"status": "closed"}),
+    )
     db = notifications.store._announcements.database
     assert await db[ANNOUNCEMENTS].count_documents({"company_id": firm.id}) == 0
 

@@ -6,10 +6,11 @@ with their rights (the runner checks them at each run), and nobody saves a rule 
 actions need a permission they do not hold. Only people own rules: an API key has no
 rights of a person to lend.
 
-Firings: `on_public_event` is a reaction of the events' consumer (service/reactions.py),
-called in its transaction. For each enabled, unpaused rule of the event's company on the
-event's type it records a run — pending, for a worker (service/automation_runner.py), or
-throttled when the rule fired too often in the last minute — once per rule and event.
+Firings: `on_public_events` is a reaction of the events' consumer (service/reactions.py),
+called in its transaction with a run of events. For each enabled, unpaused rule of an
+event's company on the event's type it records a run — pending, for a worker
+(service/automation_runner.py), or throttled when the rule fired too often in the last
+minute — once per rule and event.
 An event a rule's action caused fires nothing (public_events.came_from_rule): rules cannot
 loop.
 """
@@ -162,24 +163,57 @@ class AutomationCases:
 
     # ------------------------------------------------------------ firings
 
-    async def on_public_event(self, event: Event, session: AsyncClientSession) -> None:
-        """A PublicEventReaction: records the firings the event makes, in the consumer's
-        transaction; idempotent per rule and event."""
-        if came_from_rule(event) or not event.company_id or event.type not in PUBLIC_EVENT_TYPES:
-            return
-        now = self._clock()
-        for rule, recent in await self._rules.firing_on(event.company_id, event.type, session):
-            if await self._runs.fired_already(rule.id, event.id, session):
+    async def on_public_events(self, events: Sequence[Event], session: AsyncClientSession) -> None:
+        """A PublicEventReaction: records the firings a run of events makes, in the
+        consumer's transaction; idempotent per rule and event. One query per company and
+        event type finds the rules (none, mostly), one the firings recorded already."""
+        firing: dict[tuple[str, str], list[Event]] = {}
+        for event in events:
+            if came_from_rule(event) or not event.company_id:
                 continue
+            if event.type in PUBLIC_EVENT_TYPES:
+                firing.setdefault((event.company_id, event.type), []).append(event)
+        now = self._clock()
+        runs: list[RuleRun] = []
+        for (company_id, trigger), run_of_events in firing.items():
+            found = await self._rules.firing_on(company_id, trigger, session)
+            if not found:
+                continue
+            done = await self._runs.fired_already(
+                [rule.id for rule, _ in found], [e.id for e in run_of_events], session
+            )
+            for rule, recent in found:
+                runs += await self._fire(rule, recent, run_of_events, done, now, session)
+        await self._runs.insert(runs, session)
+
+    async def _fire(
+        self,
+        rule: AutomationRule,
+        recent: list[datetime],
+        events: Sequence[Event],
+        done: set[tuple[str, str]],
+        now: datetime,
+        session: AsyncClientSession,
+    ) -> list[RuleRun]:
+        """The rule's runs on these events, in order: each one pending while the rule may
+        fire, throttled past its limit; the rule's recent firings noted once."""
+        runs: list[RuleRun] = []
+        fired = False
+        for event in events:
+            if (rule.id, event.id) in done:
+                continue
+            done.add((rule.id, event.id))  # an event delivered twice in the run fires once
             decision = throttle.may_fire(recent, now, limit=self._limit)
             if decision.may_run:
-                kept = throttle.firings_to_keep([*recent, now], now, limit=self._limit)
-                await self._rules.note_firings(rule.company_id, rule.id, kept, session)
-                run = _firing(rule, event, now, rules.PENDING, "")
+                recent = throttle.firings_to_keep([*recent, now], now, limit=self._limit)
+                fired = True
+                runs.append(_firing(rule, event, now, rules.PENDING, ""))
             else:
                 why = f"more than {self._limit} runs a minute; runs again from {decision.retry_at}"
-                run = _firing(rule, event, now, rules.THROTTLED, why, finished_at=now)
-            await self._runs.insert(run, session)
+                runs.append(_firing(rule, event, now, rules.THROTTLED, why, finished_at=now))
+        if fired:
+            await self._rules.note_firings(rule.company_id, rule.id, recent, session)
+        return runs
 
 
 def _firing(

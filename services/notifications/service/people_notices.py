@@ -2,7 +2,8 @@
 sends.
 
 - `PeopleNotices` (a PublicEventReaction) runs in the consumer's transaction: it decides the
-  kind and the audience (domain/people_notices.py) and records one announcement per event.
+  kind and the audience (domain/people_notices.py) and records one announcement per event,
+  a run of events in one write.
   It asks nobody anything: no network call is made inside a transaction.
 - `NoticeSender.send_due(now)` is the worker's pass. It turns announcements into notices —
   asking identity who the audience is (cached), keeping the channels each person chose,
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,29 +51,34 @@ PER_PASS = 100
 
 
 class PeopleNotices:
-    """Records, in the consumer's transaction, that people are to hear of a public event."""
+    """Records, in the consumer's transaction, that people are to hear of public events."""
 
     def __init__(self, store: NoticeStore) -> None:
         self._store = store
 
-    async def __call__(self, event: Event, session: AsyncClientSession) -> None:
-        kind = kind_of(event)
-        if kind is None or not event.company_id:
-            return
-        audience = audience_of(kind, event)
-        if audience.nobody:
-            return
-        announcement = Announcement(
-            event_id=event.id,
-            company_id=event.company_id,
-            kind=kind,
-            public_type=event.type,
-            data=_words_of(event.data),
-            event_time=event.time,
-            company_wide=audience.company_wide,
-            user_ids=audience.user_ids,
-        )
-        await self._store.announce(announcement, session)
+    async def __call__(self, events: Sequence[Event], session: AsyncClientSession) -> None:
+        announcements = [a for a in map(_announcement_of, events) if a is not None]
+        await self._store.announce(announcements, session)
+
+
+def _announcement_of(event: Event) -> Announcement | None:
+    """What the event tells the company's people, and to whom; None: nothing to anyone."""
+    kind = kind_of(event)
+    if kind is None or not event.company_id:
+        return None
+    audience = audience_of(kind, event)
+    if audience.nobody:
+        return None
+    return Announcement(
+        event_id=event.id,
+        company_id=event.company_id,
+        kind=kind,
+        public_type=event.type,
+        data=_words_of(event.data),
+        event_time=event.time,
+        company_wide=audience.company_wide,
+        user_ids=audience.user_ids,
+    )
 
 
 # What a notice never says and an event may carry in bulk (an account's numbers, in the

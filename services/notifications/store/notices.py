@@ -102,6 +102,23 @@ def _claimable(now: datetime) -> Doc:
     }
 
 
+def _announcement_doc(announcement: Announcement) -> Doc:
+    return {
+        "_id": announcement.event_id,
+        "company_id": announcement.company_id,
+        "kind": announcement.kind,
+        "public_type": announcement.public_type,
+        "data": announcement.data,
+        "event_time": announcement.event_time,
+        "company_wide": list(announcement.company_wide),
+        "user_ids": list(announcement.user_ids),
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": announcement.event_time,
+        "lease_until": None,
+    }
+
+
 class NoticeStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self._announcements = db[ANNOUNCEMENTS]
@@ -122,29 +139,25 @@ class NoticeStore:
 
     # --- announcements (the consumer's transaction) ---
 
-    async def announce(self, announcement: Announcement, session: AsyncClientSession) -> bool:
-        """Records the announcement unless the event was announced already (a duplicate
-        insert would abort the consumer's transaction, so it is looked for first)."""
-        key = {"_id": announcement.event_id, "company_id": announcement.company_id}
-        if await self._announcements.find_one(key, {"_id": 1}, session=session):
-            return False
-        await self._announcements.insert_one(
-            {
-                **key,
-                "kind": announcement.kind,
-                "public_type": announcement.public_type,
-                "data": announcement.data,
-                "event_time": announcement.event_time,
-                "company_wide": list(announcement.company_wide),
-                "user_ids": list(announcement.user_ids),
-                "state": PENDING,
-                "attempts": 0,
-                "next_attempt_at": announcement.event_time,
-                "lease_until": None,
-            },
-            session=session,
+    async def announce(
+        self, announcements: Sequence[Announcement], session: AsyncClientSession
+    ) -> int:
+        """Records the announcements of events not announced already (a duplicate insert
+        would abort the consumer's transaction, so they are looked for first); how many
+        were new."""
+        wanted = {a.event_id: a for a in announcements}  # a repeated event once
+        if not wanted:
+            return 0
+        cursor = self._announcements.find(
+            {"_id": {"$in": list(wanted)}}, {"_id": 1}, session=session
         )
-        return True
+        for doc in await cursor.to_list():
+            wanted.pop(doc["_id"], None)
+        if wanted:
+            await self._announcements.insert_many(
+                [_announcement_doc(a) for a in wanted.values()], session=session
+            )
+        return len(wanted)
 
     # --- the worker: announcements into notices ---
 

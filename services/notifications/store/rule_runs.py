@@ -12,6 +12,7 @@ companies (they serve them all) and passes the company on to every write.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -91,18 +92,27 @@ class RunStore:
         await self._runs.create_index([("outcome", ASCENDING), ("at", ASCENDING)])
 
     async def fired_already(
-        self, rule_id: str, event_id: str, session: AsyncClientSession | None = None
-    ) -> bool:
-        found = await self._runs.find_one(
-            {"rule_id": rule_id, "event_id": event_id}, {"_id": 1}, session=session
+        self,
+        rule_ids: Sequence[str],
+        event_ids: Sequence[str],
+        session: AsyncClientSession | None = None,
+    ) -> set[tuple[str, str]]:
+        """Which of these rules fired on which of these events already, as (rule, event)."""
+        cursor = self._runs.find(
+            {"rule_id": {"$in": list(rule_ids)}, "event_id": {"$in": list(event_ids)}},
+            {"rule_id": 1, "event_id": 1},
+            session=session,
         )
-        return found is not None
+        return {(doc["rule_id"], doc["event_id"]) async for doc in cursor}
 
-    async def insert(self, run: RuleRun, session: AsyncClientSession | None = None) -> None:
-        """A new firing. A concurrent insert of the same one fails on the unique index,
+    async def insert(
+        self, runs: Sequence[RuleRun], session: AsyncClientSession | None = None
+    ) -> None:
+        """New firings. A concurrent insert of the same one fails on the unique index,
         and with it the consumer's transaction: the event is handed over again and then
         finds the run there."""
-        await self._runs.insert_one(run_doc(run), session=session)
+        if runs:
+            await self._runs.insert_many([run_doc(run) for run in runs], session=session)
 
     async def get(self, company_id: str, run_id: str) -> RuleRun:
         doc = await self._runs.find_one({"_id": run_id, "company_id": company_id})
