@@ -36,6 +36,35 @@ class DueJob(str):
     traceparent: str | None = None
 
 
+def unheld(now: datetime) -> Doc:
+    """The criterion of a document nobody holds: never claimed, released, or its holder's
+    lease ran out by `now`."""
+    return {"$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]}
+
+
+async def claim_next(
+    collection: AsyncCollection,
+    criteria: Doc,
+    *,
+    order: Sequence[tuple[str, int]],
+    now: datetime,
+    until: datetime,
+    holder: str = "",
+) -> Doc | None:
+    """The first document of `order` matching `criteria` that nobody holds, now held
+    until `until` (by `holder`, when the later writes are fenced by it); None when there
+    is none. One conditional update: two workers never hold one document."""
+    held: Doc = {"lease_until": until}
+    if holder:
+        held["lease_holder"] = holder
+    return await collection.find_one_and_update(
+        {"$and": [criteria, unheld(now)]},
+        {"$set": held},
+        sort=list(order),
+        return_document=ReturnDocument.AFTER,
+    )
+
+
 def traced_job(doc: Doc) -> Doc:
     """The new job document, with the trace of the call that makes it."""
     doc["traceparent"] = current_traceparent()

@@ -25,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from services.kit.errors import NotFound
+from services.kit.job_leases import unheld
 from services.notifications.domain.webhooks import FAILED, PENDING, Attempt, Delivery
 
 Doc = dict[str, Any]
@@ -94,10 +95,6 @@ def delivery_from(doc: Doc) -> Delivery:
         series_attempts=doc.get("series_attempts", 0),
         failure=doc.get("failure", ""),
     )
-
-
-def _free_lease(now: datetime) -> Doc:
-    return {"$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]}
 
 
 class DeliveryStore:
@@ -228,7 +225,7 @@ class DeliveryStore:
     ) -> list[Delivery]:
         """Pending deliveries whose attempt is due and that nobody holds, earliest first,
         but for those of `skip_endpoints` and those in `skip_ids`."""
-        criteria: Doc = {"state": PENDING, "next_attempt_at": {"$lte": now}, **_free_lease(now)}
+        criteria: Doc = {"state": PENDING, "next_attempt_at": {"$lte": now}, **unheld(now)}
         if skip_endpoints:
             criteria["endpoint_id"] = {"$nin": list(skip_endpoints)}
         if skip_ids:
@@ -280,7 +277,7 @@ class DeliveryStore:
                 "_id": {"$in": list(delivery_ids)},
                 "state": PENDING,
                 "next_attempt_at": {"$lte": now},
-                **_free_lease(now),
+                **unheld(now),
             },
             {"$set": {"lease_holder": holder, "lease_until": lease_until}},
         )
@@ -339,7 +336,7 @@ class DeliveryStore:
             {
                 "_id": delivery_id,
                 "company_id": company_id,
-                "$or": [{"state": FAILED}, {"state": PENDING, **_free_lease(now)}],
+                "$or": [{"state": FAILED}, {"state": PENDING, **unheld(now)}],
             },
             {
                 "$set": {

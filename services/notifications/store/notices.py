@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
+
+from services.kit.job_leases import claim_next
 
 ANNOUNCEMENTS = "people_announcements"
 NOTICES = "people_notices"
@@ -94,12 +96,11 @@ def _notice(doc: Doc) -> Notice:
     )
 
 
-def _claimable(now: datetime) -> Doc:
-    return {
-        "state": PENDING,
-        "next_attempt_at": {"$lte": now},
-        "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
-    }
+def _due(now: datetime) -> Doc:
+    return {"state": PENDING, "next_attempt_at": {"$lte": now}}
+
+
+_EARLIEST_DUE = [("next_attempt_at", ASCENDING)]
 
 
 def _announcement_doc(announcement: Announcement) -> Doc:
@@ -162,11 +163,8 @@ class NoticeStore:
     # --- the worker: announcements into notices ---
 
     async def claim_announcement(self, now: datetime, lease: timedelta) -> Announcement | None:
-        doc = await self._announcements.find_one_and_update(
-            _claimable(now),
-            {"$set": {"lease_until": now + lease}},
-            sort=[("next_attempt_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
+        doc = await claim_next(
+            self._announcements, _due(now), order=_EARLIEST_DUE, now=now, until=now + lease
         )
         return _announcement(doc) if doc else None
 
@@ -206,11 +204,8 @@ class NoticeStore:
     # --- the worker: sending ---
 
     async def claim_notice(self, now: datetime, lease: timedelta) -> Notice | None:
-        doc = await self._notices.find_one_and_update(
-            _claimable(now),
-            {"$set": {"lease_until": now + lease}},
-            sort=[("next_attempt_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
+        doc = await claim_next(
+            self._notices, _due(now), order=_EARLIEST_DUE, now=now, until=now + lease
         )
         return _notice(doc) if doc else None
 

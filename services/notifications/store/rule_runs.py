@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.kit.errors import NotFound
+from services.kit.job_leases import claim_next
 from services.notifications.domain.rules import PENDING, FiringEvent, RuleRun
 
 Doc = dict[str, Any]
@@ -136,14 +137,13 @@ class RunStore:
     async def claim(self, now: datetime, holder: str, lease_until: datetime) -> RuleRun | None:
         """The oldest pending run that nobody holds (or whose holder's lease ran out), now
         held by `holder`; None when there is none."""
-        doc = await self._runs.find_one_and_update(
-            {
-                "outcome": PENDING,
-                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
-            },
-            {"$set": {"lease_holder": holder, "lease_until": lease_until}},
-            sort=[("at", ASCENDING), ("_id", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
+        doc = await claim_next(
+            self._runs,
+            {"outcome": PENDING},
+            order=[("at", ASCENDING), ("_id", ASCENDING)],
+            now=now,
+            until=lease_until,
+            holder=holder,
         )
         return None if doc is None else run_from(doc)
 
