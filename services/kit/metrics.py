@@ -1,7 +1,7 @@
 """Prometheus metrics of every process, in prometheus_client's default registry.
 
 Each service and worker serves them on a port of its own (its gRPC port +
-`VM_METRICS_PORT_OFFSET`: identity 51051 … documents-worker 51064); the gateway at
+`VM_METRICS_PORT_OFFSET`: identity 16051 … documents-worker 16064); the gateway at
 `GET /metrics` on its HTTP port. Prometheus tells the processes apart by its own `job` and
 `instance` labels, so no metric carries the process's name.
 

@@ -66,18 +66,18 @@ class Settings(BaseSettings):
     # gRPC: where each service listens and where clients find it. In Kubernetes the
     # addresses are `dns:///name:port` of headless Services with round_robin balancing.
     grpc_host: str = "127.0.0.1"
-    identity_port: int = 50051
-    catalog_port: int = 50052
-    billing_port: int = 50053
-    documents_port: int = 50054
-    tickets_port: int = 50055
-    notifications_port: int = 50056
-    identity_addr: str = "127.0.0.1:50051"
-    catalog_addr: str = "127.0.0.1:50052"
-    billing_addr: str = "127.0.0.1:50053"
-    documents_addr: str = "127.0.0.1:50054"
-    tickets_addr: str = "127.0.0.1:50055"
-    notifications_addr: str = "127.0.0.1:50056"
+    identity_port: int = 15051
+    catalog_port: int = 15052
+    billing_port: int = 15053
+    documents_port: int = 15054
+    tickets_port: int = 15055
+    notifications_port: int = 15056
+    identity_addr: str = "127.0.0.1:15051"
+    catalog_addr: str = "127.0.0.1:15052"
+    billing_addr: str = "127.0.0.1:15053"
+    documents_addr: str = "127.0.0.1:15054"
+    tickets_addr: str = "127.0.0.1:15055"
+    notifications_addr: str = "127.0.0.1:15056"
     grpc_grace_seconds: float = 10.0
 
     gateway_host: str = "127.0.0.1"
@@ -139,14 +139,14 @@ class Settings(BaseSettings):
     # its health port, numbers per transaction, how long a worker's claim on an operation
     # lasts without renewal (another worker takes over after it), and how often each worker
     # looks for operations that are due (scheduled, or left by a worker that died).
-    catalog_worker_port: int = 50062
+    catalog_worker_port: int = 15062
     bulk_batch_size: int = 100
     work_lease_seconds: float = 30.0
     work_sweep_seconds: float = 1.0
 
     # The documents worker (`python -m services.documents.worker`): its health port, and
     # how long generated files (documents, reports) are kept before its sweeper deletes them.
-    documents_worker_port: int = 50064
+    documents_worker_port: int = 15064
     documents_retention_days: int = 90
 
     # The notifications worker (`python -m services.notifications.worker`, as many as
@@ -154,13 +154,13 @@ class Settings(BaseSettings):
     # most a quarter to one endpoint: a slow one never holds the others' turn), how long
     # a receiver may take to answer, and how often each worker looks for deliveries,
     # automation runs and notices that are due.
-    notifications_worker_port: int = 50066
+    notifications_worker_port: int = 15066
     webhook_deliveries_at_once: int = 32
     webhook_timeout_seconds: float = 10.0
     notifications_poll_seconds: float = 0.2
 
     # Prometheus metrics: each service and worker serves /metrics on its gRPC port + this
-    # offset (identity 51051 … documents-worker 51064); 0 serves none. The gateway serves
+    # offset (identity 16051 … documents-worker 16064); 0 serves none. The gateway serves
     # them at /metrics on its own port.
     metrics_port_offset: int = 1000
 

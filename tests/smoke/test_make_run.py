@@ -6,7 +6,7 @@ report (XLSX) and an invoice (PDF) downloaded, a ticket, a transfer. Then Ctrl-C
 to the terminal's process group): every process must be gone; then `make run` again: the
 same data there.
 
-It needs the default ports of `make run` free (8080, 27217, 50051…). The clean clone is
+It needs the default ports of `make run` free (8080, 27217, 15051…). The clean clone is
 the files git tracks or would track, copied without anything a run made (.venv, gen,
 .data): in CI that is main as cloned; on a developer's machine, the change about to be
 committed. `make smoke` runs it; CI runs it after `make test`.

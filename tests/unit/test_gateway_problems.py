@@ -102,7 +102,7 @@ async def test_a_domain_reason_outside_the_contract_keeps_the_status_code_and_sa
 )
 async def test_transport_failures_never_show_their_details(client, code, status, problem):
     http, raised = client
-    raised["error"] = transport_error(code, "connect failed to 10.0.0.7:50051 secret-internal")
+    raised["error"] = transport_error(code, "connect failed to 10.0.0.7:15051 secret-internal")
     response = await http.get("/raise")
     assert response.status_code == status
     assert response.json()["code"] == problem
