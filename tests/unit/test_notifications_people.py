@@ -10,7 +10,12 @@ import pytest
 
 from services.kit.errors import InvalidArgument
 from services.kit.events import Event
-from services.notifications.domain.notice_texts import money, moscow_time, notice_text
+from services.notifications.domain.notice_texts import (
+    endpoint_disabled,
+    money,
+    moscow_time,
+    notice_text,
+)
 from services.notifications.domain.people_notices import (
     BALANCE_LOW,
     FILE_READY,
@@ -193,3 +198,17 @@ def test_a_limit_operation_file_and_ticket_read_well():
     assert ready.subject == "Your report is ready" and "/r/1" in ready.text
     answered = notice_text(TICKET_ANSWERED, "ticket.status_changed", {"ticket_id": "t1"}, "ru")
     assert "t1" in answered.text and "ответил" in answered.text
+
+
+def test_a_disabled_webhook_is_told_in_each_owners_language_in_moscow_time():
+    failing = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    disabled = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    args = ("https://crm.example/hook", "CRM", 'ООО "Ромашка"', failing, disabled)
+
+    ru = endpoint_disabled(*args, "ru")
+    en = endpoint_disabled(*args, "en-GB")
+
+    assert ru.subject == "Вебхук отключён" and en.subject == "Webhook disabled"
+    assert 'Вебхук «CRM» компании ООО "Ромашка" отключён: с 03.12.2026 12:00 (МСК)' in ru.text
+    assert "disabled 04.12.2026 12:00 (Moscow time)" in en.text
+    assert all("https://crm.example/hook" in t.text for t in (ru, en))

@@ -244,3 +244,48 @@ _TEXTS: Mapping[str, Callable[[str, Mapping[str, Any], str], NoticeText]] = {
 def notice_text(kind: str, public_type: str, data: Mapping[str, Any], locale: str) -> NoticeText:
     """The notice of `kind` (its public event's type and data) in the user's language."""
     return _TEXTS[kind](public_type, data, language(locale))
+
+
+def endpoint_disabled(
+    url: str,
+    description: str,
+    company_name: str,
+    failing_since: datetime | None,
+    disabled_at: datetime | None,
+    locale: str,
+) -> NoticeText:
+    """The e-mail to a company's webhook owners: which endpoint, since when it failed, and
+    what to do."""
+    ru = language(locale) == RU
+
+    def when(moment: datetime | None) -> str:
+        return moscow_time(moment, locale) if moment else "—"
+
+    if ru:
+        named = f" «{description}»" if description else ""
+        whose = f" компании {company_name}" if company_name else ""
+        return NoticeText(
+            "Вебхук отключён",
+            "Здравствуйте!\n\n"
+            f"Вебхук{named}{whose} отключён: с {when(failing_since)} ни одно событие не удалось "
+            f"доставить по адресу\n{url}\n"
+            f"Вебхук отключён {when(disabled_at)}, и события на этот адрес больше не "
+            "отправляются.\n\n"
+            "Проверьте, что адрес доступен и отвечает кодом 2xx, затем включите вебхук снова "
+            "в разделе «Управление» → «Вебхуки». Доставки, которые не удались, можно отправить "
+            "повторно там же, в журнале доставок.\n\n"
+            "Виртуальный менеджер",
+        )
+    named = f" “{description}”" if description else ""
+    whose = f" of {company_name}" if company_name else ""
+    return NoticeText(
+        "Webhook disabled",
+        "Hello,\n\n"
+        f"The webhook{named}{whose} is disabled: since {when(failing_since)} no event could be "
+        f"delivered to\n{url}\n"
+        f"It was disabled {when(disabled_at)}, and no more events are sent to this address.\n\n"
+        "Check that the address is reachable and answers 2xx, then enable the webhook again "
+        "in «Управление» → «Вебхуки» (Management → Webhooks). Failed deliveries can be sent "
+        "again there, from the delivery log.\n\n"
+        "Virtual Manager",
+    )

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from services.kit.delivery import MailSender
 from services.kit.errors import NotFound
 from services.kit.known_companies import KnownCompanies
+from services.notifications.domain.notice_texts import RU, NoticeText, endpoint_disabled
 from services.notifications.domain.webhooks import Endpoint
 from services.notifications.service.delivering import wall_clock
 from services.notifications.service.people_directory import PeopleDirectory
@@ -39,29 +40,17 @@ log = logging.getLogger(__name__)
 # How long a notifier holds an endpoint while it sends the e-mail: longer than the mail
 # server may take (kit.delivery.SmtpMailSender's timeout).
 NOTICE_LEASE = timedelta(minutes=2)
-SUBJECT = "Вебхук отключён"
 
 
-def disabled_notice(endpoint: Endpoint, company_name: str) -> str:
-    """The e-mail's text: which endpoint, since when it failed, and what to do."""
-    named = f" «{endpoint.description}»" if endpoint.description else ""
-    whose = f" компании {company_name}" if company_name else ""
-    failing = _moment(endpoint.failing_since)
-    disabled = _moment(endpoint.disabled_at)
-    return (
-        "Здравствуйте!\n\n"
-        f"Вебхук{named}{whose} отключён: с {failing} ни одно событие не удалось доставить "
-        f"по адресу\n{endpoint.url}\n"
-        f"Вебхук отключён {disabled}, и события на этот адрес больше не отправляются.\n\n"
-        "Проверьте, что адрес доступен и отвечает кодом 2xx, затем включите вебхук снова "
-        "в разделе «Управление» → «Вебхуки». Доставки, которые не удались, можно отправить "
-        "повторно там же, в журнале доставок.\n\n"
-        "Виртуальный менеджер"
+def disabled_notice(endpoint: Endpoint, company_name: str, locale: str = RU) -> NoticeText:
+    return endpoint_disabled(
+        endpoint.url,
+        endpoint.description,
+        company_name,
+        endpoint.failing_since,
+        endpoint.disabled_at,
+        locale,
     )
-
-
-def _moment(moment: datetime | None) -> str:
-    return moment.strftime("%d.%m.%Y %H:%M UTC") if moment else "—"
 
 
 class OwnersNotice:
@@ -90,11 +79,12 @@ class OwnersNotice:
         endpoint = await self._endpoints.claim_owners_notice(now, now + self._lease)
         if endpoint is None:
             return False
-        addresses = await self._owners(endpoint.company_id)
-        if addresses:
-            text = disabled_notice(endpoint, await self._company_name(endpoint.company_id))
-            for address in addresses:
-                await self._mail.send_mail(address, SUBJECT, text)
+        owners = await self._owners(endpoint.company_id)
+        if owners:
+            company_name = await self._company_name(endpoint.company_id)
+            for address, locale in owners:
+                notice = disabled_notice(endpoint, company_name, locale)
+                await self._mail.send_mail(address, notice.subject, notice.text)
         else:
             log.warning(
                 "a disabled webhook's company has no address to write to; nobody was told",
@@ -114,14 +104,15 @@ class OwnersNotice:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=poll)
 
-    async def _owners(self, company_id: str) -> list[str]:
-        """The addresses of the company's webhook owners, else its contact address."""
+    async def _owners(self, company_id: str) -> list[tuple[str, str]]:
+        """(address, locale) of the company's webhook owners, else of its contact address
+        (in Russian)."""
         people = await self._people.people(company_id, MANAGE)
-        owners = sorted({p.email for p in people if p.company_wide and p.email})
+        owners = sorted({(p.email, p.locale) for p in people if p.company_wide and p.email})
         if owners:
             return owners
         contact = await self._contacts.email(company_id)
-        return [contact] if contact else []
+        return [(contact, RU)] if contact else []
 
     async def _company_name(self, company_id: str) -> str:
         try:
