@@ -20,7 +20,7 @@ import contextlib
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -100,11 +100,22 @@ class Deliverer:
         self._dev_mode = dev_mode
         self._clock = clock
 
-    async def attempt(self, delivery: Delivery, now: datetime) -> AttemptOutcome:
-        try:
-            endpoint = await self._endpoints.get(delivery.company_id, delivery.endpoint_id)
-        except NotFound:
-            return await self._give_up(delivery, "the endpoint was deleted")
+    async def endpoints_of(self, deliveries: Sequence[Delivery]) -> dict[str, Endpoint]:
+        """The endpoints of a pass's deliveries, read once for all of them."""
+        return await self._endpoints.of_deliveries(
+            (d.company_id, d.endpoint_id) for d in deliveries
+        )
+
+    async def attempt(
+        self, delivery: Delivery, now: datetime, endpoint: Endpoint | None = None
+    ) -> AttemptOutcome:
+        """`endpoint`: as the worker's pass read it; None: read here (a manual retry, or
+        an endpoint the pass did not find)."""
+        if endpoint is None:
+            try:
+                endpoint = await self._endpoints.get(delivery.company_id, delivery.endpoint_id)
+            except NotFound:
+                return await self._give_up(delivery, "the endpoint was deleted")
         if not endpoint.enabled:
             # Kept failed rather than pending: the company sends it again by hand once
             # the endpoint is enabled.
@@ -173,6 +184,8 @@ def state_after(delivery: Delivery, attempt: Attempt) -> tuple[str, datetime | N
 
 # The least time between two passes of a worker over the due deliveries.
 PASS_GAP_SECONDS = 0.05
+# The fewest due deliveries a pass reads at a time.
+MIN_SCAN = 16
 
 
 @dataclass(frozen=True)
@@ -212,7 +225,10 @@ class DeliveryWorker:
         """Claims what is due and fits the limits, attempts it all concurrently and
         returns what came of each attempt."""
         claimed = await self._claim(now)
-        outcomes = await asyncio.gather(*(self._attempt(d, now) for d in claimed))
+        endpoints = await self._endpoints_of(claimed)
+        outcomes = await asyncio.gather(
+            *(self._attempt(d, now, endpoints.get(d.endpoint_id)) for d in claimed)
+        )
         return [outcome for outcome in outcomes if outcome is not None]
 
     async def run(self, clock: Callable[[], datetime] = wall_clock, poll: float = 1.0) -> None:
@@ -229,8 +245,10 @@ class DeliveryWorker:
                 # The database is away: nothing was claimed; the next pass tries again.
                 log.warning("webhook worker paused", extra={"error": str(error)})
                 claimed = []
+            endpoints = await self._endpoints_of(claimed)
             for delivery in claimed:
-                task = asyncio.create_task(self._attempt(delivery, now))
+                endpoint = endpoints.get(delivery.endpoint_id)
+                task = asyncio.create_task(self._attempt(delivery, now, endpoint))
                 running.add(task)
                 task.add_done_callback(running.discard)
             # A burst goes out without waiting for `poll`, but a pass reads the database
@@ -246,6 +264,14 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken(), timeout=poll)
         await asyncio.gather(*running)
+
+    async def _endpoints_of(self, claimed: list[Delivery]) -> dict[str, Endpoint]:
+        """The pass's endpoints in one read; when it fails, each attempt reads its own."""
+        try:
+            return await self._deliverer.endpoints_of(claimed)
+        except Exception as error:
+            log.warning("webhook endpoints not read", extra={"error": str(error)})
+            return {}
 
     def _has_room(self) -> bool:
         return sum(self._in_flight.values()) < self._limits.overall
@@ -278,8 +304,11 @@ class DeliveryWorker:
         for _ in range(self._limits.scans):
             if len(claimed) >= free:
                 break
+            # A read proportional to the free slots (with room for those passed over): a
+            # pass after one attempt ended reads a handful of deliveries, not `scan`.
+            limit = min(self._limits.scan, max(4 * (free - len(claimed)), MIN_SCAN))
             due = await self._deliveries.due(
-                now, self._limits.scan, skip_endpoints=self._full(), skip_ids=passed_over
+                now, limit, skip_endpoints=self._full(), skip_ids=passed_over
             )
             # An earlier event of its number first: one read for the batch.
             waiting = await self._deliveries.waiting_for_earlier(due)
@@ -294,7 +323,7 @@ class DeliveryWorker:
             for delivery in held:
                 claimed.append(delivery)
                 self._in_flight[delivery.endpoint_id] += 1
-            if len(due) < self._limits.scan:
+            if len(due) < limit:
                 break  # nothing more is due
 
     def _within_limits(self, due: list[Delivery], free: int) -> list[Delivery]:
@@ -318,11 +347,13 @@ class DeliveryWorker:
         """The endpoints with as many attempts in flight as they may have."""
         return [e for e, n in self._in_flight.items() if n >= self._limits.per_endpoint]
 
-    async def _attempt(self, delivery: Delivery, now: datetime) -> AttemptOutcome | None:
+    async def _attempt(
+        self, delivery: Delivery, now: datetime, endpoint: Endpoint | None
+    ) -> AttemptOutcome | None:
         """The outcome, or None when it could not be recorded (the database is away): the
         delivery's lease expires and it is tried again."""
         try:
-            return await self._deliverer.attempt(delivery, now)
+            return await self._deliverer.attempt(delivery, now, endpoint)
         except Exception as error:
             log.warning(
                 "webhook attempt not recorded",

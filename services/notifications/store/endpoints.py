@@ -8,6 +8,7 @@ without a version, so that it never refuses a person's change nor is refused by 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -93,6 +94,15 @@ class EndpointStore:
         if doc is None:
             raise _not_found(endpoint_id)
         return endpoint_from(doc)
+
+    async def of_deliveries(self, keys: Iterable[tuple[str, str]]) -> dict[str, Endpoint]:
+        """The endpoints named by (company id, endpoint id), by id, in one read (a worker's
+        pass); one deleted meanwhile is absent."""
+        wanted = [{"_id": endpoint_id, "company_id": company} for company, endpoint_id in set(keys)]
+        if not wanted:
+            return {}
+        cursor = self._endpoints.find({"$or": wanted})
+        return {doc["_id"]: endpoint_from(doc) async for doc in cursor}
 
     async def of_company(self, company_id: str) -> list[Endpoint]:
         cursor = self._endpoints.find({"company_id": company_id}).sort("created_at", ASCENDING)
