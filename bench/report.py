@@ -239,7 +239,8 @@ def bulk_figures(bulk: dict[str, Any]) -> list[Figure]:
 def webhooks_figures(webhooks: dict[str, Any]) -> list[Figure]:
     section = "Webhooks: deliveries to a local receiver"
     figures = []
-    for key, what in (("alone", "one endpoint"), ("beside_slow", "beside a 2 s endpoint")):
+    phases = (("alone", "beside a fast endpoint"), ("beside_slow", "beside a 2 s endpoint"))
+    for key, what in phases:
         run = webhooks[key]
         delays = run["commit_to_delivery_ms"]
         figures += [
@@ -263,7 +264,7 @@ def webhooks_figures(webhooks: dict[str, Any]) -> list[Figure]:
     figures.append(
         Figure(
             section,
-            "queued → delivered p99 beside the slow endpoint ÷ alone",
+            "queued → delivered p99 beside the slow endpoint ÷ beside the fast one",
             ratio,
             "×",
             "< 2×: the slow one holds the others back by less than its answer time",

@@ -5,16 +5,18 @@ The whole system with the demo loaded (its administrator holds webhooks.manage).
 numbers are blocked and then unblocked by two bulk operations of `SAMPLE` numbers each
 (the bulk path: their events come as fast as the system makes them):
 
-- `alone`: one endpoint taking `number.blocked`, answering at once: deliveries/s (from the
-  first event's time to the last delivery) and the delay from each event's time — written
-  in its producer's transaction, so a few milliseconds before its commit — to its arrival
-  at the receiver (p50, p99), and the worker's own share from the delivery log (from the
-  delivery's creation, when the event was consumed, to its successful attempt);
-- `beside_slow`: the same endpoint taking `number.unblocked`, with a second endpoint of the
-  company taking them too and answering each after `SLOW_ANSWER_SECONDS`: the fast
-  endpoint's figures again. A slow endpoint may hold at most a share of a worker's
-  deliveries in flight (service/delivering.py), so the fast one's delay should not grow
-  by the slow one's answer time.
+- `alone`: one endpoint taking `number.blocked`, answering at once, beside a twin that takes
+  them too and answers at once as well (so that both phases make as many deliveries):
+  deliveries/s (from the first event's time to the last delivery) and the delay from each
+  event's time — written in its producer's transaction, so a few milliseconds before its
+  commit — to its arrival at the receiver (p50, p99), and the worker's own share from the
+  delivery log (from the delivery's creation, when the event was consumed, to its
+  successful attempt);
+- `beside_slow`: the same endpoint taking `number.unblocked`, with the second endpoint
+  taking them too but answering each after `SLOW_ANSWER_SECONDS`: the fast endpoint's
+  figures again. A slow endpoint may hold at most a share of a worker's deliveries in
+  flight (service/delivering.py), so the fast one's delay should not grow by the slow
+  one's answer time: the same work, only the second endpoint's answers are slower.
 
 One notifications worker (the system's), `VM_WEBHOOK_DELIVERIES_AT_ONCE` deliveries in
 flight. The receiver is an HTTP server in this process (tests/support/webhook_receiver.py).
@@ -154,6 +156,7 @@ async def _measure(
     try:
         async with httpx.AsyncClient(base_url=system.gateway_url, timeout=60) as api:
             alone_id = await _endpoint(api, headers, receiver.url("/alone"), "number.blocked")
+            await _endpoint(api, headers, receiver.url("/twin"), "number.blocked")
             meter.start()
             await _bulk(api, headers, "block", msisdns)
             sample = set(msisdns)
@@ -169,6 +172,9 @@ async def _measure(
             beside["queued_to_delivered_ms"] = await _queued_to_delivered(api, headers, fast_id)
             beside["slow_endpoint_delivered_meanwhile"] = sum(
                 1 for r in receiver.requests if r.path == "/slow"
+            )
+            alone["twin_endpoint_delivered_meanwhile"] = sum(
+                1 for r in receiver.requests if r.path == "/twin"
             )
     finally:
         stop_receiver(receiver)
