@@ -238,7 +238,18 @@ def bulk_figures(bulk: dict[str, Any]) -> list[Figure]:
 
 def webhooks_figures(webhooks: dict[str, Any]) -> list[Figure]:
     section = "Webhooks: deliveries to a local receiver"
-    figures = []
+    single = webhooks["single_block_to_delivery_ms"]
+    figures = [
+        Figure(section, "one number blocked → its delivery, p50", single["p50"], "ms"),
+        Figure(
+            section,
+            "one number blocked → its delivery, max",
+            single["max"],
+            "ms",
+            "< 2,000 ms",
+            single["max"] < 2000,
+        ),
+    ]
     phases = (("alone", "beside a fast endpoint"), ("beside_slow", "beside a 2 s endpoint"))
     for key, what in phases:
         run = webhooks[key]
