@@ -4,7 +4,8 @@ The type is also the routing key: `vm.<service>.<entity>.<past-tense-verb>.v1`. 
 unique per event and is what consumers deduplicate on. The company travels as the
 `companyid` extension so consumers and the audit log can filter without parsing data; the
 trace of the call that wrote it as `traceparent` (the distributed tracing extension), which
-the relay publishes within and consumers continue (services/kit/tracing.py).
+the relay publishes within and consumers continue (services/kit/tracing.py). Which proto
+message an event's data is, is registered in the protos (services/kit/event_types.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from services.kit.context import caller_var
+from services.kit.event_types import EVENT_TYPES, payload_type
 from services.kit.tracing import current_traceparent
 
 EVENT_TYPE = re.compile(r"^vm\.[a-z_]+\.[a-z_]+\.[a-z_]+\.v[0-9]+$")
@@ -64,6 +66,8 @@ def new_event(
 ) -> Event:
     if not EVENT_TYPE.fullmatch(event_type):
         raise ValueError(f"event type {event_type!r} is not vm.<service>.<entity>.<verb>.v<N>")
+    if isinstance(payload, Message):
+        _require_registered_payload(event_type, type(payload))
     actor, actor_kind = current_actor()
     data = (
         json_format.MessageToDict(payload, preserving_proto_field_name=True)
@@ -82,6 +86,17 @@ def new_event(
         actor=actor,
         actor_kind=actor_kind,
     )
+
+
+def _require_registered_payload(event_type: str, message_type: type[Message]) -> None:
+    """Consumers read the data as the registered message: another one would parse into
+    empty or wrong fields there, so it is refused where it is made."""
+    expected = payload_type(event_type)
+    if message_type.DESCRIPTOR.full_name != expected.DESCRIPTOR.full_name:
+        raise ValueError(
+            f"the data of {event_type} is {expected.DESCRIPTOR.full_name}, "
+            f"not {message_type.DESCRIPTOR.full_name}"
+        )
 
 
 def encode_event(event: Event) -> bytes:
@@ -132,6 +147,12 @@ def decode_event(body: bytes) -> Event:
     )
 
 
-def read_payload(event: Event, message_type: type[Message]) -> Any:
-    """The event's data as its proto payload type (unknown fields ignored: newer producers)."""
+def read_payload(event: Event, message_type: type[Message] | None = None) -> Any:
+    """The event's data as its proto payload type (unknown fields ignored: newer producers):
+    the registered one unless told. Told another for a registered type is a consumer's
+    mistake, refused rather than read as empty fields."""
+    if message_type is None:
+        message_type = payload_type(event.type)
+    elif event.type in EVENT_TYPES:
+        _require_registered_payload(event.type, message_type)
     return json_format.ParseDict(event.data, message_type(), ignore_unknown_fields=True)
