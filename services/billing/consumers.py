@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -73,11 +74,21 @@ def handlers(companies: KnownCompanies, cases: BillingCases) -> dict[str, EventH
         for company_id, numbers_of_company in by_company.items():
             await numbers.numbers_added(company_id, numbers_of_company, session)
 
-    async def number_moved(event: Event, session: AsyncClientSession) -> None:
-        moved = read_payload(event, catalog_events.NumberMoved)
-        await numbers.number_changed(
-            moved.company_id, moved.msisdn, {"$set": {"node_id": moved.node_id}}, session
-        )
+    def copied_change(event: Event) -> tuple[str, str, dict[str, Any]]:
+        """(company, number, the change to billing's copy) of one of catalog's events."""
+        if event.type == NUMBER_MOVED:
+            moved = read_payload(event, catalog_events.NumberMoved)
+            return moved.company_id, moved.msisdn, {"$set": {"node_id": moved.node_id}}
+        if event.type == TARIFF_CHANGED:
+            changed = read_payload(event, catalog_events.NumberTariffChanged)
+            return changed.company_id, changed.msisdn, {"$set": {"tariff_id": changed.tariff_id}}
+        service = read_payload(event, catalog_events.NumberServiceChanged)
+        verb = "$addToSet" if event.type == SERVICE_CONNECTED else "$pull"
+        return service.company_id, service.msisdn, {verb: {"services": service.service_id}}
+
+    async def numbers_changed(events: Sequence[Event], session: AsyncClientSession) -> None:
+        # A bulk change's run of events: one ordered bulk write for the run.
+        await numbers.numbers_changed([copied_change(e) for e in events], session)
 
     async def msisdn_replaced(event: Event, session: AsyncClientSession) -> None:
         replaced = read_payload(event, catalog_events.NumberMsisdnReplaced)
@@ -89,26 +100,11 @@ def handlers(companies: KnownCompanies, cases: BillingCases) -> dict[str, EventH
             session,
         )
 
-    async def tariff_changed(event: Event, session: AsyncClientSession) -> None:
-        changed = read_payload(event, catalog_events.NumberTariffChanged)
-        await numbers.number_changed(
-            changed.company_id, changed.msisdn, {"$set": {"tariff_id": changed.tariff_id}}, session
-        )
-
-    async def service_connected(event: Event, session: AsyncClientSession) -> None:
-        changed = read_payload(event, catalog_events.NumberServiceChanged)
-        change = {"$addToSet": {"services": changed.service_id}}
-        await numbers.number_changed(changed.company_id, changed.msisdn, change, session)
-
-    async def service_disconnected(event: Event, session: AsyncClientSession) -> None:
-        changed = read_payload(event, catalog_events.NumberServiceChanged)
-        change = {"$pull": {"services": changed.service_id}}
-        await numbers.number_changed(changed.company_id, changed.msisdn, change, session)
-
     async def price_defined(event: Event, session: AsyncClientSession) -> None:
         item = read_payload(event, catalog_events.CatalogueItemDefined)
         await stores.fees.record_price(item.item_id, item.monthly_kopecks, session)
 
+    copied = BatchHandler(numbers_changed)
     return {
         COMPANY_CREATED: company_created,
         USER_CREATED: user_changed,
@@ -117,11 +113,10 @@ def handlers(companies: KnownCompanies, cases: BillingCases) -> dict[str, EventH
         NODE_CHANGED: node_changed,
         NODE_DELETED: node_deleted,
         NUMBER_ADDED: BatchHandler(numbers_added),
-        NUMBER_MOVED: number_moved,
+        **dict.fromkeys(
+            (NUMBER_MOVED, TARIFF_CHANGED, SERVICE_CONNECTED, SERVICE_DISCONNECTED), copied
+        ),
         MSISDN_REPLACED: msisdn_replaced,
-        TARIFF_CHANGED: tariff_changed,
-        SERVICE_CONNECTED: service_connected,
-        SERVICE_DISCONNECTED: service_disconnected,
         TARIFF_DEFINED: price_defined,
         SERVICE_DEFINED: price_defined,
         # An SMS and an e-mail leave with it: never run again for another event's sake.

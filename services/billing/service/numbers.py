@@ -71,10 +71,12 @@ class NumberAccountCases(Cases):
             ),
         )
 
-    async def number_changed(
-        self, company_id: str, msisdn: str, change: dict[str, Any], session: AsyncClientSession
+    async def numbers_changed(
+        self, changes: Sequence[tuple[str, str, dict[str, Any]]], session: AsyncClientSession
     ) -> None:
-        await self.stores.numbers.update(company_id, msisdn, change, session)
+        """Catalog's changes of numbers, (company, number, change) in order, to billing's
+        copy in one write."""
+        await self.stores.numbers.update(changes, session)
 
     async def number_replaced(
         self, company_id: str, old: str, new: str, node_id: str, session: AsyncClientSession

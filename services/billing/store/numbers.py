@@ -131,10 +131,18 @@ class NumberCopy:
         )
 
     async def update(
-        self, company_id: str, msisdn: str, change: Doc, session: AsyncClientSession
+        self, changes: Sequence[tuple[str, str, Doc]], session: AsyncClientSession
     ) -> None:
-        await self._numbers.update_one(
-            {"_id": msisdn, "company_id": company_id}, change, session=session
+        """(company, number, change) applied in order, in one bulk write."""
+        if not changes:
+            return
+        await self._numbers.bulk_write(
+            [
+                UpdateOne({"_id": msisdn, "company_id": company}, change)
+                for company, msisdn, change in changes
+            ],
+            ordered=True,
+            session=session,
         )
 
     async def rename(

@@ -1,8 +1,12 @@
-"""Billing's copy of catalog's new numbers against a real SecantusDB: a run of
-`number.added` events is applied as one batch (the consumer's BatchHandler) with the same
-effect as one event at a time — each new number billed to the company's first account with
-its move told once, a number known already keeping its account, a repeat changing nothing,
-and a company without an account yet leaving its numbers waiting."""
+"""Billing's copy of catalog's numbers against a real SecantusDB: each run of catalog's
+events is applied as one batch (the consumer's BatchHandler) with the same effect as one
+event at a time.
+
+- `number.added`: each new number billed to the company's first account with its move told
+  once, a number known already keeping its account, a repeat changing nothing, and a
+  company without an account yet leaving its numbers waiting;
+- moves, tariff changes, services connected and disconnected: applied in order, another
+  company's number untouched."""
 
 from __future__ import annotations
 
@@ -38,9 +42,7 @@ def added(company_id: str, msisdn: str, node_id: str = "nod_a") -> Event:
 
 
 async def apply_run(billing: Billing, events: list[Event]) -> None:
-    handler = consumers.handlers(billing.cases.stores.companies, billing.cases)[
-        consumers.NUMBER_ADDED
-    ]
+    handler = consumers.handlers(billing.cases.stores.companies, billing.cases)[events[0].type]
     assert isinstance(handler, BatchHandler)
     await billing.cases.accounts._tx.run(lambda session: handler.apply_all(events, session))
 
@@ -108,3 +110,52 @@ async def test_numbers_of_a_company_without_an_account_wait_without_one(billing)
     assert sorted(d["_id"] for d in docs) == sorted(msisdns)
     assert {d["account_id"] for d in docs} == {""}
     assert await account_moves(billing, msisdns) == []
+
+
+def changed(event_type: str, payload) -> Event:
+    return new_event(event_type, payload, source="/tests")
+
+
+async def test_a_run_of_changes_is_applied_in_order_to_the_companys_numbers(billing):
+    company_id, _ = await company(billing, 1)
+    other_id, _ = await company(billing, 1)
+    mine, theirs = fresh_msisdns(2)
+    await apply_run(billing, [added(company_id, mine)])
+    await apply_run(billing, [added(other_id, theirs)])
+
+    connected = catalog_events.NumberServiceChanged(
+        company_id=company_id, msisdn=mine, service_id="srv_roaming"
+    )
+    kept = catalog_events.NumberServiceChanged(
+        company_id=company_id, msisdn=mine, service_id="srv_kept"
+    )
+    await apply_run(
+        billing,
+        [
+            changed(consumers.SERVICE_CONNECTED, connected),
+            changed(consumers.SERVICE_CONNECTED, kept),
+            changed(
+                consumers.NUMBER_MOVED,
+                catalog_events.NumberMoved(company_id=company_id, msisdn=mine, node_id="nod_m"),
+            ),
+            changed(
+                consumers.TARIFF_CHANGED,
+                catalog_events.NumberTariffChanged(
+                    company_id=company_id, msisdn=mine, tariff_id="trf_new"
+                ),
+            ),
+            changed(consumers.SERVICE_DISCONNECTED, connected),
+            # Another company's event about its own number must not touch it through ours.
+            changed(
+                consumers.TARIFF_CHANGED,
+                catalog_events.NumberTariffChanged(
+                    company_id=company_id, msisdn=theirs, tariff_id="trf_wrong"
+                ),
+            ),
+        ],
+    )
+
+    doc = await billing.db["billing_numbers"].find_one({"_id": mine})
+    assert (doc["node_id"], doc["tariff_id"], doc["services"]) == ("nod_m", "trf_new", ["srv_kept"])
+    other = await billing.db["billing_numbers"].find_one({"_id": theirs})
+    assert other["tariff_id"] == "trf_x" and other["company_id"] == other_id
