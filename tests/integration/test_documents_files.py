@@ -11,11 +11,11 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.documents.service.journal import JournalCases
 from services.documents.store.files import CHUNK_BYTES, GeneratedFiles
 from services.documents.store.journal import JournalStore
 from services.kit.errors import NotFound
 from services.kit.mongo import connect_mongo
-from services.kit.operation_status import status_name
 from tests.support.servers import MongoServer, namespace
 from vm.common.v1 import common_pb2
 
@@ -67,30 +67,35 @@ def _result(target: str, status: str, seq: int = 0) -> common_pb2.OperationTarge
     return common_pb2.OperationTargetResult(target=target, status=status, seq=seq)
 
 
-async def test_the_journal_keeps_the_newest_state_and_the_request_order(db):
-    from services.documents.domain.journal import Progress, is_newer
+def _updates() -> list[tuple[common_pb2.Operation, list[common_pb2.OperationTargetResult]]]:
+    running = common_pb2.OPERATION_STATUS_RUNNING
+    return [
+        # a decided result arrives before the pending list (out of order)
+        (_op(running, 1), [_result("79160000003", "succeeded")]),
+        (
+            _op(running, 0),
+            [
+                _result(m, "pending", i)
+                for i, m in enumerate(["79160000002", "79160000003", "79160000001"], 1)
+            ],
+        ),
+        (_op(common_pb2.OPERATION_STATUS_SUCCEEDED, 3), [_result("79160000002", "failed")]),
+        (_op(running, 2), []),  # late news: ignored
+    ]
 
+
+@pytest.mark.parametrize("as_one_run", [False, True], ids=["one by one", "one run"])
+async def test_the_journal_keeps_the_newest_state_and_the_request_order(db, as_one_run):
     journal = JournalStore(db)
     await journal.ensure_indexes()
+    cases = JournalCases(journal, catalog=None, access=None)  # type: ignore[arg-type]  # not read
 
-    async def apply(op, results=()):
-        held = await journal.held(op.id, None)
-        if is_newer(Progress(status_name(op.status), op.done), held):
-            await journal.put(op, None)
-        await journal.put_results(op, results, None)
+    if as_one_run:  # the consumer's batch: the same effect as one update at a time
+        await cases.record(_updates(), None)
+    else:
+        for update in _updates():
+            await cases.record([update], None)
 
-    running = common_pb2.OPERATION_STATUS_RUNNING
-    # a decided result arrives before the pending list (out of order)
-    await apply(_op(running, 1), [_result("79160000003", "succeeded")])
-    await apply(
-        _op(running, 0),
-        [
-            _result(m, "pending", i)
-            for i, m in enumerate(["79160000002", "79160000003", "79160000001"], 1)
-        ],
-    )
-    await apply(_op(common_pb2.OPERATION_STATUS_SUCCEEDED, 3), [_result("79160000002", "failed")])
-    await apply(_op(running, 2))  # late news: ignored
     doc = await journal.get("cmp_a", "op_1")
     assert doc["status"] == "succeeded" and doc["done"] == 3
     rows = await journal.results_page("cmp_a", "op_1", "", None, 10)

@@ -229,5 +229,5 @@ class JobCases:
         results: Sequence[common_pb2.OperationTargetResult],
         session: AsyncClientSession,
     ) -> None:
-        await self._journal.record(operation_message(job), results, session)
+        await self._journal.record([(operation_message(job), results)], session)
         await self._outbox.add(session, updated(job, results))

@@ -48,25 +48,31 @@ class JournalCases:
 
     # ------------------------------------------------------------ updates
 
-    async def record_event(self, event: Event, session: AsyncClientSession) -> None:
-        update = read_payload(event, common_pb2.OperationUpdated)
-        await self.record(update.operation, update.results, session)
+    async def record_events(self, events: Sequence[Event], session: AsyncClientSession) -> None:
+        """A run of operation updates (any service's), as if recorded one by one."""
+        updates = [read_payload(event, common_pb2.OperationUpdated) for event in events]
+        await self.record([(u.operation, u.results) for u in updates], session)
 
     async def record(
         self,
-        op: common_pb2.Operation,
-        results: Sequence[common_pb2.OperationTargetResult],
+        updates: Sequence[tuple[common_pb2.Operation, Sequence[common_pb2.OperationTargetResult]]],
         session: AsyncClientSession | None,
     ) -> None:
-        """Keep the newest state of the operation and the results the update decided."""
-        held = await self._store.held(op.id, session)
-        newer = rules.is_newer(Progress(operation_status.status_name(op.status), op.done), held)
-        if newer:
-            await self._store.put(op, session)
-        await self._store.put_results(op, results, session)
-        ended = operation_status.status_name(op.status) if newer else (held.status if held else "")
-        if ended == operation_status.CANCELLED:
-            await self._store.cancel_pending(op.id, session)
+        """Keep each operation's newest state and the results each update decided: a read
+        and three writes whatever the number of updates."""
+        touched = {op.id for op, _ in updates}
+        held = await self._store.held(touched, session)
+        newest: dict[str, common_pb2.Operation] = {}
+        for op, _ in updates:
+            progress = Progress(operation_status.status_name(op.status), op.done)
+            if rules.is_newer(progress, held.get(op.id)):
+                held[op.id] = progress
+                newest[op.id] = op
+        await self._store.put(list(newest.values()), session)
+        await self._store.put_results(updates, session)
+        for op_id in touched:
+            if held[op_id].status == operation_status.CANCELLED:
+                await self._store.cancel_pending(op_id, session)
 
     # ------------------------------------------------------------ reading
 

@@ -82,41 +82,32 @@ class JournalStore:
 
     # --- what the updates write ---
 
-    async def held(self, operation_id: str, session: Session) -> Progress | None:
-        doc = await self._entries.find_one(
-            {"_id": operation_id}, {"status": 1, "done": 1}, session=session
+    async def held(self, operation_ids: Collection[str], session: Session) -> dict[str, Progress]:
+        """How far the journal holds each of these operations (absent: not at all)."""
+        cursor = self._entries.find(
+            {"_id": {"$in": list(operation_ids)}}, {"status": 1, "done": 1}, session=session
         )
-        return Progress(doc["status"], doc["done"]) if doc else None
+        return {doc["_id"]: Progress(doc["status"], doc["done"]) async for doc in cursor}
 
-    async def put(self, op: common_pb2.Operation, session: Session) -> None:
-        await self._entries.update_one(
-            {"_id": op.id}, {"$set": _entry(op)}, upsert=True, session=session
-        )
+    async def put(self, ops: Collection[common_pb2.Operation], session: Session) -> None:
+        """The operations' newest states, in one write."""
+        if ops:
+            await self._entries.bulk_write(
+                [UpdateOne({"_id": op.id}, {"$set": _entry(op)}, upsert=True) for op in ops],
+                session=session,
+            )
 
     async def put_results(
         self,
-        op: common_pb2.Operation,
-        results: Sequence[common_pb2.OperationTargetResult],
+        decided: Sequence[tuple[common_pb2.Operation, Sequence[common_pb2.OperationTargetResult]]],
         session: Session,
     ) -> None:
+        """The results each update decided, in the updates' order (a target pending in one
+        and decided in the next ends decided), in one write."""
         now = datetime.now(UTC)
-        writes = []
-        for r in results:
-            key = {"_id": f"{op.id}:{r.target}"}
-            insert: Doc = {"company_id": op.company_id, "operation_id": op.id, "target": r.target}
-            place: Doc = {"seq": r.seq} if r.seq else {}
-            if r.status == PENDING:
-                update = {"$setOnInsert": {**insert, "status": PENDING}}
-                if place:
-                    update["$set"] = place
-            else:
-                decided = r.decided_at.ToDatetime(tzinfo=UTC) if r.HasField("decided_at") else now
-                told = {"status": r.status, "code": r.code, "detail": r.detail}
-                update = {"$set": {**told, "decided_at": decided, **place}}
-                update["$setOnInsert"] = insert if place else {**insert, "seq": 0}
-            writes.append(UpdateOne(key, update, upsert=True))
+        writes = [_result_write(op, r, now) for op, results in decided for r in results]
         if writes:
-            await self._results.bulk_write(writes, ordered=False, session=session)
+            await self._results.bulk_write(writes, ordered=True, session=session)
 
     async def cancel_pending(self, operation_id: str, session: Session) -> None:
         """What is still pending when an operation ended cancelled was never started."""
@@ -185,3 +176,21 @@ class JournalStore:
             self._results.find(criteria).sort([("seq", ASCENDING), ("_id", ASCENDING)]).limit(limit)
         )
         return [((doc.get("seq", 0), doc["_id"]), _result(doc)) async for doc in cursor]
+
+
+def _result_write(
+    op: common_pb2.Operation, r: common_pb2.OperationTargetResult, now: datetime
+) -> UpdateOne:
+    key = {"_id": f"{op.id}:{r.target}"}
+    insert: Doc = {"company_id": op.company_id, "operation_id": op.id, "target": r.target}
+    place: Doc = {"seq": r.seq} if r.seq else {}
+    if r.status == PENDING:
+        update: Doc = {"$setOnInsert": {**insert, "status": PENDING}}
+        if place:
+            update["$set"] = place
+        return UpdateOne(key, update, upsert=True)
+    decided = r.decided_at.ToDatetime(tzinfo=UTC) if r.HasField("decided_at") else now
+    told = {"status": r.status, "code": r.code, "detail": r.detail}
+    update = {"$set": {**told, "decided_at": decided, **place}}
+    update["$setOnInsert"] = insert if place else {**insert, "seq": 0}
+    return UpdateOne(key, update, upsert=True)
