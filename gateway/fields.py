@@ -55,6 +55,18 @@ Msisdn = Annotated[
         examples=["79161234567"],
     ),
 ]
+# A user's own mobile number (identity's User.phone): one as above, or "" for none (a
+# PATCH with "" clears it).
+OPTIONAL_MSISDN_PATTERN = rf"^(?:{MSISDN_PATTERN[1:-1]})?$"
+OptionalMsisdn = Annotated[
+    str,
+    Field(
+        max_length=MSISDN_MAX,
+        pattern=OPTIONAL_MSISDN_PATTERN,
+        description=f"{MSISDN_DESCRIPTION}; empty: none",
+        examples=["+7 916 123-45-67"],
+    ),
+]
 MsisdnPath = Annotated[
     str,
     Path(

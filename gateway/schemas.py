@@ -42,6 +42,11 @@ class UserOut(BaseModel):
     status: str
     assignments: list[Assignment]
     two_factor_enabled: bool = False
+    phone: str | None = Field(
+        description="the user's own mobile number (11 digits, 79161234567), where SMS "
+        "notices reach them; null when they have none",
+        examples=["79161234567"],
+    )
 
 
 class RoleOut(BaseModel):
@@ -69,6 +74,7 @@ def user_out(user: resources_pb2.User) -> UserOut:
             Assignment(role_id=a.role_id, node_id=a.node_id or None) for a in user.assignments
         ],
         two_factor_enabled=user.two_factor_enabled,
+        phone=user.phone or None,
     )
 
 

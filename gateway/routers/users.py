@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from gateway.deps import Backends, ReplayableMetadata
-from gateway.fields import LOGIN_PATTERN, NOT_BLANK, Email, NewPassword
+from gateway.fields import LOGIN_PATTERN, NOT_BLANK, Email, NewPassword, OptionalMsisdn
 from gateway.paging import PageToken
 from gateway.schemas import STATUS_VALUES, Assignment, UserOut, assignment_messages, user_out
 from gateway.security import CurrentCredential, needs
@@ -34,12 +34,21 @@ class UserIn(BaseModel):
     email: Email
     password: NewPassword
     assignments: list[Assignment] = Field(default_factory=list, max_length=50)
+    phone: OptionalMsisdn = Field(
+        default="",
+        description="the user's own mobile number, where SMS notices reach them "
+        "(any usual form); empty or absent: none",
+    )
 
 
 class UserPatch(BaseModel):
     full_name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NOT_BLANK)
     email: Email | None = None
     status: Literal["active", "deactivated"] | None = None
+    phone: OptionalMsisdn | None = Field(
+        default=None,
+        description="the user's own mobile number (any usual form); an empty one clears it",
+    )
 
 
 class UserPage(BaseModel):
@@ -83,6 +92,7 @@ async def create_user(body: UserIn, backends: Backends, metadata: ReplayableMeta
             email=body.email,
             password=body.password,
             assignments=assignment_messages(body.assignments),
+            phone=body.phone,
         ),
         metadata=metadata,
         timeout=TIMEOUT,
@@ -103,7 +113,8 @@ async def get_user(user_id: str, backends: Backends, credential: CurrentCredenti
 async def update_user(
     user_id: str, body: UserPatch, backends: Backends, credential: CurrentCredential
 ) -> UserOut:
-    """Change a user's name, e-mail or status (deactivating ends their sessions)."""
+    """Change a user's name, e-mail, mobile number or status (deactivating ends their
+    sessions)."""
     message = pb.UpdateUserRequest(
         user_id=user_id,
         status=STATUS_VALUES.get(body.status or "", resources_pb2.USER_STATUS_UNSPECIFIED),
@@ -112,6 +123,8 @@ async def update_user(
         message.full_name = body.full_name
     if body.email is not None:
         message.email = body.email
+    if body.phone is not None:
+        message.phone = body.phone
     response = await backends.users.UpdateUser(
         message, metadata=credential.metadata, timeout=TIMEOUT
     )

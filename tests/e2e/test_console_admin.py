@@ -1,8 +1,9 @@
 """«Управление» in the console, as the company's administrator does it: a custom role
-(«Своя роль») made from the permission checkboxes, a new user given that role for one
-node of the hierarchy, and that user, logged in, sees only that subtree's numbers on
-«Иерархия»; an API key whose secret is shown once, then revoked; the audit log filtered by
-who. Every screen photographed at both widths and checked with axe-core."""
+(«Своя роль») made from the permission checkboxes, a new user with a mobile number of their
+own (changed, then removed) given that role for one node of the hierarchy, and that user,
+logged in, sees only that subtree's numbers on «Иерархия»; an API key whose secret is shown
+once, then revoked; the audit log filtered by who. Every screen photographed at both
+widths and checked with axe-core."""
 
 from __future__ import annotations
 
@@ -71,8 +72,31 @@ async def test_a_custom_role_for_a_node_shows_its_user_only_that_subtree(
     await form.get_by_label("ФИО").fill("Петров Пётр Петрович")
     await form.get_by_label("Электронная почта").fill(f"{login}@staff.example")
     await form.get_by_label("Пароль").fill("Moscow-Passw0rd")
+    mobile = f"79{secrets.randbelow(10**9):09d}"
+    await form.get_by_label("Мобильный телефон").fill(f"8 {mobile[1:4]} {mobile[4:]}")
     await form.get_by_role("button", name="Создать пользователя").click()
     await expect(form.get_by_role("status")).to_contain_text(login)
+    users = page.get_by_role("table", name="Пользователи")
+    await expect(users.get_by_role("row", name=re.compile(login))).to_contain_text(spaced(mobile))
+
+    # The user's own number (their SMS notices go there): changed, then removed.
+    phone = page.get_by_role("form", name=f"Мобильный телефон пользователя {login}")
+    await expect(phone.get_by_label("Мобильный телефон")).to_have_value(spaced(mobile))
+    await phone.get_by_label("Мобильный телефон").fill("12345")
+    await phone.get_by_role("button", name="Сохранить телефон").click()
+    await expect(phone.get_by_label("Мобильный телефон")).to_have_attribute("aria-invalid", "true")
+    other = f"79{secrets.randbelow(10**9):09d}"
+    await phone.get_by_label("Мобильный телефон").fill(f"+7 {other[1:]}")
+    await phone.get_by_role("button", name="Сохранить телефон").click()
+    await expect(phone.get_by_role("status")).to_have_text("Сохранено.")
+    await expect(phone.get_by_label("Мобильный телефон")).to_have_value(spaced(other))
+    await expect(users.get_by_role("row", name=re.compile(login))).to_contain_text(spaced(other))
+    await phone.get_by_label("Мобильный телефон").fill("")
+    await phone.get_by_role("button", name="Сохранить телефон").click()
+    await expect(phone.get_by_role("status")).to_have_text("Сохранено.")
+    await expect(users.get_by_role("row", name=re.compile(login))).not_to_contain_text(
+        spaced(other)
+    )
 
     roles = page.get_by_role("form", name=f"Роли пользователя {login}")
     await roles.get_by_role("button", name="Добавить роль").click()
@@ -83,7 +107,6 @@ async def test_a_custom_role_for_a_node_shows_its_user_only_that_subtree(
     await screen(page, "admin-assignments")
     await roles.get_by_role("button", name="Сохранить роли").click()
     await expect(roles.get_by_role("status")).to_have_text("Сохранено.")
-    users = page.get_by_role("table", name="Пользователи")
     await expect(users.get_by_role("row", name=re.compile(login))).to_contain_text(
         f"{role_name} — Москва"
     )

@@ -7,8 +7,9 @@ import secrets
 import httpx
 import pytest
 
-from tests.e2e.conftest import NewCompany
+from tests.e2e.conftest import NewCompany, operator_metadata
 from tests.e2e.test_identity_flows import bearer, register
+from vm.identity.v1 import directory_pb2, directory_pb2_grpc
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "Staff-passw0rd"
@@ -324,3 +325,85 @@ async def test_another_companys_users_and_roles_are_not_found(api, company, othe
             f"/api/v1/users/{user['id']}", headers=other_headers, json={"full_name": "X"}
         )
     ).status_code == 404
+
+
+def mobile() -> tuple[str, str]:
+    """A random mobile number as a person types it, and as it is kept (the MSISDN)."""
+    msisdn = f"79{secrets.randbelow(10**9):09d}"
+    return f"+7 ({msisdn[1:4]}) {msisdn[4:7]}-{msisdn[7:9]}-{msisdn[9:]}", msisdn
+
+
+async def test_a_users_own_phone_is_set_changed_kept_and_cleared(api, company):
+    headers = await admin_headers(api, company)
+    typed, msisdn = mobile()
+    user = await create_user(api, headers, roles=["viewer"], phone=typed)
+    assert user["phone"] == msisdn
+    path = f"/api/v1/users/{user['id']}"
+    assert (await api.get(path, headers=headers)).json()["phone"] == msisdn
+    me = (await api.get("/api/v1/me", headers=await login_as(api, user["login"]))).json()
+    assert me["user"]["phone"] == msisdn
+
+    other_typed, other = mobile()
+    changed = await api.patch(path, headers=headers, json={"phone": other_typed})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["phone"] == other
+    # A change of other fields leaves the number as it is.
+    renamed = (await api.patch(path, headers=headers, json={"full_name": "Петрова М."})).json()
+    assert renamed["phone"] == other
+    cleared = (await api.patch(path, headers=headers, json={"phone": ""})).json()
+    assert cleared["phone"] is None
+    assert (await api.get(path, headers=headers)).json()["phone"] is None
+    listed = (await api.get("/api/v1/users", headers=headers)).json()["items"]
+    assert next(u for u in listed if u["id"] == user["id"])["phone"] is None
+    # Without one, a user has none.
+    assert (await create_user(api, headers))["phone"] is None
+
+
+@pytest.mark.parametrize("phone", ["12345", "+7 495 123-45-67", "8 800 123 45 67", "916"])
+async def test_a_phone_that_is_no_mobile_number_is_422_naming_the_field(api, company, phone):
+    headers = await admin_headers(api, company)
+    created = await api.post(
+        "/api/v1/users",
+        headers=headers,
+        json={
+            "login": f"user.{secrets.token_hex(4)}",
+            "full_name": "Иванова Анна Сергеевна",
+            "email": f"{secrets.token_hex(4)}@staff.example",
+            "password": PASSWORD,
+            "phone": phone,
+        },
+    )
+    assert created.status_code == 422, created.text
+    assert {e["field"] for e in created.json()["errors"]} == {"phone"}
+    user = await create_user(api, headers)
+    patched = await api.patch(f"/api/v1/users/{user['id']}", headers=headers, json={"phone": phone})
+    assert patched.status_code == 422, patched.text
+    assert {e["field"] for e in patched.json()["errors"]} == {"phone"}
+
+
+async def test_the_directory_reaches_a_user_at_the_phone_given_through_rest(
+    api, company, system, identity_channel
+):
+    """Notifications ask identity's directory how to reach people: a user's own number,
+    set through REST, is where their SMS notices go."""
+    headers = await admin_headers(api, company)
+    typed, msisdn = mobile()
+    user = await create_user(api, headers, roles=["accountant"], phone=typed)
+    directory = directory_pb2_grpc.DirectoryServiceStub(identity_channel)
+
+    async def phones() -> dict[str, str]:
+        answer = await directory.ListCompanyPeople(
+            directory_pb2.ListCompanyPeopleRequest(
+                company_id=company.id, permission="finance.view"
+            ),
+            metadata=operator_metadata(system),
+        )
+        return {p.user_id: p.phone for p in answer.people}
+
+    reached = await phones()
+    assert reached[user["id"]] == msisdn
+    # The global administrator is still reached on the main number, their login.
+    assert company.main_number in reached.values()
+
+    await api.patch(f"/api/v1/users/{user['id']}", headers=headers, json={"phone": ""})
+    assert (await phones())[user["id"]] == ""

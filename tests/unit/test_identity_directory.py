@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.identity.domain import PRESET_ROLES, Assignment, User, access_of
-from services.identity.domain.directory import checked_permission, person_of
+from services.identity.domain.directory import checked_permission, person_of, phone_of
 from services.kit.errors import InvalidArgument
 
 
@@ -46,6 +46,19 @@ def test_a_user_with_a_login_has_no_phone_and_the_default_language():
     accountant = user("buh", "accountant")
     person = person_of(accountant, access(accountant), "finance.view", "")
     assert person is not None and person.phone == "" and person.locale == "ru"
+
+
+def test_a_user_with_a_phone_of_their_own_is_reached_there():
+    accountant = replace(user("buh", "accountant"), phone="79031112233")
+    person = person_of(accountant, access(accountant), "finance.view", "")
+    assert person is not None and person.phone == "79031112233"
+    assert phone_of(accountant) == "79031112233"
+
+
+def test_the_own_phone_comes_before_the_main_number_login():
+    admin = replace(user("79161234567", "global_admin"), phone="79031112233")
+    assert phone_of(admin) == "79031112233"
+    assert phone_of(replace(admin, phone="")) == "79161234567"
 
 
 def test_a_subtree_holder_is_listed_but_not_company_wide():

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.fields import OPTIONAL_MSISDN_PATTERN
 from services.identity import domain
 from services.identity.domain import (
     ALL_PERMISSIONS,
@@ -158,6 +159,40 @@ def test_password_policy_accepts_8_to_128(password):
 def test_login_is_a_normalised_number_or_a_lower_case_name():
     assert domain.normalize_login(" 8 (916) 123-45-67 ") == "79161234567"
     assert domain.normalize_login("Ivanov.P") == "ivanov.p"
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("+7 (916) 123-45-67", "79161234567"),
+        ("8 916 123 45 67", "79161234567"),
+        ("9161234567", "79161234567"),
+        ("79161234567", "79161234567"),
+        ("", ""),  # none: on an update it clears the user's number
+        ("   ", ""),
+    ],
+)
+def test_a_users_own_phone_is_stored_as_the_msisdn_and_blank_is_none(raw, stored):
+    assert domain.checked_user_fields(phone=raw) == {"phone": stored}
+
+
+@pytest.mark.parametrize(
+    "raw", ["12345", "+1 212 555-01-23", "74951234567", "8 495 123-45-67", "79161234567x"]
+)
+def test_a_phone_that_is_no_mobile_number_is_refused_by_its_field(raw):
+    with pytest.raises(InvalidArgument) as refused:
+        domain.checked_user_fields(full_name="Иванова Анна", phone=raw)
+    assert refused.value.fields == {"phone": "a mobile number, e.g. +7 916 123-45-67"}
+
+
+def test_a_phone_left_out_is_not_touched():
+    assert "phone" not in domain.checked_user_fields(full_name="Иванова Анна")
+
+
+@given(st.from_regex(OPTIONAL_MSISDN_PATTERN, fullmatch=True))
+def test_every_phone_the_gateway_lets_through_identity_accepts(raw):
+    """The REST schema's pattern (gateway/fields.py) is never wider than identity's rule."""
+    assert "phone" in domain.checked_user_fields(phone=raw)
 
 
 def registration(**overrides) -> Registration:

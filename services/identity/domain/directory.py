@@ -35,9 +35,10 @@ def checked_permission(permission: str) -> str:
 
 
 def phone_of(user: User) -> str:
-    """Users keep no phone of their own; the global administrator's login is the company's
-    main number, and an SMS reaches them there."""
-    return normalize_msisdn(user.login) or ""
+    """Where an SMS reaches the user: their own mobile number when they gave one, else their
+    login when it is a number (the global administrator's login is the company's main
+    number)."""
+    return user.phone or normalize_msisdn(user.login) or ""
 
 
 def person_of(user: User, access: Access, permission: str, locale: str) -> Person | None:

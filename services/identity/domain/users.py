@@ -44,6 +44,8 @@ class User:
     assignments: tuple[Assignment, ...] = field(default_factory=tuple)
     # Mirrors the user's two-factor settings (kept apart, with the secret) for display.
     two_factor_enabled: bool = False
+    # The user's own mobile number (MSISDN), where SMS notices reach them; "" when none.
+    phone: str = ""
 
     def ensure_can_log_in(self) -> None:
         if self.status != USER_ACTIVE:
@@ -60,10 +62,26 @@ USER_LOGIN = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
 FULL_NAME_MAX = 200
 
 
+PHONE_HINT = "a mobile number, e.g. +7 916 123-45-67"
+
+
+def checked_phone(raw: str) -> str | None:
+    """A user's own mobile number as the 11-digit MSISDN; "" (none) when blank; None when
+    it is not a Russian mobile number."""
+    if not raw.strip():
+        return ""
+    return normalize_msisdn(raw)
+
+
 def checked_user_fields(
-    *, login: str | None = None, full_name: str | None = None, email: str | None = None
+    *,
+    login: str | None = None,
+    full_name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
 ) -> dict[str, str]:
-    """Validates what is given; returns the normalised values by field name."""
+    """Validates what is given; returns the normalised values by field name. A blank phone
+    is "" (none: it clears the user's number)."""
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     if login is not None:
@@ -86,6 +104,12 @@ def checked_user_fields(
             errors["email"] = "not an e-mail address"
         else:
             values["email"] = normalized_email
+    if phone is not None:
+        normalized_phone = checked_phone(phone)
+        if normalized_phone is None:
+            errors["phone"] = PHONE_HINT
+        else:
+            values["phone"] = normalized_phone
     if errors:
         raise InvalidArgument("the user's details are not valid", errors)
     return values

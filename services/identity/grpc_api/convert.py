@@ -62,6 +62,7 @@ def user_message(user: User) -> pb.User:
         assignments=[assignment_message(a) for a in user.assignments],
         created_at=timestamp(user.created_at),
         two_factor_enabled=user.two_factor_enabled,
+        phone=user.phone,
     )
 
 

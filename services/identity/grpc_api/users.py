@@ -45,6 +45,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
             email=request.email,
             password=request.password,
             assignments=assignments_from(list(request.assignments)),
+            phone=request.phone,
         )
         return pb.CreateUserResponse(user=user_message(user))
 
@@ -57,6 +58,7 @@ class UserServicer(pb_grpc.UserServiceServicer):
             full_name=request.full_name if request.HasField("full_name") else None,
             email=request.email if request.HasField("email") else None,
             status=status_name(request.status),
+            phone=request.phone if request.HasField("phone") else None,
         )
         return pb.UpdateUserResponse(user=user_message(user))
 

@@ -66,9 +66,12 @@ class UserCases:
         email: str,
         password: str,
         assignments: Sequence[Assignment],
+        phone: str = "",
     ) -> User:
         _, access = await self._manager(caller)
-        fields = domain.checked_user_fields(login=login, full_name=full_name, email=email)
+        fields = domain.checked_user_fields(
+            login=login, full_name=full_name, email=email, phone=phone
+        )
         domain.check_password_policy(password)
         granted = await self._checked_grant(access, assignments)
         user = User(
@@ -77,6 +80,7 @@ class UserCases:
             login=fields["login"],
             full_name=fields["full_name"],
             email=fields["email"],
+            phone=fields["phone"],
             password_hash=await hash_password(password),
             created_at=self._deps.clock(),
             assignments=granted,
@@ -92,10 +96,12 @@ class UserCases:
         full_name: str | None = None,
         email: str | None = None,
         status: str | None = None,
+        phone: str | None = None,
     ) -> User:
+        """Changes what is given (None: unchanged); an empty phone clears the user's."""
         actor, access = await self._manager(caller)
         target = await self._managed_target(access, user_id)
-        fields = domain.checked_user_fields(full_name=full_name, email=email)
+        fields = domain.checked_user_fields(full_name=full_name, email=email, phone=phone)
         updated = replace(target, **fields)
         if status is not None and status != target.status:
             domain.ensure_not_self(actor, target, "deactivate")

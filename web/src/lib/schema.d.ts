@@ -254,7 +254,8 @@ export interface paths {
         head?: never;
         /**
          * Update User
-         * @description Change a user's name, e-mail or status (deactivating ends their sessions).
+         * @description Change a user's name, e-mail, mobile number or status (deactivating ends their
+         *     sessions).
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -4371,6 +4372,13 @@ export interface components {
             password: string;
             /** Assignments */
             assignments?: components["schemas"]["Assignment"][];
+            /**
+             * Phone
+             * @description the user's own mobile number, where SMS notices reach them (any usual form); empty or absent: none
+             * @default
+             * @example +7 916 123-45-67
+             */
+            phone: string;
         };
         /** UserOut */
         UserOut: {
@@ -4391,6 +4399,12 @@ export interface components {
              * @default false
              */
             two_factor_enabled: boolean;
+            /**
+             * Phone
+             * @description the user's own mobile number (11 digits, 79161234567), where SMS notices reach them; null when they have none
+             * @example 79161234567
+             */
+            phone: string | null;
         };
         /** UserPage */
         UserPage: {
@@ -4407,6 +4421,11 @@ export interface components {
             email?: string | null;
             /** Status */
             status?: ("active" | "deactivated") | null;
+            /**
+             * Phone
+             * @description the user's own mobile number (any usual form); an empty one clears it
+             */
+            phone?: string | null;
         };
         /** NewAccountIn */
         gateway__routers__accounts__NewAccountIn: {

@@ -1,5 +1,5 @@
-// Users of the company: the list, a new user (login, full name, e-mail, password),
-// deactivation and deletion, and each user's roles with their scopes.
+// Users of the company: the list, a new user (login, full name, e-mail, password, mobile
+// number), deactivation and deletion, each user's mobile number and roles with their scopes.
 import { Alert, Badge, Button, Card, Group, PasswordInput, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
@@ -8,8 +8,10 @@ import { PagedTable } from "../../components/PagedTable";
 import { ProblemAlert } from "../../components/ProblemAlert";
 import { api, fieldError, ok } from "../../lib/api";
 import { useMe } from "../../lib/auth";
+import { formatMsisdn } from "../../lib/format";
 import { Assignments } from "./Assignments";
 import { useRoles, useScopeName, useUsers, type User } from "./hooks";
+import { UserPhone } from "./UserPhone";
 
 export function Users() {
   const { t } = useTranslation();
@@ -66,6 +68,11 @@ export function Users() {
                 <Text size="xs" c="dimmed">
                   {user.email}
                 </Text>
+                {user.phone ? (
+                  <Text size="xs" c="dimmed">
+                    {formatMsisdn(user.phone)}
+                  </Text>
+                ) : null}
               </Table.Td>
               <Table.Td>
                 {user.assignments.length === 0 ? (
@@ -128,6 +135,7 @@ export function Users() {
           )}
         />
       </Card>
+      {chosen ? <UserPhone key={chosen.id} user={chosen} /> : null}
       {chosen ? <Assignments key={chosen.id} user={chosen} onClose={() => setEditing(null)} /> : null}
     </Stack>
   );
@@ -136,11 +144,13 @@ export function Users() {
 function NewUser({ onCreated }: { onCreated: (user: User) => void }) {
   const { t } = useTranslation();
   const client = useQueryClient();
-  const empty = { login: "", full_name: "", email: "", password: "" };
+  const empty = { login: "", full_name: "", email: "", password: "", phone: "" };
+  // The mobile number is optional: SMS notices need it, nothing else does.
+  const optional: (keyof typeof empty)[] = ["phone"];
   const [form, setForm] = useState(empty);
   const [missing, setMissing] = useState<string[]>([]);
   const create = useMutation({
-    mutationFn: () => ok(api.POST("/api/v1/users", { body: form })),
+    mutationFn: () => ok(api.POST("/api/v1/users", { body: { ...form, phone: form.phone.trim() } })),
     onSuccess: (user) => {
       setForm(empty);
       void client.invalidateQueries({ queryKey: ["users"] });
@@ -149,7 +159,9 @@ function NewUser({ onCreated }: { onCreated: (user: User) => void }) {
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const absent = Object.entries(form).filter(([, v]) => !v.trim()).map(([k]) => k);
+    const absent = Object.entries(form)
+      .filter(([k, v]) => !optional.includes(k as keyof typeof empty) && !v.trim())
+      .map(([k]) => k);
     setMissing(absent);
     if (absent.length === 0) create.mutate();
   };
@@ -160,7 +172,7 @@ function NewUser({ onCreated }: { onCreated: (user: User) => void }) {
       setForm((f) => ({ ...f, [name]: value }));
     },
     error: missing.includes(name) ? t("bulk.required") : fieldError(create.error, name),
-    required: true,
+    required: !optional.includes(name),
   });
   return (
     <Card withBorder component="form" onSubmit={submit} noValidate aria-labelledby="new-user-title">
@@ -173,8 +185,9 @@ function NewUser({ onCreated }: { onCreated: (user: User) => void }) {
           <TextInput label={t("admin.fullName")} {...field("full_name")} />
           <TextInput label={t("admin.email")} type="email" {...field("email")} />
           <PasswordInput label={t("admin.password")} autoComplete="new-password" description={t("admin.passwordHint")} {...field("password")} />
+          <TextInput label={t("admin.phone")} inputMode="tel" autoComplete="off" description={t("admin.phoneHint")} {...field("phone")} />
         </SimpleGrid>
-        {create.error && !fieldError(create.error, "login", "full_name", "email", "password") ? (
+        {create.error && !fieldError(create.error, "login", "full_name", "email", "password", "phone") ? (
           <ProblemAlert error={create.error} />
         ) : null}
         {create.data ? (
