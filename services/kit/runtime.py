@@ -38,6 +38,7 @@ from services.kit.replays import ReplayJournal
 from services.kit.settings import Settings
 from services.kit.tracing import untraced
 from services.kit.work_queue import DueJobs, Housekeeping, JobHandler, WorkQueue, take_work
+from vm.common.v1 import common_pb2
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +132,13 @@ class ServiceRuntime:
         caller = current_caller()
         event = new_event(
             f"vm.{self.name}.request.denied.v1",
-            {
-                "method": method,
-                "reason": error.reason,
-                "detail": error.message,
-                "caller": caller.user_id or caller.kind,
-                "client_address": client_address_var.get(),
-            },
+            common_pb2.RequestDenied(
+                method=method,
+                reason=error.reason,
+                detail=error.message,
+                caller=caller.user_id or caller.kind,
+                client_address=client_address_var.get() or "",
+            ),
             source=f"/services/{self.name}",
             company_id=caller.company_id,
             subject=method,

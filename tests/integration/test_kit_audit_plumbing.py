@@ -24,7 +24,7 @@ from services.kit.grpc_server import AccessPolicy, create_server
 from services.kit.outbox import OUTBOX
 from services.kit.runtime import ServiceRuntime
 from services.kit.settings import Settings
-from tests.support.kit import CONSUMER, eventually, make_consumer
+from tests.support.kit import eventually, make_consumer
 
 pytestmark = pytest.mark.integration
 
@@ -147,9 +147,14 @@ async def call(port: int, method: str, authorization: str | None = None) -> grpc
     return grpc.StatusCode.OK
 
 
+# The probe service runs as one of ours: its denials are `vm.tickets.request.denied.v1`, an
+# event type the protos register (a made-up service's would be refused).
+SERVICE = "tickets"
+
+
 @pytest.fixture
 async def service(settings: Settings, signing_key) -> AsyncIterator[ServiceRuntime]:
-    runtime = ServiceRuntime.create(CONSUMER, settings)
+    runtime = ServiceRuntime.create(SERVICE, settings)
     await runtime.start(
         servicers=[(add_probe, HANDLERS)],
         service_names=[PROBE],
@@ -164,7 +169,7 @@ async def service(settings: Settings, signing_key) -> AsyncIterator[ServiceRunti
 
 async def denials(runtime: ServiceRuntime) -> list[tuple[Event, bool]]:
     """Each denied-request event in the service's outbox, and whether the relay sent it."""
-    cursor = runtime.db[OUTBOX].find({"type": f"vm.{CONSUMER}.request.denied.v1"})
+    cursor = runtime.db[OUTBOX].find({"type": f"vm.{SERVICE}.request.denied.v1"})
     return [(decode_event(d["body"]), d["sent_at"] is not None) async for d in cursor]
 
 
@@ -183,7 +188,7 @@ async def test_a_refused_call_is_recorded_with_who_what_why_and_from_where(servi
     [(event, _)] = await denials(service)
     assert (event.actor, event.actor_kind, event.company_id) == ("usr_p", "user", "cmp_p")
     assert event.subject == f"/{PROBE}/Forbidden"
-    assert event.source == f"/services/{CONSUMER}"
+    assert event.source == f"/services/{SERVICE}"
     assert event.data == {
         "method": f"/{PROBE}/Forbidden",
         "reason": "PERMISSION_DENIED",

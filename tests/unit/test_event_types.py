@@ -17,6 +17,7 @@ from services.kit.event_types import (
     payload_type,
 )
 from services.kit.events import EVENT_TYPE, decode_event, encode_event, new_event, read_payload
+from services.kit.settings import SERVICE_NAMES
 from vm.billing.events.v1 import events_pb2 as billing_events
 from vm.catalog.events.v1 import events_pb2 as catalog_events
 from vm.common.v1 import common_pb2
@@ -127,6 +128,12 @@ def test_each_service_that_runs_operations_tells_them_as_operation_updated():
     assert told == {"catalog", "billing", "documents", "notifications"}
 
 
+def test_every_service_records_a_refused_call_as_request_denied():
+    # kit/runtime.py names it vm.<its service>.request.denied.v1, for every service.
+    denied = {service_of(t) for t in event_types_of(common_pb2.RequestDenied)}
+    assert denied == set(SERVICE_NAMES)
+
+
 def test_payload_type_answers_the_registered_message():
     assert payload_type("vm.catalog.number.added.v1") is catalog_events.NumberAdded
     assert payload_type("vm.billing.operation.updated.v1") is common_pb2.OperationUpdated
@@ -176,6 +183,6 @@ def test_read_payload_refuses_another_message_for_a_registered_type():
 
 
 def test_read_payload_of_an_unregistered_type_needs_the_message_named():
-    event = new_event("vm.billing.request.denied.v1", {"reason": "no"}, source="/t")
+    event = new_event("vm.billing.request.refused.v1", {"reason": "no"}, source="/t")
     with pytest.raises(ValueError, match="not registered"):
         read_payload(event)
