@@ -11,10 +11,10 @@ documents, which forwards a cancel to the service that runs the operation.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Literal, Self, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Self, Union
 
 from fastapi import APIRouter, Path, Query
-from google.protobuf import struct_pb2
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -101,47 +101,72 @@ class Targets(BaseModel):
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # The request's action message of the type; its fields are named as the params.
+    message_type: ClassVar[type[Message]]
+
+    def message(self) -> Message:
+        return self.message_type(**self.model_dump())
 
 
 class TariffParams(_Params):
+    message_type = pb.ChangeTariffAction
     tariff_id: ParamId
     settings: dict[Annotated[str, Field(max_length=64)], bool | int | str] = Field(
         default_factory=dict, max_length=20
     )
 
+    def message(self) -> Message:
+        # The message holds each setting as text, as catalog reads it: true → "true".
+        settings = {name: _setting_text(value) for name, value in self.settings.items()}
+        return pb.ChangeTariffAction(tariff_id=self.tariff_id, settings=settings)
+
+
+def _setting_text(value: bool | int | str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
 
 class ServiceParams(_Params):
+    message_type = pb.ServiceAction
     service_id: ParamId
 
 
 class BlockParams(_Params):
+    message_type = pb.BlockAction
     type: BlockType
 
 
 class LimitParams(_Params):
+    message_type = pb.SetLimitAction
     kind: LimitKind
     amount: whole_number(1, LIMIT_AMOUNT_MAX) = Field(description="kopecks")  # type: ignore[valid-type]
     action: LimitAction
 
 
 class LimitKindParams(_Params):
+    message_type = pb.LimitKindAction
     kind: LimitKind
 
 
 class ForwardingParams(_Params):
+    message_type = pb.SetForwardingAction
     condition: ForwardingCondition
     target: str = Field(min_length=1, max_length=32, pattern=PHONE_PATTERN)
 
 
 class ForwardingConditionParams(_Params):
+    message_type = pb.ForwardingConditionAction
     condition: ForwardingCondition
 
 
 class NodeParams(_Params):
+    message_type = pb.NodeAction
     node_id: ParamId
 
 
 class AccountParams(_Params):
+    message_type = pb.AccountAction
     account_id: ParamId
 
 
@@ -289,18 +314,17 @@ async def start_operation(
 ) -> OperationOut:
     """One change for many numbers (a list or a node's subtree), each needing the type's
     permission where the number is; the operation runs in the background."""
-    params = struct_pb2.Struct()
-    params.update(body.params.model_dump())  # type: ignore[attr-defined]
+    request = pb.StartBulkOperationRequest(
+        msisdns=body.msisdns or [],
+        node_id=body.node_id or "",
+        dry_run=body.dry_run,  # type: ignore[attr-defined]
+        scheduled_at=_scheduled(body),
+        idempotency_key=key,
+    )
+    # The oneof's field is named as the type.
+    getattr(request, body.type).CopyFrom(body.params.message())  # type: ignore[attr-defined]
     response = await backends.bulk_operations.StartBulkOperation(
-        pb.StartBulkOperationRequest(
-            type=body.type,  # type: ignore[attr-defined]
-            msisdns=body.msisdns or [],
-            node_id=body.node_id or "",
-            params=params,
-            dry_run=body.dry_run,  # type: ignore[attr-defined]
-            scheduled_at=_scheduled(body),
-            idempotency_key=key,
-        ),
+        request,
         metadata=credential.metadata,
         timeout=TIMEOUT,
     )

@@ -2,7 +2,8 @@
 process, with progress and a result per number; a subtree or a list; dry runs change
 nothing; a number the network refuses fails alone and stays as it was; scheduled ones are
 cancellable; idempotency keys; other companies see nothing; a worker killed mid-job is
-replaced and every number is changed exactly once."""
+replaced and every number is changed exactly once. Over gRPC, the deprecated `type` +
+`params` still work as the `action` oneof does."""
 
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ import signal
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import grpc
 import httpx
 import pytest
+from google.protobuf import struct_pb2
 
+from services.kit.errors import read_remote_error
+from services.kit.grpc_client import call_metadata
 from tests.e2e.test_billing import billed_numbers, open_account
 from tests.e2e.test_catalog_catalogue import a_tariff, define_tariff, unique
 from tests.e2e.test_catalog_hierarchy import three_levels
@@ -24,6 +29,8 @@ from tests.e2e.test_catalog_numbers import give_number, give_numbers, outbox_eve
 from tests.e2e.test_identity_flows import bearer, register
 from tests.support.kit import eventually
 from tests.support.system import PROVISIONING_FAILS, RunningSystem
+from vm.catalog.v1 import bulk_operations_pb2 as pb
+from vm.catalog.v1 import bulk_operations_pb2_grpc as pb_grpc
 
 pytestmark = pytest.mark.e2e
 
@@ -463,6 +470,69 @@ async def test_bad_requests_are_refused_with_the_field_and_create_nothing(
     assert (await api.get("/api/v1/operations", headers=admin)).json()["items"] == []
     for msisdn in numbers:
         assert (await card(api, admin, msisdn))["status"] == "active"
+
+
+def deprecated_request(operation_type: str, params: dict, **fields) -> pb.StartBulkOperationRequest:
+    struct = struct_pb2.Struct()
+    struct.update(params)
+    return pb.StartBulkOperationRequest(type=operation_type, params=struct, **fields)
+
+
+async def test_over_grpc_the_deprecated_type_and_params_work_as_the_action_does(
+    system, admin, placed
+):
+    """The gateway sends the `action` oneof; a client of the old contract still sends
+    `type` and `params` (a Struct), and gets the same operation and the same field errors."""
+    numbers = placed["root"]
+    metadata = call_metadata(admin["authorization"])
+    async with grpc.aio.insecure_channel(system.settings.catalog_addr) as channel:
+        stub = pb_grpc.BulkOperationServiceStub(channel)
+
+        async def fields_refused(request: pb.StartBulkOperationRequest) -> set[str]:
+            with pytest.raises(grpc.aio.AioRpcError) as raised:
+                await stub.StartBulkOperation(request, metadata=metadata)
+            error = read_remote_error(raised.value)
+            assert error.code == grpc.StatusCode.INVALID_ARGUMENT, error
+            return set(error.fields)
+
+        by_action = await stub.StartBulkOperation(
+            pb.StartBulkOperationRequest(
+                msisdns=numbers, dry_run=True, block=pb.BlockAction(type="voluntary")
+            ),
+            metadata=metadata,
+        )
+        by_type = await stub.StartBulkOperation(
+            deprecated_request("block", {"type": " voluntary "}, msisdns=numbers, dry_run=True),
+            metadata=metadata,
+        )
+        for op in (by_action.operation, by_type.operation):
+            assert (op.type, op.total, op.dry_run) == ("block", len(numbers), True)
+
+        limit = {"kind": "data", "amount": 0, "action": "block"}
+        assert (
+            await fields_refused(
+                pb.StartBulkOperationRequest(msisdns=numbers, set_limit=pb.SetLimitAction(**limit))
+            )
+            == await fields_refused(deprecated_request("set_limit", limit, msisdns=numbers))
+            == {"params.amount"}
+        )
+        assert (
+            await fields_refused(
+                pb.StartBulkOperationRequest(msisdns=numbers, block=pb.BlockAction(type=" "))
+            )
+            == await fields_refused(deprecated_request("block", {"type": " "}, msisdns=numbers))
+            == {"params.type"}
+        )
+        extra = {"type": "voluntary", "colour": "red"}
+        assert await fields_refused(deprecated_request("block", extra, msisdns=numbers)) == {
+            "params.colour"
+        }
+        half = {"kind": "data", "amount": 10.5, "action": "block"}
+        assert await fields_refused(deprecated_request("set_limit", half, msisdns=numbers)) == {
+            "params.amount"
+        }
+        assert await fields_refused(deprecated_request("explode", {}, msisdns=numbers)) == {"type"}
+        assert await fields_refused(pb.StartBulkOperationRequest(msisdns=numbers)) == {"action"}
 
 
 # ---------------------------------------------------------------- SMS

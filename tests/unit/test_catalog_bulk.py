@@ -1,5 +1,6 @@
-"""Bulk operations' rules: each type's params read into one typed action or refused with
-the field at fault; targets; the schedule; progress."""
+"""Bulk operations' rules: each typed action checked or refused with the field at fault,
+stored operations read back (those stored before the typed request too); targets; the
+schedule; progress."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ import pytest
 from services.catalog.domain import bulk
 from services.catalog.domain.bulk import (
     ChangeTariff,
+    ConnectService,
+    DisconnectService,
     MoveToAccount,
     MoveToNode,
     Progress,
     RemoveBlock,
     RemoveForwarding,
     RemoveLimit,
+    SendSms,
     SetBlock,
     SetForwarding,
     SetLimit,
@@ -23,6 +27,7 @@ from services.catalog.domain.bulk import (
     checked_schedule,
     checked_sms_text,
     checked_targets,
+    stored_action,
 )
 from services.kit.errors import InvalidArgument, NotAllowed
 
@@ -30,73 +35,110 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    ("operation_type", "params", "action"),
+    ("draft", "action"),
     [
-        (
-            "change_tariff",
-            {"tariff_id": " biz ", "settings": {"minutes": 300.0, "roaming": True}},
-            ChangeTariff("biz", {"minutes": "300", "roaming": "true"}),
-        ),
-        ("block", {"type": "lost_stolen"}, SetBlock("lost_stolen")),
-        ("unblock", {"type": "voluntary"}, RemoveBlock("voluntary")),
-        (
-            "set_forwarding",
-            {"condition": "busy", "target": "8 (495) 123-45-67"},
-            SetForwarding("busy", "74951234567"),
-        ),
-        ("remove_forwarding", {"condition": "no_reply"}, RemoveForwarding("no_reply")),
-        (
-            "set_limit",
-            {"kind": "data", "amount": 50_000, "action": "notify"},
-            SetLimit("data", 50_000, "notify"),
-        ),
-        (
-            "set_limit",
-            {"kind": "total", "amount": 1000.0, "action": "block"},
-            SetLimit("total", 1000, "block"),
-        ),
-        ("remove_limit", {"kind": "sms"}, RemoveLimit("sms")),
-        ("move_to_node", {"node_id": "nod_1"}, MoveToNode("nod_1")),
-        ("move_to_account", {"account_id": "acc_1"}, MoveToAccount("acc_1")),
+        (ChangeTariff(" biz ", {"minutes": "300"}), ChangeTariff("biz", {"minutes": "300"})),
+        (ConnectService(" svc_1 "), ConnectService("svc_1")),
+        (DisconnectService("svc_1"), DisconnectService("svc_1")),
+        (SetBlock(" lost_stolen "), SetBlock("lost_stolen")),
+        (RemoveBlock("voluntary"), RemoveBlock("voluntary")),
+        (SetForwarding("busy", "8 (495) 123-45-67"), SetForwarding("busy", "74951234567")),
+        (RemoveForwarding("no_reply"), RemoveForwarding("no_reply")),
+        (SetLimit(" data ", 50_000, "notify"), SetLimit("data", 50_000, "notify")),
+        (RemoveLimit("sms"), RemoveLimit("sms")),
+        (MoveToNode("nod_1"), MoveToNode("nod_1")),
+        (MoveToAccount("acc_1"), MoveToAccount("acc_1")),
+        (SendSms("  Привет  "), SendSms("Привет")),
     ],
 )
-def test_each_type_reads_its_params(operation_type, params, action):
-    assert checked_action(operation_type, params) == action
+def test_each_action_is_checked_trimmed_and_normalised(draft, action):
+    assert checked_action(draft) == action
 
 
 @pytest.mark.parametrize(
-    ("operation_type", "params", "field"),
+    ("draft", "field"),
     [
-        ("explode", {}, "type"),
-        ("sms", {"text": "hi"}, "type"),  # an SMS is its own request, not a bulk type
-        ("block", {}, "params.type"),
-        ("block", {"type": "bogus"}, "type"),
-        ("block", {"type": "voluntary", "colour": "red"}, "params.colour"),
-        ("change_tariff", {"tariff_id": ""}, "params.tariff_id"),
-        ("change_tariff", {"tariff_id": "t", "settings": ["x"]}, "params.settings"),
-        ("set_limit", {"kind": "data", "amount": 10.5, "action": "block"}, "params.amount"),
-        ("set_limit", {"kind": "data", "amount": 0, "action": "block"}, "params.amount"),
-        ("set_limit", {"kind": "data", "amount": -5, "action": "block"}, "params.amount"),
-        ("set_limit", {"kind": "data", "amount": True, "action": "block"}, "params.amount"),
-        ("set_limit", {"kind": "data", "amount": "100", "action": "block"}, "params.amount"),
-        ("set_limit", {"kind": "data", "amount": 10**13, "action": "block"}, "params.amount"),
-        ("set_limit", {"kind": "gold", "amount": 100, "action": "block"}, "params.kind"),
-        ("set_limit", {"kind": "data", "amount": 100, "action": "shout"}, "params.action"),
-        ("set_forwarding", {"condition": "busy", "target": "abc"}, "target"),
-        ("set_forwarding", {"condition": "sometimes", "target": "+74951234567"}, "condition"),
-        ("move_to_node", {"node_id": "x" * 65}, "params.node_id"),
+        (SetBlock(""), "params.type"),
+        (SetBlock("bogus"), "type"),
+        (ChangeTariff("  "), "params.tariff_id"),
+        (ConnectService("x" * 65), "params.service_id"),
+        (SetLimit("data", 0, "block"), "params.amount"),
+        (SetLimit("data", -5, "block"), "params.amount"),
+        (SetLimit("data", bulk.LIMIT_AMOUNT_MAX + 1, "block"), "params.amount"),
+        (SetLimit("gold", 100, "block"), "params.kind"),
+        (SetLimit("data", 100, "shout"), "params.action"),
+        (RemoveLimit(""), "params.kind"),
+        (SetForwarding("busy", "abc"), "target"),
+        (SetForwarding("sometimes", "+74951234567"), "condition"),
+        (SetForwarding("busy", ""), "params.target"),
+        (RemoveForwarding(""), "params.condition"),
+        (MoveToNode("x" * 65), "params.node_id"),
+        (MoveToAccount(" "), "params.account_id"),
+        (SendSms(" "), "text"),
     ],
 )
-def test_bad_params_name_the_field(operation_type, params, field):
+def test_a_bad_action_names_the_field(draft, field):
     with pytest.raises(InvalidArgument) as refused:
-        checked_action(operation_type, params)
+        checked_action(draft)
     assert field in refused.value.fields
 
 
 def test_a_system_block_is_refused_with_its_reason():
     with pytest.raises(NotAllowed) as refused:
-        checked_action("block", {"type": "financial"})
+        checked_action(SetBlock("financial"))
     assert refused.value.reason == "SYSTEM_BLOCK"
+
+
+def test_an_action_is_stored_by_its_type_and_fields_and_read_back():
+    for action in (
+        ChangeTariff("biz", {"roaming": "true"}),
+        SetBlock("voluntary"),
+        SetLimit("data", 50_000, "notify"),
+        SendSms("Привет"),
+    ):
+        stored = bulk.action_params(action)
+        assert stored_action(action.operation_type, stored) == action
+    assert bulk.action_params(SetBlock("voluntary")) == {"type": "voluntary"}
+
+
+@pytest.mark.parametrize(
+    ("operation_type", "params", "action"),
+    [
+        # Stored before the typed request: the request's JSON as it came.
+        (
+            "change_tariff",
+            {"tariff_id": " biz ", "settings": {"minutes": 300.0, "roaming": True, "x": "y"}},
+            ChangeTariff("biz", {"minutes": "300", "roaming": "true", "x": "y"}),
+        ),
+        ("change_tariff", {"tariff_id": "biz"}, ChangeTariff("biz")),
+        (
+            "set_limit",
+            {"kind": "total", "amount": 1000.0, "action": "block"},
+            SetLimit("total", 1000, "block"),
+        ),
+        ("block", {"type": "lost_stolen"}, SetBlock("lost_stolen")),
+        (
+            "set_forwarding",
+            {"condition": "busy", "target": "8 (495) 123-45-67"},
+            SetForwarding("busy", "74951234567"),
+        ),
+        ("sms", {"text": "Привет"}, SendSms("Привет")),
+    ],
+)
+def test_an_operation_stored_before_the_typed_request_is_still_read(operation_type, params, action):
+    assert stored_action(operation_type, params) == action
+
+
+def test_an_unknown_stored_type_names_the_type():
+    with pytest.raises(InvalidArgument) as refused:
+        stored_action("explode", {})
+    assert "type" in refused.value.fields
+
+
+def test_every_bulk_type_has_its_action():
+    assert set(bulk.BULK_CHANGES) == set(bulk.PERMISSIONS) - {bulk.SMS}
+    for operation_type, change in bulk.BULK_CHANGES.items():
+        assert change.operation_type == operation_type
 
 
 def test_targets_are_a_list_or_a_node_never_both_never_none():

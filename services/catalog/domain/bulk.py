@@ -2,7 +2,7 @@
 result for each number.
 
 Pure and synchronous. A request names its numbers (a list, or a node's subtree) and an
-action; `checked_action` turns the request's `params` into one typed action or refuses
+action; `checked_action` checks the typed action (trimmed, within its bounds) or refuses
 it with the precise field at fault, before anything is created. An operation then moves
 `pending → running → succeeded | partially_failed | failed`, or to `cancelled` (before it
 starts, or between two batches: what was done stays done). Each number's result is
@@ -15,9 +15,9 @@ unchanged has succeeded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from services.catalog.domain.catalogue import Catalogue, check_tariff_settings
 from services.catalog.domain.numbers import checked_msisdns
@@ -42,74 +42,135 @@ TARGETS_MAX = 20_000  # numbers in one request's list (a subtree may hold more)
 SCHEDULE_AHEAD_MAX = timedelta(days=90)
 SMS_TEXT_MAX = 670  # ten parts of a Cyrillic SMS (67 characters each)
 LIMIT_AMOUNT_MAX = 100_000_000_00  # 100 million roubles in kopecks: anything above is a typo
+TEXT_MAX = 64  # an id, a kind, a condition... in an action
 
 # --- the actions --------------------------------------------------------------------
 
 SMS = "sms"
 
 
+# Each action is a draft until `checked`: its fields are named as the request's params (and
+# as the stored operation's), so a stored one is its class called with them.
+
+
 @dataclass(frozen=True)
 class ChangeTariff:
+    operation_type: ClassVar[str] = "change_tariff"
     tariff_id: str
-    settings: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, str] = field(default_factory=dict)  # setting → its value as text
+
+    def checked(self) -> ChangeTariff:
+        # The settings are checked against the tariff (check_against_catalogue).
+        return ChangeTariff(_text("tariff_id", self.tariff_id), dict(self.settings))
 
 
 @dataclass(frozen=True)
 class ConnectService:
+    operation_type: ClassVar[str] = "connect_service"
     service_id: str
+
+    def checked(self) -> ConnectService:
+        return ConnectService(_text("service_id", self.service_id))
 
 
 @dataclass(frozen=True)
 class DisconnectService:
+    operation_type: ClassVar[str] = "disconnect_service"
     service_id: str
+
+    def checked(self) -> DisconnectService:
+        return DisconnectService(_text("service_id", self.service_id))
 
 
 @dataclass(frozen=True)
 class SetBlock:
-    block_type: str
+    operation_type: ClassVar[str] = "block"
+    type: str  # of block: voluntary, lost_stolen
+
+    def checked(self) -> SetBlock:
+        return SetBlock(checked_block_type(_text("type", self.type)))
 
 
 @dataclass(frozen=True)
 class RemoveBlock:
-    block_type: str
+    operation_type: ClassVar[str] = "unblock"
+    type: str
+
+    def checked(self) -> RemoveBlock:
+        return RemoveBlock(checked_block_type(_text("type", self.type)))
 
 
 @dataclass(frozen=True)
 class SetForwarding:
+    operation_type: ClassVar[str] = "set_forwarding"
     condition: str
     target: str  # digits with the country code
+
+    def checked(self) -> SetForwarding:
+        condition = checked_condition(_text("condition", self.condition))
+        # Whether a number would forward to itself is each number's own refusal.
+        target = checked_forwarding_target(_text("target", self.target), msisdn="")
+        return SetForwarding(condition, target)
 
 
 @dataclass(frozen=True)
 class RemoveForwarding:
+    operation_type: ClassVar[str] = "remove_forwarding"
     condition: str
+
+    def checked(self) -> RemoveForwarding:
+        return RemoveForwarding(checked_condition(_text("condition", self.condition)))
 
 
 @dataclass(frozen=True)
 class MoveToNode:
+    operation_type: ClassVar[str] = "move_to_node"
     node_id: str
+
+    def checked(self) -> MoveToNode:
+        return MoveToNode(_text("node_id", self.node_id))
 
 
 @dataclass(frozen=True)
 class SetLimit:
+    operation_type: ClassVar[str] = "set_limit"
     kind: str
     amount: int  # kopecks a month
-    action: str
+    action: str  # what reaching it does
+
+    def checked(self) -> SetLimit:
+        return SetLimit(
+            _text("kind", self.kind, LIMIT_KINDS),
+            _kopecks("amount", self.amount),
+            _text("action", self.action, LIMIT_ACTIONS),
+        )
 
 
 @dataclass(frozen=True)
 class RemoveLimit:
+    operation_type: ClassVar[str] = "remove_limit"
     kind: str
+
+    def checked(self) -> RemoveLimit:
+        return RemoveLimit(_text("kind", self.kind, LIMIT_KINDS))
 
 
 @dataclass(frozen=True)
 class MoveToAccount:
+    operation_type: ClassVar[str] = "move_to_account"
     account_id: str
+
+    def checked(self) -> MoveToAccount:
+        return MoveToAccount(_text("account_id", self.account_id))
 
 
 @dataclass(frozen=True)
 class SendSms:
+    operation_type: ClassVar[str] = SMS
     text: str
+
+    def checked(self) -> SendSms:
+        return checked_sms_text(self.text)
 
 
 NumberChange = (
@@ -123,10 +184,30 @@ NumberChange = (
     | MoveToNode
 )
 AccountChange = SetLimit | RemoveLimit | MoveToAccount  # kept by billing
-Action = NumberChange | AccountChange | SendSms
+BulkChange = NumberChange | AccountChange
+Action = BulkChange | SendSms
 
 LIMIT_KINDS = ("total", "data", "roaming", "calls", "sms")
 LIMIT_ACTIONS = ("notify", "block")
+
+# type → its action (an SMS is its own request)
+BULK_CHANGES: dict[str, type[BulkChange]] = {
+    change.operation_type: change
+    for change in (
+        ChangeTariff,
+        ConnectService,
+        DisconnectService,
+        SetBlock,
+        RemoveBlock,
+        SetLimit,
+        RemoveLimit,
+        SetForwarding,
+        RemoveForwarding,
+        MoveToNode,
+        MoveToAccount,
+    )
+}
+BULK_TYPES = tuple(BULK_CHANGES)
 
 # type → the permission it needs where each number is
 PERMISSIONS: dict[str, str] = {
@@ -143,7 +224,6 @@ PERMISSIONS: dict[str, str] = {
     "move_to_account": "finance.settings",
     SMS: "numbers.sms",
 }
-BULK_TYPES = tuple(t for t in PERMISSIONS if t != SMS)
 
 # How a person reads each type in the journal and in documents.
 TITLES: dict[str, str] = {
@@ -166,16 +246,49 @@ def permission_for(operation_type: str) -> str:
     return PERMISSIONS[operation_type]
 
 
-def checked_action(operation_type: str, params: Mapping[str, Any]) -> Action:
-    """The typed action of a request, or the precise field at fault."""
-    if operation_type not in BULK_TYPES:
+def checked_action(draft: Action) -> Action:
+    """The action as it will run (trimmed, normalised), or the precise field at fault."""
+    return draft.checked()
+
+
+def check_bulk_type(operation_type: str) -> None:
+    if operation_type not in BULK_CHANGES:
         raise InvalidArgument(
             "unknown type of operation", {"type": f"one of: {', '.join(BULK_TYPES)}"}
         )
-    reader = _Params(params)
-    action = _ACTIONS[operation_type](reader)
-    reader.refuse_unknown()
-    return action
+
+
+def action_params(action: Action) -> dict[str, Any]:
+    """The action as the operation stores it: its fields by name."""
+    return asdict(action)
+
+
+def stored_action(operation_type: str, params: Mapping[str, Any]) -> Action:
+    """A stored operation's action, checked again as when it was asked. Operations stored
+    before the typed request kept its JSON params: an amount may be a float (1000.0), a
+    tariff setting true or 300."""
+    if operation_type == SMS:
+        return checked_sms_text(str(params.get("text", "")))
+    check_bulk_type(operation_type)
+    fields = dict(params)
+    if "amount" in fields:
+        fields["amount"] = int(fields["amount"])  # whole when it was checked
+    if "settings" in fields:
+        fields["settings"] = settings_text(fields["settings"] or {})
+    return checked_action(BULK_CHANGES[operation_type](**fields))
+
+
+def settings_text(settings: Mapping[str, Any]) -> dict[str, str]:
+    """Tariff settings as text: JSON's true and 300 (or 300.0) are "true" and "300"."""
+    return {str(name): _setting_text(value) for name, value in settings.items()}
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def checked_sms_text(text: str) -> SendSms:
@@ -189,105 +302,30 @@ def checked_sms_text(text: str) -> SendSms:
     return SendSms(cleaned)
 
 
-class _Params:
-    """The request's params, read field by field; a field never read is refused."""
-
-    def __init__(self, params: Mapping[str, Any]) -> None:
-        self._params = dict(params)
-        self._read: set[str] = set()
-
-    def text(self, name: str, *, choices: tuple[str, ...] = ()) -> str:
-        self._read.add(name)
-        value = self._params.get(name)
-        if not isinstance(value, str) or not value.strip():
-            hint = f"one of: {', '.join(choices)}" if choices else "required"
-            raise InvalidArgument(f"params.{name} is required", {f"params.{name}": hint})
-        value = value.strip()
-        if choices and value not in choices:
-            raise InvalidArgument(
-                f"params.{name} is not known", {f"params.{name}": f"one of: {', '.join(choices)}"}
-            )
-        if len(value) > 64:
-            raise InvalidArgument(
-                f"params.{name} is too long", {f"params.{name}": "at most 64 characters"}
-            )
-        return value
-
-    def kopecks(self, name: str) -> int:
-        self._read.add(name)
-        value = self._params.get(name)
-        # JSON numbers may arrive as floats (1000.0): whole ones are kopecks, others are not.
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidArgument(
-                f"params.{name} must be a whole number of kopecks",
-                {f"params.{name}": "a positive integer (kopecks)"},
-            )
-        if not 0 < value <= LIMIT_AMOUNT_MAX:
-            raise InvalidArgument(
-                f"params.{name} is out of range",
-                {f"params.{name}": f"from 1 to {LIMIT_AMOUNT_MAX} kopecks"},
-            )
-        return value
-
-    def settings(self, name: str) -> dict[str, str]:
-        self._read.add(name)
-        value = self._params.get(name) or {}
-        if not isinstance(value, Mapping):
-            raise InvalidArgument(
-                f"params.{name} must be an object", {f"params.{name}": "setting → value"}
-            )
-        return {str(k): _setting_text(v) for k, v in value.items()}
-
-    def refuse_unknown(self) -> None:
-        unknown = sorted(set(self._params) - self._read)
-        if unknown:
-            raise InvalidArgument(
-                "unknown params",
-                {f"params.{name}": "not a parameter of this type" for name in unknown},
-            )
+def _text(name: str, value: str, choices: tuple[str, ...] = ()) -> str:
+    """A text field of an action, trimmed; named `params.<name>` as the REST body names it."""
+    value = value.strip()
+    if not value:
+        hint = f"one of: {', '.join(choices)}" if choices else "required"
+        raise InvalidArgument(f"params.{name} is required", {f"params.{name}": hint})
+    if choices and value not in choices:
+        raise InvalidArgument(
+            f"params.{name} is not known", {f"params.{name}": f"one of: {', '.join(choices)}"}
+        )
+    if len(value) > TEXT_MAX:
+        raise InvalidArgument(
+            f"params.{name} is too long", {f"params.{name}": f"at most {TEXT_MAX} characters"}
+        )
+    return value
 
 
-def _setting_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _forwarding(params: _Params) -> SetForwarding:
-    condition = checked_condition(params.text("condition"))
-    # Whether a number would forward to itself is each number's own refusal.
-    return SetForwarding(condition, checked_forwarding_target(params.text("target"), msisdn=""))
-
-
-def _block(params: _Params) -> str:
-    return checked_block_type(params.text("type"))
-
-
-def _removed_forwarding(params: _Params) -> RemoveForwarding:
-    return RemoveForwarding(checked_condition(params.text("condition")))
-
-
-_ACTIONS: dict[str, Any] = {
-    "change_tariff": lambda p: ChangeTariff(p.text("tariff_id"), p.settings("settings")),
-    "connect_service": lambda p: ConnectService(p.text("service_id")),
-    "disconnect_service": lambda p: DisconnectService(p.text("service_id")),
-    "block": lambda p: SetBlock(_block(p)),
-    "unblock": lambda p: RemoveBlock(_block(p)),
-    "set_limit": lambda p: SetLimit(
-        p.text("kind", choices=LIMIT_KINDS),
-        p.kopecks("amount"),
-        p.text("action", choices=LIMIT_ACTIONS),
-    ),
-    "remove_limit": lambda p: RemoveLimit(p.text("kind", choices=LIMIT_KINDS)),
-    "set_forwarding": _forwarding,
-    "remove_forwarding": _removed_forwarding,
-    "move_to_node": lambda p: MoveToNode(p.text("node_id")),
-    "move_to_account": lambda p: MoveToAccount(p.text("account_id")),
-}
+def _kopecks(name: str, value: int) -> int:
+    if not 0 < value <= LIMIT_AMOUNT_MAX:
+        raise InvalidArgument(
+            f"params.{name} is out of range",
+            {f"params.{name}": f"from 1 to {LIMIT_AMOUNT_MAX} kopecks"},
+        )
+    return value
 
 
 # --- which numbers -------------------------------------------------------------------
@@ -387,9 +425,7 @@ class BulkOperation:
 
     @property
     def action(self) -> Action:
-        if self.type == SMS:
-            return checked_sms_text(str(self.params.get("text", "")))
-        return checked_action(self.type, self.params)
+        return stored_action(self.type, self.params)
 
     @property
     def is_finished(self) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import grpc
-from google.protobuf import json_format
 
+from services.catalog.domain.bulk import SendSms
+from services.catalog.grpc_api.bulk_convert import requested_action
 from services.catalog.service.bulk import BulkCases, BulkRequest, operation_message, result_message
 from services.kit.context import current_caller
 from services.kit.grpc_server import Registrar
@@ -28,10 +29,9 @@ class BulkOperationServicer(pb_grpc.BulkOperationServiceServicer):
         op = await self._bulk.start_bulk_operation(
             current_caller(),
             BulkRequest(
-                type=request.type,
+                action=requested_action(request),
                 msisdns=list(request.msisdns),
                 node_id=request.node_id,
-                params=json_format.MessageToDict(request.params),
                 dry_run=request.dry_run,
                 scheduled_at=_time(request, "scheduled_at"),
                 idempotency_key=request.idempotency_key,
@@ -43,10 +43,9 @@ class BulkOperationServicer(pb_grpc.BulkOperationServiceServicer):
         op = await self._bulk.send_sms(
             current_caller(),
             BulkRequest(
-                type="sms",
+                action=SendSms(request.text),
                 msisdns=list(request.msisdns),
                 node_id=request.node_id,
-                params={"text": request.text},
                 dry_run=False,
                 scheduled_at=_time(request, "scheduled_at"),
                 idempotency_key=request.idempotency_key,

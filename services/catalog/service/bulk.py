@@ -14,10 +14,10 @@ for the whole company. Anyone else — and another company — finds nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
@@ -106,10 +106,9 @@ def operation_updated(op: BulkOperation, results: Sequence[TargetResult] = ()) -
 
 @dataclass(frozen=True)
 class BulkRequest:
-    type: str
+    action: rules.Action  # a draft, checked when the operation starts
     msisdns: Sequence[str]
     node_id: str
-    params: Mapping[str, Any]
     dry_run: bool
     scheduled_at: datetime | None
     idempotency_key: str
@@ -148,14 +147,13 @@ class BulkCases:
     # ------------------------------------------------------------ start
 
     async def start_bulk_operation(self, caller: Caller, request: BulkRequest) -> BulkOperation:
-        action = rules.checked_action(request.type, request.params)
+        action = rules.checked_action(request.action)
         if isinstance(action, rules.ChangeTariff | rules.ConnectService):
             rules.check_against_catalogue(action, await self._catalogue.catalogue())
         return await self._start(caller, request, action)
 
     async def send_sms(self, caller: Caller, request: BulkRequest) -> BulkOperation:
-        action = rules.checked_sms_text(str(request.params.get("text", "")))
-        return await self._start(caller, request, action)
+        return await self._start(caller, request, rules.checked_action(request.action))
 
     async def _start(
         self, caller: Caller, request: BulkRequest, action: rules.Action
@@ -164,10 +162,11 @@ class BulkCases:
         targets = rules.checked_targets(list(request.msisdns), request.node_id)
         scheduled_at = rules.checked_schedule(request.scheduled_at, now)
         key = checked_idempotency_key(request.idempotency_key) if request.idempotency_key else ""
-        params = {"text": action.text} if isinstance(action, rules.SendSms) else request.params
+        operation_type = action.operation_type
+        params = rules.action_params(action)
         digest = request_digest(
             {
-                "type": request.type,
+                "type": operation_type,
                 "targets": [list(targets.msisdns), targets.node_id],
                 "params": params,
                 "dry_run": request.dry_run,
@@ -177,7 +176,7 @@ class BulkCases:
         access = await self._access.access(caller)
         if key and (replayed := await self._replay(access.company_id, key, digest)):
             return replayed
-        permission = rules.permission_for(request.type)
+        permission = rules.permission_for(operation_type)
         scope = Scope.required(access, permission)
         if isinstance(action, rules.MoveToNode):
             await self._check_move_target(access, action.node_id)
@@ -187,7 +186,7 @@ class BulkCases:
         op = BulkOperation(
             id=new_id("op"),
             company_id=access.company_id,
-            type=request.type,
+            type=operation_type,
             params=params,
             targets=targets,
             scope_nodes=scope.nodes,
