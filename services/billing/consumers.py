@@ -51,7 +51,8 @@ def handlers(companies: KnownCompanies, cases: BillingCases) -> dict[str, EventH
         await stores.numbers.guard(created.company_id, session)  # made before it is contended
 
     async def user_changed(event: Event, session: AsyncClientSession) -> None:
-        user = read_payload(event, identity_events.UserChanged)
+        # UserCreated or UserChanged, as registered: both name the company, user and login.
+        user = read_payload(event)
         if user.login:
             await stores.contacts.record_user(user.company_id, user.user_id, user.login, session)
 

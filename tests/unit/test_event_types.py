@@ -186,3 +186,79 @@ def test_read_payload_of_an_unregistered_type_needs_the_message_named():
     event = new_event("vm.billing.request.refused.v1", {"reason": "no"}, source="/t")
     with pytest.raises(ValueError, match="not registered"):
         read_payload(event)
+
+
+# --- consumers read what producers write ------------------------------------------------
+
+
+def _consumer_readings(path: Path) -> list[tuple[str, str]]:
+    """(event type, the message its handler names in read_payload) for each handler of a
+    consumers module whose event type is a string constant of the module and whose function
+    (or a BatchHandler / AppliedAlone of it) calls read_payload(event, <module>.<Message>)."""
+    tree = ast.parse(path.read_text())
+    constants = {
+        node.targets[0].id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    }
+    reads: dict[str, set[str]] = {}
+    wrapped: dict[str, str] = {}  # a variable holding BatchHandler(fn) → fn
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef):
+            reads[node.name] = {
+                call.args[1].attr
+                for call in ast.walk(node)
+                if isinstance(call, ast.Call)
+                and getattr(call.func, "id", "") == "read_payload"
+                and len(call.args) == 2
+                and isinstance(call.args[1], ast.Attribute)
+            }
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and node.value.args
+            and isinstance(node.value.args[0], ast.Name)
+        ):
+            wrapped[node.targets[0].id] = node.value.args[0].id  # type: ignore[attr-defined]
+
+    def handler_of(value: ast.expr) -> str:
+        if isinstance(value, ast.Call) and value.args and isinstance(value.args[0], ast.Name):
+            return value.args[0].id  # BatchHandler(fn), AppliedAlone(fn)
+        name = value.id if isinstance(value, ast.Name) else ""
+        return wrapped.get(name, name)
+
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Dict):
+            continue
+        for key, value in zip(node.keys, node.values, strict=True):
+            if isinstance(key, ast.Name) and key.id in constants:
+                for message in reads.get(handler_of(value), ()):
+                    found.append((constants[key.id], message))
+    return found
+
+
+CONSUMER_MODULES = sorted(Path("services").glob("*/consumers.py"))
+
+
+def test_the_consumers_are_found_with_their_readings():
+    readings = [r for path in CONSUMER_MODULES for r in _consumer_readings(path)]
+    assert len(readings) >= 10  # the check below looks at something
+
+
+@pytest.mark.parametrize("path", CONSUMER_MODULES, ids=lambda p: p.parent.name)
+def test_each_consumer_reads_an_event_as_the_message_it_is(path):
+    # A handler bound to several types may read several messages (one per type); the
+    # message each type is must be among them, or the handler reads it as another.
+    by_type: dict[str, set[str]] = {}
+    for event_type, message in _consumer_readings(path):
+        by_type.setdefault(event_type, set()).add(message)
+    wrong = {
+        event_type: sorted(messages)
+        for event_type, messages in by_type.items()
+        if event_type in EVENT_TYPES and payload_type(event_type).__name__ not in messages
+    }
+    assert wrong == {}
