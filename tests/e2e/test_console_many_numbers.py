@@ -91,12 +91,12 @@ async def give_many_numbers(system, company_id: str, total: int) -> list[str]:
     return sorted(given)
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 async def test_ten_thousand_numbers_page_through_keyset_pages(page, system, company, admin):
     numbers = await give_many_numbers(system, company.id, TOTAL)
     # Their events keep every consumer and the embedded database busy for a while; the
     # console is looked at once they are consumed (its first page took over 15 s before).
-    await events_consumed(system, max_wait=300)
+    await events_consumed(system, max_wait=480)
     # On a busy machine a login may still wait behind their tail; the console is looked at
     # once the gateway answers one in time (a person would try again the same way).
     await eventually(lambda: logs_in(system, company.main_number), timeout=120, interval=1)

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import aio_pika
 import httpx
+from pymongo import AsyncMongoClient
 
+from services.kit.outbox import OUTBOX
 from services.kit.settings import SERVICE_NAMES, Settings
 from tests.support.servers import ROOT, free_port, listening, namespace, wait_for_port
 
@@ -284,23 +286,33 @@ def start_gateway(system: RunningSystem, name: str, env: Mapping[str, str]) -> I
 
 
 async def events_consumed(system: RunningSystem, max_wait: float) -> float:
-    """Wait (at most `max_wait` s) until every service has consumed the events that came
-    before (its events queue empty on three checks in a row): a test or a benchmark that
-    follows a big set-up measures itself, not the tail of the set-up. Returns the seconds
-    waited."""
-    queues = [f"{system.settings.amqp_prefix}{name}.events" for name in SERVICE_NAMES]
+    """Wait (at most `max_wait` s) until every service has published the events it wrote
+    and consumed the events that came before (no unsent event in any outbox and every
+    events queue empty, on three checks in a row): a test or a benchmark that follows a big
+    set-up measures itself, not the tail of the set-up. The outboxes count too: right after
+    a big commit the queues are still empty, the relay not having published yet. Returns
+    the seconds waited."""
+    settings = system.settings
+    queues = [f"{settings.amqp_prefix}{name}.events" for name in SERVICE_NAMES]
     started = asyncio.get_running_loop().time()
-    connection = await aio_pika.connect(system.settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        empty_in_a_row = 0
-        while empty_in_a_row < 3:
-            waiting = 0
-            for name in queues:
-                queue = await channel.declare_queue(name, passive=True)
-                waiting += queue.declaration_result.message_count or 0
-            empty_in_a_row = empty_in_a_row + 1 if waiting == 0 else 0
-            if asyncio.get_running_loop().time() - started >= max_wait:
-                break
-            await asyncio.sleep(1)
+    mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_url)
+    outboxes = [mongo[settings.database_name(name)][OUTBOX] for name in SERVICE_NAMES]
+    connection = await aio_pika.connect(settings.amqp_url)
+    try:
+        async with connection:
+            channel = await connection.channel()
+            quiet_in_a_row = 0
+            while quiet_in_a_row < 3:
+                waiting = 0
+                for outbox in outboxes:
+                    waiting += await outbox.count_documents({"sent_at": None})
+                for name in queues:
+                    queue = await channel.declare_queue(name, passive=True)
+                    waiting += queue.declaration_result.message_count or 0
+                quiet_in_a_row = quiet_in_a_row + 1 if waiting == 0 else 0
+                if asyncio.get_running_loop().time() - started >= max_wait:
+                    break
+                await asyncio.sleep(1)
+    finally:
+        await mongo.close()
     return round(asyncio.get_running_loop().time() - started, 1)
