@@ -167,31 +167,29 @@ def number_out(number: pb.Number) -> NumberOut:
     )
 
 
-class ListFilters:
-    """The list's filters, the same for the list and the export."""
-
-    def __init__(
-        self,
-        node_id: str = Query(default="", max_length=64, description="the node's whole subtree"),
-        status: Status | None = None,
-        tariff_id: str = Query(default="", max_length=64),
-        service_id: str = Query(default="", max_length=64),
-        q: str = Query(
-            default="",
-            max_length=100,
-            description="text in the number (its start), label, comment or cost centre",
-        ),
-    ) -> None:
-        self.message = pb.NumberFilter(
-            node_id=node_id,
-            status=STATUS_VALUES.get(status or "", pb.NUMBER_STATUS_UNSPECIFIED),
-            tariff_id=tariff_id,
-            service_id=service_id,
-            query=q,
-        )
+async def list_filters(
+    node_id: str = Query(default="", max_length=64, description="the node's whole subtree"),
+    status: Status | None = None,
+    tariff_id: str = Query(default="", max_length=64),
+    service_id: str = Query(default="", max_length=64),
+    q: str = Query(
+        default="",
+        max_length=100,
+        description="text in the number (its start), label, comment or cost centre",
+    ),
+) -> pb.NumberFilter:
+    """The list's filters, the same for the list and the export (a coroutine: FastAPI runs
+    a plain function's dependency in a worker thread, a hop per request)."""
+    return pb.NumberFilter(
+        node_id=node_id,
+        status=STATUS_VALUES.get(status or "", pb.NUMBER_STATUS_UNSPECIFIED),
+        tariff_id=tariff_id,
+        service_id=service_id,
+        query=q,
+    )
 
 
-Filters = Annotated[ListFilters, Depends()]
+Filters = Annotated[pb.NumberFilter, Depends(list_filters)]
 
 
 @router.get("", response_model=NumberPage, openapi_extra=VIEW)
@@ -205,7 +203,7 @@ async def list_numbers(
     """The numbers the caller may see, in number order (keyset pages: a page stays right
     while numbers are added or removed)."""
     response = await backends.numbers.ListNumbers(
-        pb.ListNumbersRequest(filter=filters.message, page_size=page_size, page_token=page_token),
+        pb.ListNumbersRequest(filter=filters, page_size=page_size, page_token=page_token),
         metadata=credential.metadata,
         timeout=TIMEOUT,
     )
@@ -229,7 +227,7 @@ async def export_numbers(
     """The whole filtered list as a file, sent while it is read (memory stays flat)."""
     nodes = await _node_names(backends, credential)
     call = backends.numbers.ExportNumbers(
-        pb.ExportNumbersRequest(filter=filters.message),
+        pb.ExportNumbersRequest(filter=filters),
         metadata=credential.metadata,
         timeout=EXPORT_TIMEOUT,
     )
