@@ -146,6 +146,11 @@ class Acting:
         if self.access is not None and not self.access.allows(permission, path):
             raise NotFound("no such number")
 
+    def scoped_for(self, permission: str) -> bool:
+        """Whether where a number is decides if the caller reaches it with `permission`
+        (held in subtrees only, or not at all), as opposed to everywhere in the company."""
+        return self.access is not None and self.access.nodes_with(permission) is not None
+
 
 # Billing's single-number calls as operations of the journal: type → (the permission it
 # needs, how a person reads it); the bulk types' names.
