@@ -1,18 +1,18 @@
 """`python -m bench` (`make bench`): start what is needed, measure, report, stop it all.
 
-Order: a fresh SecantusDB (or VM_TEST_MONGO_URL) and the RabbitMQ at VM_AMQP_URL; the bare
-FastAPI app; FastAPI + gRPC echo; the whole system for /me, again for an authorized call
-under a custom role and a number-level call by a subtree-scoped user, again for logins
-(argon2id timed first, alone), again for catalog's numbers beside direct PyMongo queries
-with 1,000 and 10,000 numbers in the company, again for a bulk block of 10,000 numbers
-beside raw single-document updates and single-number REST calls, again for a usage and
-a cdr report over 500 and 5,000 numbers × 3 months (rows/s, the documents worker's peak
-memory) — each time stopped right after, so its idle processes do not share the CPU with
-the next benchmark; the events pipeline. The whole system is loaded with the demo without
-its history, and a step that adds thousands of numbers waits until their events are
-consumed before it measures. The money storm (`storm`, bench/storm.py) runs --storm-ops money
-operations from 16 clients on a RabbitMQ node of its own while billing is killed twice and
-the broker restarted once, then reconciles the databases: any discrepancy fails the run.
+Order, each on a fresh SecantusDB of its own (or VM_TEST_MONGO_URL), with the RabbitMQ at
+VM_AMQP_URL: the bare FastAPI app; FastAPI + gRPC echo; the whole system for /me, again for
+an authorized call under a custom role and a number-level call by a subtree-scoped user,
+again for logins (argon2id timed first, alone), again for catalog's numbers beside direct
+PyMongo queries with 1,000 and 10,000 numbers in the company, again for a bulk block of
+10,000 numbers beside raw single-document updates and single-number REST calls, again for a
+usage and a cdr report over 500 and 5,000 numbers × 3 months (rows/s, the documents worker's
+peak memory) — each time stopped right after, so its idle processes do not share the CPU
+with the next benchmark; the events pipeline. The whole system is loaded with the demo
+without its history, and a step that adds thousands of numbers waits until their events are
+consumed before it measures. The money storm (`storm`, bench/storm.py) runs --storm-ops
+money operations from 16 clients on a RabbitMQ node of its own while billing is killed twice
+and the broker restarted once, then reconciles the databases: any discrepancy fails the run.
 Each step stops its own processes and deletes its own broker objects and databases, also
 when it fails; a benchmark that fails is reported and the others still run (exit code 1).
 Before each measurement it waits (up to --quiet-wait s) for the machine to be idle, and it
@@ -47,7 +47,7 @@ from bench.reports import bench_reports
 from bench.storm import DEFAULT_OPS, StormOptions, bench_storm, print_storm
 from bench.web import LoadOptions, bench_echo_hop, bench_me, bench_raw
 from bench.webhooks import bench_webhooks
-from tests.support.servers import amqp_url, start_mongo
+from tests.support.servers import MongoServer, amqp_url, start_mongo
 
 STEPS = (
     "raw",
@@ -168,134 +168,138 @@ def main(argv: list[str]) -> int:
         "http": {},
     }
     amqp = amqp_url()
-    mongo = start_mongo()
-    console.print(
-        f"SecantusDB at {mongo.url}, RabbitMQ at {amqp.rsplit('@', 1)[-1]}, logs in {log_dir}"
-    )
+    console.print(f"RabbitMQ at {amqp.rsplit('@', 1)[-1]}, logs in {log_dir}")
     http = results["http"]
     failed: dict[str, str] = {}
 
-    def step(name: str, title: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    def step(
+        name: str, title: str, run: Callable[[MongoServer], dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """One benchmark on a database of its own (VM_TEST_MONGO_URL's server is shared),
+        stopped right after: what a step wrote never slows the next one, and the embedded
+        server drops a database of 10,000 numbers far more slowly than it starts anew."""
         if name not in steps:
             return None
+        mongo = start_mongo()
         try:
             with console.status(f"{title} …"):
-                return run()
+                return run(mongo)
         except Exception as error:  # report it, go on with the next benchmark
             failed[name] = f"{type(error).__name__}: {error}"
             console.print(f"[red]{title} failed: {failed[name]}")
             return None
+        finally:
+            mongo.stop()
 
-    try:
-        if raw := step("raw", "HTTP: bare FastAPI endpoint", lambda: bench_raw(load, log_dir)):
-            http["raw"] = raw
-        hop = step(
-            "echo_hop", "HTTP: FastAPI + one gRPC hop", lambda: bench_echo_hop(load, log_dir)
-        )
-        if hop:
-            http["echo_hop"] = hop
-        me = step(
-            "me",
-            "HTTP: the whole system, GET /api/v1/me",
-            lambda: bench_me(mongo, amqp, load),
-        )
-        if me:
-            http["me"] = me
-        if me and hop:
-            http["me_over_echo_hop"] = me["requests_per_s"] / hop["requests_per_s"]
-        authorized = step(
-            "authorized",
-            "HTTP: the whole system, GET /api/v1/users under a custom role, "
-            "then numbers as a subtree-scoped user",
-            lambda: bench_authorized(mongo, amqp, load),
-        )
-        if authorized:
-            scoped = authorized.pop("subtree_scoped")
-            http["authorized"] = authorized
-            http["scoped_card"], http["scoped_page"] = scoped["card"], scoped["page"]
-        if authorized and hop:
-            http["authorized_over_echo_hop"] = authorized["requests_per_s"] / hop["requests_per_s"]
-            for key in ("scoped_card", "scoped_page"):
-                http[f"{key}_over_echo_hop"] = http[key]["requests_per_s"] / hop["requests_per_s"]
-        login = step(
-            "login",
-            "HTTP: the whole system, POST /api/v1/auth/login",
-            lambda: bench_login(mongo, amqp, load),
-        )
-        if login:
-            http["login"] = login
-        numbers = step(
-            "numbers",
-            "Numbers: list, subtree and card through the gateway beside direct PyMongo",
-            lambda: bench_numbers(mongo, amqp, load),
-        )
-        if numbers:
-            results["numbers"] = numbers
-        bulk = step(
-            "bulk",
-            "Bulk: a block of 10,000 numbers as one operation beside raw updates and REST calls",
-            lambda: bench_bulk(mongo, amqp, load),
-        )
-        if bulk:
-            results["bulk"] = bulk
-        billing = step(
-            "billing",
-            "Billing: transfers through gRPC and the gateway beside raw transactions; usage feed",
-            lambda: bench_billing(mongo, amqp, load),
-        )
-        if billing:
-            results["billing"] = billing
-        reports = step(
-            "reports",
-            "Reports: usage XLSX and cdr CSV over 500 and 5,000 numbers × 3 months",
-            lambda: bench_reports(mongo, amqp, load),
-        )
-        if reports:
-            results["reports"] = reports
-        webhooks = step(
-            "webhooks",
-            "Webhooks: 1,000 deliveries to a local receiver, alone and beside a slow endpoint",
-            lambda: bench_webhooks(mongo, amqp, load),
-        )
-        if webhooks:
-            results["webhooks"] = webhooks
-        events = step(
-            "events",
-            f"Events: {options.events:,} through outbox → RabbitMQ → consumer",
-            lambda: bench_events(
-                mongo,
-                amqp,
-                events=options.events,
-                producers=options.producers,
-                log_dir=log_dir,
-                quiet_wait=options.quiet_wait,
+    if raw := step("raw", "HTTP: bare FastAPI endpoint", lambda mongo: bench_raw(load, log_dir)):
+        http["raw"] = raw
+    hop = step(
+        "echo_hop", "HTTP: FastAPI + one gRPC hop", lambda mongo: bench_echo_hop(load, log_dir)
+    )
+    if hop:
+        http["echo_hop"] = hop
+    me = step(
+        "me",
+        "HTTP: the whole system, GET /api/v1/me",
+        lambda mongo: bench_me(mongo, amqp, load),
+    )
+    if me:
+        http["me"] = me
+    if me and hop:
+        http["me_over_echo_hop"] = me["requests_per_s"] / hop["requests_per_s"]
+        baseline = hop["latency_ms"]["p50"] + me["direct"]["latency_ms"]["p50"]
+        http["me_over_echo_hop_and_direct_p50"] = me["latency_ms"]["p50"] / baseline
+    authorized = step(
+        "authorized",
+        "HTTP: the whole system, GET /api/v1/users under a custom role, "
+        "then numbers as a subtree-scoped user",
+        lambda mongo: bench_authorized(mongo, amqp, load),
+    )
+    if authorized:
+        scoped = authorized.pop("subtree_scoped")
+        http["authorized"] = authorized
+        http["scoped_card"], http["scoped_page"] = scoped["card"], scoped["page"]
+    if authorized and hop:
+        http["authorized_over_echo_hop"] = authorized["requests_per_s"] / hop["requests_per_s"]
+        for key in ("scoped_card", "scoped_page"):
+            http[f"{key}_over_echo_hop"] = http[key]["requests_per_s"] / hop["requests_per_s"]
+    login = step(
+        "login",
+        "HTTP: the whole system, POST /api/v1/auth/login",
+        lambda mongo: bench_login(mongo, amqp, load),
+    )
+    if login:
+        http["login"] = login
+    numbers = step(
+        "numbers",
+        "Numbers: list, subtree and card through the gateway beside direct PyMongo",
+        lambda mongo: bench_numbers(mongo, amqp, load),
+    )
+    if numbers:
+        results["numbers"] = numbers
+    bulk = step(
+        "bulk",
+        "Bulk: a block of 10,000 numbers as one operation beside raw updates and REST calls",
+        lambda mongo: bench_bulk(mongo, amqp, load),
+    )
+    if bulk:
+        results["bulk"] = bulk
+    billing = step(
+        "billing",
+        "Billing: transfers through gRPC and the gateway beside raw transactions; usage feed",
+        lambda mongo: bench_billing(mongo, amqp, load),
+    )
+    if billing:
+        results["billing"] = billing
+    reports = step(
+        "reports",
+        "Reports: usage XLSX and cdr CSV over 500 and 5,000 numbers × 3 months",
+        lambda mongo: bench_reports(mongo, amqp, load),
+    )
+    if reports:
+        results["reports"] = reports
+    webhooks = step(
+        "webhooks",
+        "Webhooks: 1,000 deliveries to a local receiver, alone and beside a slow endpoint",
+        lambda mongo: bench_webhooks(mongo, amqp, load),
+    )
+    if webhooks:
+        results["webhooks"] = webhooks
+    events = step(
+        "events",
+        f"Events: {options.events:,} through outbox → RabbitMQ → consumer",
+        lambda mongo: bench_events(
+            mongo,
+            amqp,
+            events=options.events,
+            producers=options.producers,
+            log_dir=log_dir,
+            quiet_wait=options.quiet_wait,
+        ),
+    )
+    if events:
+        raw_rates = events["raw_inserts_per_s"]
+        events["ratio_to_concurrent"] = events["events_per_s"] / raw_rates["concurrent"]
+        events["ratio_to_sequential"] = events["events_per_s"] / raw_rates["sequential"]
+        results["events"] = events
+    storm = step(
+        "storm",
+        f"Money storm: {options.storm_ops:,} operations through kills and a broker restart",
+        lambda mongo: bench_storm(
+            mongo,
+            StormOptions(
+                ops=options.storm_ops,
+                clients=options.storm_clients,
+                moves=options.storm_moves,
             ),
-        )
-        if events:
-            raw_rates = events["raw_inserts_per_s"]
-            events["ratio_to_concurrent"] = events["events_per_s"] / raw_rates["concurrent"]
-            events["ratio_to_sequential"] = events["events_per_s"] / raw_rates["sequential"]
-            results["events"] = events
-        storm = step(
-            "storm",
-            f"Money storm: {options.storm_ops:,} operations through kills and a broker restart",
-            lambda: bench_storm(
-                mongo,
-                StormOptions(
-                    ops=options.storm_ops,
-                    clients=options.storm_clients,
-                    moves=options.storm_moves,
-                ),
-                lambda line: console.print(line, markup=False, highlight=False),
-            ),
-        )
-        if storm:
-            results["storm"] = storm
-            print_storm(lambda line: console.print(line, markup=False, highlight=False), storm)
-            if storm["discrepancies"]:
-                failed["storm"] = f"{len(storm['discrepancies'])} discrepancies"
-    finally:
-        mongo.stop()
+            lambda line: console.print(line, markup=False, highlight=False),
+        ),
+    )
+    if storm:
+        results["storm"] = storm
+        print_storm(lambda line: console.print(line, markup=False, highlight=False), storm)
+        if storm["discrepancies"]:
+            failed["storm"] = f"{len(storm['discrepancies'])} discrepancies"
     results["failed"] = failed
     results["total_seconds"] = round(time.monotonic() - began, 1)
     results["machine"]["load_average_at_end"] = os.getloadavg()[0]

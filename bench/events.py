@@ -6,7 +6,8 @@ producers, each committing `Transactions.run(insert the item + Outbox.add(event)
 an `OutboxRelay` woken after every commit. The consuming side is another process
 (`python -m bench.events consume …`), as another service would be: an `EventConsumer`
 whose handler updates a document in its own database and stamps the time it applied the
-event. The commit → effect delay of an event is that stamp minus the time its producer's
+event — a batch handler, as the services' consumers of bulk work are: a run of events is
+one bulk write. The commit → effect delay of an event is that stamp minus the time its producer's
 commit returned (the event also carries the time it was written, inside the transaction).
 
 `python -m bench.events consume --mongo-url … --amqp-url … --database … --prefix …
@@ -28,8 +29,10 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from bench.direct import commands_per, opcounters
 from bench.loadgen import percentile
 from bench.procs import (
     DATABASE,
@@ -41,7 +44,7 @@ from bench.procs import (
     wait_until_quiet,
 )
 from services.kit.broker import EventPublisher, connect_broker
-from services.kit.consumer import EventConsumer
+from services.kit.consumer import BatchHandler, EventConsumer
 from services.kit.events import Event, new_event
 from services.kit.mongo import Transactions, connect_mongo
 from services.kit.outbox import Outbox, OutboxRelay
@@ -115,14 +118,22 @@ async def consume(mongo_url: str, amqp_url: str, database: str, prefix: str, exp
     client = connect_mongo(mongo_url, app_name="bench-consumer")
     seen = client[database][SEEN]
 
-    async def item_created(event: Event, session: AsyncClientSession) -> None:
-        await seen.update_one(
-            {"_id": event.data["item_id"]},
-            {
-                "$set": {"written_at": event.data["written_at"], "applied_at": time.time()},
-                "$inc": {"times": 1},
-            },
-            upsert=True,
+    async def items_created(events: Sequence[Event], session: AsyncClientSession) -> None:
+        # As the services' consumers that can (the audit log, the journal, billing's
+        # copies): a run of events is one bulk write, its effect that of one by one.
+        applied_at = time.time()
+        await seen.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": event.data["item_id"]},
+                    {
+                        "$set": {"written_at": event.data["written_at"], "applied_at": applied_at},
+                        "$inc": {"times": 1},
+                    },
+                    upsert=True,
+                )
+                for event in events
+            ],
             session=session,
         )
 
@@ -135,7 +146,7 @@ async def consume(mongo_url: str, amqp_url: str, database: str, prefix: str, exp
         transactions=Transactions(client),
         exchange_name=f"{prefix}vm.events",
         queue_prefix=prefix,
-        handlers={EVENT_TYPE: item_created},
+        handlers={EVENT_TYPE: BatchHandler(items_created)},
     )
     await consumer.start()
     stopped = asyncio.Event()
@@ -288,23 +299,66 @@ async def _pipeline(
     }
 
 
+async def producer_transaction_rate(
+    transactions: Transactions, db: Any, count: int, concurrency: int
+) -> float:
+    """The producer's transaction alone — the item and its outbox event, committed — with
+    no relay and no consumer: the ceiling of the pipeline's rate. Transactions/s."""
+    items, outbox = db[ITEMS], Outbox(db)
+    await outbox.ensure_indexes()
+
+    async def commit(item_id: str) -> None:
+        async def work(session: AsyncClientSession) -> None:
+            await items.insert_one({"_id": item_id, "status": "new"}, session=session)
+            event = new_event(
+                EVENT_TYPE,
+                {"item_id": item_id, "written_at": time.time()},
+                source="//vm/bench",
+                subject=item_id,
+            )
+            await outbox.add(session, event)
+
+        await transactions.run(work)
+
+    async def task(first: int) -> None:
+        for n in range(first, count, concurrency):
+            await commit(f"alone-{n:07d}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(task(first) for first in range(concurrency)))
+    return count / (time.perf_counter() - started)
+
+
 async def _raw_rates(
     mongo_url: str, database: str, events: int, producers: int, db_pid: int | None
 ) -> dict[str, float]:
     client = connect_mongo(mongo_url, app_name="bench-raw")
+
+    def db_cpu() -> float:
+        return cpu_seconds(db_pid) if db_pid else math.nan
+
     try:
         raw = client[database][RAW]
         await raw.insert_one({"n": -1, "status": "warm-up"})
         sequential = await insert_rate(raw, max(events // 2, 200), 1)
-        db_cpu = cpu_seconds(db_pid) if db_pid else math.nan
+        before = db_cpu()
         concurrent = await insert_rate(raw, events, producers)
-        db_cpu = (cpu_seconds(db_pid) - db_cpu) if db_pid else math.nan
+        per_insert = db_cpu() - before
+        before, counted = db_cpu(), await opcounters(mongo_url)
+        transactions = await producer_transaction_rate(
+            Transactions(client), client[f"{database}_tx"], events, producers
+        )
+        per_transaction = db_cpu() - before
+        commands = commands_per(counted, await opcounters(mongo_url), events)
     finally:
         await client.close()
     return {
         "sequential": sequential,
         "concurrent": concurrent,
-        "db_cpu_ms_per_insert": 1000 * db_cpu / events,
+        "db_cpu_ms_per_insert": 1000 * per_insert / events,
+        "producer_transactions": transactions,
+        "db_cpu_ms_per_producer_transaction": 1000 * per_transaction / events,
+        "db_commands_per_producer_transaction": commands["all"],
     }
 
 
@@ -329,11 +383,17 @@ def bench_events(
         processes["RabbitMQ"] = broker_pid
     meter = CpuMeter(processes)
     waited += wait_until_quiet(quiet_wait)
+    counted = asyncio.run(opcounters(mongo.url))
     try:
         result = asyncio.run(
             _pipeline(mongo.url, amqp_url, prefix, events, producers, meter, log_dir,
                       wait_seconds)
         )  # fmt: skip
+        # What the pipeline (a handful for its set-up included) asked of the database per
+        # event applied: SecantusDB's time goes mostly to each command, whatever its size.
+        result["db_commands_per_event"] = commands_per(
+            counted, asyncio.run(opcounters(mongo.url)), max(result["applied"], 1)
+        )
     finally:
         asyncio.run(_forget(mongo.url, amqp_url, prefix))
     result["cpu_percent"] = meter.percent

@@ -111,9 +111,20 @@ NUMBER_READS = {
 
 def numbers_figures(numbers: dict[str, Any]) -> list[Figure]:
     """Per company size and read: the gateway's and the direct query's latency and rate,
-    and their ratio (target: the gateway ≤ 1.5× the direct query's latency)."""
+    and their ratio (targets: a list ≤ 1.3× its direct query's latency; the card ≤ 1.5×
+    the echo hop's plus its direct query's)."""
     figures: list[Figure] = []
     connections = numbers["connections"]
+    hop = numbers.get("echo_hop")
+    if hop:
+        figures.append(
+            Figure(
+                f"Numbers, {connections} connections: the bare FastAPI + gRPC echo hop",
+                "latency p50",
+                hop["latency_ms"]["p50"],
+                "ms",
+            )
+        )
     for size, measured in numbers["sizes"].items():
         for read, entry in measured["reads"].items():
             section = (
@@ -129,16 +140,30 @@ def numbers_figures(numbers: dict[str, Any]) -> list[Figure]:
                 Figure(section, "direct PyMongo latency p99", direct["latency_ms"]["p99"], "ms"),
                 Figure(section, "direct PyMongo throughput", direct["requests_per_s"], "queries/s"),
             ]
+            is_list = read != "card"
             for key in ("p50", "p99"):
                 ratio = entry["latency_ratio"][key]
+                targeted = is_list and key == "p50"
                 figures.append(
                     Figure(
                         section,
                         f"gateway ÷ direct latency {key}",
                         ratio,
                         "×",
-                        "≤ 1.5×" if key == "p50" else "",
-                        ratio <= 1.5 if key == "p50" else None,
+                        "≤ 1.3×" if targeted else "",
+                        ratio <= 1.3 if targeted else None,
+                    )
+                )
+            if not is_list and "over_echo_hop_and_direct_p50" in entry:
+                ratio = entry["over_echo_hop_and_direct_p50"]
+                figures.append(
+                    Figure(
+                        section,
+                        "gateway ÷ (echo hop + direct) latency p50",
+                        ratio,
+                        "×",
+                        "≤ 1.5×",
+                        ratio <= 1.5,
                     )
                 )
             if gateway.get("errors"):
@@ -184,6 +209,44 @@ def billing_figures(billing: dict[str, Any]) -> list[Figure]:
     return figures
 
 
+def _producer_alone_figures(events: dict[str, Any]) -> list[Figure]:
+    """The producer's transaction (item + outbox event) with nothing after it: the
+    pipeline's ceiling, and its share of the database's CPU."""
+    raw = events["raw_inserts_per_s"]
+    if "producer_transactions" not in raw:
+        return []
+    section = "Events: the producer's transaction alone (item + outbox event)"
+    alone = raw["producer_transactions"]
+    return [
+        Figure(section, f"{events['producers']} concurrent", alone, "transactions/s"),
+        Figure(
+            section,
+            f"÷ raw inserts/s, {events['producers']} concurrent",
+            alone / raw["concurrent"],
+            "×",
+        ),
+        Figure(
+            section,
+            "SecantusDB CPU per transaction",
+            raw["db_cpu_ms_per_producer_transaction"],
+            "ms",
+        ),
+        Figure(
+            section,
+            "database commands per transaction",
+            raw.get("db_commands_per_producer_transaction", math.nan),
+            "commands",
+        ),
+        Figure(section, "end to end ÷ this", events["events_per_s"] / alone, "×"),
+        Figure(
+            "Events: outbox → RabbitMQ → consumer",
+            "database commands per event, end to end",
+            events.get("db_commands_per_event", {}).get("all", math.nan),
+            "commands",
+        ),
+    ]
+
+
 def bulk_figures(bulk: dict[str, Any]) -> list[Figure]:
     section = "Bulk: block of 10,000 numbers as one operation"
     job, raw, rest = bulk["job"], bulk["raw_updates_per_s"], bulk["rest"]
@@ -221,18 +284,49 @@ def bulk_figures(bulk: dict[str, Any]) -> list[Figure]:
             "operation ÷ best raw update_one rate (small documents)",
             over_raw,
             "×",
-            "≥ 0.5×",
-            over_raw >= 0.5,
         ),
         Figure(
             section,
             "operation ÷ best raw update_one rate (number documents)",
             over_numbers,
             "×",
-            "≥ 0.5×",
-            over_numbers >= 0.5,
+            "≥ 0.7×",
+            over_numbers >= 0.7,
         ),
-        Figure(section, "operation ÷ REST calls rate", over_rest, "×", "≥ 10×", over_rest >= 10),
+        Figure(section, "operation ÷ REST calls rate", over_rest, "×", "≥ 4×", over_rest >= 4),
+        *_bulk_cost_figures(bulk),
+    ]
+
+
+def _bulk_cost_figures(bulk: dict[str, Any]) -> list[Figure]:
+    """What a number of the job cost the database, beside one raw update of it."""
+    job, raw = bulk["job"], bulk["raw_updates_per_s"]["number_documents"]
+    if "db_cpu_ms_per_number" not in job:
+        return []
+    section = "Bulk: what one number costs the database"
+    during, total = job["db_commands_per_number"], job["db_commands_per_number_with_consumers"]
+    after = job["db_cpu_ms_per_number_consumers_after"]
+    return [
+        Figure(
+            section, "SecantusDB CPU, raw update_one of a number", raw["db_cpu_ms_per_update"], "ms"
+        ),
+        Figure(
+            section, "SecantusDB CPU, while the operation ran", job["db_cpu_ms_per_number"], "ms"
+        ),
+        Figure(section, "… then until its events were consumed", after, "ms"),
+        Figure(
+            section, "consumers still busy after the operation ended", job["consumed_after_s"], "s"
+        ),
+        Figure(
+            section, "commands while it ran (inserts, updates, queries)", during["all"], "commands"
+        ),
+        Figure(
+            section,
+            "… of which writes (insert + update + delete)",
+            during.get("insert", 0) + during.get("update", 0) + during.get("delete", 0),
+            "commands",
+        ),
+        Figure(section, "commands until its events were consumed", total["all"], "commands"),
     ]
 
 
@@ -328,8 +422,23 @@ def figures_of(results: dict[str, Any]) -> list[Figure]:
             figures += argon2_figures(http[key]["argon2id"], results["machine"]["cpus"])
     if "me_over_echo_hop" in http:
         ratio = http["me_over_echo_hop"]
+        figures.append(Figure("HTTP: ratio", "/me ÷ gRPC hop requests/s", ratio, "×"))
+    if "me" in http and "direct" in http["me"]:
+        direct = http["me"]["direct"]["latency_ms"]
         figures.append(
-            Figure("HTTP: ratio", "/me ÷ gRPC hop requests/s", ratio, "×", "≥ 0.5×", ratio >= 0.5)
+            Figure("HTTP: /me's reads issued directly", "latency p50", direct["p50"], "ms")
+        )
+    if "me_over_echo_hop_and_direct_p50" in http:
+        ratio = http["me_over_echo_hop_and_direct_p50"]
+        figures.append(
+            Figure(
+                "HTTP: ratio",
+                "/me ÷ (gRPC hop + its reads direct) latency p50",
+                ratio,
+                "×",
+                "≤ 1.5×",
+                ratio <= 1.5,
+            )
         )
     if "authorized_over_echo_hop" in http:
         figures.append(
@@ -372,6 +481,7 @@ def figures_of(results: dict[str, Any]) -> list[Figure]:
                 raw["concurrent"],
                 "inserts/s",
             ),
+            *_producer_alone_figures(events),
             Figure(
                 section,
                 f"{events['events']:,} events, {events['producers']} producers: commits",
@@ -389,16 +499,16 @@ def figures_of(results: dict[str, Any]) -> list[Figure]:
                 f"÷ raw inserts/s, {events['producers']} concurrent",
                 events["ratio_to_concurrent"],
                 "×",
-                "≥ 0.3×",
-                events["ratio_to_concurrent"] >= 0.3,
+                "≥ 0.5×",
+                events["ratio_to_concurrent"] >= 0.5,
             ),
             Figure(
                 section,
                 "÷ raw inserts/s, sequential",
                 events["ratio_to_sequential"],
                 "×",
-                "≥ 0.3×",
-                events["ratio_to_sequential"] >= 0.3,
+                "≥ 0.5×",
+                events["ratio_to_sequential"] >= 0.5,
             ),
             Figure(section, "commit → effect p50", events["delay_ms"]["p50"], "ms"),
             Figure(section, "commit → effect p99", events["delay_ms"]["p99"], "ms"),

@@ -19,9 +19,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+import jwt
+from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.events import drop_databases
 from bench.procs import (
@@ -37,9 +39,14 @@ from bench.procs import (
 )
 from services.kit.settings import SERVICE_NAMES, Settings
 from tests.support.servers import MongoServer, delete_broker_namespace, free_port, wait_for_port
-from tests.support.system import RunningSystem, start_system
+from tests.support.system import RunningSystem, events_consumed, start_system
+
+if TYPE_CHECKING:
+    from bench.direct import Query
 
 LOAD_GENERATOR = "load generator"
+# The demo's events (its companies' numbers, users and nodes) consumed before measuring.
+DEMO_SETTLE_MAX_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -251,6 +258,7 @@ async def demo_admin_token(system: RunningSystem) -> tuple[str, str]:
     from demo.load import load_demo
 
     await load_demo(system.settings, history=False)
+    await events_consumed(system, DEMO_SETTLE_MAX_SECONDS)  # measured on a quiet system
     admin = next(company for company in COMPANIES if company.registers)
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
         login = await api.post(
@@ -280,7 +288,7 @@ def whole_system(mongo: MongoServer, amqp_url: str) -> Iterator[RunningSystem]:
         yield system
     finally:
         system.stop()
-        asyncio.run(_forget_system(mongo.url, amqp_url, system))
+        asyncio.run(_forget_system(mongo, amqp_url, system))
 
 
 def system_processes(system: RunningSystem, mongo: MongoServer) -> dict[str, int | list[int]]:
@@ -299,7 +307,26 @@ def system_processes(system: RunningSystem, mongo: MongoServer) -> dict[str, int
     return processes
 
 
+def me_reads(token: str) -> Query:
+    """What identity reads for GET /me once the company is cached: the user and whether
+    their session is live, together (`ProfileCases.me` → `AccessCases.caller`)."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    user = {"_id": claims["sub"], "company_id": claims["cid"]}
+    session = {"_id": claims["sid"], "company_id": claims["cid"], "revoked": False}
+
+    async def read(db: AsyncDatabase) -> Any:
+        found = await asyncio.gather(
+            db["users"].find_one(user), db["sessions"].find_one(session, projection={"_id": 1})
+        )
+        return all(found)
+
+    return read
+
+
 def bench_me(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[str, Any]:
+    """GET /me through the whole system, then identity's reads for it issued directly."""
+    from bench.direct import measure_direct  # it imports LoadOptions from here
+
     with whole_system(mongo, amqp_url) as system:
         token, main_number = asyncio.run(demo_admin_token(system))
         headers = [f"Authorization: Bearer {token}"]
@@ -308,10 +335,18 @@ def bench_me(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[st
         if body["company"]["main_number"] != main_number:
             raise RuntimeError("GET /api/v1/me answered for another company")
         result = measure(port, "/api/v1/me", options, system_processes(system, mongo), headers)
+        database = system.settings.database_name("identity")
+        direct = measure_direct(mongo, database, me_reads(token), options)
+        if direct["empty_answers"]:
+            raise RuntimeError("the direct reads of /me found no user or no live session")
+        result["direct"] = direct
         result["log_dir"] = str(system.log_dir)
         return result
 
 
-async def _forget_system(mongo_url: str, amqp_url: str, system: RunningSystem) -> None:
+async def _forget_system(mongo: MongoServer, amqp_url: str, system: RunningSystem) -> None:
+    """The broker's objects, and the databases on a server the benchmark does not own (a
+    SecantusDB of its own is stopped with everything in it)."""
     await delete_broker_namespace(amqp_url, system.settings.amqp_prefix, SERVICE_NAMES)
-    await drop_databases(mongo_url, system.settings.mongo_db_prefix)
+    if mongo.process is None:
+        await drop_databases(mongo.url, system.settings.mongo_db_prefix)

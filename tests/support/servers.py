@@ -41,8 +41,13 @@ class MongoServer:
     process: subprocess.Popen[bytes] | None
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # busy in a long command: nothing in it is kept
+            self.process.kill()
             self.process.wait(timeout=30)
 
 
