@@ -228,8 +228,26 @@ async def test_blocks_follow_the_money_through_a_broker_restart(services, own_br
             if event.data.get("block_type") == "financial":
                 changes[event.data["msisdn"]].append(event.type.split(".")[3])
         for msisdn, seen in changes.items():
-            assert seen and seen[-1] == "blocked", (msisdn, seen)
-            assert all(a != b for a, b in pairwise(seen)), (msisdn, seen)
+            ordered = seen and seen[-1] == "blocked" and all(a != b for a, b in pairwise(seen))
+            assert ordered, (msisdn, seen, await _history(catalog_db, msisdn))
             assert Counter(seen)["blocked"] <= ROUNDS + 1
     finally:
         await client.close()
+
+
+async def _history(catalog_db, msisdn: str) -> dict[str, list]:
+    """What catalog did to the number, for a failure's message: its system blocks as
+    queued (in the order they were wanted) and their events in the outbox (in _id order,
+    with the moment each id was made)."""
+    intents = (
+        await catalog_db["provisioning_intents"]
+        .find({"msisdn": msisdn}, {"change": 1, "state": 1, "created_at": 1, "finished_at": 1})
+        .sort("created_at", 1)
+        .to_list()
+    )
+    events = []
+    async for doc in catalog_db["outbox"].find().sort("_id", 1):
+        event = decode_event(doc["body"])
+        if event.data.get("msisdn") == msisdn and event.data.get("block_type") == "financial":
+            events.append((str(doc["_id"]), doc["_id"].generation_time, event.type, event.time))
+    return {"intents": intents, "events": events}
