@@ -228,17 +228,7 @@ async def _pipeline(
     committed: dict[str, float] = {}
 
     async def produce_one(item_id: str) -> None:
-        async def work(session: AsyncClientSession) -> None:
-            await items.insert_one({"_id": item_id, "status": "new"}, session=session)
-            event = new_event(
-                EVENT_TYPE,
-                {"item_id": item_id, "written_at": time.time()},
-                source="//vm/bench",
-                subject=item_id,
-            )
-            await outbox.add(session, event)
-
-        await transactions.run(work)
+        await commit_item(transactions, items, outbox, item_id)
         committed[item_id] = time.time()
 
     async def producer(first: int) -> None:
@@ -299,6 +289,22 @@ async def _pipeline(
     }
 
 
+async def commit_item(transactions: Transactions, items: Any, outbox: Outbox, item_id: str) -> None:
+    """What a producing service does: the item and its event, in one transaction."""
+
+    async def work(session: AsyncClientSession) -> None:
+        await items.insert_one({"_id": item_id, "status": "new"}, session=session)
+        event = new_event(
+            EVENT_TYPE,
+            {"item_id": item_id, "written_at": time.time()},
+            source="//vm/bench",
+            subject=item_id,
+        )
+        await outbox.add(session, event)
+
+    await transactions.run(work)
+
+
 async def producer_transaction_rate(
     transactions: Transactions, db: Any, count: int, concurrency: int
 ) -> float:
@@ -307,22 +313,9 @@ async def producer_transaction_rate(
     items, outbox = db[ITEMS], Outbox(db)
     await outbox.ensure_indexes()
 
-    async def commit(item_id: str) -> None:
-        async def work(session: AsyncClientSession) -> None:
-            await items.insert_one({"_id": item_id, "status": "new"}, session=session)
-            event = new_event(
-                EVENT_TYPE,
-                {"item_id": item_id, "written_at": time.time()},
-                source="//vm/bench",
-                subject=item_id,
-            )
-            await outbox.add(session, event)
-
-        await transactions.run(work)
-
     async def task(first: int) -> None:
         for n in range(first, count, concurrency):
-            await commit(f"alone-{n:07d}")
+            await commit_item(transactions, items, outbox, f"alone-{n:07d}")
 
     started = time.perf_counter()
     await asyncio.gather(*(task(first) for first in range(concurrency)))

@@ -81,7 +81,8 @@ async def add_numbers(
     tariff_id: str,
 ) -> None:
     """The operator gives these numbers to the company, round-robin over `node_ids`, in
-    calls of at most ADD_BATCH numbers. Imported here: it needs catalog's generated code."""
+    calls of at most ADD_BATCH numbers, each once the previous one's events are consumed.
+    Imported here: it needs catalog's generated code."""
     from services.kit.grpc_client import open_channel
     from vm.catalog.v1 import numbers_pb2, numbers_pb2_grpc
 
@@ -109,6 +110,10 @@ async def add_numbers(
             )
             if added.added != len(batch):
                 raise RuntimeError(f"AddNumbers added {added.added} of {len(batch)}")
+            # The next call waits for this one's events to be consumed: on the embedded
+            # database an AddNumbers beside the consumers of the previous one's 2,000
+            # events stalled every transaction until its 60 s reaper aborted them all.
+            await events_consumed(system, SETTLE_MAX_SECONDS)
 
 
 @dataclass(frozen=True)
