@@ -280,19 +280,13 @@ class FreeNumberStore:
 async def _taken(
     collection: Any, msisdns: Sequence[str], iccids: Sequence[str], session: AsyncClientSession
 ) -> tuple[set[str], set[str]]:
-    cursor = collection.find(
-        {"$or": [{"_id": {"$in": list(msisdns)}}, {"iccid": {"$in": list(iccids)}}]},
-        {"_id": 1, "iccid": 1},
-        session=session,
-    )
-    wanted_msisdns, wanted_iccids = set(msisdns), set(iccids)
-    taken_msisdns: set[str] = set()
-    taken_iccids: set[str] = set()
-    async for doc in cursor:
-        if doc["_id"] in wanted_msisdns:
-            taken_msisdns.add(doc["_id"])
-        if doc.get("iccid") in wanted_iccids:
-            taken_iccids.add(doc["iccid"])
+    """Two queries, each on its unique index (_id, iccid), rather than one `$or`: the
+    embedded database answered the `$or` by reading every number of every company, so
+    adding 2,000 numbers took over a minute once 5,000 were there."""
+    by_msisdn = collection.find({"_id": {"$in": list(msisdns)}}, {"_id": 1}, session=session)
+    by_iccid = collection.find({"iccid": {"$in": list(iccids)}}, {"iccid": 1}, session=session)
+    taken_msisdns = {doc["_id"] async for doc in by_msisdn}
+    taken_iccids = {doc["iccid"] async for doc in by_iccid}
     return taken_msisdns, taken_iccids
 
 
