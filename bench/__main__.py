@@ -49,6 +49,9 @@ from bench.web import LoadOptions, bench_echo_hop, bench_me, bench_raw
 from bench.webhooks import bench_webhooks
 from tests.support.servers import MongoServer, amqp_url, start_mongo
 
+# A benchmark of the whole system: (its database, the broker's URL, the HTTP load).
+WholeSystemBench = Callable[[MongoServer, str, LoadOptions], dict[str, Any]]
+
 STEPS = (
     "raw",
     "echo_hop",
@@ -223,48 +226,44 @@ def main(argv: list[str]) -> int:
         http["authorized_over_echo_hop"] = authorized["requests_per_s"] / hop["requests_per_s"]
         for key in ("scoped_card", "scoped_page"):
             http[f"{key}_over_echo_hop"] = http[key]["requests_per_s"] / hop["requests_per_s"]
-    login = step(
-        "login",
-        "HTTP: the whole system, POST /api/v1/auth/login",
-        lambda mongo: bench_login(mongo, amqp, load),
+    # The whole system's benchmarks whose result is kept as it is, in this order.
+    whole_system_steps: tuple[tuple[str, str, WholeSystemBench, dict[str, Any]], ...] = (
+        ("login", "HTTP: the whole system, POST /api/v1/auth/login", bench_login, http),
+        (
+            "numbers",
+            "Numbers: list, subtree and card through the gateway beside direct PyMongo",
+            bench_numbers,
+            results,
+        ),
+        (
+            "bulk",
+            "Bulk: a block of 10,000 numbers as one operation beside raw updates and REST calls",
+            bench_bulk,
+            results,
+        ),
+        (
+            "billing",
+            "Billing: transfers through gRPC and the gateway beside raw transactions; usage feed",
+            bench_billing,
+            results,
+        ),
+        (
+            "reports",
+            "Reports: usage XLSX and cdr CSV over 500 and 5,000 numbers × 3 months",
+            bench_reports,
+            results,
+        ),
+        (
+            "webhooks",
+            "Webhooks: 1,000 deliveries to a local receiver, alone and beside a slow endpoint",
+            bench_webhooks,
+            results,
+        ),
     )
-    if login:
-        http["login"] = login
-    numbers = step(
-        "numbers",
-        "Numbers: list, subtree and card through the gateway beside direct PyMongo",
-        lambda mongo: bench_numbers(mongo, amqp, load),
-    )
-    if numbers:
-        results["numbers"] = numbers
-    bulk = step(
-        "bulk",
-        "Bulk: a block of 10,000 numbers as one operation beside raw updates and REST calls",
-        lambda mongo: bench_bulk(mongo, amqp, load),
-    )
-    if bulk:
-        results["bulk"] = bulk
-    billing = step(
-        "billing",
-        "Billing: transfers through gRPC and the gateway beside raw transactions; usage feed",
-        lambda mongo: bench_billing(mongo, amqp, load),
-    )
-    if billing:
-        results["billing"] = billing
-    reports = step(
-        "reports",
-        "Reports: usage XLSX and cdr CSV over 500 and 5,000 numbers × 3 months",
-        lambda mongo: bench_reports(mongo, amqp, load),
-    )
-    if reports:
-        results["reports"] = reports
-    webhooks = step(
-        "webhooks",
-        "Webhooks: 1,000 deliveries to a local receiver, alone and beside a slow endpoint",
-        lambda mongo: bench_webhooks(mongo, amqp, load),
-    )
-    if webhooks:
-        results["webhooks"] = webhooks
+    for name, title, bench, kept_in in whole_system_steps:
+        found = step(name, title, lambda mongo, bench=bench: bench(mongo, amqp, load))
+        if found:
+            kept_in[name] = found
     events = step(
         "events",
         f"Events: {options.events:,} through outbox → RabbitMQ → consumer",
