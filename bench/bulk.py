@@ -37,7 +37,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from bench.direct import commands_per, opcounters
 from bench.numbers import FIRST_MSISDN, SETTLE_MAX_SECONDS, add_numbers, demo_company
-from bench.procs import DATABASE, CpuMeter, cpu_seconds, wait_until_quiet
+from bench.procs import DATABASE, CpuMeter, database_cpu_seconds, wait_until_quiet
 from bench.web import LoadOptions, system_processes, whole_system
 from services.kit.mongo import connect_mongo
 from tests.support.servers import MongoServer
@@ -126,7 +126,7 @@ async def _update_rates(
             await copy.update_one({"_id": msisdn}, {"$set": {**change, "at": time.time()}})
 
     half = len(ids) // 2
-    db_cpu = cpu_seconds(db_pid) if db_pid else math.nan
+    db_cpu = database_cpu_seconds(db_pid)
     started = time.perf_counter()
     await update(ids[:half])
     sequential = half / (time.perf_counter() - started)
@@ -134,7 +134,7 @@ async def _update_rates(
     started = time.perf_counter()
     await asyncio.gather(*(update(rest[i::RAW_TASKS]) for i in range(RAW_TASKS)))
     concurrent = len(rest) / (time.perf_counter() - started)
-    db_cpu = (cpu_seconds(db_pid) - db_cpu) if db_pid else math.nan
+    db_cpu = database_cpu_seconds(db_pid) - db_cpu
     started = time.perf_counter()
     await copy.bulk_write(
         [UpdateOne({"_id": m}, {"$set": {"status": "active", "at": time.time()}}) for m in ids],
@@ -210,9 +210,9 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
         job["db_cpu_ms_per_number"] = 1000 * meter.seconds.get(DATABASE, math.nan) / JOB_SIZE
         job["db_commands_per_number"] = commands_per(counted, ended, JOB_SIZE)
         db_pid = mongo.process.pid if mongo.process is not None else None
-        db_cpu = cpu_seconds(db_pid) if db_pid else math.nan
+        db_cpu = database_cpu_seconds(db_pid)
         job["consumed_after_s"] = asyncio.run(events_consumed(system, SETTLE_MAX_SECONDS))
-        db_cpu = (cpu_seconds(db_pid) - db_cpu) if db_pid else math.nan
+        db_cpu = database_cpu_seconds(db_pid) - db_cpu
         job["db_cpu_ms_per_number_consumers_after"] = 1000 * db_cpu / JOB_SIZE
         job["db_commands_per_number_with_consumers"] = commands_per(
             counted, asyncio.run(opcounters(mongo.url)), JOB_SIZE

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import math
 import os
 import signal
 import sys
@@ -39,7 +38,7 @@ from bench.procs import (
     OTHERS,
     ROOT,
     CpuMeter,
-    cpu_seconds,
+    database_cpu_seconds,
     find_pid,
     wait_until_quiet,
 )
@@ -327,21 +326,18 @@ async def _raw_rates(
 ) -> dict[str, float]:
     client = connect_mongo(mongo_url, app_name="bench-raw")
 
-    def db_cpu() -> float:
-        return cpu_seconds(db_pid) if db_pid else math.nan
-
     try:
         raw = client[database][RAW]
         await raw.insert_one({"n": -1, "status": "warm-up"})
         sequential = await insert_rate(raw, max(events // 2, 200), 1)
-        before = db_cpu()
+        before = database_cpu_seconds(db_pid)
         concurrent = await insert_rate(raw, events, producers)
-        per_insert = db_cpu() - before
-        before, counted = db_cpu(), await opcounters(mongo_url)
+        per_insert = database_cpu_seconds(db_pid) - before
+        before, counted = database_cpu_seconds(db_pid), await opcounters(mongo_url)
         transactions = await producer_transaction_rate(
             Transactions(client), client[f"{database}_tx"], events, producers
         )
-        per_transaction = db_cpu() - before
+        per_transaction = database_cpu_seconds(db_pid) - before
         commands = commands_per(counted, await opcounters(mongo_url), events)
     finally:
         await client.close()

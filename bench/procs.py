@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -78,6 +79,12 @@ def cpu_seconds(pid: int) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / _TICKS
     return 0.0
+
+
+def database_cpu_seconds(pid: int | None) -> float:
+    """The database process's CPU time so far; NaN for a server not started here
+    (VM_TEST_MONGO_URL), whose CPU cannot be read."""
+    return cpu_seconds(pid) if pid else math.nan
 
 
 class CpuMeter:

@@ -205,7 +205,7 @@ class ConcretePathsFirst:
     be `PATCH /numbers/{msisdn}` with a malformed number, a 422).
 
     The concrete routes are listed once, not walked on every request (walking every route
-    of the app took a third of the gateway's CPU on GET /me); listed again only if the
+    of the app twice took 23% of the gateway's CPU on GET /me); listed again only if the
     app's routes change."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -231,8 +231,9 @@ class ConcretePathsFirst:
                 for regex, methods in self._concrete_routes(scope["app"].router.routes)
                 if regex.match(path)
             ]
-            if answered and scope["method"] not in set().union(*answered):
-                await method_not_allowed(sorted(set().union(*answered)))(scope, receive, send)
+            allowed = frozenset().union(*answered)
+            if answered and scope["method"] not in allowed:
+                await method_not_allowed(sorted(allowed))(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
