@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.catalog.service import CatalogCases
 from services.catalog.service.system_blocks import AccountMove
-from services.kit.consumer import EventHandler
+from services.kit.consumer import BatchHandler, EventHandler
 from services.kit.events import Event, read_payload
 from services.kit.known_companies import COMPANY_CREATED, KnownCompanies
 from vm.billing.events.v1 import events_pb2 as billing_events
@@ -51,16 +53,23 @@ def handlers(companies: KnownCompanies, cases: CatalogCases) -> dict[str, EventH
         reset = read_payload(event, billing_events.LimitReset)
         await blocks.lift_block(reset.company_id, [reset.msisdn], "limit", session)
 
-    async def account_changed(event: Event, session: AsyncClientSession) -> None:
-        changed = read_payload(event, billing_events.NumberAccountChanged)
-        move = AccountMove(
-            changed.msisdn,
-            changed.account_id,
-            changed.financial_block,
-            changed.version,
-            changed.account_block_version,
-        )
-        await blocks.number_billed_to(changed.company_id, move, session)
+    async def accounts_changed(events: Sequence[Event], session: AsyncClientSession) -> None:
+        # A run of moves (billing tells one per number added or moved) is applied per
+        # company with a handful of writes, not a handful per number.
+        moves: dict[str, list[AccountMove]] = {}
+        for event in events:
+            changed = read_payload(event, billing_events.NumberAccountChanged)
+            moves.setdefault(changed.company_id, []).append(
+                AccountMove(
+                    changed.msisdn,
+                    changed.account_id,
+                    changed.financial_block,
+                    changed.version,
+                    changed.account_block_version,
+                )
+            )
+        for company_id, company_moves in moves.items():
+            await blocks.numbers_billed_to(company_id, company_moves, session)
 
     return {
         COMPANY_CREATED: company_created,
@@ -69,5 +78,5 @@ def handlers(companies: KnownCompanies, cases: CatalogCases) -> dict[str, EventH
         BALANCE_RESTORED: balance_changed(blocked=False),
         LIMIT_REACHED: limit_reached,
         LIMIT_RESET: limit_reset,
-        NUMBER_ACCOUNT_CHANGED: account_changed,
+        NUMBER_ACCOUNT_CHANGED: BatchHandler(accounts_changed),
     }

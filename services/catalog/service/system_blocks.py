@@ -129,26 +129,50 @@ class SystemBlockCases:
         change = self.set_block if blocked else self.lift_block
         return await change(company_id, still_here, FINANCIAL, session)
 
-    async def number_billed_to(
+    async def numbers_billed_to(
         self,
         company_id: str,
-        move: AccountMove,
+        moves: Sequence[AccountMove],
         session: AsyncClientSession,
     ) -> None:
-        """A number moved to an account: it follows that account's financial block — as
-        the move tells it, or as a newer event of the account told it already. An older
-        move than one applied is ignored."""
-        if not await self._links.link(
-            company_id, move.msisdn, move.account_id, move.version, session
-        ):
-            return
-        blocked = move.account_blocked
-        known = await self._links.block_known(company_id, move.account_id, session)
-        if known is not None and known[0] >= move.account_block_version:
-            blocked = known[1]
-        elif move.account_block_version:
-            await self._links.newer_block(
-                company_id, move.account_id, move.account_block_version, blocked, session
-            )
-        change = self.set_block if blocked else self.lift_block
-        await change(company_id, [move.msisdn], FINANCIAL, session)
+        """Numbers moved to accounts, as billing's events were handed over (in order): each
+        follows its account's financial block — as its move tells it, or as a newer event
+        of the account told it already. A move older than one applied is ignored. A run of
+        moves is applied as one, with what applying them one after the other leaves: each
+        number on its last newer move, its block wanted as of that move."""
+        versions = await self._links.move_versions(company_id, {m.msisdn for m in moves}, session)
+        known = await self._links.blocks_known(company_id, {m.account_id for m in moves}, session)
+        learnt: dict[str, tuple[int, bool]] = {}  # accounts' blocks first told by a move
+        linked: dict[str, tuple[str, int]] = {}
+        blocked: dict[str, bool] = {}
+        for move in moves:
+            last = versions.get(move.msisdn)
+            if last is None or (move.version and last >= move.version):
+                continue  # not the company's number, or an older move
+            versions[move.msisdn] = move.version
+            linked[move.msisdn] = (move.account_id, move.version)
+            blocked[move.msisdn] = _block_after(move, known, learnt)
+        await self._links.link_all(company_id, linked, session)
+        await self._links.record_blocks(company_id, learnt, session)
+        to_block = [msisdn for msisdn, on in blocked.items() if on]
+        to_lift = [msisdn for msisdn, on in blocked.items() if not on]
+        if to_block:
+            await self.set_block(company_id, to_block, FINANCIAL, session)
+        if to_lift:
+            await self.lift_block(company_id, to_lift, FINANCIAL, session)
+
+
+def _block_after(
+    move: AccountMove,
+    known: dict[str, tuple[int, bool]],
+    learnt: dict[str, tuple[int, bool]],
+) -> bool:
+    """Whether the number is to be blocked after `move`: its account's newest block known
+    (`known` takes what the move tells when that is newer, and `learnt` records it)."""
+    newest = known.get(move.account_id)
+    if newest is not None and newest[0] >= move.account_block_version:
+        return newest[1]
+    if move.account_block_version:
+        told = (move.account_block_version, move.account_blocked)
+        known[move.account_id] = learnt[move.account_id] = told
+    return move.account_blocked
