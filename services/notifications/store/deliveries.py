@@ -1,6 +1,6 @@
 """Webhook deliveries in MongoDB: one document per (endpoint, event), its attempts inside it.
 
-The unique index on (endpoint, message id) is what makes a delivery happen once per event:
+The unique index on (company, endpoint, message id) is what makes a delivery happen once per event:
 an event handed to fan-out again finds its deliveries already there.
 
 Several worker replicas share the work: a worker claims a due delivery with a lease
@@ -15,6 +15,7 @@ companies (they serve them all) and pass the company on to every write.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, OperationFailure
 
 from services.kit.errors import NotFound
 from services.kit.job_leases import unheld
@@ -31,6 +32,11 @@ from services.notifications.domain.webhooks import FAILED, PENDING, Attempt, Del
 Doc = dict[str, Any]
 DELIVERIES = "webhook_deliveries"
 DUPLICATE_KEY = 11000
+# Indexes of earlier versions, dropped where they are found.
+RETIRED_INDEXES = (
+    "endpoint_id_1_message_id_1",
+    "endpoint_id_1_ordering_key_1_state_1_event_time_1",
+)
 # A page of an endpoint's deliveries starts after this one: (created_at, id), newest first.
 After = tuple[datetime, str]
 
@@ -102,20 +108,30 @@ class DeliveryStore:
         self._deliveries = db[DELIVERIES]
 
     async def ensure_indexes(self) -> None:
+        # One delivery per endpoint and message; the company first, so that "which of
+        # these messages does the endpoint have already" is one index range with the
+        # company in it.
         await self._deliveries.create_index(
-            [("endpoint_id", ASCENDING), ("message_id", ASCENDING)], unique=True
+            [("company_id", ASCENDING), ("endpoint_id", ASCENDING), ("message_id", ASCENDING)],
+            unique=True,
         )
         # The workers' query for due deliveries.
         await self._deliveries.create_index([("state", ASCENDING), ("next_attempt_at", ASCENDING)])
-        # "Is an earlier delivery of this endpoint and number still pending?"
+        # "Is an earlier delivery of this endpoint and number still pending?": the
+        # equalities first, then the numbers.
         await self._deliveries.create_index(
             [
                 ("endpoint_id", ASCENDING),
-                ("ordering_key", ASCENDING),
                 ("state", ASCENDING),
+                ("ordering_key", ASCENDING),
                 ("event_time", ASCENDING),
             ]
         )
+        # Replaced by the two above (the embedded database serves a query from a
+        # compound index only when every field it names is in that index).
+        for retired in RETIRED_INDEXES:
+            with contextlib.suppress(OperationFailure):
+                await self._deliveries.drop_index(retired)
         # An endpoint's delivery log, newest first; and the same of one state.
         await self._deliveries.create_index(
             [
@@ -160,17 +176,21 @@ class DeliveryStore:
         endpoint_ids: Sequence[str],
         session: AsyncClientSession | None = None,
     ) -> set[tuple[str, str]]:
-        """(endpoint id, message id) of the deliveries among these that already exist."""
-        cursor = self._deliveries.find(
-            {
-                "company_id": company_id,
-                "message_id": {"$in": list(message_ids)},
-                "endpoint_id": {"$in": list(endpoint_ids)},
-            },
-            {"endpoint_id": 1, "message_id": 1},
-            session=session,
-        )
-        return {(doc["endpoint_id"], doc["message_id"]) async for doc in cursor}
+        """(endpoint id, message id) of the deliveries among these that already exist: one
+        read per endpoint (a company has a few), each a range of the unique index."""
+        found: set[tuple[str, str]] = set()
+        for endpoint_id in sorted(set(endpoint_ids)):
+            cursor = self._deliveries.find(
+                {
+                    "company_id": company_id,
+                    "endpoint_id": endpoint_id,
+                    "message_id": {"$in": list(message_ids)},
+                },
+                {"message_id": 1},
+                session=session,
+            )
+            found |= {(endpoint_id, doc["message_id"]) async for doc in cursor}
+        return found
 
     async def page_of_endpoint(
         self,
@@ -239,25 +259,27 @@ class DeliveryStore:
 
     async def waiting_for_earlier(self, due: Sequence[Delivery]) -> set[str]:
         """Of `due`, the deliveries that must wait for an earlier event of the same endpoint
-        and number still to be delivered (deliveries of a number go in order): one read for
-        the whole batch."""
+        and number still to be delivered (deliveries of a number go in order): one read per
+        endpoint for the whole batch."""
         keyed = [d for d in due if d.ordering_key is not None]
-        if not keyed:
-            return set()
-        pending = self._deliveries.find(
-            {
-                "state": PENDING,
-                "endpoint_id": {"$in": sorted({d.endpoint_id for d in keyed})},
-                "ordering_key": {"$in": sorted({d.ordering_key for d in keyed if d.ordering_key})},
-            },
-            {"_id": 1, "company_id": 1, "endpoint_id": 1, "ordering_key": 1, "event_time": 1},
-        )
+        keys: dict[str, set[str]] = {}  # endpoint → its numbers among `due`
+        for delivery in keyed:
+            keys.setdefault(delivery.endpoint_id, set()).add(delivery.ordering_key or "")
         first: dict[tuple[str, str, str], tuple[datetime, str]] = {}
-        async for doc in pending:
-            key = (doc["company_id"], doc["endpoint_id"], doc["ordering_key"])
-            order = (doc["event_time"], doc["_id"])
-            if key not in first or order < first[key]:
-                first[key] = order
+        for endpoint_id, ordering_keys in sorted(keys.items()):
+            pending = self._deliveries.find(
+                {
+                    "endpoint_id": endpoint_id,
+                    "state": PENDING,
+                    "ordering_key": {"$in": sorted(ordering_keys)},
+                },
+                {"_id": 1, "company_id": 1, "endpoint_id": 1, "ordering_key": 1, "event_time": 1},
+            )
+            async for doc in pending:
+                key = (doc["company_id"], doc["endpoint_id"], doc["ordering_key"])
+                order = (doc["event_time"], doc["_id"])
+                if key not in first or order < first[key]:
+                    first[key] = order
         return {
             d.id
             for d in keyed
