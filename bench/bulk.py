@@ -38,7 +38,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from bench.direct import commands_per, opcounters
 from bench.numbers import FIRST_MSISDN, SETTLE_MAX_SECONDS, add_numbers, demo_company
 from bench.procs import DATABASE, CpuMeter, database_cpu_seconds, wait_until_quiet
-from bench.web import LoadOptions, system_processes, whole_system
+from bench.web import LoadOptions, demo_admin_token, system_processes, whole_system
 from services.kit.mongo import connect_mongo
 from tests.support.servers import MongoServer
 from tests.support.system import RunningSystem, events_consumed
@@ -190,7 +190,8 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
 
         msisdns = [str(FIRST_MSISDN + n) for n in range(company.count, JOB_SIZE)]
         asyncio.run(add_numbers(system, company.company_id, msisdns, company.node_ids, STANDARD))
-        company = replace(company, count=JOB_SIZE)
+        token, _ = asyncio.run(demo_admin_token(system))  # adding may outlast the first
+        company = replace(company, token=token, count=JOB_SIZE)
         database = system.settings.database_name("catalog")
         processes = system_processes(system, mongo)
 
