@@ -254,11 +254,18 @@ async def demo_admin_token(system: RunningSystem) -> tuple[str, str]:
     registered demo company's administrator through the gateway: (access token, main
     number). Imported here: only the whole system's benchmarks need identity's generated
     code."""
-    from demo.data import COMPANIES, DEMO_PASSWORD
     from demo.load import load_demo
 
     await load_demo(system.settings, history=False)
     await events_consumed(system, DEMO_SETTLE_MAX_SECONDS)  # measured on a quiet system
+    return await demo_admin_login(system)
+
+
+async def demo_admin_login(system: RunningSystem) -> tuple[str, str]:
+    """The demo company's administrator logged in through the gateway (the demo loaded
+    already): (access token, main number)."""
+    from demo.data import COMPANIES, DEMO_PASSWORD
+
     admin = next(company for company in COMPANIES if company.registers)
     async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
         login = await api.post(
@@ -266,6 +273,13 @@ async def demo_admin_token(system: RunningSystem) -> tuple[str, str]:
         )
         login.raise_for_status()
     return login.json()["access_token"], admin.main_number
+
+
+def fresh_token(system: RunningSystem) -> str:
+    """A new access token of the demo's administrator: adding thousands of numbers, a bulk
+    job and its events each may outlast one."""
+    token, _ = asyncio.run(demo_admin_login(system))
+    return token
 
 
 # The tests' system replaces a dead worker within 5 s; a benchmark runs with the default
