@@ -1,7 +1,7 @@
 """Webhook deliveries in MongoDB: one document per (endpoint, event), its attempts inside it.
 
-The unique index on (company, endpoint, message id) is what makes a delivery happen once per event:
-an event handed to fan-out again finds its deliveries already there.
+The unique index on (company, endpoint, message id) is what makes a delivery happen once
+per event: an event handed to fan-out again finds its deliveries already there.
 
 Several worker replicas share the work: a worker claims a due delivery with a lease
 (`find_one_and_update` on a free or expired lease), attempts it, and clears the lease as
@@ -179,12 +179,13 @@ class DeliveryStore:
         """(endpoint id, message id) of the deliveries among these that already exist: one
         read per endpoint (a company has a few), each a range of the unique index."""
         found: set[tuple[str, str]] = set()
+        messages = list(message_ids)
         for endpoint_id in sorted(set(endpoint_ids)):
             cursor = self._deliveries.find(
                 {
                     "company_id": company_id,
                     "endpoint_id": endpoint_id,
-                    "message_id": {"$in": list(message_ids)},
+                    "message_id": {"$in": messages},
                 },
                 {"message_id": 1},
                 session=session,
@@ -261,7 +262,7 @@ class DeliveryStore:
         """Of `due`, the deliveries that must wait for an earlier event of the same endpoint
         and number still to be delivered (deliveries of a number go in order): one read per
         endpoint for the whole batch."""
-        keyed = [d for d in due if d.ordering_key is not None]
+        keyed = [d for d in due if d.ordering_key]
         keys: dict[str, set[str]] = {}  # endpoint → its numbers among `due`
         for delivery in keyed:
             keys.setdefault(delivery.endpoint_id, set()).add(delivery.ordering_key or "")
