@@ -631,6 +631,94 @@ async def test_one_endpoints_backlog_does_not_hide_another_endpoints_deliveries(
     assert sorted(o.endpoint_id for o in outcomes) == sorted([busy.endpoint.id, quiet.endpoint.id])
 
 
+class CountedReads(DeliveryStore):
+    """The real store, counting the workers' reads of due deliveries and their claims."""
+
+    def __init__(self, deliveries: DeliveryStore) -> None:
+        self.__dict__.update(deliveries.__dict__)
+        self.due_reads = 0
+        self.claims = 0
+
+    async def due(self, *args, **kwargs) -> list[Delivery]:
+        self.due_reads += 1
+        return await super().due(*args, **kwargs)
+
+    async def claim_many(self, *args, **kwargs) -> list[Delivery]:
+        self.claims += 1
+        return await super().claim_many(*args, **kwargs)
+
+
+async def delivered_all(parts: Parts, made: list[Delivery], seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        states = {(await current(parts, d)).state for d in made}
+        if states == {DELIVERED}:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_a_running_worker_reads_a_backlog_once_not_once_per_freed_slot(parts, receiver):
+    await an_endpoint(parts, receiver.url("/hook"))
+    made = await fanned_out(parts, *(an_event(None) for _ in range(40)))
+    counted = CountedReads(parts.deliveries)
+    # Four at a time: ten passes at least, each after slots were freed.
+    limits = WorkerLimits(overall=4, per_endpoint=4, reread_after=timedelta(minutes=1))
+    worker = DeliveryWorker(counted, parts.deliverer, limits=limits)
+    running = asyncio.create_task(worker.run(poll=0.05))
+    try:
+        assert await delivered_all(parts, made)
+        reads, claims = counted.due_reads, counted.claims
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, timeout=10)
+
+    assert claims >= 10
+    # The backlog read once; once more, perhaps, when the run was used up.
+    assert reads <= 2
+    assert len(receiver.requests) == 40
+
+
+async def test_a_delivery_due_after_the_read_goes_out_while_the_run_lasts(parts, receiver):
+    receiver.defaults["/slow"] = Reply(200, delay=1.0)
+    await an_endpoint(parts, receiver.url("/slow"), types=("payment.received",))
+    await an_endpoint(parts, receiver.url("/fast"), types=("number.blocked",))
+    await fanned_out(parts, *(an_event(None, event_type="payment.received") for _ in range(6)))
+    # Two at a time to the slow endpoint: its run lasts three seconds.
+    limits = WorkerLimits(overall=8, per_endpoint=2, reread_after=timedelta(seconds=0.2))
+    worker = parts.worker(limits)
+    running = asyncio.create_task(worker.run(poll=0.05))
+    try:
+        await asyncio.sleep(0.3)  # the first two slow attempts are under way
+        [fast] = await fanned_out(parts, an_event(None), now=datetime.now(UTC))
+
+        assert await delivered_all(parts, [fast], seconds=2.0)
+        assert receiver.paths().count("/slow") < 6  # not after the slow endpoint's run
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, timeout=15)
+
+
+async def test_two_running_workers_never_attempt_the_same_delivery(parts, receiver):
+    for n in range(3):
+        await an_endpoint(parts, receiver.url(f"/hook{n}"))
+    made = await fanned_out(parts, *(an_event(None) for _ in range(15)))
+    limits = WorkerLimits(overall=10, per_endpoint=5)
+    one, two = parts.worker(limits, "one"), parts.worker(limits, "two")
+    running = [asyncio.create_task(w.run(poll=0.05)) for w in (one, two)]
+    try:
+        assert await delivered_all(parts, made)
+    finally:
+        one.stop()
+        two.stop()
+        await asyncio.wait_for(asyncio.gather(*running), timeout=10)
+
+    sent = [(r.path, r.headers["webhook-id"]) for r in receiver.requests]
+    assert len(sent) == len(set(sent)) == 45
+    for delivery in made:
+        assert len((await current(parts, delivery)).attempts) == 1
+
+
 async def test_an_unresolvable_host_is_a_failed_attempt(db):
     async def nothing(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")

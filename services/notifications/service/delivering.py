@@ -184,7 +184,7 @@ def state_after(delivery: Delivery, attempt: Attempt) -> tuple[str, datetime | N
 
 # The least time between two passes of a worker over the due deliveries.
 PASS_GAP_SECONDS = 0.05
-# The fewest due deliveries a pass reads at a time.
+# The fewest due deliveries a pass looks at a time.
 MIN_SCAN = 16
 
 
@@ -199,6 +199,49 @@ class WorkerLimits:
     # passed over, so that one endpoint's backlog cannot hide everybody else's.
     scan: int = 200
     scans: int = 3
+    # How long what a pass read serves the passes after it. A worker draining a backlog
+    # then reads once per `scan` deliveries (or per this time), not once per freed slot:
+    # the read costs a database that cannot stop at its limit (the embedded one reads
+    # every match before it sorts) the whole backlog. Deliveries that fall due meanwhile
+    # wait at most this long, as they wait for `poll` when the worker is idle.
+    reread_after: timedelta = timedelta(seconds=1)
+
+
+class DueRun:
+    """Due deliveries a pass read and no pass has claimed yet, earliest first. The claim
+    checks each again (still due, still free), so one claimed or attempted elsewhere in
+    the meantime is only dropped."""
+
+    def __init__(self, read_at: datetime | None = None) -> None:
+        self.read_at = read_at
+        self._due: dict[str, Delivery] = {}
+
+    def stale(self, now: datetime, reread_after: timedelta) -> bool:
+        """Read afresh: nothing is left, or the clock moved on (or back) since the read."""
+        if not self._due or self.read_at is None:
+            return True
+        return not timedelta(0) <= now - self.read_at <= reread_after
+
+    def add(self, read: Sequence[Delivery]) -> None:
+        for delivery in read:
+            self._due.setdefault(delivery.id, delivery)
+        ordered = sorted(
+            self._due.values(), key=lambda d: (d.next_attempt_at or d.created_at, d.id)
+        )
+        self._due = {d.id: d for d in ordered}
+
+    def first(self, limit: int, *, skip_endpoints: set[str], skip_ids: set[str]) -> list[Delivery]:
+        chosen: list[Delivery] = []
+        for delivery in self._due.values():
+            if len(chosen) >= limit:
+                break
+            if delivery.endpoint_id not in skip_endpoints and delivery.id not in skip_ids:
+                chosen.append(delivery)
+        return chosen
+
+    def drop(self, delivery_ids: set[str]) -> None:
+        for delivery_id in delivery_ids:
+            self._due.pop(delivery_id, None)
 
 
 class DeliveryWorker:
@@ -220,10 +263,12 @@ class DeliveryWorker:
         self._in_flight: Counter[str] = Counter()  # attempts running, by endpoint
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
+        self._run = DueRun()
 
     async def run_once(self, now: datetime) -> list[AttemptOutcome]:
         """Claims what is due and fits the limits, attempts it all concurrently and
-        returns what came of each attempt."""
+        returns what came of each attempt. It reads what is due at `now` afresh."""
+        self._run = DueRun()
         claimed = await self._claim(now)
         endpoints = await self._endpoints_of(claimed)
         outcomes = await asyncio.gather(
@@ -300,31 +345,46 @@ class DeliveryWorker:
         return claimed
 
     async def _claim_into(self, claimed: list[Delivery], free: int, now: datetime) -> None:
-        passed_over: list[str] = []  # waiting for an earlier event, or taken by another
-        for _ in range(self._limits.scans):
-            if len(claimed) >= free:
-                break
-            # A read proportional to the free slots (with room for those passed over): a
-            # pass after one attempt ended reads a handful of deliveries, not `scan`.
-            limit = min(self._limits.scan, max(4 * (free - len(claimed)), MIN_SCAN))
-            due = await self._deliveries.due(
-                now, limit, skip_endpoints=self._full(), skip_ids=passed_over
+        reads = self._limits.scans if self._run.stale(now, self._limits.reread_after) else 0
+        if reads:
+            self._run = DueRun(read_at=now)
+        passed_over: set[str] = set()  # waiting for an earlier event, or taken by another
+        while len(claimed) < free:
+            need = free - len(claimed)
+            due = self._run.first(
+                max(4 * need, MIN_SCAN), skip_endpoints=set(self._full()), skip_ids=passed_over
             )
+            if not due:
+                if reads == 0:
+                    break
+                reads -= 1
+                read = await self._deliveries.due(
+                    now,
+                    self._limits.scan,
+                    skip_endpoints=self._full(),
+                    skip_ids=sorted(passed_over),
+                )
+                self._run.add(read)
+                if len(read) < self._limits.scan:
+                    reads = 0  # nothing more is due
+                if not read:
+                    break
+                continue
             # An earlier event of its number first: one read for the batch.
             waiting = await self._deliveries.waiting_for_earlier(due)
-            passed_over += waiting
+            passed_over |= waiting
             ready = [d for d in due if d.id not in waiting]
-            wanted = self._within_limits(ready, free - len(claimed))
+            wanted = self._within_limits(ready, need)
             held = await self._deliveries.claim_many(
                 [d.id for d in wanted], now, self._holder, now + self._limits.lease
             )
             taken = {d.id for d in held}
-            passed_over += [d.id for d in wanted if d.id not in taken]  # another worker's
+            gone = {d.id for d in wanted} - taken  # another worker's, or no longer due
+            passed_over |= gone
+            self._run.drop(taken | gone)
             for delivery in held:
                 claimed.append(delivery)
                 self._in_flight[delivery.endpoint_id] += 1
-            if len(due) < limit:
-                break  # nothing more is due
 
     def _within_limits(self, due: list[Delivery], free: int) -> list[Delivery]:
         """The first of `due` that fit: `free` in all, and no endpoint past its share."""
