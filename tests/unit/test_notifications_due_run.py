@@ -1,5 +1,5 @@
-"""The worker's run of due deliveries: what a pass read serves the passes after it until
-it is used up or older than `reread_after`, earliest first, each delivery once."""
+"""The worker's run of due deliveries: read again at once when used up, else at most once
+per `reread_after`; kept earliest first, each delivery once."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from services.notifications.service.delivering import DueRun
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
+NO_SKIP: dict[str, set[str]] = {"skip_endpoints": set(), "skip_ids": set()}
 
 
 def due(delivery_id: str, endpoint_id: str = "whe_1", *, at: datetime = T0) -> Delivery:
@@ -19,48 +20,53 @@ def due(delivery_id: str, endpoint_id: str = "whe_1", *, at: datetime = T0) -> D
     )  # fmt: skip
 
 
-def test_an_empty_run_is_read_afresh_whatever_its_age():
-    assert DueRun().stale(T0, SECOND)
-    assert DueRun(read_at=T0).stale(T0, SECOND)
+def ids(deliveries: list[Delivery]) -> list[str]:
+    return [d.id for d in deliveries]
 
 
-def test_a_run_serves_until_it_is_older_than_reread_after_or_the_clock_went_back():
-    run = DueRun(read_at=T0)
-    run.add([due("dlv_1")])
-
-    assert not run.stale(T0, SECOND)
-    assert not run.stale(T0 + SECOND, SECOND)
-    assert run.stale(T0 + SECOND + timedelta(milliseconds=1), SECOND)
-    assert run.stale(T0 - timedelta(milliseconds=1), SECOND)
+def test_an_empty_run_may_be_read_at_once():
+    run = DueRun()
+    assert run.may_read(T0, SECOND)
+    run.add([], T0)  # a read that found nothing
+    assert run.may_read(T0, SECOND)
 
 
-def test_a_run_keeps_each_delivery_once_earliest_first():
-    run = DueRun(read_at=T0)
-    run.add([due("dlv_b", at=T0 + SECOND), due("dlv_c", at=T0 + 2 * SECOND)])
-    run.add([due("dlv_a", at=T0), due("dlv_b", at=T0 + SECOND)])
+def test_a_run_is_read_again_once_reread_after_has_passed_or_the_clock_went_back():
+    run = DueRun()
+    run.add([due("dlv_1")], T0)
 
-    chosen = run.first(10, skip_endpoints=set(), skip_ids=set())
+    assert not run.may_read(T0, SECOND)
+    assert not run.may_read(T0 + SECOND - timedelta(milliseconds=1), SECOND)
+    assert run.may_read(T0 + SECOND, SECOND)
+    assert run.may_read(T0 - timedelta(milliseconds=1), SECOND)
 
-    assert [d.id for d in chosen] == ["dlv_a", "dlv_b", "dlv_c"]
+
+def test_a_read_merges_into_the_run_each_delivery_once_earliest_first():
+    run = DueRun()
+    run.add([due("dlv_b", at=T0 + SECOND), due("dlv_c", at=T0 + 2 * SECOND)], T0)
+    run.add([due("dlv_a", at=T0), due("dlv_b", at=T0 + SECOND)], T0 + 5 * SECOND)
+
+    assert ids(run.first(10, **NO_SKIP)) == ["dlv_a", "dlv_b", "dlv_c"]
+    assert run.read_at == T0 + 5 * SECOND
 
 
 def test_first_leaves_out_full_endpoints_and_passed_over_deliveries_up_to_the_limit():
-    run = DueRun(read_at=T0)
+    run = DueRun()
     endpoints = ["whe_quiet", "whe_busy"]
-    run.add([due(f"dlv_{n}", endpoints[n % 2], at=T0 + n * SECOND) for n in range(8)])
+    run.add([due(f"dlv_{n}", endpoints[n % 2], at=T0 + n * SECOND) for n in range(8)], T0)
 
     quiet = run.first(10, skip_endpoints={"whe_busy"}, skip_ids={"dlv_2"})
-    two = run.first(2, skip_endpoints=set(), skip_ids=set())
 
-    assert [d.id for d in quiet] == ["dlv_0", "dlv_4", "dlv_6"]
-    assert [d.id for d in two] == ["dlv_0", "dlv_1"]
+    assert ids(quiet) == ["dlv_0", "dlv_4", "dlv_6"]
+    assert ids(run.first(2, **NO_SKIP)) == ["dlv_0", "dlv_1"]
 
 
-def test_dropped_deliveries_leave_the_run_and_a_run_used_up_is_stale():
-    run = DueRun(read_at=T0)
-    run.add([due("dlv_1"), due("dlv_2")])
+def test_dropped_deliveries_leave_the_run_and_a_run_used_up_may_be_read_at_once():
+    run = DueRun()
+    run.add([due("dlv_1"), due("dlv_2")], T0)
 
     run.drop({"dlv_1", "dlv_unknown"})
-    assert [d.id for d in run.first(10, skip_endpoints=set(), skip_ids=set())] == ["dlv_2"]
+    assert ids(run.first(10, **NO_SKIP)) == ["dlv_2"]
+    assert not run.may_read(T0, SECOND)
     run.drop({"dlv_2"})
-    assert run.stale(T0, SECOND)
+    assert run.may_read(T0, SECOND)

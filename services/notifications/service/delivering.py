@@ -199,30 +199,40 @@ class WorkerLimits:
     # passed over, so that one endpoint's backlog cannot hide everybody else's.
     scan: int = 200
     scans: int = 3
-    # How long what a pass read serves the passes after it. A worker draining a backlog
-    # then reads once per `scan` deliveries (or per this time), not once per freed slot:
-    # the read costs a database that cannot stop at its limit (the embedded one reads
-    # every match before it sorts) the whole backlog. Deliveries that fall due meanwhile
-    # wait at most this long, as they wait for `poll` when the worker is idle.
-    reread_after: timedelta = timedelta(seconds=1)
+    # A pass claims from the run of due deliveries read before (DueRun) and reads the
+    # database only when the run is used up, or when slots are free that the run cannot
+    # fill (its endpoints are at their share, its numbers wait for earlier events): then
+    # at most once per this time. A read costs a database that cannot stop at its limit
+    # (the embedded one reads every match before it sorts) the whole backlog, so a
+    # worker draining one reads once per `scan` deliveries, not once per freed slot.
+    # Another endpoint's deliveries wait behind a backlog at most this long.
+    reread_after: timedelta = timedelta(seconds=5)
 
 
 class DueRun:
-    """Due deliveries a pass read and no pass has claimed yet, earliest first. The claim
-    checks each again (still due, still free), so one claimed or attempted elsewhere in
-    the meantime is only dropped."""
+    """Due deliveries read from the database and not claimed yet, earliest first.
 
-    def __init__(self, read_at: datetime | None = None) -> None:
-        self.read_at = read_at
+    Whatever falls due after a read is due later than all of it, so the run keeps the
+    order of the database's read; what it lacks is only other endpoints' deliveries
+    (left out of a read while their endpoints were at their share). A claim checks each
+    delivery again (still due, still free): one claimed or attempted elsewhere meanwhile
+    is only dropped."""
+
+    def __init__(self) -> None:
+        self.read_at: datetime | None = None
         self._due: dict[str, Delivery] = {}
 
-    def stale(self, now: datetime, reread_after: timedelta) -> bool:
-        """Read afresh: nothing is left, or the clock moved on (or back) since the read."""
+    def may_read(self, now: datetime, reread_after: timedelta) -> bool:
+        """Whether a pass it cannot fill reads the database: at once when nothing is left
+        of it, else once `reread_after` has passed since the last read (or the clock went
+        back)."""
         if not self._due or self.read_at is None:
             return True
-        return not timedelta(0) <= now - self.read_at <= reread_after
+        return not timedelta(0) <= now - self.read_at < reread_after
 
-    def add(self, read: Sequence[Delivery]) -> None:
+    def add(self, read: Sequence[Delivery], now: datetime) -> None:
+        """What a read at `now` found, merged in order (each delivery once)."""
+        self.read_at = now
         for delivery in read:
             self._due.setdefault(delivery.id, delivery)
         ordered = sorted(
@@ -345,9 +355,7 @@ class DeliveryWorker:
         return claimed
 
     async def _claim_into(self, claimed: list[Delivery], free: int, now: datetime) -> None:
-        reads = self._limits.scans if self._run.stale(now, self._limits.reread_after) else 0
-        if reads:
-            self._run = DueRun(read_at=now)
+        reads: int | None = None  # decided when the run cannot fill the free slots
         passed_over: set[str] = set()  # waiting for an earlier event, or taken by another
         while len(claimed) < free:
             need = free - len(claimed)
@@ -355,6 +363,9 @@ class DeliveryWorker:
                 max(4 * need, MIN_SCAN), skip_endpoints=set(self._full()), skip_ids=passed_over
             )
             if not due:
+                if reads is None:
+                    may_read = self._run.may_read(now, self._limits.reread_after)
+                    reads = self._limits.scans if may_read else 0
                 if reads == 0:
                     break
                 reads -= 1
@@ -364,7 +375,7 @@ class DeliveryWorker:
                     skip_endpoints=self._full(),
                     skip_ids=sorted(passed_over),
                 )
-                self._run.add(read)
+                self._run.add(read, now)
                 if len(read) < self._limits.scan:
                     reads = 0  # nothing more is due
                 if not read:
