@@ -637,12 +637,17 @@ class CountedReads(DeliveryStore):
     def __init__(self, deliveries: DeliveryStore) -> None:
         self.__dict__.update(deliveries.__dict__)
         self.due_reads = 0
+        self.order_reads = 0  # "is an earlier event of the number pending?"
         self.claims = 0
         self.reads_before_last_claim = 0  # the reads while a backlog was being claimed
 
     async def due(self, *args, **kwargs) -> list[Delivery]:
         self.due_reads += 1
         return await super().due(*args, **kwargs)
+
+    async def waiting_for_earlier(self, *args, **kwargs) -> set[str]:
+        self.order_reads += 1
+        return await super().waiting_for_earlier(*args, **kwargs)
 
     async def claim_many(self, *args, **kwargs) -> list[Delivery]:
         held = await super().claim_many(*args, **kwargs)
@@ -690,6 +695,25 @@ async def test_a_running_worker_reads_a_backlog_once_not_once_per_freed_slot(
     # pass reads again: the worker is idle, and what is pending is little.)
     assert counted.reads_before_last_claim == 1
     assert len(receiver.requests) == 40
+
+
+async def test_a_numbers_first_delivery_is_found_behind_any_number_of_its_later_ones(
+    parts, receiver
+):
+    await an_endpoint(parts, receiver.url("/hook"))
+    events = [an_event(MSISDN_1, at=T0 + timedelta(milliseconds=n)) for n in range(100)]
+    await fanned_out(parts, *events)
+    counted = CountedReads(parts.deliveries)
+    # Looks of 16 at a time, in the order the deliveries fell due (all at once here, so
+    # by id): the first event's delivery is anywhere among them.
+    limits = WorkerLimits(overall=4, per_endpoint=4)
+    worker = DeliveryWorker(counted, parts.deliverer, limits=limits)
+
+    [first] = await worker.run_once(T0)
+
+    assert first.state == DELIVERED
+    assert receiver.requests[0].headers["webhook-id"] == f"msg_{events[0].id}"
+    assert counted.due_reads == 1  # the rest of the run was looked at, not read again
 
 
 async def test_a_delivery_due_after_the_read_goes_out_while_the_run_lasts(parts, receiver):
