@@ -287,6 +287,22 @@ async def test_a_retried_delivery_that_fails_starts_a_new_schedule(parts, receiv
     assert (await current(parts, delivery)).next_attempt_at == later + timedelta(seconds=5)
 
 
+async def test_a_delivery_being_attempted_is_not_sent_again_until_its_lease_ends(parts, receiver):
+    await an_endpoint(parts, receiver.url("/hook"))
+    [delivery] = await fanned_out(parts, an_event())
+    lease_until = T0 + timedelta(seconds=60)
+    [held] = await parts.deliveries.claim_many([delivery.id], T0, "a worker", lease_until)
+
+    with pytest.raises(NotAllowed):  # a worker is attempting it
+        await retry_delivery(parts.deliveries, parts.deliverer, A, held.id, T0)
+    outcome = await retry_delivery(  # the worker died: its lease ran out
+        parts.deliveries, parts.deliverer, A, held.id, lease_until
+    )
+
+    assert outcome.state == DELIVERED
+    assert len(receiver.requests) == 1
+
+
 # --- the endpoint disabled after a day ----------------------------------------------
 
 

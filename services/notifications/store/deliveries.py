@@ -359,7 +359,11 @@ class DeliveryStore:
             {
                 "_id": delivery_id,
                 "company_id": company_id,
-                "$or": [{"state": FAILED}, {"state": PENDING, **unheld(now)}],
+                # A failed delivery holds no lease (its last attempt or the giving up let
+                # it go), so "failed, or pending and free" is one clause per field: beside
+                # a top-level $or, the embedded database reads every delivery.
+                "state": {"$in": [FAILED, PENDING]},
+                **unheld(now),
             },
             {
                 "$set": {
