@@ -307,9 +307,9 @@ class DeliveryWorker:
                 running.add(task)
                 task.add_done_callback(running.discard)
             # A burst goes out without waiting for `poll`, but a pass reads the database
-            # (the due deliveries, the order of their numbers, the claims): at most one
-            # pass each PASS_GAP_SECONDS, so that a backlog cannot take the database from
-            # the services that write it.
+            # (the order of its numbers, the claims; the due deliveries when its run
+            # cannot serve it): at most one pass each PASS_GAP_SECONDS, so that a backlog
+            # cannot take the database from the services that write it.
             await asyncio.sleep(PASS_GAP_SECONDS)
             if claimed and self._has_room():
                 continue  # more may be due at once

@@ -3,11 +3,11 @@
 The unique index on (company, endpoint, message id) is what makes a delivery happen once
 per event: an event handed to fan-out again finds its deliveries already there.
 
-Several worker replicas share the work: a worker claims a due delivery with a lease
-(`find_one_and_update` on a free or expired lease), attempts it, and clears the lease as
-it records the attempt. A worker that dies leaves a lease that expires, and the delivery
-is attempted again by another — at least once, never by two at the same time while the
-lease runs.
+Several worker replicas share the work: a worker claims due deliveries with a lease
+(`claim_many`: one conditional update on those still due and free or expired), attempts
+them, and clears each lease as it records the attempt. A worker that dies leaves a lease
+that expires, and the delivery is attempted again by another — at least once, never by two
+at the same time while the lease runs.
 
 Every read a company's caller can make carries the company; the workers' queries span
 companies (they serve them all) and pass the company on to every write.
