@@ -16,6 +16,7 @@ from services.catalog.main import NAME, billing_accounts, operations_queue, simu
 from services.catalog.service.bulk_runner import BulkRunner, WorkerSettings
 from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.hierarchy import NodeStore
+from services.catalog.store.intents import IntentStore
 from services.catalog.store.number_changes import NumberChanges
 from services.catalog.store.numbers import NumberStore
 from services.catalog.store.operations import OperationStore
@@ -33,7 +34,7 @@ from services.kit.settings import Settings
 OPERATIONS_AT_ONCE = 2
 
 
-def build_runner(runtime: ServiceRuntime) -> BulkRunner:
+def build_runner(runtime: ServiceRuntime, intents: IntentStore) -> BulkRunner:
     settings = runtime.settings
     db = runtime.db
     return BulkRunner(
@@ -51,6 +52,7 @@ def build_runner(runtime: ServiceRuntime) -> BulkRunner:
             batch_size=settings.bulk_batch_size,
             lease=timedelta(seconds=settings.work_lease_seconds),
         ),
+        intents=intents,
     )
 
 
@@ -58,14 +60,19 @@ async def start(
     settings: Settings, address: str | None = None
 ) -> tuple[ServiceRuntime, BulkRunner]:
     runtime = ServiceRuntime.create(NAME, settings)
-    runner = build_runner(runtime)
+    intents = IntentStore(runtime.db)
+    runner = build_runner(runtime, intents)
     store = OperationStore(runtime.db)
+
+    async def prepare() -> None:
+        await store.ensure_indexes()
+        await intents.ensure_indexes()  # the numbers' holds: whichever process starts first
 
     await start_worker(
         runtime,
         runner,
         WorkSource(operations_queue(settings), store.due, OPERATIONS_AT_ONCE),
-        prepare=store.ensure_indexes,
+        prepare=prepare,
         address=address or f"{settings.grpc_host}:{settings.catalog_worker_port}",
     )
     return runtime, runner

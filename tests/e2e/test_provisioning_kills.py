@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import httpx
@@ -18,12 +19,18 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from services.catalog.crash_points import AFTER_NETWORK, BEFORE_ANSWER_COMMIT, BEFORE_NETWORK
-from services.catalog.provisioning import MongoAnswers, SimulatedProvisioning
+from services.catalog.provisioning import (
+    BlockChange,
+    MongoAnswers,
+    SimulatedProvisioning,
+    change_doc,
+)
 from services.catalog.service.system_blocks import FINANCIAL, SystemBlockCases
 from services.catalog.store.accounts import AccountLinks
 from services.catalog.store.intents import IntentStore
 from services.catalog.store.numbers import NumberStore
 from services.kit.events import decode_event
+from services.kit.ids import new_id
 from services.kit.mongo import Transactions
 from tests.e2e.test_catalog_bulk_operations import finished, results, start
 from tests.e2e.test_catalog_numbers import give_numbers
@@ -106,11 +113,14 @@ async def agree(mongo: AsyncMongoClient, system: RunningSystem, msisdns: list[st
     network = SimulatedProvisioning(
         answers=MongoAnswers(mongo[system.settings.database_name("network")])
     )
-    numbers = mongo[system.settings.database_name("catalog")]["numbers"]
+    catalog_db = mongo[system.settings.database_name("catalog")]
+    held = catalog_db["provisioning_intents"].find(
+        {"msisdn": {"$in": msisdns}, "state": "pending", "held": True}
+    )
+    assert [doc["msisdn"] async for doc in held] == [], "numbers left held"
     for msisdn in msisdns:
-        doc = await numbers.find_one({"_id": msisdn})
+        doc = await catalog_db["numbers"].find_one({"_id": msisdn})
         assert doc is not None, msisdn
-        assert "provisioning" not in doc, f"{msisdn} left held"
         line = await network.line(msisdn)
         blocks = {b["type"] for b in doc["blocks"]}
         for block_type, is_set in line.blocks.items():
@@ -253,9 +263,18 @@ async def test_the_bulk_worker_killed_at_each_step_of_a_batch(
     # A number held by a single call in flight: refused with its reason, not changed.
     held = msisdns[-1]
     catalog_db = mongo[system.settings.database_name("catalog")]
-    await catalog_db["numbers"].update_one(
-        {"_id": held}, {"$set": {"provisioning": "prv_someone_elses"}}
-    )
+    someone_elses = {
+        "_id": new_id("prv"),
+        "company_id": company.id,
+        "msisdn": held,
+        "change": change_doc(BlockChange(held, "voluntary", True)),
+        "owner": "single",
+        "held": True,
+        "state": "pending",
+        "created_at": datetime.now(UTC),
+        "lease_until": datetime.now(UTC) + timedelta(hours=1),  # not the reconciler's
+    }
+    await catalog_db["provisioning_intents"].insert_one(someone_elses)
     restart(system, "catalog-worker", crash_at=step, **BATCH)
     try:
         op = await start(
@@ -265,7 +284,9 @@ async def test_the_bulk_worker_killed_at_each_step_of_a_batch(
     finally:
         restart(system, "catalog-worker")  # a new worker takes the operation over
     done = await finished(api, admin, op["id"], timeout=240)
-    await catalog_db["numbers"].update_one({"_id": held}, {"$unset": {"provisioning": ""}})
+    await catalog_db["provisioning_intents"].update_one(
+        {"_id": someone_elses["_id"]}, {"$set": {"state": "refused"}}
+    )
 
     assert (done["status"], done["total"], done["done"], done["failed"]) == (
         "partially_failed",

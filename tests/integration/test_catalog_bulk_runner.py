@@ -17,6 +17,7 @@ from services.catalog.provisioning import Change, SimulatedProvisioning
 from services.catalog.service.bulk_runner import BulkRunner, WorkerSettings
 from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.hierarchy import NodeStore
+from services.catalog.store.intents import IntentStore
 from services.catalog.store.number_changes import NumberChanges
 from services.catalog.store.numbers import NumberStore
 from services.catalog.store.operations import OperationStore
@@ -33,8 +34,10 @@ LEASE = timedelta(seconds=30)
 
 @pytest.fixture
 async def operations(db) -> OperationStore:
+    """The operations' store, the database prepared as the bulk worker prepares it."""
     store = OperationStore(db)
     await store.ensure_indexes()
+    await IntentStore(db).ensure_indexes()
     return store
 
 

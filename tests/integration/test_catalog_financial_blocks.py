@@ -37,8 +37,11 @@ def runs(request) -> bool:
 
 
 @pytest.fixture
-def blocks(db) -> SystemBlockCases:
-    return SystemBlockCases(NumberStore(db), IntentStore(db), AccountLinks(db))
+async def blocks(db) -> SystemBlockCases:
+    cases = SystemBlockCases(NumberStore(db), IntentStore(db), AccountLinks(db))
+    await cases.ensure_indexes()
+    await IntentStore(db).ensure_indexes()
+    return cases
 
 
 async def handled(db, transactions, blocks, events, *, runs: bool = False) -> set[str]:

@@ -6,6 +6,7 @@ flight, again when the network refused them."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
@@ -41,6 +42,7 @@ LATER = timedelta(minutes=5)  # past any lease
 
 @pytest.fixture
 async def numbers(db, transactions) -> list:
+    await IntentStore(db).ensure_indexes()
     found = [a_number(8000 + n, ROOT) for n in range(3)]
     await insert(NumberStore(db), transactions, found)
     return found
@@ -99,7 +101,7 @@ async def test_the_reconciler_finishes_what_the_network_did_and_undoes_what_it_n
     docs = {d["_id"]: d async for d in db["numbers"].find()}
     assert blocks_of(docs[applied.msisdn]) == {"voluntary"}
     assert blocks_of(docs[never.msisdn]) == set()
-    assert not any("provisioning" in d for d in docs.values())
+    assert not await IntentStore(db).locked([n.msisdn for n in numbers])
     assert await network.settle(left.reference) is False  # refused for ever
     with pytest.raises(ProvisioningFailed):  # a late request of it changes nothing
         await network.apply(left.change, left.reference)
@@ -136,7 +138,10 @@ async def test_system_blocks_wait_their_turn_and_are_asked_again_when_refused(
     docs = {d["_id"]: d async for d in db["numbers"].find()}
     assert blocks_of(docs[plain.msisdn]) == {FINANCIAL}
     assert blocks_of(docs[held.msisdn]) == set()  # still waiting for the call in flight
-    assert docs[held.msisdn]["provisioning"] == single_call.reference
+    holder = await db["provisioning_intents"].find_one(
+        {"msisdn": held.msisdn, "state": "pending", "held": True}
+    )
+    assert holder is not None and holder["_id"] == single_call.reference
 
     await network.apply(single_call.change, single_call.reference)
     for _ in range(6):
@@ -150,7 +155,7 @@ async def test_system_blocks_wait_their_turn_and_are_asked_again_when_refused(
         )
         >= 2
     )
-    assert not any("provisioning" in d for m, d in docs.items() if m != refused.msisdn)
+    assert not await IntentStore(db).locked([held.msisdn, plain.msisdn])
     for number in (held, plain):
         line = await network.line(number.msisdn)
         assert line.blocks.get(FINANCIAL) is True
@@ -160,6 +165,7 @@ async def test_system_blocks_wait_their_turn_and_are_asked_again_when_refused(
 
 
 async def test_a_cancelled_operation_answers_the_changes_a_dead_worker_left_first(db, transactions):
+    await IntentStore(db).ensure_indexes()
     targets = [a_number(8100 + n, ROOT) for n in range(30)]
     await insert(NumberStore(db), transactions, targets)
     operations = OperationStore(db)
@@ -175,7 +181,7 @@ async def test_a_cancelled_operation_answers_the_changes_a_dead_worker_left_firs
     docs = {d["_id"]: d async for d in db["numbers"].find()}
     first = [n.msisdn for n in targets[:10]]
     assert {m for m, d in docs.items() if blocks_of(d)} == set(first)
-    assert not any("provisioning" in d for d in docs.values())
+    assert not await IntentStore(db).locked(list(docs))
     results = {
         d["msisdn"]: d["status"]
         async for d in db["operation_results"].find({"operation_id": op.id})
@@ -208,11 +214,54 @@ async def test_a_sim_card_on_its_way_to_one_number_is_refused_to_another(db, tra
     with pytest.raises(Conflict) as taken:
         await transactions.run(lambda s: saga_.intend([sim_intent(numbers[1])], s, lease=LATER))
     assert taken.value.reason == "ALREADY_EXISTS"
-    assert (
-        await db["numbers"].find_one({"_id": numbers[1].msisdn, "provisioning": {"$exists": 1}})
-        is None
-    )
+    assert await saga_.intents.locked([numbers[1].msisdn]) == set()
 
     await network.apply(first.change, first.reference)
     assert await transactions.run(lambda s: saga_.record(first, CONFIRMED, s))
     assert (await db["numbers"].find_one({"_id": numbers[0].msisdn}))["iccid"] == card
+
+
+async def test_a_change_holds_its_number_by_its_intent_and_writes_the_number_once(
+    db, transactions, numbers
+):
+    network = SimulatedProvisioning()
+    saga_ = saga(db, transactions, network)
+    number = numbers[0]
+    before = await db["numbers"].find_one({"_id": number.msisdn})
+
+    intent = await a_single_block(saga_, transactions, number)
+    # Held, and its document untouched: the hold is the pending intent.
+    assert await db["numbers"].find_one({"_id": number.msisdn}) == before
+    assert await saga_.intents.locked([n.msisdn for n in numbers]) == {number.msisdn}
+    with pytest.raises(ChangeInProgress):
+        await a_single_block(saga_, transactions, number)
+    await a_single_block(saga_, transactions, numbers[1])  # another number is free
+
+    await network.apply(intent.change, intent.reference)
+    assert await transactions.run(lambda s: saga_.record(intent, CONFIRMED, s))
+    after = await db["numbers"].find_one({"_id": number.msisdn})
+    recorded = await db["provisioning_intents"].find_one({"_id": intent.reference})
+    assert after == before | recorded["fields"]  # the change's fields, nothing else
+    assert await saga_.intents.locked([number.msisdn]) == set()  # let go by the answer
+    await a_single_block(saga_, transactions, number)  # and free for the next change
+
+
+async def test_of_changes_racing_for_one_number_one_holds_it_and_the_others_are_refused(
+    db, transactions, numbers
+):
+    saga_ = saga(db, transactions, SimulatedProvisioning())
+    number = numbers[2]
+
+    async def attempt() -> str:
+        try:
+            await a_single_block(saga_, transactions, number)
+        except ChangeInProgress:
+            return "refused"
+        return "held"
+
+    outcomes = await asyncio.gather(*(attempt() for _ in range(8)))
+    assert sorted(outcomes) == ["held"] + ["refused"] * 7
+    pending = await db["provisioning_intents"].count_documents(
+        {"msisdn": number.msisdn, "state": "pending"}
+    )
+    assert pending == 1  # a refused attempt left nothing behind

@@ -3,14 +3,14 @@
 Each reads the number (within the caller's scope for the operation's permission:
 elsewhere it is not found) and lets the domain decide the number's new state. The network
 is never asked inside a transaction (service/provisioning_saga.py): the decision is
-recorded as an intent and the number locked in one transaction, the network is asked
+recorded as an intent, which holds the number, in one transaction; the network is asked
 after the commit with the intent's reference, and its answer is recorded in a second
 transaction guarded by the intent still pending — the fields the change sets, the event,
-the number unlocked. A refusal of the network leaves the number as it was. A number with
-a change in flight refuses another (409 `conflict`, reason CHANGE_IN_PROGRESS); a process
-killed between the steps leaves the intent to the reconciler, which asks the network how
-it ended and finishes or undoes it — the caller then got no answer or 503
-PROVISIONING_PENDING, and the journal tells the outcome.
+the intent finished and so the number let go. A refusal of the network leaves the number
+as it was. A number with a change in flight refuses another (409 `conflict`, reason
+CHANGE_IN_PROGRESS); a process killed between the steps leaves the intent to the
+reconciler, which asks the network how it ended and finishes or undoes it — the caller
+then got no answer or 503 PROVISIONING_PENDING, and the journal tells the outcome.
 
 Each is also an operation of the journal (`vm.catalog.operation.updated.v1`, a single
 operation: services/kit/single_operation.py) written with the answer — or, refused before

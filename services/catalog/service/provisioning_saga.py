@@ -1,11 +1,12 @@
 """A change of a number on the network, as a saga: never asked inside a transaction.
 
-A: in the deciding transaction (the caller's), an intent per number (store/intents.py)
-   and the number locked by its reference; committed.
+A: in the deciding transaction (the caller's), an intent per number (store/intents.py),
+   which holds the number; committed.
 B: `Provisioning.apply(change, reference)`, outside any transaction.
-C: in a transaction guarded by the intent still pending: confirmed → the number takes the
-   fields the change sets (only those), unlocked, the number's event; refused → unlocked
-   (a replacement's new number back in the free pool). The caller adds what its owner
+C: in a transaction guarded by the intent still pending, which the answer finishes (and so
+   lets the number go): confirmed → the number takes the fields the change sets (only
+   those), the number's event; refused → nothing of the number changes (a replacement's
+   new number back in the free pool). The caller adds what its owner
    tells (a journal entry, a bulk result) in the same transaction.
 
 A process killed anywhere leaves a pending intent, never a half: the reconciler (here,
@@ -144,12 +145,11 @@ class ProvisioningSaga:
     async def intend(
         self, intents: Sequence[Intent], session: AsyncClientSession, *, lease: timedelta
     ) -> None:
-        """The intents and the numbers' locks, in the caller's transaction; ChangeInProgress
-        (and the caller's transaction must roll back) if a number has a change in flight.
-        After `lease` an intent still pending is the reconciler's (a single call's)."""
-        now = datetime.now(UTC)
-        locked = await self._intents.record(intents, now, lease, session)
-        if locked < len(intents):
+        """The intents, each holding its number, in the caller's transaction;
+        ChangeInProgress (and the caller's transaction must roll back) if a number has a
+        change in flight. After `lease` an intent still pending is the reconciler's (a
+        single call's)."""
+        if not await self._intents.record(intents, datetime.now(UTC), lease, session):
             raise ChangeInProgress()
 
     # ------------------------------------------------------------ B
@@ -229,15 +229,14 @@ class ProvisioningSaga:
     ) -> None:
         replaced = [i for i in intents if isinstance(i.change, MsisdnChange)]
         for intent in replaced:
-            await self._changes.replace_locked(
-                intent.msisdn, intent.reference, intent.fields, now, session
+            await self._changes.replace_number(
+                intent.company_id, intent.msisdn, intent.fields, now, session
             )
         await self._intents.confirmed([i for i in intents if i not in replaced], session)
 
     async def _numbers_refused(
         self, intents: Sequence[Intent], session: AsyncClientSession
     ) -> None:
-        await self._intents.unlock(intents, session)
         for intent in intents:
             if intent.free is not None:
                 await self._changes.put_free(intent.free, session)
@@ -334,13 +333,12 @@ class ProvisioningSaga:
         crash_point(BEFORE_ANSWER_COMMIT)
 
     async def _retry_system(self, intent: Intent, session: AsyncClientSession) -> None:
-        """The system still wants the block the network refused: the number is let go and
-        the block queued again, asked later under a new reference (a refused reference
-        stays refused) and decided anew then."""
+        """The system still wants the block the network refused: the number is let go (the
+        intent finished) and the block queued again, asked later under a new reference (a
+        refused reference stays refused) and decided anew then."""
         now = datetime.now(UTC)
         if not await self._intents.finish(intent, REFUSED, now, session):
             return
-        await self._intents.unlock([intent], session)
         again = replace(intent, reference=new_id("prv"), fields={}, event=None, held=False)
         await self._intents.queue([again], now + SYSTEM_RETRY, session)
 

@@ -5,9 +5,11 @@
 change, the fields of the number's document it sets, the event it tells, who it is for (a
 single operation's journal entry, a bulk operation, the system), `state` (pending →
 applied | refused, exactly once) and `lease_until` (a pending intent past it is the
-reconciler's). A number with a change in flight carries `provisioning: <reference>` on
-its document, set only where absent and taken off with the answer: it takes no other
-change of the network meanwhile.
+reconciler's). A number with a change in flight is held by its pending intent: the
+unique index `number_held` admits one pending, held intent per number, so the number takes
+no other change of the network until the answer finishes that intent. The hold lives here
+rather than on the number's document: the number's seven indexes are written once per
+change (with the fields the network confirmed), not three times (held, changed, let go).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ APPLIED = "applied"
 REFUSED = "refused"
 UNCHANGED = "unchanged"  # a system block found the number already so: nothing asked
 DROPPED = "dropped"  # a system block's number left the company before it was asked
+
+# The unique index that holds a number for its pending change (see the module's doc).
+NUMBER_HELD = "number_held"
 
 # Who an intent is for.
 SINGLE = "single"  # a single-number call: `journal` is its entry of the operations journal
@@ -108,6 +113,13 @@ class IntentStore:
         )
         await self._intents.create_index([("operation_id", ASCENDING), ("state", ASCENDING)])
         await self._intents.create_index([("msisdn", ASCENDING), ("state", ASCENDING)])
+        # The numbers' holds: one change of a number on its way to the network at a time.
+        await self._intents.create_index(
+            [("msisdn", ASCENDING)],
+            unique=True,
+            name=NUMBER_HELD,
+            partialFilterExpression={"state": PENDING, "held": True},
+        )
         # A SIM card on its way to a number is taken: a second change giving it to another
         # number is refused at its intent, not found out when the network has said yes.
         await self._intents.create_index(
@@ -119,14 +131,16 @@ class IntentStore:
 
     # --- phase A: the intent and the lock, in the deciding transaction ---
 
-    async def locked(self, msisdns: Sequence[str], session: AsyncClientSession) -> set[str]:
+    async def locked(
+        self, msisdns: Sequence[str], session: AsyncClientSession | None = None
+    ) -> set[str]:
         """Which of these numbers have a change in flight."""
-        cursor = self._numbers.find(
-            {"_id": {"$in": list(msisdns)}, "provisioning": {"$exists": True}},
-            {"_id": 1},
+        cursor = self._intents.find(
+            {"msisdn": {"$in": list(msisdns)}, "state": PENDING, "held": True},
+            {"msisdn": 1},
             session=session,
         )
-        return {doc["_id"] async for doc in cursor}
+        return {doc["msisdn"] async for doc in cursor}
 
     async def record(
         self,
@@ -134,32 +148,19 @@ class IntentStore:
         now: datetime,
         lease: timedelta,
         session: AsyncClientSession,
-    ) -> int:
-        """The intents, each number locked by its reference; returns how many numbers
-        were locked (fewer than the intents: one had a change in flight, and the caller
-        refuses: nothing of the transaction may be committed then)."""
+    ) -> bool:
+        """The intents, each holding its number; False when a number has a change in
+        flight already (the caller refuses: nothing of its transaction may be committed
+        then). Conflict when a SIM card is on its way to another number."""
         if not intents:
-            return 0
-        result = await self._numbers.bulk_write(
-            [
-                UpdateOne(
-                    {
-                        "_id": i.msisdn,
-                        "company_id": i.company_id,
-                        "provisioning": {"$exists": False},
-                    },
-                    {"$set": {"provisioning": i.reference}},
-                )
-                for i in intents
-            ],
-            ordered=False,
-            session=session,
-        )
+            return True
         try:
             await self._intents.insert_many([_doc(i, now, lease) for i in intents], session=session)
-        except (DuplicateKeyError, BulkWriteError) as error:  # only `sim_in_flight` can be hit
+        except (DuplicateKeyError, BulkWriteError) as error:
+            if _number_held(error):
+                return False
             raise Conflict("the SIM card is already in use", reason="ALREADY_EXISTS") from error
-        return result.matched_count
+        return True
 
     async def queue(
         self, intents: Sequence[Intent], due_at: datetime, session: AsyncClientSession
@@ -196,13 +197,10 @@ class IntentStore:
     async def hold(self, intent: Intent, session: AsyncClientSession) -> bool:
         """A queued system block takes its number (if free) with its decided fields and
         event; False when the number is held by another change."""
-        taken = await self._numbers.update_one(
-            {"_id": intent.msisdn, "provisioning": {"$exists": False}},
-            {"$set": {"provisioning": intent.reference}},
-            session=session,
-        )
-        if taken.matched_count != 1:
+        if await self.locked([intent.msisdn], session):
             return False
+        # A hold taken meanwhile by a concurrent transaction conflicts with this write:
+        # the transaction runs again and finds it above.
         await self._intents.update_one(
             {"_id": intent.reference, "state": PENDING},
             {
@@ -258,50 +256,15 @@ class IntentStore:
 
     async def confirmed(self, intents: Sequence[Intent], session: AsyncClientSession) -> None:
         """The numbers take the fields their changes set (only those: a concurrent note or
-        move stays) and are unlocked."""
-        if intents:
-            await self._numbers.bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": i.msisdn, "provisioning": i.reference},
-                        {"$set": dict(i.fields), "$unset": {"provisioning": ""}},
-                    )
-                    for i in intents
-                ],
-                ordered=False,
-                session=session,
-            )
-
-    async def unlock(self, intents: Sequence[Intent], session: AsyncClientSession) -> None:
-        if intents:
-            await self._numbers.update_many(
-                {
-                    "_id": {"$in": [i.msisdn for i in intents]},
-                    "provisioning": {"$in": [i.reference for i in intents]},
-                },
-                {"$unset": {"provisioning": ""}},
-                session=session,
-            )
-
-    async def locked_number(
-        self, intent: Intent, session: AsyncClientSession
-    ) -> Mapping[str, Any] | None:
-        """The number's document while this intent holds it."""
-        return await self._numbers.find_one(
-            {"_id": intent.msisdn, "provisioning": intent.reference}, session=session
-        )
-
-    async def hand_over(
-        self, old: Intent, new: Intent, due_at: datetime, session: AsyncClientSession
-    ) -> None:
-        """The number passes from `old` (answered) to `new`, asked from `due_at` on."""
-        await self._numbers.update_one(
-            {"_id": old.msisdn, "provisioning": old.reference},
-            {"$set": {"provisioning": new.reference}},
-            session=session,
-        )
-        doc = _doc(new, due_at, timedelta(0))
-        await self._intents.insert_one(doc, session=session)
+        move stays). Each intent has left `pending` in the same transaction, which let its
+        number go."""
+        writes = [
+            UpdateOne({"_id": i.msisdn, "company_id": i.company_id}, {"$set": dict(i.fields)})
+            for i in intents
+            if i.fields
+        ]
+        if writes:
+            await self._numbers.bulk_write(writes, ordered=False, session=session)
 
     # --- the reconciler's and the bulk runner's ---
 
@@ -332,3 +295,11 @@ class IntentStore:
         """A bulk operation's pending intents (a worker that died left them)."""
         cursor = self._intents.find({"operation_id": operation_id, "state": PENDING})
         return [_intent(doc) async for doc in cursor]
+
+
+def _number_held(error: DuplicateKeyError | BulkWriteError) -> bool:
+    """Whether the write found a number held (`number_held`, keyed by the number alone;
+    the other unique index of intents is the SIM card's)."""
+    details = error.details or {}
+    taken = details.get("writeErrors", [details])
+    return any(e.get("keyPattern") == {"msisdn": 1} for e in taken)

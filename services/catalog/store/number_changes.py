@@ -49,7 +49,7 @@ class NumberChanges:
         self, number: Number, fields: Mapping[str, Any], session: AsyncClientSession
     ) -> None:
         """Only the fields a change of ours alone sets (the node): a change of the
-        network in flight on the number (its `provisioning` hold) stays as it is."""
+        network in flight on the number (held by its intent) writes only its own."""
         if fields:
             await self._numbers.update_one(
                 {"_id": number.msisdn, "company_id": number.company_id},
@@ -78,23 +78,24 @@ class NumberChanges:
         """A number taken from the pool for a replacement the network refused: back."""
         await self._free.replace_one({"_id": doc["_id"]}, dict(doc), upsert=True, session=session)
 
-    async def replace_locked(
+    async def replace_number(
         self,
+        company_id: str,
         old_msisdn: str,
-        reference: str,
         fields: Mapping[str, Any],
         at: datetime,
         session: AsyncClientSession,
     ) -> bool:
-        """A replacement the network confirmed: the number's document as it is now (its
-        notes, its node) under the new number with the change's fields, the old number
-        retired; False when the document is not held by `reference`."""
+        """A replacement the network confirmed (its intent finished in the same
+        transaction): the number's document as it is now (its notes, its node) under the
+        new number with the change's fields, the old number retired; False when the
+        company has no such number."""
         old = await self._numbers.find_one(
-            {"_id": old_msisdn, "provisioning": reference}, session=session
+            {"_id": old_msisdn, "company_id": company_id}, session=session
         )
         if old is None:
             return False
-        new = {k: v for k, v in old.items() if k != "provisioning"} | dict(fields)
+        new = old | dict(fields)
         await self._numbers.delete_one({"_id": old_msisdn}, session=session)
         await self._numbers.insert_one(new, session=session)
         await self._retired.replace_one(
