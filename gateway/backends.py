@@ -21,10 +21,10 @@ from vm.catalog.v1 import (
     numbers_pb2_grpc,
     tariffs_pb2_grpc,
 )
+from vm.common.v1 import operations_pb2_grpc
 from vm.documents.v1 import (
     documents_pb2_grpc,
     forms_pb2_grpc,
-    journal_pb2_grpc,
     reports_pb2_grpc,
 )
 from vm.identity.v1 import (
@@ -64,7 +64,7 @@ class Backends:
     promised_payments: transfers_pb2_grpc.PromisedPaymentServiceStub
     spending_limits: limits_pb2_grpc.SpendingLimitServiceStub
     usage: usage_pb2_grpc.UsageServiceStub
-    journal: journal_pb2_grpc.OperationJournalServiceStub
+    journal: operations_pb2_grpc.OperationsServiceStub
     documents: documents_pb2_grpc.DocumentServiceStub
     reports: reports_pb2_grpc.ReportServiceStub
     forms: forms_pb2_grpc.FormServiceStub
@@ -105,7 +105,7 @@ class Backends:
             promised_payments=transfers_pb2_grpc.PromisedPaymentServiceStub(channels["billing"]),
             spending_limits=limits_pb2_grpc.SpendingLimitServiceStub(channels["billing"]),
             usage=usage_pb2_grpc.UsageServiceStub(channels["billing"]),
-            journal=journal_pb2_grpc.OperationJournalServiceStub(channels["documents"]),
+            journal=operations_pb2_grpc.OperationsServiceStub(channels["documents"]),
             documents=documents_pb2_grpc.DocumentServiceStub(channels["documents"]),
             reports=reports_pb2_grpc.ReportServiceStub(channels["documents"]),
             forms=forms_pb2_grpc.FormServiceStub(channels["documents"]),

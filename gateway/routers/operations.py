@@ -1,5 +1,5 @@
 """Bulk operations and SMS (catalog's BulkOperationService) and the operation-results
-journal (documents' OperationJournalService: every operation of every service).
+journal (documents' vm.common.v1.OperationsService: every operation of every service).
 
 `POST /operations` and `POST /sms` answer 202 with the operation at once; catalog's bulk
 worker runs it. Both need an `Idempotency-Key`: the same key with the same body gives the
@@ -33,8 +33,7 @@ from gateway.paging import PageSize, PageToken
 from gateway.security import ANY_USER, PER_TYPE, CurrentCredential, needs
 from services.kit.operation_status import status_name
 from vm.catalog.v1 import bulk_operations_pb2 as pb
-from vm.common.v1 import common_pb2
-from vm.documents.v1 import journal_pb2
+from vm.common.v1 import common_pb2, operations_pb2
 
 router = APIRouter(prefix="/api/v1", tags=["operations"])
 TIMEOUT = 30.0
@@ -367,7 +366,7 @@ async def list_operations(
     caller holds for the whole company; newest first. Single-number calls are there too,
     each finished with its one result."""
     response = await backends.journal.ListOperations(
-        journal_pb2.ListOperationsRequest(
+        operations_pb2.ListOperationsRequest(
             type=operation_type or "",
             status=status or "",
             page_size=page_size,
@@ -388,7 +387,7 @@ async def get_operation(
 ) -> OperationOut:
     """One operation with its status, progress, counters and files."""
     response = await backends.journal.GetOperation(
-        journal_pb2.GetOperationRequest(operation_id=operation_id),
+        operations_pb2.GetOperationRequest(operation_id=operation_id),
         metadata=credential.metadata,
         timeout=TIMEOUT,
     )
@@ -406,7 +405,7 @@ async def list_operation_results(
 ) -> ResultPage:
     """Each number's result, in the order of the request."""
     response = await backends.journal.ListOperationResults(
-        journal_pb2.ListOperationResultsRequest(
+        operations_pb2.ListOperationResultsRequest(
             operation_id=operation_id,
             status=status or "",
             page_size=page_size,
@@ -439,7 +438,7 @@ async def cancel_operation(
     """Before it starts: nothing is done. While it runs: it stops after the batch in hand;
     what was done stays done."""
     response = await backends.journal.CancelOperation(
-        journal_pb2.CancelOperationRequest(operation_id=operation_id),
+        operations_pb2.CancelOperationRequest(operation_id=operation_id),
         metadata=credential.metadata,
         timeout=TIMEOUT,
     )

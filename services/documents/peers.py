@@ -4,7 +4,7 @@
   decides what the caller sees): the numbers and the hierarchy of a report
   (`NumberService.GetNumber`, `ExportNumbers`, `HierarchyService.GetHierarchy`), and a
   catalog operation the journal has not heard of yet or that is to be cancelled
-  (`BulkOperationService`).
+  (catalog's `vm.common.v1.OperationsService`).
 - With the operator's credential, from the worker (which runs later, when the caller's
   token may have expired): the company's requisites (identity's `CompanyService`), its
   accounts, ledger entries and rated usage records (billing's `BillingOperatorService`).
@@ -26,14 +26,12 @@ from services.kit.errors import NotFound, domain_error_from
 from services.kit.grpc_client import call_metadata, caller_metadata
 from vm.billing.v1 import billing_pb2, billing_pb2_grpc
 from vm.catalog.v1 import (
-    bulk_operations_pb2,
-    bulk_operations_pb2_grpc,
     hierarchy_pb2,
     hierarchy_pb2_grpc,
     numbers_pb2,
     numbers_pb2_grpc,
 )
-from vm.common.v1 import common_pb2
+from vm.common.v1 import common_pb2, operations_pb2, operations_pb2_grpc
 from vm.identity.v1 import companies_pb2, companies_pb2_grpc
 
 TIMEOUT_SECONDS = 10.0
@@ -56,7 +54,7 @@ class CatalogPeer:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._numbers = numbers_pb2_grpc.NumberServiceStub(channel)
         self._hierarchy = hierarchy_pb2_grpc.HierarchyServiceStub(channel)
-        self._bulk = bulk_operations_pb2_grpc.BulkOperationServiceStub(channel)
+        self._operations = operations_pb2_grpc.OperationsServiceStub(channel)
 
     async def hierarchy(self, caller: Caller) -> dict[str, Node]:
         try:
@@ -122,8 +120,8 @@ class CatalogPeer:
 
     async def operation(self, caller: Caller, operation_id: str) -> common_pb2.Operation:
         answer = await self._call(
-            self._bulk.GetOperation,
-            bulk_operations_pb2.GetOperationRequest(operation_id=operation_id),
+            self._operations.GetOperation,
+            operations_pb2.GetOperationRequest(operation_id=operation_id),
             caller,
         )
         return answer.operation
@@ -132,8 +130,8 @@ class CatalogPeer:
         self, caller: Caller, operation_id: str, status: str, size: int, token: str
     ) -> tuple[list[common_pb2.OperationTargetResult], str]:
         answer = await self._call(
-            self._bulk.ListOperationResults,
-            bulk_operations_pb2.ListOperationResultsRequest(
+            self._operations.ListOperationResults,
+            operations_pb2.ListOperationResultsRequest(
                 operation_id=operation_id, status=status, page_size=size, page_token=token
             ),
             caller,
@@ -142,8 +140,8 @@ class CatalogPeer:
 
     async def cancel(self, caller: Caller, operation_id: str) -> common_pb2.Operation:
         answer = await self._call(
-            self._bulk.CancelOperation,
-            bulk_operations_pb2.CancelOperationRequest(operation_id=operation_id),
+            self._operations.CancelOperation,
+            operations_pb2.CancelOperationRequest(operation_id=operation_id),
             caller,
         )
         return answer.operation

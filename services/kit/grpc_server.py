@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -304,6 +307,37 @@ def _is_abort(error: BaseException) -> bool:
 
 
 Registrar = tuple[Callable[[Any, grpc.aio.Server], None], Any]
+
+Rpc = Callable[[Message, grpc.aio.ServicerContext], Awaitable[Message]]
+
+
+def served_by_successor(
+    deprecated: ServiceDescriptor, successor: ServiceDescriptor, servicer: object
+) -> dict[str, Rpc]:
+    """The RPCs of a deprecated service that moved to `successor` under the same names,
+    with messages the same field for field (kept for their clients until the deprecated
+    package's next major version), each served by `servicer` (the successor's): the
+    request is re-read as the successor's, the answer as the deprecated RPC's. Set them on
+    the deprecated service's servicer (its own RPCs stay its own)."""
+    moved: dict[str, Rpc] = {}
+    for method in deprecated.methods:
+        new = successor.methods_by_name.get(method.name)
+        if new is None:
+            continue
+        moved[method.name] = _rewired(
+            getattr(servicer, method.name),
+            GetMessageClass(new.input_type),
+            GetMessageClass(method.output_type),
+        )
+    return moved
+
+
+def _rewired(serve: Rpc, request_type: type[Message], answer_type: type[Message]) -> Rpc:
+    async def deprecated(request: Message, context: grpc.aio.ServicerContext) -> Message:
+        answer = await serve(request_type.FromString(request.SerializeToString()), context)
+        return answer_type.FromString(answer.SerializeToString())
+
+    return deprecated
 
 
 @dataclass

@@ -31,6 +31,7 @@ from tests.support.kit import eventually
 from tests.support.system import PROVISIONING_FAILS, RunningSystem
 from vm.catalog.v1 import bulk_operations_pb2 as pb
 from vm.catalog.v1 import bulk_operations_pb2_grpc as pb_grpc
+from vm.common.v1 import operations_pb2 as ops
 
 pytestmark = pytest.mark.e2e
 
@@ -701,3 +702,63 @@ async def test_limits_and_accounts_in_bulk_go_through_billing(system, api, admin
         json={"type": "move_to_account", "msisdns": msisdns, "params": {"account_id": "acc_nope"}},
     )
     refused(unknown, 404, "not_found")
+
+
+async def answers_on_the_wire(channel, services, method: str, request, metadata) -> list:
+    """Each service's answer to the same request: its bytes, or its error's (code, reason)."""
+    found = []
+    for service in services:
+        call = channel.unary_unary(f"/{service}/{method}")
+        try:
+            found.append(await call(request.SerializeToString(), metadata=metadata))
+        except grpc.aio.AioRpcError as raised:
+            error = read_remote_error(raised)
+            found.append((error.code, error.reason))
+    return found
+
+
+async def test_over_grpc_the_deprecated_operations_rpcs_answer_as_the_common_contract(
+    system, api, admin, placed
+):
+    """Catalog and documents serve vm.common.v1.OperationsService; the copies it replaced
+    (catalog's BulkOperationService.*Operation*, documents' OperationJournalService) still
+    answer the same request with the same bytes, and refuse it with the same error."""
+    op = await start(
+        api, admin, {"type": "block", "msisdns": placed["root"], "params": {"type": "voluntary"}}
+    )
+    await finished(api, admin, op["id"])
+    metadata = call_metadata(admin["authorization"])
+    common = ops.DESCRIPTOR.services_by_name["OperationsService"].full_name
+    servers = (
+        (system.settings.catalog_addr, "vm.catalog.v1.BulkOperationService"),
+        (system.settings.documents_addr, "vm.documents.v1.OperationJournalService"),
+    )
+    for address, deprecated in servers:
+        async with grpc.aio.insecure_channel(address) as channel:
+            services = (common, deprecated)
+            get = ops.GetOperationRequest(operation_id=op["id"])
+            new, old = await answers_on_the_wire(channel, services, "GetOperation", get, metadata)
+            assert new == old
+            assert ops.GetOperationResponse.FromString(new).operation.id == op["id"]
+            page = ops.ListOperationResultsRequest(operation_id=op["id"], page_size=2)
+            new, old = await answers_on_the_wire(
+                channel, services, "ListOperationResults", page, metadata
+            )
+            assert new == old
+            assert len(ops.ListOperationResultsResponse.FromString(new).results) == 2
+            listing = ops.ListOperationsRequest(type="block")
+            new, old = await answers_on_the_wire(
+                channel, services, "ListOperations", listing, metadata
+            )
+            assert new == old
+            assert op["id"] in {o.id for o in ops.ListOperationsResponse.FromString(new).operations}
+            nobodys = ops.GetOperationRequest(operation_id="op_nobodys")
+            new, old = await answers_on_the_wire(
+                channel, services, "GetOperation", nobodys, metadata
+            )
+            assert new == old == (grpc.StatusCode.NOT_FOUND, new[1])
+            cancel = ops.CancelOperationRequest(operation_id=op["id"])  # it has ended
+            new, old = await answers_on_the_wire(
+                channel, services, "CancelOperation", cancel, metadata
+            )
+            assert isinstance(new, tuple) and new == old, (address, new, old)

@@ -6,7 +6,11 @@ and (the default) a company caller. What a caller may do is checked by the use c
 
 from __future__ import annotations
 
-from services.catalog.grpc_api.bulk import BULK_OPERATION_SERVICE, bulk_registrars
+from services.catalog.grpc_api.bulk import (
+    BULK_OPERATION_SERVICE,
+    OPERATIONS_SERVICE,
+    bulk_registrars,
+)
 from services.catalog.grpc_api.catalogue import (
     ADMIN_SERVICE,
     CATALOG_SERVICE,
@@ -37,6 +41,7 @@ SERVICE_NAMES = (
     NUMBER_ADMIN_SERVICE,
     NUMBER_OPERATION_SERVICE,
     BULK_OPERATION_SERVICE,
+    OPERATIONS_SERVICE,
 )
 ACCESS_POLICY = AccessPolicy(
     operator_services=frozenset({_OPERATOR, ADMIN_SERVICE, NUMBER_ADMIN_SERVICE}),

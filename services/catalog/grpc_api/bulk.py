@@ -1,4 +1,6 @@
-"""BulkOperationService: proto ⇄ use case."""
+"""BulkOperationService and vm.common.v1.OperationsService (catalog's operations): proto ⇄
+use case. BulkOperationService's own copies of the operations RPCs are deprecated and
+served by OperationsService."""
 
 from __future__ import annotations
 
@@ -10,18 +12,26 @@ from services.catalog.domain.bulk import SendSms
 from services.catalog.grpc_api.bulk_convert import requested_action
 from services.catalog.service.bulk import BulkCases, BulkRequest, operation_message, result_message
 from services.kit.context import current_caller
-from services.kit.grpc_server import Registrar
+from services.kit.grpc_server import Registrar, served_by_successor
 from vm.catalog.v1 import bulk_operations_pb2 as pb
 from vm.catalog.v1 import bulk_operations_pb2_grpc as pb_grpc
+from vm.common.v1 import operations_pb2 as ops
+from vm.common.v1 import operations_pb2_grpc as ops_grpc
 
 Context = grpc.aio.ServicerContext
 
-BULK_OPERATION_SERVICE = pb.DESCRIPTOR.services_by_name["BulkOperationService"].full_name
+_BULK = pb.DESCRIPTOR.services_by_name["BulkOperationService"]
+_OPERATIONS = ops.DESCRIPTOR.services_by_name["OperationsService"]
+BULK_OPERATION_SERVICE = _BULK.full_name
+OPERATIONS_SERVICE = _OPERATIONS.full_name
 
 
 class BulkOperationServicer(pb_grpc.BulkOperationServiceServicer):
-    def __init__(self, bulk: BulkCases) -> None:
+    def __init__(self, bulk: BulkCases, operations: OperationsServicer) -> None:
         self._bulk = bulk
+        # ListOperations, GetOperation, ListOperationResults, CancelOperation: deprecated
+        # here, served by vm.common.v1.OperationsService.
+        vars(self).update(served_by_successor(_BULK, _OPERATIONS, operations))
 
     async def StartBulkOperation(
         self, request: pb.StartBulkOperationRequest, context: Context
@@ -53,9 +63,14 @@ class BulkOperationServicer(pb_grpc.BulkOperationServiceServicer):
         )
         return pb.SendSmsResponse(operation=operation_message(op))
 
+
+class OperationsServicer(ops_grpc.OperationsServiceServicer):
+    def __init__(self, bulk: BulkCases) -> None:
+        self._bulk = bulk
+
     async def ListOperations(
-        self, request: pb.ListOperationsRequest, context: Context
-    ) -> pb.ListOperationsResponse:
+        self, request: ops.ListOperationsRequest, context: Context
+    ) -> ops.ListOperationsResponse:
         found, token = await self._bulk.list_operations(
             current_caller(),
             operation_type=request.type,
@@ -63,19 +78,19 @@ class BulkOperationServicer(pb_grpc.BulkOperationServiceServicer):
             size=request.page_size,
             token=request.page_token,
         )
-        return pb.ListOperationsResponse(
+        return ops.ListOperationsResponse(
             operations=[operation_message(op) for op in found], next_page_token=token
         )
 
     async def GetOperation(
-        self, request: pb.GetOperationRequest, context: Context
-    ) -> pb.GetOperationResponse:
+        self, request: ops.GetOperationRequest, context: Context
+    ) -> ops.GetOperationResponse:
         op = await self._bulk.get_operation(current_caller(), request.operation_id)
-        return pb.GetOperationResponse(operation=operation_message(op))
+        return ops.GetOperationResponse(operation=operation_message(op))
 
     async def ListOperationResults(
-        self, request: pb.ListOperationResultsRequest, context: Context
-    ) -> pb.ListOperationResultsResponse:
+        self, request: ops.ListOperationResultsRequest, context: Context
+    ) -> ops.ListOperationResultsResponse:
         results, token = await self._bulk.list_results(
             current_caller(),
             request.operation_id,
@@ -83,15 +98,15 @@ class BulkOperationServicer(pb_grpc.BulkOperationServiceServicer):
             size=request.page_size,
             token=request.page_token,
         )
-        return pb.ListOperationResultsResponse(
+        return ops.ListOperationResultsResponse(
             results=[result_message(r) for r in results], next_page_token=token
         )
 
     async def CancelOperation(
-        self, request: pb.CancelOperationRequest, context: Context
-    ) -> pb.CancelOperationResponse:
+        self, request: ops.CancelOperationRequest, context: Context
+    ) -> ops.CancelOperationResponse:
         op = await self._bulk.cancel_operation(current_caller(), request.operation_id)
-        return pb.CancelOperationResponse(operation=operation_message(op))
+        return ops.CancelOperationResponse(operation=operation_message(op))
 
 
 def _time(request: pb.StartBulkOperationRequest | pb.SendSmsRequest, name: str) -> datetime | None:
@@ -101,4 +116,11 @@ def _time(request: pb.StartBulkOperationRequest | pb.SendSmsRequest, name: str) 
 
 
 def bulk_registrars(bulk: BulkCases) -> list[Registrar]:
-    return [(pb_grpc.add_BulkOperationServiceServicer_to_server, BulkOperationServicer(bulk))]
+    operations = OperationsServicer(bulk)
+    return [
+        (ops_grpc.add_OperationsServiceServicer_to_server, operations),
+        (
+            pb_grpc.add_BulkOperationServiceServicer_to_server,
+            BulkOperationServicer(bulk, operations),
+        ),
+    ]
