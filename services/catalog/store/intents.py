@@ -8,8 +8,9 @@ applied | refused, exactly once) and `lease_until` (a pending intent past it is 
 reconciler's). A number with a change in flight is held by its pending intent: the
 unique index `number_held` admits one pending, held intent per number, so the number takes
 no other change of the network until the answer finishes that intent. The hold lives here
-rather than on the number's document: the number's seven indexes are written once per
-change (with the fields the network confirmed), not three times (held, changed, let go).
+rather than on the number's document: the number's document (seven indexes) is written
+once per change, with the fields the network confirmed, not twice (held, then changed and
+let go).
 """
 
 from __future__ import annotations
