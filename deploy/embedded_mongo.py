@@ -11,6 +11,10 @@ until then a write outside a transaction that meets one of its documents fails w
 conflict. A bulk worker killed while its transaction held the operation's document left it
 held for good: its replacement claims the operation outside any transaction, and nothing else
 ran one. A thread here does mongod's sweep, so the embedded server behaves as production's.
+
+Its registry of transactions (`TidyTransactions`) forgets finished ones, as mongod expires
+its sessions' records: without that, a server that outlives thousands of clients (the tests'
+one, a long `make run`) grew slower with every client.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 from secantus import cli
 from secantus.server import SecantusDBServer
+from secantus.transactions import TransactionRegistry, TxnState
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,42 @@ log = logging.getLogger(__name__)
 # limit is what decides, this only bounds the delay after it).
 SWEEP_SECONDS = 5.0
 DEFAULT_LIFETIME_SECONDS = 60.0
+
+
+class TidyTransactions(TransactionRegistry):
+    """SecantusDB's registry of transactions, which forgets a finished transaction once its
+    session has been idle past the lifetime.
+
+    SecantusDB keeps one for every session that ever ran one, and walks them all at every
+    transaction's statement (its sweep of abandoned ones), holding the registry. A server
+    that outlives thousands of clients (the tests' one, a long `make run`) then spends more
+    and more of each statement on sessions long gone. Measured with 3,000 sessions that ran
+    a transaction and ended: small transactions from 6 clients fell from 970/s to 242/s, and
+    reading 520 documents by an index from 16 ms to 38 ms (129 ms at worst); forgetting
+    them, 966/s and 18 ms. In a whole-suite run such reads took 3.4 s while holding the
+    storage, and every other command of the server waited behind them.
+
+    A statement of a forgotten session's transaction meets what an aborted one's meets
+    (NoSuchTransaction), as with mongod once the session's record has expired."""
+
+    def _prune_locked(self) -> int:
+        cutoff = self._time() - self._lifetime
+        reaped = 0
+        for lsid, txn in list(self._txns.items()):
+            if txn.state is not TxnState.IN_PROGRESS:  # finished states are final
+                if txn.last_use < cutoff:
+                    del self._txns[lsid]
+                continue
+            # As SecantusDB does: a statement of it under way is waited for. Passing over it
+            # let the other transactions' statements run beside a large one, which then took
+            # 2.6 times as long (10,000 inserts beside six clients' small transactions), the
+            # small ones gaining less than it lost.
+            with txn.mutex:
+                if txn.state is TxnState.IN_PROGRESS and txn.last_use < cutoff:
+                    self._rollback_quietly(txn)
+                    txn.state = TxnState.ABORTED
+                    reaped += 1
+        return reaped
 
 
 class ReapingServer(SecantusDBServer):
@@ -40,6 +81,12 @@ class ReapingServer(SecantusDBServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("transaction_lifetime_seconds", self.lifetime_seconds)
         super().__init__(*args, **kwargs)
+        # Before any connection: each takes the registry from here when it is accepted.
+        self.transactions = TidyTransactions(
+            commit_func=self._commit_txn_handle,
+            rollback_func=self._rollback_txn_handle,
+            lifetime_seconds=kwargs["transaction_lifetime_seconds"],
+        )
         self._stopped = threading.Event()
         self._sweep_seconds = min(SWEEP_SECONDS, self.lifetime_seconds / 2)
 
