@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -24,6 +27,7 @@ from demo.data import (
     VASILEK_NUMBERS,
 )
 from demo.load import load_demo
+from demo.progress import Advance, Steps
 from services.catalog.domain.numbers import luhn_valid
 
 pytestmark = pytest.mark.e2e
@@ -58,6 +62,22 @@ async def every_number(api, headers, **params) -> list[dict]:
             return items
 
 
+class StepClock(Steps):
+    """Prints when each step of a load starts and how long it took: a load that runs out of
+    time says at which step, in the failed test's output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._started = time.monotonic()
+
+    @contextmanager
+    def step(self, description: str, total: int | None = None) -> Iterator[Advance]:
+        began = time.monotonic()
+        print(f"{began - self._started:7.1f} s  {description}", flush=True)
+        yield lambda units=1: None
+        print(f"{time.monotonic() - began:7.1f} s  … {description}: done", flush=True)
+
+
 def depths(nodes: dict[str, dict]) -> dict[str, int]:
     """Each node's depth below the root (the root: 0)."""
     depth = {node_id: 0 for node_id in nodes}
@@ -73,8 +93,8 @@ def depths(nodes: dict[str, dict]) -> dict[str, int]:
 # machine, more than twice that at the end of a whole suite on a shared one.
 @pytest.mark.timeout(360)
 async def test_demo_loads_once_and_every_demo_login_works(system, api):
-    first = await load_demo(system.settings)
-    again = await load_demo(system.settings)
+    first = await load_demo(system.settings, steps=StepClock())
+    again = await load_demo(system.settings, steps=StepClock())
 
     assert "created" in first[0] and "already there" in again[0]
     staff = f"{COMPANIES[0].name}: staff users"
