@@ -13,12 +13,10 @@ from demo.progress import Advance, Steps
 from services.kit.grpc_client import open_channel
 from vm.billing.v1 import accounts_pb2, accounts_pb2_grpc
 from vm.catalog.v1 import hierarchy_pb2, hierarchy_pb2_grpc
-from vm.common.v1 import common_pb2
+from vm.common.v1 import common_pb2, operations_pb2, operations_pb2_grpc
 from vm.documents.v1 import (
     documents_pb2,
     documents_pb2_grpc,
-    journal_pb2,
-    journal_pb2_grpc,
     reports_pb2,
     reports_pb2_grpc,
 )
@@ -84,7 +82,7 @@ async def ensure_documents(
                 timeout=60,
             )
             operations.append(started.operation.id)
-        journal = journal_pb2_grpc.OperationJournalServiceStub(channel)
+        journal = operations_pb2_grpc.OperationsServiceStub(channel)
         with steps.step("documents and reports, made by the worker", len(operations)) as advance:
             await _wait(journal, author, operations, advance)
     done = f"{len(operations)} of {len(operations)} operations finished"
@@ -92,7 +90,7 @@ async def ensure_documents(
 
 
 async def _wait(
-    journal: journal_pb2_grpc.OperationJournalServiceStub,
+    journal: operations_pb2_grpc.OperationsServiceStub,
     author: Metadata,
     ids: list[str],
     advance: Advance,
@@ -105,7 +103,7 @@ async def _wait(
     while pending:
         for operation_id in list(pending):
             found = await journal.GetOperation(
-                journal_pb2.GetOperationRequest(operation_id=operation_id),
+                operations_pb2.GetOperationRequest(operation_id=operation_id),
                 metadata=author,
                 timeout=30,
             )
