@@ -20,12 +20,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
 from services.kit.errors import NotFound
+from services.kit.grouped_writes import GroupedWrites
 from services.kit.job_leases import unheld
 from services.notifications.domain.webhooks import FAILED, PENDING, Attempt, Delivery
 
@@ -106,6 +107,9 @@ def delivery_from(doc: Doc) -> Delivery:
 class DeliveryStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self._deliveries = db[DELIVERIES]
+        # The ends of a worker's attempts: up to its whole in-flight count end together
+        # when a batch of events goes out, and each was one update command of its own.
+        self._attempts_ended = GroupedWrites(self._deliveries)
 
     async def ensure_indexes(self) -> None:
         # One delivery per endpoint and message; the company first, so that "which of
@@ -318,8 +322,9 @@ class DeliveryStore:
         next_attempt_at: datetime | None,
         series_started_at: datetime,
     ) -> None:
-        """The attempt, the state it leaves the delivery in, and the lease let go."""
-        await self._deliveries.update_one(
+        """The attempt, the state it leaves the delivery in, and the lease let go; written
+        with the other attempts that end meanwhile, in one command."""
+        update = UpdateOne(
             {"_id": delivery.id, "company_id": delivery.company_id},
             {
                 "$push": {"attempts": _attempt_doc(attempt)},
@@ -333,10 +338,11 @@ class DeliveryStore:
                 "$inc": {"series_attempts": 1},
             },
         )
+        await self._attempts_ended.write(update)
 
     async def give_up(self, delivery: Delivery, failure: str) -> None:
         """Fails a delivery without an attempt (its endpoint is gone or disabled)."""
-        await self._deliveries.update_one(
+        given_up = UpdateOne(
             {"_id": delivery.id, "company_id": delivery.company_id},
             {
                 "$set": {
@@ -348,6 +354,7 @@ class DeliveryStore:
                 }
             },
         )
+        await self._attempts_ended.write(given_up)
 
     async def restart(
         self, company_id: str, delivery_id: str, now: datetime, holder: str, lease_until: datetime
