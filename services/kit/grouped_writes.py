@@ -19,10 +19,11 @@ from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
+from services.kit.mongo import DUPLICATE_KEY
+
 WriteModel = InsertOne[Any] | UpdateOne | ReplaceOne[Any] | DeleteOne
 Waiting = tuple[WriteModel, "asyncio.Future[None]"]
 
-DUPLICATE_KEY = 11000
 # The most writes in one command: a backlog goes out in groups of this many.
 MOST_PER_GROUP = 500
 

@@ -22,6 +22,8 @@ from pymongo.read_concern import ReadConcern
 from services.kit.tracing import span
 
 T = TypeVar("T")
+# MongoDB's error code for a write that would repeat a unique index's key.
+DUPLICATE_KEY = 11000
 Work = Callable[[AsyncClientSession], Awaitable[T]]
 
 

@@ -23,6 +23,7 @@ from pymongo.errors import BulkWriteError
 
 from services.catalog.domain.bulk import BulkOperation, TargetResult, Targets
 from services.kit.job_leases import JobLeases, traced_job
+from services.kit.mongo import DUPLICATE_KEY
 from services.kit.operation_status import (
     CANCELLED,
     FAILED,
@@ -34,7 +35,6 @@ from services.kit.operation_status import (
 
 Doc = dict[str, Any]
 RESULTS_CHUNK = 1_000
-DUPLICATE_KEY = 11000
 
 
 def _operation_doc(op: BulkOperation, idempotency_key: str, digest: str) -> Doc:

@@ -11,9 +11,10 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from services.kit.mongo import DUPLICATE_KEY
+
 Doc = dict[str, Any]
 CHUNK = 1_000
-DUPLICATE_KEY = 11000
 
 
 class ReportNumbers:

@@ -28,11 +28,11 @@ from pymongo.errors import BulkWriteError, OperationFailure
 from services.kit.errors import NotFound
 from services.kit.grouped_writes import GroupedWrites
 from services.kit.job_leases import unheld
+from services.kit.mongo import DUPLICATE_KEY
 from services.notifications.domain.webhooks import FAILED, PENDING, Attempt, Delivery
 
 Doc = dict[str, Any]
 DELIVERIES = "webhook_deliveries"
-DUPLICATE_KEY = 11000
 # Indexes of earlier versions, dropped where they are found.
 RETIRED_INDEXES = (
     "endpoint_id_1_message_id_1",

@@ -27,10 +27,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from services.kit.job_leases import claim_next
+from services.kit.mongo import DUPLICATE_KEY
 
 ANNOUNCEMENTS = "people_announcements"
 NOTICES = "people_notices"
-DUPLICATE_KEY = 11000
 
 PENDING = "pending"
 DONE = "done"  # an announcement turned into its notices
