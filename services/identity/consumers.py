@@ -35,8 +35,9 @@ def handlers(cases: IdentityCases) -> dict[str, EventHandler]:
         await cases.audit.record(event, session)
 
     return {
-        # The audit log is one upsert per event: a batch's run of them is one bulk write.
-        EVERY_EVENT: BatchHandler(cases.audit.record_all),
+        # The audit log is one upsert per event, under the event's id: a batch's run of
+        # them is one bulk write, and a repeated event finds its entry (so no marker).
+        EVERY_EVENT: BatchHandler(cases.audit.record_all, keyed_by_event=True),
         NODE_CREATED: node_changed,
         NODE_CHANGED: node_changed,
         NODE_DELETED: node_deleted,

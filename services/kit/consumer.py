@@ -65,9 +65,16 @@ BATCH_WAIT_SECONDS = 0.003
 class BatchHandler:
     """A handler that applies several events at once (bulk writes). The consumer hands it
     each run of consecutive events of a batch routed to it, in delivery order, so its
-    effect must equal applying them one after the other. It is an `EventHandler` too."""
+    effect must equal applying them one after the other. It is an `EventHandler` too.
+
+    `keyed_by_event`: its effect is written under each event's id and a repeat of the
+    event leaves it as it is (an upsert with `$setOnInsert`, as the audit log's entries).
+    Such an event needs no marker in `processed_events`: the effect is its own, and a
+    redelivery writes nothing new. It saves a write per event, and it is counted as
+    applied each time it comes."""
 
     apply_all: ApplyAll
+    keyed_by_event: bool = False
 
     async def __call__(self, event: Event, session: AsyncClientSession) -> None:
         await self.apply_all([event], session)
@@ -131,6 +138,10 @@ def _processing(event: Event, delivery: SpanContext | None) -> AbstractContextMa
     return consuming(
         f"{event.type} process", event.traceparent, _span_attributes(event), delivery=delivery
     )
+
+
+def _keyed_by_event(handler: EventHandler | None) -> bool:
+    return isinstance(handler, BatchHandler) and handler.keyed_by_event
 
 
 def _marker(event: Event) -> dict[str, Any]:
@@ -306,6 +317,9 @@ class EventConsumer:
             return False
 
         async def once(session: AsyncClientSession) -> bool:
+            if _keyed_by_event(handler):
+                await handler(event, session)
+                return True
             # The marker goes in first: a repeat fails on its unique _id and the whole
             # transaction, effect included, is rolled back (one statement fewer than
             # looking first, and no window between the look and the write).
@@ -331,10 +345,14 @@ class EventConsumer:
         # Each event once, in delivery order (copies of one event are the same event).
         firsts = list({e.id: e for e in events if handler_for(self._handlers, e.type)}.values())
 
+        marked = [e for e in firsts if not _keyed_by_event(handler_for(self._handlers, e.type))]
+
         async def work(session: AsyncClientSession) -> set[str]:
-            ids = [e.id for e in firsts]
-            cursor = self._processed.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)
-            seen = {doc["_id"] async for doc in cursor}
+            seen: set[str] = set()
+            if marked:
+                ids = [e.id for e in marked]
+                cursor = self._processed.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)
+                seen = {doc["_id"] async for doc in cursor}
             new = [e for e in firsts if e.id not in seen]
             if not new:
                 return set()
@@ -342,7 +360,9 @@ class EventConsumer:
             # transaction is retried, and the retry's snapshot has that replica's markers.
             # (Were it a duplicate key, the batch would fail and its events, applied one
             # by one, would find those markers just as well.)
-            await self._processed.insert_many([_marker(e) for e in new], session=session)
+            markers = [_marker(e) for e in marked if e.id not in seen]
+            if markers:
+                await self._processed.insert_many(markers, session=session)
             await self._handle(new, session, spans)
             return {e.id for e in new}
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.kit.broker import EventPublisher
@@ -268,3 +270,73 @@ async def test_a_handler_applied_alone_runs_once_though_its_neighbours_fail(
 
     assert sorted(sent) == sorted(e.id for e in notes)  # each once, never with the batch
     assert consumer.applied[good.id] == 1
+
+
+class KeyedEntries:
+    """A handler keyed by the event: one entry under each event's id, `$setOnInsert`, as
+    the audit log's. `calls` counts how often each event reached it."""
+
+    def __init__(self, clients: Clients) -> None:
+        self.entries = clients.db["keyed_entries"]
+        self.calls: Counter[str] = Counter()
+
+    async def __call__(self, events: Sequence[Event], session: AsyncClientSession) -> None:
+        await self.entries.bulk_write(
+            [
+                UpdateOne({"_id": e.id}, {"$setOnInsert": {"n": e.data["n"]}}, upsert=True)
+                for e in events
+            ],
+            session=session,
+        )
+        self.calls.update(e.id for e in events)
+
+
+async def test_a_handler_keyed_by_the_event_has_one_entry_per_event_and_no_markers(
+    settings, clients, publisher
+):
+    keyed, effects, gate = KeyedEntries(clients), Effects(clients.db), Gate()
+    consumer = start_consumer(
+        settings,
+        clients,
+        {HAPPENED: BatchHandler(keyed, keyed_by_event=True), NOTED: gate.before(effects)},
+    )
+    await consumer.start()
+    a, b, c = (thing(n) for n in range(3))
+    noted = [thing(n, NOTED) for n in range(10, 13)]
+
+    # Repeats inside a batch, beside events that do take markers, then across batches.
+    await in_one_batch(publisher, consumer, gate, [a, noted[1], b, a, noted[1]], noted[0])
+    await in_one_batch(publisher, consumer, gate, [b, c, a], noted[2])
+    await eventually(lambda: sum(consumer.handled.values()) == 10, what="all 10 handled")
+
+    entries = {doc["_id"]: doc["n"] async for doc in keyed.entries.find({})}
+    assert entries == {a.id: 0, b.id: 1, c.id: 2}
+    assert keyed.calls[a.id] >= 2  # a repeat reaches the handler again and changes nothing
+    markers = {doc["_id"] async for doc in clients.db[PROCESSED].find({})}
+    assert markers == {e.id for e in noted}
+    assert await effects.counts() == {10: 1, 11: 1, 12: 1}
+
+
+async def test_two_consumers_keyed_by_the_event_leave_one_entry_each(settings, clients, publisher):
+    keyed = KeyedEntries(clients)
+    replicas = [
+        start_consumer(
+            settings,
+            clients,
+            {HAPPENED: BatchHandler(keyed, keyed_by_event=True)},
+            batches_in_flight=2,
+        )
+        for _ in range(2)
+    ]
+    for replica in replicas:
+        await replica.start()
+    events = [thing(n) for n in range(150)]
+
+    # Each event twice: the two replicas' batches race to write the same entries.
+    await asyncio.gather(*(publish(publisher, e) for e in events for _ in range(2)))
+    await eventually(
+        lambda: sum(sum(r.handled.values()) for r in replicas) == 300, what="all 300 handled"
+    )
+
+    assert [doc["n"] async for doc in keyed.entries.find({}).sort("n", 1)] == list(range(150))
+    assert await clients.db[PROCESSED].count_documents({}) == 0
