@@ -219,22 +219,29 @@ async def test_a_batch_handler_takes_each_run_of_its_events_in_delivery_order(
     assert await effects.counts() == {n: 1 for n in range(7)}
 
 
-async def test_two_consumers_on_one_queue_apply_each_event_once(settings, clients, publisher):
-    effects = Effects(clients.db)
+async def twice_through_two_replicas(
+    settings: Settings, clients: Clients, publisher: EventPublisher, handler: EventHandler
+) -> tuple[list[ReceivingConsumer], list[Event]]:
+    """150 events, each published twice in a row, to two replicas of one consumer: the
+    broker hands the copies out by turns, so the replicas' batches overlap and race for
+    the same markers (or entries). Returns once all 300 are handled."""
     replicas = [
-        start_consumer(settings, clients, {HAPPENED: effects}, batches_in_flight=2)
+        start_consumer(settings, clients, {HAPPENED: handler}, batches_in_flight=2)
         for _ in range(2)
     ]
     for replica in replicas:
         await replica.start()
     events = [thing(n) for n in range(150)]
-
-    # Each event twice in a row: the broker hands the copies out by turns, so the two
-    # replicas' batches overlap and race for the same markers.
     await asyncio.gather(*(publish(publisher, e) for e in events for _ in range(2)))
     await eventually(
         lambda: sum(sum(r.handled.values()) for r in replicas) == 300, what="all 300 handled"
     )
+    return replicas, events
+
+
+async def test_two_consumers_on_one_queue_apply_each_event_once(settings, clients, publisher):
+    effects = Effects(clients.db)
+    replicas, events = await twice_through_two_replicas(settings, clients, publisher, effects)
 
     assert all(sum(r.applied[e.id] for r in replicas) == 1 for e in events)
     assert all(r.batches for r in replicas), "both replicas applied batches"
@@ -319,24 +326,8 @@ async def test_a_handler_keyed_by_the_event_has_one_entry_per_event_and_no_marke
 
 async def test_two_consumers_keyed_by_the_event_leave_one_entry_each(settings, clients, publisher):
     keyed = KeyedEntries(clients)
-    replicas = [
-        start_consumer(
-            settings,
-            clients,
-            {HAPPENED: BatchHandler(keyed, keyed_by_event=True)},
-            batches_in_flight=2,
-        )
-        for _ in range(2)
-    ]
-    for replica in replicas:
-        await replica.start()
-    events = [thing(n) for n in range(150)]
-
-    # Each event twice: the two replicas' batches race to write the same entries.
-    await asyncio.gather(*(publish(publisher, e) for e in events for _ in range(2)))
-    await eventually(
-        lambda: sum(sum(r.handled.values()) for r in replicas) == 300, what="all 300 handled"
-    )
+    handler = BatchHandler(keyed, keyed_by_event=True)
+    await twice_through_two_replicas(settings, clients, publisher, handler)
 
     assert [doc["n"] async for doc in keyed.entries.find({}).sort("n", 1)] == list(range(150))
     assert await clients.db[PROCESSED].count_documents({}) == 0
