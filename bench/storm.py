@@ -29,11 +29,12 @@ to zero, per posting and in all; every balance is its entries' sum and what the 
 answers add up to; every transfer, payment, promised payment and usage record the clients
 were told about is applied exactly once and nothing else is; each promised payment whose
 term ended is repaid once; every event of billing and catalog was applied exactly once by
-each consumer that takes it (identity's audit all of them, catalog billing's balance and
-account events, billing catalog's number events, documents the operations), counted from
-their `processed_events`, and none was dead-lettered or left in a queue; an account is
-blocked in billing, and its numbers carry catalog's financial block, exactly when its
-balance is at or below zero. Every discrepancy is listed.
+each consumer that takes it (identity's audit those of a company, catalog billing's
+balance and account events, billing catalog's number events, documents the operations),
+counted from their `processed_events` (identity's from its audit log, whose entries are
+keyed by the event), and none was dead-lettered or left in a queue; an account is blocked
+in billing, and its numbers carry catalog's financial block, exactly when its balance is
+at or below zero. Every discrepancy is listed.
 """
 
 from __future__ import annotations
@@ -109,6 +110,23 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     ),
     "documents": ("vm.*.operation.updated.v1",),  # the operations journal
 }
+
+# Where a consumer's record of what it applied is: its markers in `processed_events`, but
+# identity's audit log is keyed by the event and takes no marker, so its entries are its
+# record; only an event of a company has an entry.
+AUDIT_RECORDS = {"identity": "audit_events"}
+
+
+def applies(consumer: str, kind: str, company_id: str) -> bool:
+    """Whether `consumer` keeps a record of an event of this type (and company)."""
+    if consumer in AUDIT_RECORDS and not company_id:
+        return False
+    return any(topic_matches(pattern, kind) for pattern in CONSUMERS[consumer])
+
+
+def record_of(consumer: str) -> str:
+    return AUDIT_RECORDS.get(consumer, "processed_events")
+
 
 RETRIED_GRPC = {
     grpc.StatusCode.UNAVAILABLE,
@@ -687,14 +705,18 @@ class Storm:
         )
         if due:
             waiting.append(f"{due} due promised payments")
-        written: Counter[str] = Counter()
-        for db in (self.billing_db, self.catalog_db):
-            written.update(await self.type_counts(db["outbox"]))
-        for consumer, takes in CONSUMERS.items():
+        events = [
+            *await self.outbox_events(self.billing_db),
+            *await self.outbox_events(self.catalog_db),
+        ]
+        for consumer in CONSUMERS:
             db = self.mongo[self.system.settings.database_name(consumer)]
-            applied = await self.type_counts(db["processed_events"])
+            applied = await self.type_counts(db[record_of(consumer)])
+            written = Counter(
+                kind for _, kind, company in events if applies(consumer, kind, company)
+            )
             for kind, count in written.items():
-                if applied.get(kind, 0) < count and any(topic_matches(t, kind) for t in takes):
+                if applied.get(kind, 0) < count:
                     waiting.append(f"{consumer}: {kind} {applied.get(kind, 0)}/{count}")
         waiting += await self.block_problems()
         return waiting
@@ -916,27 +938,31 @@ class Storm:
 
     async def check_events(self) -> dict[str, Any]:
         """Every event billing and catalog wrote was applied once by each consumer that
-        takes it (its handlers' types: identity's audit takes every event), counted from
-        the consumers' `processed_events`."""
+        takes it (its handlers' types: identity's audit takes every event of a company),
+        counted from the consumers' `processed_events` (identity's: its audit log)."""
         found = self.discrepancies
         written = {
             "billing": await self.outbox_events(self.billing_db),
             "catalog": await self.outbox_events(self.catalog_db),
         }
         seen = {
-            consumer: await self.processed(self.mongo[self.system.settings.database_name(consumer)])
+            consumer: await self.processed(
+                self.mongo[self.system.settings.database_name(consumer)][record_of(consumer)]
+            )
             for consumer in CONSUMERS
         }
         counts: dict[str, dict[str, int]] = {}
         for producer, events in written.items():
-            repeats = [event_id for event_id, n in Counter(e for e, _ in events).items() if n > 1]
+            repeats = [
+                event_id for event_id, n in Counter(e for e, _, _ in events).items() if n > 1
+            ]
             for event_id in repeats:
                 found.append(f"{producer} wrote event {event_id} more than once")
-            for event_id, kind in events:
+            for event_id, kind, company in events:
                 row = counts.setdefault(f"{producer} {kind}", Counter())
                 row["written"] += 1
-                for consumer, takes in CONSUMERS.items():
-                    if not any(topic_matches(pattern, kind) for pattern in takes):
+                for consumer in CONSUMERS:
+                    if not applies(consumer, kind, company):
                         continue
                     if event_id in seen[consumer]:
                         row[f"applied by {consumer}"] += 1
@@ -945,14 +971,15 @@ class Storm:
         found += await self.block_sequences()
         return {name: dict(row) for name, row in sorted(counts.items())}
 
-    async def outbox_events(self, db: Any) -> list[tuple[str, str]]:
+    async def outbox_events(self, db: Any) -> list[tuple[str, str, str]]:
+        """Each event written: its id, type and company."""
         return [
-            (doc["event_id"], doc["type"])
-            async for doc in db["outbox"].find({}, {"event_id": 1, "type": 1})
+            (doc["event_id"], doc["type"], decode_event(doc["body"]).company_id)
+            async for doc in db["outbox"].find({}, {"event_id": 1, "type": 1, "body": 1})
         ]
 
-    async def processed(self, db: Any) -> set[str]:
-        return {doc["_id"] async for doc in db["processed_events"].find({}, {"_id": 1})}
+    async def processed(self, record: Any) -> set[str]:
+        return {doc["_id"] async for doc in record.find({}, {"_id": 1})}
 
     async def block_sequences(self) -> list[str]:
         """Catalog set and lifted each number's financial block in turn: never twice in a
