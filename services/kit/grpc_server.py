@@ -22,6 +22,7 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from pymongo.errors import ConnectionFailure
 
 from services.kit.auth import CallerAuthenticator
 from services.kit.context import (
@@ -36,6 +37,7 @@ from services.kit.errors import (
     DomainError,
     PermissionDenied,
     Unauthenticated,
+    Unavailable,
     to_grpc_status,
 )
 from services.kit.metrics import RPC_SECONDS, RPCS
@@ -191,6 +193,11 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
 
 
 async def _abort_for(error: BaseException, context: grpc.aio.ServicerContext) -> None:
+    if isinstance(error, ConnectionFailure):
+        # The database went away under the call (a lost connection, no server to select):
+        # the caller may try again, as with any dependency that did not answer.
+        log.warning("the database did not answer", extra={"error": str(error)[:200]})
+        error = Unavailable("the database did not answer; try again shortly")
     if isinstance(error, DomainError):
         await context.abort_with_status(to_grpc_status(error))
     if isinstance(error, NotImplementedError):

@@ -15,6 +15,7 @@ import grpc
 import jwt
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pymongo.errors import AutoReconnect
 
 from services.kit.auth import CallerAuthenticator, TokenVerifier
 from services.kit.context import caller_var, request_id_var, trace_id
@@ -283,6 +284,10 @@ async def crash(request: bytes, context) -> bytes:
     raise RuntimeError("secret internal detail: mongodb://admin:pw@db")
 
 
+async def database_lost(request: bytes, context) -> bytes:
+    raise AutoReconnect("127.0.0.1:27017: connection closed")
+
+
 async def limited(request: bytes, context) -> bytes:
     raise RateLimited("too many requests", retry_after_seconds=30)
 
@@ -319,6 +324,7 @@ PROBE_HANDLERS = {
     "Public": grpc.unary_unary_rpc_method_handler(whoami),
     "Slow": grpc.unary_unary_rpc_method_handler(slow),
     "Crash": grpc.unary_unary_rpc_method_handler(crash),
+    "DatabaseLost": grpc.unary_unary_rpc_method_handler(database_lost),
     "Limited": grpc.unary_unary_rpc_method_handler(limited),
     "Abort": grpc.unary_unary_rpc_method_handler(aborts),
     "Stream": grpc.unary_stream_rpc_method_handler(stream_then_fail),
@@ -501,6 +507,15 @@ async def test_an_unexpected_failure_is_internal_and_reveals_nothing(
     assert "secret" not in str(raised.value.trailing_metadata())
     [logged] = [line for line in json_logs if line["msg"] == "unexpected failure"]
     assert "secret internal detail" in logged["exc"]  # for the operators, in the logs
+
+
+async def test_a_database_that_went_away_is_unavailable_not_internal(probe_channel, user_metadata):
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call(probe_channel, f"/{PROBE}/DatabaseLost", metadata=user_metadata)
+
+    error = read_remote_error(raised.value)
+    assert (error.code, error.reason) == (grpc.StatusCode.UNAVAILABLE, "UNAVAILABLE")
+    assert "27017" not in (raised.value.details() or "")
 
 
 async def test_a_domain_error_keeps_its_details(probe_channel, user_metadata):
