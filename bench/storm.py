@@ -193,6 +193,7 @@ class Storm:
         self.random = random.Random(options.seed)
         self.told = Told()
         self.discrepancies: list[str] = []
+        self.company_of: dict[str, str] = {}  # each event's company, decoded once
         self.ops_by_kind: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
         self.retries = 0
@@ -972,11 +973,15 @@ class Storm:
         return {name: dict(row) for name, row in sorted(counts.items())}
 
     async def outbox_events(self, db: Any) -> list[tuple[str, str, str]]:
-        """Each event written: its id, type and company."""
-        return [
-            (doc["event_id"], doc["type"], decode_event(doc["body"]).company_id)
-            async for doc in db["outbox"].find({}, {"event_id": 1, "type": 1, "body": 1})
-        ]
+        """Each event written: its id, type and company (the settling loop asks every half
+        second, so an event's body is decoded the first time only)."""
+        events = []
+        async for doc in db["outbox"].find({}, {"event_id": 1, "type": 1, "body": 1}):
+            event_id = doc["event_id"]
+            if event_id not in self.company_of:
+                self.company_of[event_id] = decode_event(doc["body"]).company_id
+            events.append((event_id, doc["type"], self.company_of[event_id]))
+        return events
 
     async def processed(self, record: Any) -> set[str]:
         return {doc["_id"] async for doc in record.find({}, {"_id": 1})}

@@ -342,10 +342,11 @@ class EventConsumer:
         applied before, a repeat earlier in the batch, or no handler). Raises, with nothing
         applied, when a handler fails."""
         spans = dict(zip((e.id for e in events), delivery_spans or (), strict=False))
-        # Each event once, in delivery order (copies of one event are the same event).
-        firsts = list({e.id: e for e in events if handler_for(self._handlers, e.type)}.values())
-
-        marked = [e for e in firsts if not _keyed_by_event(handler_for(self._handlers, e.type))]
+        # Each event once, in delivery order (copies of one event are the same event), with
+        # its handler looked up once.
+        routed = {e.id: (e, h) for e in events if (h := handler_for(self._handlers, e.type))}
+        firsts = [e for e, _ in routed.values()]
+        marked = [e for e, h in routed.values() if not _keyed_by_event(h)]
 
         async def work(session: AsyncClientSession) -> set[str]:
             seen: set[str] = set()
