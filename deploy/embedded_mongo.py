@@ -26,7 +26,7 @@ import threading
 from typing import Any
 
 from secantus import cli
-from secantus.server import SecantusDBServer
+from secantus.server import DEFAULT_CLIENT_IDLE_TIMEOUT_S, SecantusDBServer
 from secantus.transactions import TransactionRegistry, TxnState
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,13 @@ class ReapingServer(SecantusDBServer):
     """SecantusDB with a background sweep of transactions idle past their lifetime."""
 
     lifetime_seconds = DEFAULT_LIFETIME_SECONDS
+    # The server hangs up on a client connection idle this long (the clients close theirs
+    # sooner: services.kit.mongo.MAX_IDLE_SECONDS).
+    client_idle_seconds = DEFAULT_CLIENT_IDLE_TIMEOUT_S
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("transaction_lifetime_seconds", self.lifetime_seconds)
+        kwargs.setdefault("client_idle_timeout_s", self.client_idle_seconds)
         super().__init__(*args, **kwargs)
         # Before any connection: each takes the registry from here when it is accepted.
         self.transactions = TidyTransactions(
@@ -112,8 +116,10 @@ class ReapingServer(SecantusDBServer):
 def main(argv: list[str] | None = None) -> int:
     ours = argparse.ArgumentParser(add_help=False)
     ours.add_argument("--transaction-lifetime", type=float, default=DEFAULT_LIFETIME_SECONDS)
+    ours.add_argument("--client-idle-timeout", type=float, default=DEFAULT_CLIENT_IDLE_TIMEOUT_S)
     known, theirs = ours.parse_known_args(sys.argv[1:] if argv is None else argv)
     ReapingServer.lifetime_seconds = known.transaction_lifetime
+    ReapingServer.client_idle_seconds = known.client_idle_timeout
     cli.SecantusDBServer = ReapingServer  # type: ignore[misc]  # cli builds the server by this name
     return cli.main(theirs)
 

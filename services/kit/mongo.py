@@ -25,9 +25,17 @@ T = TypeVar("T")
 # MongoDB's error code for a write that would repeat a unique index's key.
 DUPLICATE_KEY = 11000
 Work = Callable[[AsyncClientSession], Awaitable[T]]
+# A pooled connection idle longer than this is closed by us, not reused. The server (the
+# embedded one after 300 s, a firewall or a load balancer after its own idle timer) may
+# have hung up on it, and the async driver does not read a paused connection, so it would
+# not notice: the next command on it fails with "connection closed" (AutoReconnect), which
+# a write outside a transaction does not survive with retryable writes off.
+MAX_IDLE_SECONDS = 60.0
 
 
-def connect_mongo(url: str, app_name: str) -> AsyncMongoClient:
+def connect_mongo(
+    url: str, app_name: str, *, max_idle_seconds: float = MAX_IDLE_SECONDS
+) -> AsyncMongoClient:
     """Create the client (lazily connecting); call inside the running event loop."""
     return AsyncMongoClient(
         url,
@@ -35,6 +43,7 @@ def connect_mongo(url: str, app_name: str) -> AsyncMongoClient:
         tz_aware=True,
         appname=app_name,
         serverSelectionTimeoutMS=5000,
+        maxIdleTimeMS=int(max_idle_seconds * 1000),
         uuidRepresentation="standard",
     )
 

@@ -56,10 +56,14 @@ def mongo_url_for_port(port: int) -> str:
 
 
 def start_mongo(
-    storage: Path | None = None, *, transaction_lifetime: float | None = None
+    storage: Path | None = None,
+    *,
+    transaction_lifetime: float | None = None,
+    client_idle_timeout: float | None = None,
 ) -> MongoServer:
     """VM_TEST_MONGO_URL if set (a real replica set), else a fresh SecantusDB (with
-    mongod's sweep of abandoned transactions, after `transaction_lifetime` seconds)."""
+    mongod's sweep of abandoned transactions, after `transaction_lifetime` seconds; hanging
+    up on a client connection idle for `client_idle_timeout` seconds)."""
     if url := os.environ.get("VM_TEST_MONGO_URL"):
         return MongoServer(url=url, process=None)
     port = free_port()
@@ -79,6 +83,7 @@ def start_mongo(
                 if transaction_lifetime
                 else []
             ),
+            *(["--client-idle-timeout", str(client_idle_timeout)] if client_idle_timeout else []),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
