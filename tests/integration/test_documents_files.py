@@ -57,9 +57,15 @@ async def test_a_write_that_died_midway_is_discarded(db):
     assert await db["files.chunks"].count_documents({"files_id": "f2"}) == 0
 
 
-def _op(status: int, done: int) -> common_pb2.Operation:
+def _op(status: int, done: int, service: str = "documents") -> common_pb2.Operation:
     return common_pb2.Operation(
-        id="op_1", company_id="cmp_a", type="block", status=status, done=done, total=3
+        id="op_1",
+        company_id="cmp_a",
+        service=service,
+        type="report",
+        status=status,
+        done=done,
+        total=3,
     )
 
 
@@ -105,3 +111,20 @@ async def test_the_journal_keeps_the_newest_state_and_the_request_order(db, as_o
         ("79160000001", "pending"),
     ]
     assert await journal.get("cmp_b", "op_1") is None
+
+
+async def test_the_journal_keeps_no_results_of_an_operation_its_owner_lists(db):
+    journal = JournalStore(db)
+    await journal.ensure_indexes()
+    cases = JournalCases(journal, catalog=None, access=None)  # type: ignore[arg-type]  # not read
+    running, cancelled = common_pb2.OPERATION_STATUS_RUNNING, common_pb2.OPERATION_STATUS_CANCELLED
+    bulk = [
+        (_op(running, 1, "catalog"), [_result("79160000003", "succeeded", 3)]),
+        (_op(cancelled, 1, "catalog"), [_result("79160000002", "pending", 2)]),
+    ]
+
+    await cases.record(bulk, None)
+
+    doc = await journal.get("cmp_a", "op_1")
+    assert doc["service"] == "catalog" and doc["status"] == "cancelled" and doc["done"] == 1
+    assert await journal.results_page("cmp_a", "op_1", "", None, 10) == []

@@ -78,8 +78,6 @@ log = logging.getLogger(__name__)
 NETWORK_CONCURRENCY = 32
 # When the network did not answer some changes of a batch: the pause before asking again.
 UNANSWERED_PAUSE_SECONDS = 1.0
-# Pending targets announced per operation update when an operation starts.
-TARGETS_PER_EVENT = 1_000
 
 
 class AccountChanges(Protocol):
@@ -228,17 +226,9 @@ class BulkRunner:
         async def write(session: AsyncClientSession) -> BulkOperation | None:
             started = await self._operations.mark_started(op.id, total, datetime.now(UTC), session)
             if started is not None:
-                # The targets, in order, as pending results: the operation-results journal
-                # shows each one from the start and in the order of the request.
-                listed = [
-                    TargetResult(m, operation_status.PENDING, seq=i)
-                    for i, m in enumerate(msisdns, 1)
-                ]
-                chunks = range(0, len(listed), TARGETS_PER_EVENT)
-                updates = [
-                    operation_updated(started, listed[a : a + TARGETS_PER_EVENT]) for a in chunks
-                ]
-                await self._outbox.add(session, *(updates or [operation_updated(started)]))
+                # The operation, not its targets: its results are listed from here (the
+                # targets are pending results from the start, in the request's order).
+                await self._outbox.add(session, operation_updated(started))
             return started
 
         return await self._tx.run(write)

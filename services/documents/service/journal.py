@@ -58,8 +58,10 @@ class JournalCases:
         updates: Sequence[tuple[common_pb2.Operation, Sequence[common_pb2.OperationTargetResult]]],
         session: AsyncClientSession | None,
     ) -> None:
-        """Keep each operation's newest state and the results each update decided: a read
-        and three writes whatever the number of updates."""
+        """Keep each operation's newest state, and the results each update decided of the
+        operations answered here: a read and three writes whatever the number of updates.
+        Another service's results are listed by their owner, so the journal keeps none of
+        them (a bulk job's were two writes per number, never read)."""
         touched = {op.id for op, _ in updates}
         held = await self._store.held(touched, session)
         newest: dict[str, common_pb2.Operation] = {}
@@ -69,8 +71,9 @@ class JournalCases:
                 held[op.id] = progress
                 newest[op.id] = op
         await self._store.put(list(newest.values()), session)
-        await self._store.put_results(updates, session)
-        for op_id in touched:
+        kept = [(op, results) for op, results in updates if _answered_here(op)]
+        await self._store.put_results(kept, session)
+        for op_id in {op.id for op, _ in kept}:
             if held[op_id].status == operation_status.CANCELLED:
                 await self._store.cancel_pending(op_id, session)
 
