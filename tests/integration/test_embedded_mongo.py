@@ -18,6 +18,7 @@ import bson
 import pytest
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure
+from pymongo.uri_parser import parse_uri
 from secantus.server import DEFAULT_CLIENT_IDLE_TIMEOUT_S
 from wiredtiger import stat
 
@@ -106,8 +107,8 @@ async def test_writes_after_the_server_hung_up_on_idle_connections_go_through(ha
 async def _until_the_server_hangs_up_on_a_connection_opened_now(url: str) -> None:
     """Every pooled connection has been idle longer than this one: once the server hangs
     up on it, it has hung up on them."""
-    port = int(url.split("://127.0.0.1:")[1].split("/")[0])
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    ((host, port),) = parse_uri(url)["nodelist"]
+    reader, writer = await asyncio.open_connection(host, port)
     try:
         assert await asyncio.wait_for(reader.read(), timeout=30) == b""
     finally:
