@@ -35,6 +35,7 @@ import httpx
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
+from bench.commands import command_counts, commands_per_unit, documents_per_unit
 from bench.direct import commands_per, opcounters
 from bench.numbers import FIRST_MSISDN, SETTLE_MAX_SECONDS, add_numbers, demo_company
 from bench.procs import DATABASE, CpuMeter, database_cpu_seconds, wait_until_quiet
@@ -199,6 +200,7 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
         meter = CpuMeter(processes)
         token = fresh_token(system)  # a login is not the job's cost: before the meters
         counted = asyncio.run(opcounters(mongo.url))
+        sent = command_counts(system)
         meter.start()
         job = asyncio.run(_run_job(system, token, company.root_id))
         meter.stop()
@@ -218,6 +220,12 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
         job["db_commands_per_number_with_consumers"] = commands_per(
             counted, asyncio.run(opcounters(mongo.url)), JOB_SIZE
         )
+        # Who sent them: each process's own count, by command and collection.
+        consumed = command_counts(system)
+        shares = commands_per_unit(sent, consumed, JOB_SIZE)
+        job["commands_per_number_by_source"] = [share.as_json() for share in shares]
+        written = documents_per_unit(sent, consumed, JOB_SIZE)
+        job["documents_written_per_number"] = [share.as_json() for share in written]
 
         wait_until_quiet(options.quiet_wait)
         raw = asyncio.run(_raw_updates(mongo.url, database, company.company_id, db_pid))

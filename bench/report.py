@@ -575,6 +575,7 @@ def print_report(console: Console, results: dict[str, Any], figures: list[Figure
                     f"{plan['key_pattern'] or ''} stages {' → '.join(plan['stages'])}"
                 )
 
+    print_command_sources(console, results)
     cpu = Table(
         title="CPU during the measurement window (% of one core; the machine has "
         f"{results['machine']['cpus']})",
@@ -590,6 +591,31 @@ def print_report(console: Console, results: dict[str, Any], figures: list[Figure
         shares = (f"{process} {percent:.0f}" for process, percent in used.items())
         cpu.add_row(name, ", ".join(shares))
     console.print(cpu)
+
+
+def print_command_sources(console: Console, results: dict[str, Any]) -> None:
+    """The bulk job's database commands and documents written per number, by the process
+    that sent them."""
+    job = results.get("bulk", {}).get("job", {})
+    for key, title in (
+        ("commands_per_number_by_source", "database commands"),
+        ("documents_written_per_number", "documents written"),
+    ):
+        shares = job.get(key)
+        if not shares:
+            continue
+        table = Table(
+            title=f"Bulk block: {title} per number until its events were consumed, by "
+            "sender (the most first)",
+            title_style="bold",
+        )
+        for column in ("process", "command", "collection", "per number"):
+            table.add_column(column, justify="right" if column == "per number" else "left")
+        for share in shares:
+            table.add_row(
+                share["process"], share["command"], share["collection"], f"{share['per_unit']:.3f}"
+            )
+        console.print(table)
 
 
 def write_json(results: dict[str, Any], figures: list[Figure], path: Path) -> None:

@@ -12,7 +12,10 @@ Each service and worker serves them on a port of its own (its gRPC port +
   oldest pending event, and the depth of the service's queue and its dead letters;
 - work: jobs taken by the workers and their duration, targets of bulk operations by
   status (per-number throughput);
-- business counters the events do not carry: logins by outcome.
+- business counters the events do not carry: logins by outcome;
+- the database: MongoDB commands the process sent, by command and collection, and their
+  latency by command (services/kit/mongo.py's listener), so that what a use case costs
+  the database is read off a running system.
 """
 
 from __future__ import annotations
@@ -104,6 +107,26 @@ BULK_TARGETS = Counter(
     ["type", "status"],
 )
 LOGINS = Counter("vm_logins", "Logins, by outcome.", ["outcome"])
+MONGO_COMMANDS = Counter(
+    "vm_mongo_commands",
+    "MongoDB commands the process sent, by database, command and collection "
+    "(empty for a command on no collection: commitTransaction, ping ...).",
+    ["database", "command", "collection"],
+)
+MONGO_DOCUMENTS_WRITTEN = Counter(
+    "vm_mongo_documents_written",
+    "Documents the process's writes named (each insert, update or delete statement of a "
+    "command counts once, findAndModify once), by database and collection: what a database "
+    "that pays per document and per index (the embedded one) is asked to do.",
+    ["database", "collection"],
+)
+MONGO_COMMAND_SECONDS = Histogram(
+    "vm_mongo_command_duration_seconds",
+    "Time from a MongoDB command's sending to its answer, by command and outcome "
+    "(succeeded, failed).",
+    ["command", "outcome"],
+    buckets=(0.0005, 0.001, 0.0025, *LATENCY_BUCKETS),
+)
 
 
 @contextmanager

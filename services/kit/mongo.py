@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient, ReadPreference, WriteConcern
+from pymongo import AsyncMongoClient, ReadPreference, WriteConcern, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 from pymongo.read_concern import ReadConcern
 
+from services.kit.metrics import MONGO_COMMAND_SECONDS, MONGO_COMMANDS, MONGO_DOCUMENTS_WRITTEN
 from services.kit.tracing import span
 
 T = TypeVar("T")
@@ -45,7 +46,53 @@ def connect_mongo(
         serverSelectionTimeoutMS=5000,
         maxIdleTimeMS=int(max_idle_seconds * 1000),
         uuidRepresentation="standard",
+        event_listeners=[CommandMetrics()],
     )
+
+
+class CommandMetrics(monitoring.CommandListener):
+    """Counts the commands the client sends (`vm_mongo_commands`) and times their answers
+    (`vm_mongo_command_duration_seconds`): what each use case costs the database, per
+    process, without a profiler on the database."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        collection = command_collection(event.command)
+        MONGO_COMMANDS.labels(event.database_name, event.command_name, collection).inc()
+        written = documents_written(event.command_name, event.command)
+        if written:
+            MONGO_DOCUMENTS_WRITTEN.labels(event.database_name, collection).inc(written)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        MONGO_COMMAND_SECONDS.labels(event.command_name, "succeeded").observe(
+            event.duration_micros / 1e6
+        )
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        MONGO_COMMAND_SECONDS.labels(event.command_name, "failed").observe(
+            event.duration_micros / 1e6
+        )
+
+
+# A write command's statements, each naming a document (or a filter's worth of them).
+_STATEMENTS = {"insert": "documents", "update": "updates", "delete": "deletes"}
+
+
+def documents_written(name: str, command: Mapping[str, Any]) -> int:
+    """The statements of a write command: documents inserted, updates, deletes; 1 for a
+    findAndModify; 0 for a read or anything else."""
+    if name == "findAndModify":
+        return 1
+    field = _STATEMENTS.get(name)
+    return len(command.get(field, ())) if field else 0
+
+
+def command_collection(command: Mapping[str, Any]) -> str:
+    """The collection a command acts on: the value of its first key (`{"find": "numbers"}`),
+    or `collection` for a getMore; empty for one on none (`{"commitTransaction": 1}`)."""
+    name, value = next(iter(command.items()), ("", None))
+    if name == "getMore":
+        return str(command.get("collection", ""))
+    return value if isinstance(value, str) else ""
 
 
 async def ping(client: AsyncMongoClient) -> bool:

@@ -100,3 +100,28 @@ async def test_a_bulk_block_counts_its_numbers_and_its_job(api, system, company)
         return grown == len(msisdns) and jobs >= 1
 
     await eventually(counted, timeout=20, what="the bulk block's numbers counted")
+
+
+async def test_each_process_counts_its_database_commands_by_collection(
+    api, system, company
+) -> None:
+    admin = bearer(await register(api, company))
+    msisdns = await give_numbers(system, company.id, ["", ""])
+    before = samples(process_metrics(system, "catalog-worker"))
+    op = await start(
+        api, admin, {"type": "block", "msisdns": msisdns, "params": {"type": "voluntary"}}
+    )
+    assert (await finished(api, admin, op["id"]))["status"] == "succeeded"
+    after = samples(process_metrics(system, "catalog-worker"))
+    database = system.settings.database_name("catalog")
+
+    def grown(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    # The worker changed the numbers: at least one update of the numbers collection, and
+    # the transactions it committed, on no collection.
+    assert grown(
+        "vm_mongo_commands_total", database=database, command="update", collection="numbers"
+    )
+    assert grown("vm_mongo_commands_total", command="commitTransaction", collection="")
+    assert grown("vm_mongo_command_duration_seconds_count", command="update", outcome="succeeded")
