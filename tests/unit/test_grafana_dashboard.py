@@ -123,6 +123,8 @@ def test_the_dashboard_covers_what_operations_watch(dashboard) -> None:
         "vm_bulk_targets_total",
         "vm_logins_total",
         "vm_http_rate_limited_total",
+        "vm_mongo_commands_total",
+        "vm_mongo_documents_written_total",
     ):
         assert series in used, series
 
