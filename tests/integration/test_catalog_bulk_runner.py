@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pymongo.errors import BulkWriteError
 
-from services.catalog.domain.bulk import BulkOperation, Targets
+from services.catalog.domain.bulk import BulkOperation, TargetResult, Targets
 from services.catalog.domain.numbers import Scope
 from services.catalog.provisioning import Change, SimulatedProvisioning
 from services.catalog.service.bulk_runner import BulkRunner, WorkerSettings
@@ -122,14 +124,84 @@ async def test_the_sweep_hands_out_what_is_due_once(operations, transactions):
 async def test_listing_the_numbers_twice_lists_each_once(operations, transactions, db):
     msisdns = [f"7916100{n:04d}" for n in range(1_500)]
     op = await a_block(operations, transactions, msisdns)
-    assert await operations.list_targets(op, msisdns) == 1_500
-    assert await operations.list_targets(op, msisdns) == 1_500
-    assert await db["operation_results"].count_documents({"operation_id": op.id}) == 1_500
-    assert await operations.pending(op.id, 3) == msisdns[:3]
+
+    async def listed(numbers: list[str]) -> int:
+        return await transactions.run(lambda s: operations.list_targets(op, numbers, s))
+
+    assert await listed(msisdns) == 1_500
+    assert await listed(msisdns[:10]) == 1_500  # listed already: the first listing stands
+    # A thousand numbers to a document; no document per number until it is decided.
+    assert await db["operation_targets"].count_documents({"operation_id": op.id}) == 2
+    assert await db["operation_results"].count_documents({"operation_id": op.id}) == 0
+    started = replace(op, total=1_500)
+    assert await operations.pending(started, 3) == {m: i for i, m in enumerate(msisdns[:3])}
     # After 10 decided: the next window of the request's order.
-    assert await operations.pending(op.id, 3, decided=10) == msisdns[10:13]
+    after_ten = await operations.pending(replace(started, done=10), 3)
+    assert after_ten == {m: 10 + i for i, m in enumerate(msisdns[10:13])}
+    # Decided numbers are skipped, in one listed document and across two.
+    last_two = {m: 1_498 + i for i, m in enumerate(msisdns[1_498:])}
+    decided = [TargetResult(m, "succeeded", "changed") for m in last_two]
+    await transactions.run(
+        lambda s: operations.decide(started, decided, last_two, datetime.now(UTC), s)
+    )
+    tail = await operations.pending(replace(started, done=997), 3)
+    assert list(tail) == msisdns[997:1_000]
     # A window that finds nothing though the count says so: looked for all over.
-    assert await operations.pending(op.id, 3, decided=1_500) == msisdns[:3]
+    assert await operations.pending(replace(started, done=1_498), 3) == {
+        m: i for i, m in enumerate(msisdns[:3])
+    }
+    # Every number decided, as the count says: nothing is read.
+    assert await operations.pending(replace(started, done=1_500), 3) == {}
+
+
+async def test_a_number_is_decided_once(operations, transactions):
+    msisdns = ["79161000001", "79161000002"]
+    op = await a_block(operations, transactions, msisdns)
+    await transactions.run(lambda s: operations.list_targets(op, msisdns, s))
+    places = {msisdns[0]: 0}
+    result = [TargetResult(msisdns[0], "succeeded", "changed")]
+    await transactions.run(lambda s: operations.decide(op, result, places, datetime.now(UTC), s))
+    with pytest.raises(BulkWriteError):  # the same result's _id again
+        await transactions.run(
+            lambda s: operations.decide(op, result, places, datetime.now(UTC), s)
+        )
+    ended = await operations.get(A, op.id)
+    assert ended is not None and ended.done == 1
+
+
+async def test_the_results_list_every_target_in_order_pending_ones_too(operations, transactions):
+    msisdns = [f"7916200{n:04d}" for n in range(1_005)]
+    op = await a_block(operations, transactions, msisdns)
+    await transactions.run(lambda s: operations.list_targets(op, msisdns, s))
+    failed = {msisdns[1]: 1, msisdns[1_003]: 1_003}
+    results = [TargetResult(m, "failed", "NUMBER_BLOCKED") for m in failed]
+    await transactions.run(lambda s: operations.decide(op, results, failed, datetime.now(UTC), s))
+
+    first = await operations.results_page(A, op.id, "", None, 3)
+    assert [(seq, r.msisdn, r.status) for seq, r in first] == [
+        (0, msisdns[0], "pending"),
+        (1, msisdns[1], "failed"),
+        (2, msisdns[2], "pending"),
+    ]
+    across = await operations.results_page(A, op.id, "", 997, 4)  # two listed documents
+    assert [seq for seq, _ in across] == [998, 999, 1_000, 1_001]
+    only_failed = await operations.results_page(A, op.id, "failed", None, 10)
+    assert [(seq, r.code) for seq, r in only_failed] == [
+        (1, "NUMBER_BLOCKED"),
+        (1_003, "NUMBER_BLOCKED"),
+    ]
+    pending = await operations.results_page(A, op.id, "pending", 999, 3)
+    assert [seq for seq, _ in pending] == [1_000, 1_001, 1_002]
+    # Another company's caller sees none of it.
+    assert await operations.results_page("cmp_other", op.id, "", None, 3) == []
+
+    cancelled = await operations.cancel_pending(replace(op, total=1_005), datetime.now(UTC))
+    assert cancelled == 1_003
+    assert await operations.results_page(A, op.id, "pending", None, 3) == []
+    assert [r.status for _, r in await operations.results_page(A, op.id, "", None, 2)] == [
+        "cancelled",
+        "failed",
+    ]
 
 
 class WorkerDied(BaseException):
@@ -169,7 +241,7 @@ async def test_a_worker_dying_mid_batch_leaves_it_pending_and_each_number_change
         await dying.run(op.id)
     halfway = await operations.get(A, op.id)
     assert halfway is not None and halfway.done == 50  # the second batch rolled back
-    assert len(await operations.pending(op.id, 1_000)) == 70
+    assert len(await operations.pending(halfway, 1_000)) == 70
 
     # Its claim was let go: the next worker takes over at once.
     await runner(db, transactions, SimulatedProvisioning(fail_msisdns=[refused])).run(op.id)
@@ -244,5 +316,5 @@ async def test_a_worker_that_lost_its_claim_records_nothing(db, operations, tran
 
     held = await operations.get(A, op.id)
     assert held is not None and (held.status, held.done) == ("running", 0)
-    assert len(await operations.pending(op.id, 100)) == 5  # w2 sends them (same references)
+    assert len(await operations.pending(held, 100)) == 5  # w2 sends them (same references)
     assert await db["outbox"].count_documents({"type": "vm.catalog.operation.updated.v1"}) == 1

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -193,9 +194,7 @@ class BulkRunner:
                     await self._end(op, cancelled=True)
                     return
             else:
-                batch = await self._operations.pending(
-                    op.id, self._settings.batch_size, decided=op.progress.done
-                )
+                batch = await self._operations.pending(op, self._settings.batch_size)
                 if not batch:
                     await self._end(op, cancelled=False)
                     return
@@ -221,9 +220,9 @@ class BulkRunner:
             msisdns = await self._numbers.msisdns_in(self._scope(op), op.targets.node_id)
         else:
             msisdns = list(op.targets.msisdns)
-        total = await self._operations.list_targets(op, msisdns)
 
         async def write(session: AsyncClientSession) -> BulkOperation | None:
+            total = await self._operations.list_targets(op, msisdns, session)
             started = await self._operations.mark_started(op.id, total, datetime.now(UTC), session)
             if started is not None:
                 # The operation, not its targets: its results are listed from here (the
@@ -236,7 +235,7 @@ class BulkRunner:
     async def _end(self, op: BulkOperation, *, cancelled: bool) -> None:
         now = datetime.now(UTC)
         if cancelled:
-            await self._operations.cancel_pending(op.id, now)
+            await self._operations.cancel_pending(op, now)
         status = operation_status.final_status(
             op.progress.done, op.progress.failed, cancelled=cancelled
         )
@@ -248,7 +247,7 @@ class BulkRunner:
         await self._tx.run(write)
         log.info("operation ended", extra={"operation": op.id, "status": status})
 
-    async def _run_batch(self, op: BulkOperation, batch: list[str]) -> None:
+    async def _run_batch(self, op: BulkOperation, batch: Mapping[str, int]) -> None:
         action = op.action
         if isinstance(action, rules.SendSms):
             await self._send_sms(op, action, batch)
@@ -260,7 +259,7 @@ class BulkRunner:
     # ------------------------------------------------------------ numbers
 
     async def _change_numbers(
-        self, op: BulkOperation, action: rules.NumberChange, batch: list[str]
+        self, op: BulkOperation, action: rules.NumberChange, batch: Mapping[str, int]
     ) -> None:
         """A: decide the batch, record an intent per number the network is to change (each
         number held by it) with the other results; B: the network, outside any
@@ -275,18 +274,16 @@ class BulkRunner:
             committed.clear()
             # Pending again inside the transaction: what a previous worker committed is
             # not done twice.
-            pending = await self._operations.pending(
-                op.id, len(batch), session, decided=op.progress.done
-            )
+            pending = await self._operations.pending(op, len(batch), session)
             if not pending:
                 return
             # The claim first: the transaction is short (the network is asked after it), and
             # holding the operation's document from the start makes a sweeper's write wait
             # for the commit instead of failing it.
             await self._hold(op, session)
-            found = await self._numbers.get_many(self._scope(op), pending, session)
+            found = await self._numbers.get_many(self._scope(op), list(pending), session)
             numbers = {n.msisdn: n for n in found}
-            held = await self._saga.intents.locked(pending, session)
+            held = await self._saga.intents.locked(list(pending), session)
             catalogue = await self._catalogue.catalogue(session)
             decide = await self._decider(op, action, session)
             results: list[TargetResult] = []
@@ -318,6 +315,7 @@ class BulkRunner:
                             event=outcome.event,
                             owner=BULK,
                             operation_id=op.id,
+                            position=pending[msisdn],
                             detail=describe(outcome),
                         )
                     )
@@ -329,7 +327,9 @@ class BulkRunner:
                 )
             await self._saga.intend(intents, session, lease=self._settings.lease)
             if results:
-                updated = await self._operations.decide(op.id, results, datetime.now(UTC), session)
+                updated = await self._operations.decide(
+                    op, results, pending, datetime.now(UTC), session
+                )
                 events = [d.event for d in moved]
                 await self._outbox.add(session, *events, operation_updated(updated, results))
             committed.extend(results)
@@ -363,7 +363,10 @@ class BulkRunner:
             mine = await self._saga.record_all(answered, session)
             results = [_answered(intent, answer) for intent, answer in mine]
             if results:
-                updated = await self._operations.decide(op.id, results, datetime.now(UTC), session)
+                places = {intent.msisdn: intent.position for intent, _ in mine}
+                updated = await self._operations.decide(
+                    op, results, places, datetime.now(UTC), session
+                )
                 await self._outbox.add(session, operation_updated(updated, results))
             recorded.extend(results)
             crash_point(BEFORE_ANSWER_COMMIT)
@@ -399,8 +402,10 @@ class BulkRunner:
 
     # ------------------------------------------------------------ SMS
 
-    async def _send_sms(self, op: BulkOperation, action: rules.SendSms, batch: list[str]) -> None:
-        found = await self._numbers.get_many(self._scope(op), batch)
+    async def _send_sms(
+        self, op: BulkOperation, action: rules.SendSms, batch: Mapping[str, int]
+    ) -> None:
+        found = await self._numbers.get_many(self._scope(op), list(batch))
         numbers = {n.msisdn: n for n in found}
 
         async def deliver(msisdn: str) -> TargetResult:
@@ -417,12 +422,12 @@ class BulkRunner:
             return succeeded(msisdn, "delivered", "принято SMS-центром")
 
         results = list(await asyncio.gather(*(deliver(m) for m in batch)))
-        await self._record(op, results)
+        await self._record(op, results, batch)
 
     # ------------------------------------------------------------ billing's
 
     async def _change_accounts(
-        self, op: BulkOperation, action: rules.AccountChange, batch: list[str]
+        self, op: BulkOperation, action: rules.AccountChange, batch: Mapping[str, int]
     ) -> None:
         async def change(msisdn: str) -> TargetResult:
             if self._accounts is None:
@@ -435,18 +440,20 @@ class BulkRunner:
                 return refusal_result(msisdn, error.reason, error.message)
             return unchanged(msisdn) if code == "unchanged" else succeeded(msisdn, code)
 
-        found = await self._numbers.get_many(self._scope(op), batch)
+        found = await self._numbers.get_many(self._scope(op), list(batch))
         reachable = {n.msisdn for n in found}
         results = [
             await change(m) if m in reachable else _gone(m)
             for m in batch  # one at a time: billing's own pace
         ]
-        await self._record(op, results)
+        await self._record(op, results, batch)
 
-    async def _record(self, op: BulkOperation, results: list[TargetResult]) -> None:
+    async def _record(
+        self, op: BulkOperation, results: list[TargetResult], places: Mapping[str, int]
+    ) -> None:
         async def write(session: AsyncClientSession) -> None:
             await self._hold(op, session)
-            updated = await self._operations.decide(op.id, results, datetime.now(UTC), session)
+            updated = await self._operations.decide(op, results, places, datetime.now(UTC), session)
             await self._outbox.add(session, operation_updated(updated, results))
 
         await self._tx.run(write)

@@ -56,6 +56,7 @@ class Intent:
     event: Event | None
     owner: str
     operation_id: str = ""
+    position: int = -1  # a bulk operation's target: its place in the operation's request
     journal: Mapping[str, Any] | None = None
     free: Mapping[str, Any] | None = None  # a replacement's number, taken from the free pool
     detail: str = ""  # what the change does, for people (a bulk result's detail)
@@ -75,6 +76,7 @@ def _doc(intent: Intent, now: datetime, lease: timedelta) -> Doc:
         "event": encode_event(intent.event) if intent.event is not None else None,
         "owner": intent.owner,
         "operation_id": intent.operation_id,
+        "position": intent.position,
         "journal": dict(intent.journal) if intent.journal is not None else None,
         "free": dict(intent.free) if intent.free is not None else None,
         "detail": intent.detail,
@@ -95,6 +97,7 @@ def _intent(doc: Doc) -> Intent:
         event=decode_event(doc["event"]) if doc.get("event") else None,
         owner=doc["owner"],
         operation_id=doc.get("operation_id", ""),
+        position=doc.get("position", -1),
         journal=doc.get("journal"),
         free=doc.get("free"),
         detail=doc.get("detail", ""),
