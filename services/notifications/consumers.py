@@ -2,9 +2,17 @@
 
 Every internal event that is a public one (domain/public_events.py) becomes, in the
 consumer's transaction, a delivery for each of the company's endpoints that wants it and
-whatever each reaction records (an automation rule's firing, a notice to a person): all of
-it exists if and only if the event is recorded as handled. The events are applied in runs
-(a BatchHandler), so a burst costs a query per company and event type, not per event.
+whatever each reaction records (an automation rule's firing, a notice to a person), in
+the consumer's transaction. The events are applied in runs (a BatchHandler), so a burst
+costs a query per company and event type, not per event.
+
+Each of these is written under the event's id and looked for before it is written (a
+delivery's message id per endpoint, a firing per rule, an announcement per event), so a
+public event needs no marker in `processed_events`: an event handed over again finds its
+effect there and adds nothing (`keyed_by_event`). That saves a write per event, one per
+number of a bulk block. What it changes: an event handed over again (its
+acknowledgement lost after its commit) reaches an endpoint or a rule made in between,
+as if it had come a moment later.
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ def handlers(
         for reaction in reactions:
             await reaction(public, session)
 
-    on_public = BatchHandler(public_events)
+    on_public = BatchHandler(public_events, keyed_by_event=True)
     return {
         COMPANY_CREATED: company_created,
         **dict.fromkeys(CONSUMED_TYPES, on_public),
