@@ -8,6 +8,7 @@ UnknownTransactionCommitResult, as the driver's documentation prescribes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,6 +23,7 @@ from pymongo.read_concern import ReadConcern
 from services.kit.metrics import MONGO_COMMAND_SECONDS, MONGO_COMMANDS, MONGO_DOCUMENTS_WRITTEN
 from services.kit.tracing import span
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 # MongoDB's error code for a write that would repeat a unique index's key.
 DUPLICATE_KEY = 11000
@@ -116,17 +118,22 @@ class Transactions:
         self._after_commit.append(hook)
 
     async def run(self, work: Work[T]) -> T:
-        give_up_at = time.monotonic() + self._deadline
+        started = time.monotonic()
+        give_up_at = started + self._deadline
         attempt = 0
+        conflicts: list[str] = []
         while True:
             attempt += 1
             try:
                 result = await self._run_once(work)
             except PyMongoError as error:
                 if not _is_transient(error) or time.monotonic() > give_up_at:
+                    _note_retries(conflicts, started, committed=False)
                     raise
+                conflicts.append(_error_name(error))
                 await asyncio.sleep(_backoff(attempt))
                 continue
+            _note_retries(conflicts, started, committed=True)
             for hook in self._after_commit:
                 hook()
             return result
@@ -158,6 +165,30 @@ class Transactions:
                 if not error.has_error_label("UnknownTransactionCommitResult") or attempt == 5:
                     raise
                 await asyncio.sleep(_backoff(attempt))
+
+
+# A unit of work that ran again this long (write conflicts, mostly) is told in the log:
+# a call that took seconds for this reason shows nothing else.
+RETRIES_WORTH_TELLING_SECONDS = 1.0
+
+
+def _note_retries(conflicts: list[str], started: float, *, committed: bool) -> None:
+    took = time.monotonic() - started
+    if not conflicts or took < RETRIES_WORTH_TELLING_SECONDS:
+        return
+    log.warning(
+        "transaction ran again" if committed else "transaction given up after running again",
+        extra={
+            "attempts": len(conflicts) + 1,
+            "seconds": round(took, 3),
+            "errors": sorted(set(conflicts)),
+        },
+    )
+
+
+def _error_name(error: PyMongoError) -> str:
+    code = getattr(error, "code", None)
+    return f"{type(error).__name__}:{code}" if code is not None else type(error).__name__
 
 
 def _is_transient(error: PyMongoError) -> bool:

@@ -23,7 +23,7 @@ from tests.e2e.test_catalog_catalogue import shared_catalogue
 from tests.e2e.test_catalog_hierarchy import assignable, hierarchy, three_levels
 from tests.e2e.test_identity_flows import bearer, register
 from tests.e2e.test_identity_users_roles import create_user, login_as
-from tests.support.system import RunningSystem
+from tests.support.system import RunningSystem, events_consumed
 from vm.catalog.v1 import numbers_pb2 as pb
 from vm.catalog.v1 import numbers_pb2_grpc as pb_grpc
 
@@ -449,11 +449,15 @@ async def test_the_export_as_csv_and_xlsx_with_the_lists_filters(
     system, api, admin, company, tree, placed
 ):
     many = await give_numbers(system, company.id, [tree["other"]["id"]] * 520)  # over a page
-    await api.patch(
+    # The 520 numbers' events (billing's accounts, catalog's links to them, the audit log)
+    # go through every service first: this test is about the export, not about that load.
+    await events_consumed(system, max_wait=120)
+    noted = await api.patch(
         f"/api/v1/numbers/{placed['sales'][0]}",
         headers=admin,
         json={"label": "Водитель, «Газель»", "comment": "строка\nвторая", "cost_center": "ЦЗ-1"},
     )
+    assert noted.status_code == 200, noted.text
     csv_response = await api.get("/api/v1/numbers/export", headers=admin)
     assert csv_response.status_code == 200, csv_response.text
     assert csv_response.headers["content-type"].startswith("text/csv")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -11,6 +12,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from services.kit import mongo as kit_mongo
 from services.kit.mongo import Transactions, connect_mongo, ping
 from tests.support.servers import MongoServer, free_port, mongo_url_for_port, namespace
 
@@ -134,6 +136,25 @@ async def test_concurrent_conflicting_transactions_are_retried_until_all_apply(m
 
     assert (await db.counters.find_one({"_id": "c"}))["n"] == 8
     assert attempts > 8, "the tasks overlapped, so some must have hit a write conflict"
+
+
+async def test_a_transaction_that_had_to_run_again_for_long_is_told_in_the_log(
+    mongo, db, monkeypatch, caplog
+):
+    monkeypatch.setattr(kit_mongo, "RETRIES_WORTH_TELLING_SECONDS", 0.0)
+    await db.counters.insert_one({"_id": "c", "n": 0})
+    transactions = Transactions(mongo)
+
+    async def work(session):
+        await increment(db, session, delay=0.01)
+
+    with caplog.at_level(logging.WARNING, logger="services.kit.mongo"):
+        await asyncio.gather(*(transactions.run(work) for _ in range(8)))
+
+    told = [r for r in caplog.records if r.getMessage() == "transaction ran again"]
+    assert told, "some of the overlapping transactions met a write conflict"
+    assert all(r.attempts > 1 and r.seconds >= 0 for r in told)
+    assert all(e.startswith("OperationFailure:") for r in told for e in r.errors)
 
 
 async def test_without_a_transaction_the_same_increments_lose_updates(db):
