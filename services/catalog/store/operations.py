@@ -342,16 +342,21 @@ class OperationStore:
         limit: int,
         session: AsyncClientSession | None = None,
     ) -> list[tuple[int, TargetResult]]:
-        """The first `limit` targets from place `start` on without a result."""
+        """The first `limit` targets from place `start` on without a result. The results
+        are looked for `limit` targets at a time, not a listed document's thousand: a batch
+        asks for its hundred once or twice, and most of what follows it is undecided."""
         rows: list[tuple[int, TargetResult]] = []
         async for places in self._targets_from(company_id, operation_id, start, session):
-            decided = await self._decided(company_id, operation_id, places, session)
-            rows += [
-                (seq, TargetResult(m, PENDING)) for m, seq in places.items() if m not in decided
-            ]
-            if len(rows) >= limit:
-                break
-        return rows[:limit]
+            listed = list(places.items())
+            for first in range(0, len(listed), limit):
+                window = dict(listed[first : first + limit])
+                decided = await self._decided(company_id, operation_id, window, session)
+                rows += [
+                    (seq, TargetResult(m, PENDING)) for m, seq in window.items() if m not in decided
+                ]
+                if len(rows) >= limit:
+                    return rows[:limit]
+        return rows
 
     async def _targets_from(
         self,
