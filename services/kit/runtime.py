@@ -12,7 +12,6 @@ clients.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ Prepare = Callable[[], Awaitable[None]]
 LIVENESS = "liveness"  # the grpc.health.v1 service name a liveness probe asks about
 DENIAL_RECORD_TIMEOUT_SECONDS = 5.0  # a record of a refused call is not worth waiting for
 METRICS_SAMPLE_SECONDS = 10.0  # how often the backlog gauges are measured
+STOP_STEP_SECONDS = 10.0  # the longest a stop waits for one client or task to close
 
 
 @dataclass
@@ -225,16 +225,35 @@ class ServiceRuntime:
             await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
+        """Stop taking calls, drain them for the grace period, then close the clients.
+        Each step is bounded: a broker that is reconnecting or a task stuck in a call must
+        not keep the process (or a test's teardown) from ending."""
         if self.server is not None:
-            await self.server.stop(self.settings.grpc_grace_seconds)
+            grace = self.settings.grpc_grace_seconds
+            await _bounded("the gRPC server", self.server.stop(grace), grace + STOP_STEP_SECONDS)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            ended, stuck = await asyncio.wait(self._tasks, timeout=STOP_STEP_SECONDS)
+            for task in ended:  # retrieved, so that a task's own failure is not reported
+                if not task.cancelled():
+                    task.exception()
+            if stuck:
+                log.warning("tasks did not stop in time", extra={"tasks": len(stuck)})
         if self.broker is not None:
-            await self.broker.close()
-        await self.mongo.close()
+            await _bounded("the broker connection", self.broker.close(), STOP_STEP_SECONDS)
+        await _bounded("the database client", self.mongo.close(), STOP_STEP_SECONDS)
+
+
+async def _bounded(what: str, closing: Awaitable[object], seconds: float) -> None:
+    """Await one step of a stop for at most `seconds`; a step that fails or hangs is told
+    in the log and left behind, since the process is ending anyway."""
+    try:
+        await asyncio.wait_for(closing, seconds)
+    except TimeoutError:
+        log.warning("%s did not close in time", what, extra={"seconds": seconds})
+    except Exception as error:  # closing what is already broken: nothing left to do
+        log.warning("%s did not close cleanly", what, extra={"error": str(error)[:200]})
 
 
 def run_service_process(

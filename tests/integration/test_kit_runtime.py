@@ -143,3 +143,32 @@ async def test_stop_before_the_bring_up_finished_is_clean(settings):
     await asyncio.wait_for(runtime.stop(), timeout=settings.grpc_grace_seconds)
 
     assert all(task.done() for task in runtime._tasks), "no background task outlives stop()"
+
+
+async def test_stop_ends_even_when_a_task_and_the_broker_do_not_close(settings, monkeypatch):
+    """A task that will not stop and a broker connection whose close hangs (as while it
+    reconnects to a node that is away) are left behind after their bound, told in the log."""
+    monkeypatch.setattr("services.kit.runtime.STOP_STEP_SECONDS", 0.5)
+    runtime = await identity_main.start(settings, address="127.0.0.1:0")
+    await runtime.wait_ready(within_seconds=60)
+    release = asyncio.Event()
+
+    async def deaf_to_cancel() -> None:
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                continue
+
+    async def hanging_close() -> None:
+        await asyncio.Event().wait()
+
+    runtime._tasks.append(asyncio.create_task(deaf_to_cancel()))
+    real_close = runtime.broker.close
+    monkeypatch.setattr(runtime.broker, "close", hanging_close)
+    try:
+        await asyncio.wait_for(runtime.stop(), timeout=settings.grpc_grace_seconds + 5)
+    finally:
+        release.set()
+        await real_close()
+    assert runtime.server is not None
