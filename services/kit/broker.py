@@ -43,13 +43,16 @@ class EventPublisher:
         self._channel = await self._connection.channel(publisher_confirms=True)
         self._exchange = await declare_events_exchange(self._channel, self._exchange_name)
 
-    async def publish(self, event_id: str, event_type: str, body: bytes) -> None:
+    async def publish(
+        self, message_id: str, event_type: str, body: bytes, *, content_type: str = CONTENT_TYPE
+    ) -> None:
+        """`message_id`: the event's id, or a batch's own (its events carry theirs)."""
         if self._exchange is None:
             raise RuntimeError("EventPublisher.start() was not awaited")
         message = aio_pika.Message(
             body=body,
-            content_type=CONTENT_TYPE,
-            message_id=event_id,
+            content_type=content_type,
+            message_id=message_id,
             type=event_type,
             delivery_mode=DeliveryMode.PERSISTENT,
         )

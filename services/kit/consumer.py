@@ -10,12 +10,19 @@ only each event's single effect. A handler may be a `BatchHandler`, which applie
 events with bulk writes, or `AppliedAlone`, whose events are never batched (its effect
 reaches outside the database).
 
+A message may carry a CloudEvents batch (a run of events of one type, as the outbox writes
+it): its events join the batches like any others, and the message is acked once each of
+them is settled.
+
 If a batch fails (not a transient conflict: those are retried whole), its events are
 applied again one by one, each in its own transaction: one bad event is then retried
 alone by redelivery up to the queue's delivery limit, and goes to the dead-letter queue for
-a person to look at, while the others are applied. A message that is not a CloudEvent goes
-there at once. So a handler may run more than once for one event (a batch retried or
-failed by another event): whatever it does outside the transaction is repeated.
+a person to look at, while the others are applied. A bad event that came in a batch
+message is first handed on alone (published to this queue by itself), so that it, not its
+message's other events, is what is retried and dead-lettered. A message that is not a
+CloudEvent (or a batch of them) goes there at once. So a handler may run more than once
+for one event (a batch retried or failed by another event): whatever it does outside the
+transaction is repeated.
 """
 
 from __future__ import annotations
@@ -31,16 +38,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection, AbstractRobustQueue
+from aio_pika.abc import (
+    AbstractIncomingMessage,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    AbstractRobustQueue,
+    DeliveryMode,
+)
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.kit.broker import declare_events_exchange
+from services.kit.broker import PUBLISH_TIMEOUT_SECONDS, declare_events_exchange
 from services.kit.context import request_id_var
-from services.kit.events import Event, decode_event
+from services.kit.events import (
+    BATCH_CONTENT_TYPE,
+    CONTENT_TYPE,
+    Event,
+    decode_batch,
+    decode_event,
+    encode_event,
+)
 from services.kit.metrics import EVENTS_CONSUMED, EVENTS_REDELIVERED, QUEUE_MESSAGES
 from services.kit.mongo import Transactions
 from services.kit.tracing import consuming
@@ -91,11 +111,38 @@ class AppliedAlone:
         await self.handler(event, session)
 
 
+class _Settlement:
+    """The events of one message settle it together: it is acked once each of them has
+    been applied (or handed on alone), and requeued if one could be neither."""
+
+    def __init__(self, message: AbstractIncomingMessage, events: int) -> None:
+        self.message = message
+        self.events = events
+        self._left = events
+        self._requeue = False
+
+    async def settle(self, *, requeue: bool = False) -> None:
+        self._requeue = self._requeue or requeue
+        self._left -= 1
+        if self._left > 0:
+            return
+        if self._requeue:
+            await self.message.nack(requeue=True)
+        else:
+            await self.message.ack()
+
+
 @dataclass(frozen=True)
 class _Delivery:
-    message: AbstractIncomingMessage
+    settlement: _Settlement
     event: Event
-    span: SpanContext  # the broker instrumentation's span of the delivery
+    span: SpanContext  # the broker instrumentation's span of the delivery (its message's)
+
+
+def _events_in(message: AbstractIncomingMessage) -> list[Event]:
+    if message.content_type == BATCH_CONTENT_TYPE:
+        return decode_batch(message.body)
+    return [decode_event(message.body)]
 
 
 def topic_matches(pattern: str, event_type: str) -> bool:
@@ -161,9 +208,11 @@ class EventConsumer:
         handlers: Mapping[str, EventHandler],
         prefetch: int = 64,
         batches_in_flight: int = 2,
+        most_events_per_batch: int = 200,
     ) -> None:
-        """`prefetch` bounds a batch; `batches_in_flight` batches are applied at once, so a
-        slow one does not hold up the queue, and the database's round trips overlap."""
+        """`prefetch` bounds the messages in hand, `most_events_per_batch` a transaction's
+        events; `batches_in_flight` batches are applied at once, so a slow one does not
+        hold up the queue, and the database's round trips overlap."""
         self._service = service
         self._connection = connection
         self._processed = db[PROCESSED]
@@ -173,7 +222,9 @@ class EventConsumer:
         self._handlers = dict(handlers)
         self._prefetch = prefetch
         self._batches_in_flight = batches_in_flight
+        self._most_events = most_events_per_batch
         self._queue: AbstractRobustQueue | None = None  # kept: robust reconnects restore it
+        self._hand_on: AbstractRobustChannel | None = None  # confirms: a bad event re-queued
         self._delivered: asyncio.Queue[_Delivery] = asyncio.Queue()
         self._appliers: list[asyncio.Task[None]] = []
 
@@ -205,6 +256,7 @@ class EventConsumer:
         )
         for event_type in self._handlers:
             await self._queue.bind(exchange, routing_key=event_type)
+        self._hand_on = await self._connection.channel(publisher_confirms=True)
         # A context of its own: the batches belong to no caller's trace (each event's span
         # continues its own producer's).
         self._appliers = [
@@ -217,7 +269,7 @@ class EventConsumer:
         if message.redelivered:
             EVENTS_REDELIVERED.inc()
         try:
-            event = decode_event(message.body)
+            events = _events_in(message)
         except Exception:  # not a CloudEvent: nothing to retry
             log.error(
                 "undecodable message sent to the dead-letter queue",
@@ -226,8 +278,10 @@ class EventConsumer:
             EVENTS_CONSUMED.labels("", "undecodable").inc()
             await message.reject(requeue=False)
             return
-        delivery = trace.get_current_span().get_span_context()
-        self._delivered.put_nowait(_Delivery(message, event, delivery))
+        span = trace.get_current_span().get_span_context()
+        settlement = _Settlement(message, len(events))
+        for event in events:
+            self._delivered.put_nowait(_Delivery(settlement, event, span))
 
     async def _apply_batches(self) -> None:
         while True:
@@ -241,7 +295,7 @@ class EventConsumer:
         """The first delivery, and what else arrives within BATCH_WAIT_SECONDS of it."""
         batch = [await self._delivered.get()]
         deadline = asyncio.get_running_loop().time() + BATCH_WAIT_SECONDS
-        while len(batch) < self._prefetch:
+        while len(batch) < self._most_events:
             if not self._delivered.empty():
                 batch.append(self._delivered.get_nowait())
                 continue
@@ -278,7 +332,7 @@ class EventConsumer:
                     EVENTS_CONSUMED.labels(
                         delivery.event.type, "applied" if effect else "duplicate"
                     ).inc()
-                    await delivery.message.ack()
+                    await delivery.settlement.settle()
                 return
         for delivery in batch:
             await self._apply_alone(delivery)
@@ -295,10 +349,38 @@ class EventConsumer:
                 extra={"event_type": event.type, "event_id": event.id},
             )
             EVENTS_CONSUMED.labels(event.type, "failed").inc()
-            await delivery.message.nack(requeue=True)
+            await self._retry_later(delivery)
             return
         EVENTS_CONSUMED.labels(event.type, "applied" if applied else "duplicate").inc()
-        await delivery.message.ack()
+        await delivery.settlement.settle()
+
+    async def _retry_later(self, delivery: _Delivery) -> None:
+        """A failed event comes again by redelivery. One of a batch message is handed on
+        alone first: redelivering the whole message would run its applied events again
+        each time and dead-letter them with it."""
+        if delivery.settlement.events == 1:
+            await delivery.settlement.settle(requeue=True)
+            return
+        try:
+            await self._publish_alone(delivery.event)
+        except Exception:  # the broker is away: the whole message comes again instead
+            log.warning("a failed event could not be handed on alone", exc_info=True)
+            await delivery.settlement.settle(requeue=True)
+            return
+        await delivery.settlement.settle()
+
+    async def _publish_alone(self, event: Event) -> None:
+        assert self._hand_on is not None, "start() opens the channel"
+        message = aio_pika.Message(
+            body=encode_event(event),
+            content_type=CONTENT_TYPE,
+            message_id=event.id,
+            type=event.type,
+            delivery_mode=DeliveryMode.PERSISTENT,
+        )
+        await self._hand_on.default_exchange.publish(
+            message, routing_key=self._queue_name, timeout=PUBLISH_TIMEOUT_SECONDS
+        )
 
     async def measure_queues(self) -> None:
         """The depth of the service's queue (its lag) and of its dead letters."""

@@ -6,12 +6,19 @@ unique per event and is what consumers deduplicate on. The company travels as th
 trace of the call that wrote it as `traceparent` (the distributed tracing extension), which
 the relay publishes within and consumers continue (services/kit/tracing.py). Which proto
 message an event's data is, is registered in the protos (services/kit/event_types.py).
+
+A run of events of one type written together (a bulk batch's `number.blocked` for each
+of its numbers) travels as one message in the CloudEvents JSON batch format
+(`application/cloudevents-batch+json`: an array of structured events), under that type's
+routing key; the consumer takes it apart into the same events.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +34,7 @@ from services.kit.tracing import current_traceparent
 
 EVENT_TYPE = re.compile(r"^vm\.[a-z_]+\.[a-z_]+\.[a-z_]+\.v[0-9]+$")
 CONTENT_TYPE = JSONFormat.CONTENT_TYPE
+BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 _FORMAT = JSONFormat()
 
 
@@ -121,6 +129,11 @@ def encode_event(event: Event) -> bytes:
     return _FORMAT.write(CloudEvent(attributes, event.data))
 
 
+def encode_batch(events: Sequence[Event]) -> bytes:
+    """Events in the CloudEvents JSON batch format: each one as `encode_event` writes it."""
+    return b"[" + b",".join(encode_event(event) for event in events) + b"]"
+
+
 def _cloud_event(attributes: dict[str, Any], data: Any) -> CloudEvent:
     # The SDK would invent a fresh id for an event without one; consumers dedupe on the
     # id, so such a message would be applied again on every redelivery. Refuse it.
@@ -145,6 +158,17 @@ def decode_event(body: bytes) -> Event:
         actor=attributes.get("actorid"),
         actor_kind=attributes.get("actorkind"),
     )
+
+
+def decode_batch(body: bytes) -> list[Event]:
+    """The events of a CloudEvents JSON batch; ValueError unless each is a CloudEvent."""
+    try:
+        items = json.loads(body)
+        if not isinstance(items, list) or not items:
+            raise ValueError("it is not a non-empty JSON array")
+        return [decode_event(json.dumps(item).encode()) for item in items]
+    except Exception as error:  # the SDK's own errors too: one answer for a bad batch
+        raise ValueError(f"not a CloudEvents batch: {error}") from error
 
 
 def read_payload(event: Event, message_type: type[Message] | None = None) -> Any:

@@ -68,7 +68,10 @@ EVENTS_PUBLISHED = Counter(
     "Events the outbox relay published (with confirms), by type.",
     ["type"],
 )
-OUTBOX_PENDING = Gauge("vm_outbox_pending_events", "Events written and not yet published.")
+OUTBOX_PENDING = Gauge(
+    "vm_outbox_pending_events",
+    "Outbox messages (an event, or a run of one type) written and not yet published.",
+)
 OUTBOX_OLDEST_AGE = Gauge(
     "vm_outbox_oldest_pending_age_seconds", "Age of the oldest event not yet published."
 )

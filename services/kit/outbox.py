@@ -2,7 +2,10 @@
 
 `Outbox.add` writes events into the service's `outbox` collection inside the caller's
 transaction, so an event exists if and only if its state change was committed.
-`OutboxRelay` publishes pending events in order of writing, waits for the broker's
+A run of events of one type written together (a bulk batch's per-number events) is one
+outbox document and one message, a CloudEvents batch (services/kit/events.py): two writes
+and one publish per run instead of per event. `OutboxRelay` publishes pending events in
+order of writing, waits for the broker's
 confirms, then marks them sent. It is at-least-once (a crash between confirm and mark
 re-publishes; consumers dedupe by event id). With several replicas running, a lease in
 the `relay_leases` collection lets exactly one relay publish at a time; the others wait
@@ -20,7 +23,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
@@ -29,7 +34,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.kit.broker import EventPublisher
-from services.kit.events import Event, encode_event
+from services.kit.events import (
+    BATCH_CONTENT_TYPE,
+    CONTENT_TYPE,
+    Event,
+    decode_batch,
+    decode_event,
+    encode_batch,
+    encode_event,
+)
 from services.kit.metrics import EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 from services.kit.tracing import untraced, within
 
@@ -37,6 +50,47 @@ log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
 LEASES = "relay_leases"
+# The most events one message carries: a bulk batch's run fits; a message stays well
+# under the broker's frame and a consumer's transaction stays short.
+MOST_EVENTS_PER_MESSAGE = 500
+
+
+def runs_of_one_type(events: Sequence[Event]) -> list[list[Event]]:
+    """Consecutive events of one type and one trace, together (order kept)."""
+    runs: list[list[Event]] = []
+    for event in events:
+        last = runs[-1] if runs else None
+        if (
+            last is not None
+            and last[0].type == event.type
+            and last[0].traceparent == event.traceparent
+            and len(last) < MOST_EVENTS_PER_MESSAGE
+        ):
+            last.append(event)
+        else:
+            runs.append([event])
+    return runs
+
+
+def _document(run: list[Event]) -> dict[str, Any]:
+    first = run[0]
+    document: dict[str, Any] = {
+        "_id": ObjectId(),  # ordered by time of writing, for the relay
+        "type": first.type,
+        "traceparent": first.traceparent,
+        "created_at": first.time,
+        "sent_at": None,
+    }
+    if len(run) == 1:
+        return document | {"event_id": first.id, "body": encode_event(first)}
+    return document | {"event_ids": [e.id for e in run], "body": encode_batch(run)}
+
+
+def events_of(document: dict[str, Any]) -> list[Event]:
+    """The events an outbox document carries (one, or a batch's)."""
+    if "event_ids" in document:
+        return decode_batch(document["body"])
+    return [decode_event(document["body"])]
 
 
 class Outbox:
@@ -51,18 +105,7 @@ class Outbox:
         denied request); the relay finds them at its next pass."""
         if not events:
             return
-        documents = [
-            {
-                "_id": ObjectId(),  # ordered by time of writing, for the relay
-                "event_id": event.id,
-                "type": event.type,
-                "body": encode_event(event),
-                "traceparent": event.traceparent,
-                "created_at": event.time,
-                "sent_at": None,
-            }
-            for event in events
-        ]
+        documents = [_document(run) for run in runs_of_one_type(events)]
         await self._collection.insert_many(documents, session=session)
 
 
@@ -129,12 +172,18 @@ class OutboxRelay:
             {"$set": {"sent_at": datetime.now(UTC)}},
         )
         for document in pending:
-            EVENTS_PUBLISHED.labels(document["type"]).inc()
+            EVENTS_PUBLISHED.labels(document["type"]).inc(len(document.get("event_ids", [0])))
         return len(pending)
 
     async def _publish(self, document: dict) -> None:
+        if "event_ids" in document:  # a batch: its message is named by its document
+            message_id, content_type = f"batch:{document['_id']}", BATCH_CONTENT_TYPE
+        else:
+            message_id, content_type = document["event_id"], CONTENT_TYPE
         with within(document.get("traceparent")):
-            await self._publisher.publish(document["event_id"], document["type"], document["body"])
+            await self._publisher.publish(
+                message_id, document["type"], document["body"], content_type=content_type
+            )
 
     async def measure_backlog(self) -> None:
         """The metrics of what waits: how many events are not published, and since when."""

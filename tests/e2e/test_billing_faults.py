@@ -14,11 +14,10 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.kit.events import decode_event
 from tests.e2e.test_billing import open_account, pay, rub
 from tests.e2e.test_identity_flows import bearer, register
 from tests.support.billing import Billing
-from tests.support.kit import eventually
+from tests.support.kit import eventually, outbox_events
 
 pytestmark = pytest.mark.e2e
 
@@ -94,10 +93,7 @@ async def test_transfers_survive_kill_9_of_billing(system, api, company):
             return pending == 0
 
         await eventually(every_event_sent, timeout=60, interval=0.5, what="every event sent")
-        completed = [
-            decode_event(doc["body"])
-            async for doc in db["outbox"].find({"type": "vm.billing.transfer.completed.v1"})
-        ]
+        completed = await outbox_events(db, {"type": "vm.billing.transfer.completed.v1"})
         ids = [event.data["transfer_id"] for event in completed if event.company_id == company.id]
         assert len(ids) == len(set(ids)) == transfers
     finally:

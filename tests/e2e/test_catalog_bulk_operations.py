@@ -25,7 +25,7 @@ from tests.e2e.test_billing import billed_numbers, open_account
 from tests.e2e.test_catalog_catalogue import a_tariff, define_tariff, unique
 from tests.e2e.test_catalog_hierarchy import three_levels
 from tests.e2e.test_catalog_number_operations import card
-from tests.e2e.test_catalog_numbers import give_number, give_numbers, outbox_events
+from tests.e2e.test_catalog_numbers import catalog_events, give_number, give_numbers
 from tests.e2e.test_identity_flows import bearer, register
 from tests.support.kit import eventually
 from tests.support.system import PROVISIONING_FAILS, RunningSystem
@@ -151,9 +151,9 @@ async def test_a_block_over_a_subtree_changes_exactly_its_numbers(system, api, a
         ]
     for msisdn in placed["root"] + placed["other"]:
         assert (await card(api, admin, msisdn))["status"] == "active"
-    blocked = await outbox_events(system, "vm.catalog.number.blocked.v1", inside)
+    blocked = await catalog_events(system, "vm.catalog.number.blocked.v1", inside)
     assert Counter(e.subject for e in blocked) == dict.fromkeys(inside, 1)
-    updates = await outbox_events(system, "vm.catalog.operation.updated.v1", {op["id"]})
+    updates = await catalog_events(system, "vm.catalog.operation.updated.v1", {op["id"]})
     assert updates and updates[-1].data["operation"]["status"] == "OPERATION_STATUS_SUCCEEDED"
 
     # The same block over the same subtree again: every number already is as asked, so each
@@ -189,7 +189,7 @@ async def test_a_block_over_a_subtree_changes_exactly_its_numbers(system, api, a
         )
         assert unchanged_only.status_code == 200, unchanged_only.text
         assert len(unchanged_only.json()["items"]) == 5
-    blocked = await outbox_events(system, "vm.catalog.number.blocked.v1", inside)
+    blocked = await catalog_events(system, "vm.catalog.number.blocked.v1", inside)
     assert Counter(e.subject for e in blocked) == dict.fromkeys(inside, 1)
     assert [b["type"] for b in (await card(api, admin, sorted(inside)[0]))["blocks"]] == [
         "voluntary"
@@ -239,7 +239,7 @@ async def test_a_dry_run_says_what_would_change_and_changes_nothing(system, api,
     assert {r["code"] for r in found.values()} == {"would_change"}
     assert all("Бизнес" in r["detail"] for r in found.values())
     assert [await card(api, admin, m) for m in targets] == before
-    assert await outbox_events(system, "vm.catalog.number.tariff_changed.v1", set(targets)) == []
+    assert await catalog_events(system, "vm.catalog.number.tariff_changed.v1", set(targets)) == []
 
 
 async def test_a_network_failure_in_the_middle_fails_that_number_alone(
@@ -655,7 +655,7 @@ async def test_a_worker_killed_mid_job_is_replaced_and_each_number_changes_once(
     done = await finished(api, admin, op["id"], timeout=300)
     assert done["status"] == "succeeded", done
     assert (done["total"], done["done"], done["failed"]) == (240, 240, 0)
-    blocked = await outbox_events(system, "vm.catalog.number.blocked.v1", set(msisdns))
+    blocked = await catalog_events(system, "vm.catalog.number.blocked.v1", set(msisdns))
     assert Counter(e.subject for e in blocked) == dict.fromkeys(msisdns, 1)
 
 

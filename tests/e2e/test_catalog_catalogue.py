@@ -13,10 +13,10 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from services.kit.errors import RemoteError, read_remote_error
-from services.kit.events import decode_event
 from tests.e2e.conftest import operator_metadata
 from tests.e2e.test_identity_flows import bearer, register
 from tests.e2e.test_identity_users_roles import create_user, login_as
+from tests.support.kit import outbox_events
 from tests.support.system import RunningSystem
 from vm.catalog.v1 import tariffs_pb2 as pb
 from vm.catalog.v1 import tariffs_pb2_grpc as pb_grpc
@@ -117,11 +117,10 @@ async def shared_catalogue(system: RunningSystem) -> dict[str, str]:
 async def defined_events(system: RunningSystem, event_type: str, item_id: str) -> list[dict]:
     client = AsyncMongoClient(system.settings.mongo_url, tz_aware=True)
     try:
-        outbox = client[system.settings.database_name("catalog")]["outbox"]
-        documents = await outbox.find({"type": event_type}).to_list()
+        catalog = client[system.settings.database_name("catalog")]
+        events = await outbox_events(catalog, {"type": event_type})
     finally:
         await client.close()
-    events = [decode_event(d["body"]) for d in documents]
     return [e.data for e in events if e.subject == item_id]
 
 

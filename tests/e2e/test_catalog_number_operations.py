@@ -16,12 +16,12 @@ from tests.e2e.test_catalog_catalogue import (
 )
 from tests.e2e.test_catalog_hierarchy import add_node, assignable, root_node
 from tests.e2e.test_catalog_numbers import (
+    catalog_events,
     fresh_iccid,
     fresh_msisdn,
     give_number,
     give_numbers,
     number_admin,
-    outbox_events,
     spaced,
 )
 from tests.e2e.test_identity_flows import bearer, register
@@ -91,7 +91,7 @@ async def card(api, headers, msisdn: str) -> dict:
 
 
 async def events_of(system, event_type: str, msisdn: str) -> list[dict]:
-    return [e.data for e in await outbox_events(system, event_type, {msisdn})]
+    return [e.data for e in await catalog_events(system, event_type, {msisdn})]
 
 
 # ---------------------------------------------------------------- tariff

@@ -17,12 +17,12 @@ from pymongo import AsyncMongoClient
 
 from services.catalog.domain.numbers import luhn_check_digit
 from services.kit.errors import read_remote_error
-from services.kit.events import decode_event
 from tests.e2e.conftest import operator_metadata
 from tests.e2e.test_catalog_catalogue import shared_catalogue
 from tests.e2e.test_catalog_hierarchy import assignable, hierarchy, three_levels
 from tests.e2e.test_identity_flows import bearer, register
 from tests.e2e.test_identity_users_roles import create_user, login_as
+from tests.support.kit import outbox_events
 from tests.support.system import RunningSystem, events_consumed
 from vm.catalog.v1 import numbers_pb2 as pb
 from vm.catalog.v1 import numbers_pb2_grpc as pb_grpc
@@ -115,14 +115,14 @@ async def counts(api, headers) -> dict[str, int]:
     return {node_id: n["number_count"] for node_id, n in (await hierarchy(api, headers)).items()}
 
 
-async def outbox_events(system: RunningSystem, event_type: str, subjects: set[str]) -> list:
+async def catalog_events(system: RunningSystem, event_type: str, subjects: set[str]) -> list:
     client = AsyncMongoClient(system.settings.mongo_url, tz_aware=True)
     try:
-        outbox = client[system.settings.database_name("catalog")]["outbox"]
-        documents = await outbox.find({"type": event_type}).to_list()
+        catalog = client[system.settings.database_name("catalog")]
+        events = await outbox_events(catalog, {"type": event_type})
     finally:
         await client.close()
-    return [e for d in documents if (e := decode_event(d["body"])).subject in subjects]
+    return [e for e in events if e.subject in subjects]
 
 
 @pytest.fixture
@@ -175,7 +175,7 @@ async def test_the_operator_gives_numbers_and_the_company_lists_them(
     assert number_counts[tree["region"]["id"]] == number_counts[tree["sales"]["id"]] == 3
     assert number_counts[tree["other"]["id"]] == 2
 
-    added = await outbox_events(system, "vm.catalog.number.added.v1", everything(placed))
+    added = await catalog_events(system, "vm.catalog.number.added.v1", everything(placed))
     assert {e.subject for e in added} == everything(placed)
     assert added[0].data["tariff_id"] == catalogue["tariff_id"]
 
@@ -297,7 +297,7 @@ async def test_moving_numbers_is_all_or_nothing_and_counts_follow(system, api, a
     )
     assert again.json() == {"moved": 0}  # already there
 
-    events = await outbox_events(system, "vm.catalog.number.moved.v1", {placed["sales"][0]})
+    events = await catalog_events(system, "vm.catalog.number.moved.v1", {placed["sales"][0]})
     assert len(events) == 1
     assert events[0].data["node_path"] == [tree["root"]["id"], target]
 

@@ -10,9 +10,9 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from services.identity.domain import FUNCTIONS
-from services.kit.events import decode_event
 from tests.e2e.conftest import NewCompany
 from tests.e2e.test_identity_flows import CODE, PASSWORD, bearer, register
+from tests.support.kit import outbox_events
 from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.e2e
@@ -77,11 +77,10 @@ async def password_events(system: RunningSystem, user_id: str) -> list[dict]:
     """The password.changed events identity wrote into its outbox for this user."""
     client = AsyncMongoClient(system.settings.mongo_url, tz_aware=True)
     try:
-        outbox = client[system.settings.database_name("identity")]["outbox"]
-        documents = await outbox.find({"type": PASSWORD_CHANGED}).to_list()
+        identity = client[system.settings.database_name("identity")]
+        events = await outbox_events(identity, {"type": PASSWORD_CHANGED})
     finally:
         await client.close()
-    events = [decode_event(d["body"]) for d in documents]
     return [e.data for e in events if e.subject == user_id]
 
 

@@ -29,12 +29,12 @@ from services.catalog.service.system_blocks import FINANCIAL, SystemBlockCases
 from services.catalog.store.accounts import AccountLinks
 from services.catalog.store.intents import IntentStore
 from services.catalog.store.numbers import NumberStore
-from services.kit.events import decode_event
 from services.kit.ids import new_id
 from services.kit.mongo import Transactions
 from tests.e2e.test_catalog_bulk_operations import finished, results, start
 from tests.e2e.test_catalog_numbers import give_numbers
 from tests.e2e.test_identity_flows import bearer, register
+from tests.support.kit import outbox_events
 from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.e2e
@@ -154,8 +154,8 @@ def blocks_of(doc) -> set[str]:
 
 
 async def told(mongo: AsyncMongoClient, system: RunningSystem, event_type: str) -> list:
-    outbox = mongo[system.settings.database_name("catalog")]["outbox"]
-    return [decode_event(d["body"]) async for d in outbox.find({"type": event_type})]
+    catalog = mongo[system.settings.database_name("catalog")]
+    return await outbox_events(catalog, {"type": event_type})
 
 
 async def network_line(mongo: AsyncMongoClient, system: RunningSystem, msisdn: str):

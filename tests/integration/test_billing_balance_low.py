@@ -19,10 +19,9 @@ from services.billing.domain.promised_payments import TERM
 from services.billing.service.base import BALANCE_LOW, PROMISE_DUE, current_time, ordered_id
 from services.kit.broker import EventPublisher
 from services.kit.errors import InvalidArgument
-from services.kit.events import decode_event
 from services.kit.outbox import OUTBOX, OutboxRelay
 from tests.support.billing import OPERATOR, Billing, billing_cases, user_of
-from tests.support.kit import Tap, eventually
+from tests.support.kit import Tap, eventually, outbox_events
 
 pytestmark = pytest.mark.integration
 
@@ -72,8 +71,7 @@ async def charge(billing: Billing, company_id: str, account_id: str, amount: int
 
 
 async def told(billing: Billing, event_type: str) -> list[dict]:
-    found = billing.db[OUTBOX].find({"type": event_type}).sort("_id", 1)
-    return [decode_event(doc["body"]).data async for doc in found]
+    return [event.data for event in await outbox_events(billing.db, {"type": event_type})]
 
 
 async def test_a_fall_below_the_threshold_is_told_once_per_crossing(billing):
@@ -189,8 +187,7 @@ async def test_each_warning_is_published_once(billing, clients, settings):
     await move(billing, company, account, other, 60_000)
     await billing.cases.money.remind_due(promise.due_at - timedelta(hours=1))
     wanted = [
-        doc["event_id"]
-        async for doc in billing.db[OUTBOX].find({"type": {"$in": [BALANCE_LOW, PROMISE_DUE]}})
+        e.id for e in await outbox_events(billing.db, {"type": {"$in": [BALANCE_LOW, PROMISE_DUE]}})
     ]
     assert len(wanted) == 2
     async with relaying(billing, clients, settings) as tap:

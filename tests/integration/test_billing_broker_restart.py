@@ -23,7 +23,6 @@ from services.billing import main as billing_main
 from services.catalog import main as catalog_main
 from services.catalog.consumers import BALANCE_EXHAUSTED, BALANCE_RESTORED
 from services.identity import main as identity_main
-from services.kit.events import decode_event
 from services.kit.runtime import ServiceRuntime
 from services.kit.settings import Settings
 from tests.e2e.test_billing import usage_record
@@ -31,7 +30,7 @@ from tests.e2e.test_catalog_catalogue import a_tariff
 from tests.e2e.test_catalog_numbers import fresh_iccid, fresh_msisdn
 from tests.integration.conftest import services_on
 from tests.support.billing import Billing
-from tests.support.kit import eventually
+from tests.support.kit import eventually, outbox_events
 from tests.support.rabbitmq_node import RabbitNode, available
 from tests.support.requisites import random_inn
 from tests.support.servers import MongoServer
@@ -201,9 +200,9 @@ async def test_blocks_follow_the_money_through_a_broker_restart(services, own_br
         # earlier is no end: after the restart the broker's backlog arrives late, and a
         # number may be blocked by one round while the next rounds' lift and block wait.
         balance_events = [
-            doc["event_id"]
-            async for doc in billing_db["outbox"].find(
-                {"type": {"$in": [BALANCE_EXHAUSTED, BALANCE_RESTORED]}}, {"event_id": 1}
+            e.id
+            for e in await outbox_events(
+                billing_db, {"type": {"$in": [BALANCE_EXHAUSTED, BALANCE_RESTORED]}}
             )
         ]
 
@@ -223,23 +222,13 @@ async def test_blocks_follow_the_money_through_a_broker_restart(services, own_br
             assert [b["type"] for b in number["blocks"]] == ["financial"], number
 
         assert await Billing(None, billing_db).ledger_problems() == []  # type: ignore[arg-type]
-        exhausted = await billing_db["outbox"].count_documents({"type": BALANCE_EXHAUSTED})
-        restored = await billing_db["outbox"].count_documents({"type": BALANCE_RESTORED})
+        exhausted = len(await outbox_events(billing_db, {"type": BALANCE_EXHAUSTED}))
+        restored = len(await outbox_events(billing_db, {"type": BALANCE_RESTORED}))
         assert (exhausted, restored) == (ROUNDS + 1, ROUNDS)
         # Each block set or lifted at most once per billing event, never twice in a row.
         changes: dict[str, list[str]] = {m: [] for m in msisdns}
-        async for doc in (
-            catalog_db["outbox"]
-            .find(
-                {
-                    "type": {
-                        "$in": ["vm.catalog.number.blocked.v1", "vm.catalog.number.unblocked.v1"]
-                    }
-                }
-            )
-            .sort("_id", 1)
-        ):
-            event = decode_event(doc["body"])
+        blocks = ["vm.catalog.number.blocked.v1", "vm.catalog.number.unblocked.v1"]
+        for event in await outbox_events(catalog_db, {"type": {"$in": blocks}}):
             if event.data.get("block_type") == "financial":
                 changes[event.data["msisdn"]].append(event.type.split(".")[3])
         for msisdn, seen in changes.items():
@@ -252,17 +241,17 @@ async def test_blocks_follow_the_money_through_a_broker_restart(services, own_br
 
 async def _history(catalog_db, msisdn: str) -> dict[str, list]:
     """What catalog did to the number, for a failure's message: its system blocks as
-    queued (in the order they were wanted) and their events in the outbox (in _id order,
-    with the moment each id was made)."""
+    queued (in the order they were wanted) and their events in the outbox (in the order
+    written, with the moment each was made)."""
     intents = (
         await catalog_db["provisioning_intents"]
         .find({"msisdn": msisdn}, {"change": 1, "state": 1, "created_at": 1, "finished_at": 1})
         .sort("created_at", 1)
         .to_list()
     )
-    events = []
-    async for doc in catalog_db["outbox"].find().sort("_id", 1):
-        event = decode_event(doc["body"])
-        if event.data.get("msisdn") == msisdn and event.data.get("block_type") == "financial":
-            events.append((str(doc["_id"]), doc["_id"].generation_time, event.type, event.time))
+    events = [
+        (event.type, event.time)
+        for event in await outbox_events(catalog_db)
+        if event.data.get("msisdn") == msisdn and event.data.get("block_type") == "financial"
+    ]
     return {"intents": intents, "events": events}

@@ -18,8 +18,8 @@ import pytest
 from services.billing import consumers
 from services.kit.consumer import BatchHandler
 from services.kit.events import Event, new_event
-from services.kit.outbox import OUTBOX
 from tests.support.billing import OPERATOR, Billing, billing_cases
+from tests.support.kit import outbox_events
 from vm.catalog.events.v1 import events_pb2 as catalog_events
 
 pytestmark = pytest.mark.integration
@@ -67,10 +67,8 @@ def fresh_msisdns(count: int) -> list[str]:
 
 async def account_moves(billing: Billing, msisdns: list[str]) -> list[str]:
     """The msisdns of the `number.account_changed` events in the outbox, in order."""
-    found = []
-    async for doc in billing.db[OUTBOX].find({"type": "vm.billing.number.account_changed.v1"}):
-        found += [m for m in msisdns if m.encode() in doc["body"]]
-    return found
+    moved = await outbox_events(billing.db, {"type": "vm.billing.number.account_changed.v1"})
+    return [e.data["msisdn"] for e in moved if e.data.get("msisdn") in msisdns]
 
 
 async def test_a_run_of_new_numbers_goes_to_the_first_account_once(billing):

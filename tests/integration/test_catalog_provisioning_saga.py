@@ -29,11 +29,11 @@ from services.catalog.store.numbers import NumberStore
 from services.catalog.store.operations import OperationStore
 from services.kit import single_operation as single
 from services.kit.errors import Conflict
-from services.kit.events import decode_event
 from services.kit.ids import new_id
 from services.kit.outbox import Outbox
 from tests.integration.test_catalog_bulk_runner import DiesOnce, WorkerDied, a_block, runner
 from tests.integration.test_catalog_number_store import ROOT, A, a_number, insert
+from tests.support.kit import outbox_events
 
 pytestmark = pytest.mark.integration
 
@@ -106,8 +106,8 @@ async def test_the_reconciler_finishes_what_the_network_did_and_undoes_what_it_n
     with pytest.raises(ProvisioningFailed):  # a late request of it changes nothing
         await network.apply(left.change, left.reference)
     journal = [
-        decode_event(d["body"]).data["results"][0]
-        async for d in db["outbox"].find({"type": "vm.catalog.operation.updated.v1"})
+        e.data["results"][0]
+        for e in await outbox_events(db, {"type": "vm.catalog.operation.updated.v1"})
     ]
     assert sorted((r["target"], r["status"]) for r in journal) == [
         (applied.msisdn, "succeeded"),

@@ -21,7 +21,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from services.kit.broker import EventPublisher
 from services.kit.consumer import PROCESSED, AppliedAlone, BatchHandler, EventHandler
-from services.kit.events import Event, encode_event, new_event
+from services.kit.events import BATCH_CONTENT_TYPE, Event, encode_batch, encode_event, new_event
 from services.kit.settings import Settings
 from tests.integration.test_kit_consumer import dead_letters, wait_for_dead_letters
 from tests.support.kit import Clients, CountingConsumer, Effects, eventually, make_consumer
@@ -185,6 +185,39 @@ async def test_a_poison_event_is_dead_lettered_alone_and_the_rest_of_its_batch_a
     assert all(consumer.applied[e.id] == 1 for e in good)
     assert consumer.applied[poison.id] == 0
     assert await effects.counts() == {n: 1 for n in range(-1, 6)}
+    assert await clients.db[PROCESSED].find_one({"_id": poison.id}) is None
+    assert await dead_letters(settings, clients) == []
+
+
+async def test_a_poison_event_of_a_batch_message_is_handed_on_and_dead_lettered_alone(
+    settings, clients, publisher
+):
+    """A message carrying a run of events (as the outbox writes a bulk batch's): its good
+    events are applied once, its bad one goes to the dead-letter queue by itself, and the
+    message is settled, not redelivered with its applied events."""
+    effects = Effects(clients.db)
+
+    async def poisoned(event: Event, session: AsyncClientSession) -> None:
+        await effects(event, session)
+        if event.data.get("poison"):
+            raise ValueError("the handler cannot read this event")
+
+    consumer = start_consumer(settings, clients, {HAPPENED: poisoned})
+    await consumer.start()
+    good = [thing(n) for n in range(6)]
+    poison = thing(99, poison=True)
+    run = [*good[:3], poison, *good[3:]]
+
+    await publisher.publish("batch:1", HAPPENED, encode_batch(run), content_type=BATCH_CONTENT_TYPE)
+    [dead] = await wait_for_dead_letters(settings, clients, 1)
+
+    assert dead.message_id == poison.id
+    assert json.loads(dead.body)["id"] == poison.id
+    assert dead.headers["x-death"][0]["reason"] == "delivery_limit"
+    assert consumer.batches[0] == 7  # tried together first
+    assert all(consumer.applied[e.id] == 1 for e in good)
+    assert all(consumer.attempts[e.id] == 2 for e in good), "the message was not redelivered"
+    assert await effects.counts() == {n: 1 for n in range(6)}
     assert await clients.db[PROCESSED].find_one({"_id": poison.id}) is None
     assert await dead_letters(settings, clients) == []
 

@@ -20,13 +20,11 @@ from pymongo.errors import AutoReconnect
 from services.kit.auth import CallerAuthenticator, TokenVerifier
 from services.kit.context import caller_var, request_id_var, trace_id
 from services.kit.errors import NotFound, RateLimited, read_remote_error
-from services.kit.events import decode_event
 from services.kit.grpc_server import AccessPolicy, create_server
 from services.kit.logs import JsonFormatter
-from services.kit.outbox import OUTBOX
 from services.kit.settings import Settings
 from services.kit.tracing import within
-from tests.support.kit import Tap, eventually
+from tests.support.kit import Tap, eventually, outbox_events
 from tests.support.requisites import random_inn
 from vm.identity.v1 import (
     companies_pb2,
@@ -216,9 +214,9 @@ async def test_a_created_company_is_published_with_the_callers_trace(
             )
         company_id = created.company.id
         [event] = [
-            decoded
-            async for doc in identity.db[OUTBOX].find({"type": "vm.identity.company.created.v1"})
-            if (decoded := decode_event(doc["body"])).company_id == company_id
+            e
+            for e in await outbox_events(identity.db, {"type": "vm.identity.company.created.v1"})
+            if e.company_id == company_id
         ]
 
         await eventually(lambda: event.id in tap.seen, timeout=10, what="the event published")

@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 
 from services.kit.broker import EventPublisher
-from services.kit.events import new_event
-from services.kit.outbox import LEASES, OUTBOX, Outbox, OutboxRelay
+from services.kit.events import BATCH_CONTENT_TYPE, new_event
+from services.kit.outbox import LEASES, OUTBOX, Outbox, OutboxRelay, events_of
 from services.kit.settings import Settings
 from tests.support.kit import (
     Clients,
@@ -28,6 +28,7 @@ from tests.support.kit import (
 pytestmark = pytest.mark.integration
 
 HAPPENED = "vm.test.thing.happened.v1"
+NOTED = "vm.test.thing.noted.v1"
 
 
 @pytest.fixture
@@ -59,9 +60,9 @@ class RecordingPublisher(EventPublisher):
         self._label = label
         self._log = log
 
-    async def publish(self, event_id: str, event_type: str, body: bytes) -> None:
-        self._log.append((time.monotonic(), self._label, event_id))
-        await super().publish(event_id, event_type, body)
+    async def publish(self, message_id: str, event_type: str, body: bytes, **options) -> None:
+        self._log.append((time.monotonic(), self._label, message_id))
+        await super().publish(message_id, event_type, body, **options)
 
 
 async def started_publisher(settings, clients) -> EventPublisher:
@@ -302,3 +303,46 @@ async def test_sent_events_are_deleted_after_the_retention_only(
 
     assert await producer_db[OUTBOX].count_documents({}) == 2
     assert await pending(producer_db) == 2
+
+
+async def test_a_run_of_one_type_is_one_document_and_one_message_each_event_applied_once(
+    settings, clients, producer_db, outbox, tap
+):
+    """A bulk batch's per-number events: one outbox document, one published message (a
+    CloudEvents batch), and on the consumer's side each event applied once, even when the
+    message is delivered again."""
+    effects = Effects(clients.db)
+    consumer = make_consumer(
+        settings, clients, {HAPPENED: effects, NOTED: effects}, consumer_class=CountingConsumer
+    )
+    await consumer.start()
+    publisher = await started_publisher(settings, clients)
+    relay = OutboxRelay(producer_db, publisher, idle_poll_seconds=0.05)
+    happened = [new_event(HAPPENED, {"n": n}, source="/producer") for n in range(120)]
+    noted = new_event(NOTED, {"n": 1000}, source="/producer")
+
+    await clients.transactions.run(lambda session: outbox.add(session, *happened, noted))
+    documents = await producer_db[OUTBOX].find({}).sort("_id", 1).to_list()
+    assert [d["type"] for d in documents] == [HAPPENED, NOTED]
+    assert documents[0]["event_ids"] == [e.id for e in happened]
+    assert [e.id for e in events_of(documents[0])] == [e.id for e in happened]
+    assert [e.data for e in events_of(documents[1])] == [{"n": 1000}]
+
+    ids = [e.id for e in (*happened, noted)]
+    async with running(relay):
+        await eventually(lambda: len(consumer.applied) == 121, timeout=30, what="all applied")
+        await eventually(nothing_pending(producer_db), what="both marked sent")
+    await publisher.publish(  # the batch delivered again (a relay crashed before its mark)
+        f"batch:{documents[0]['_id']}",
+        HAPPENED,
+        documents[0]["body"],
+        content_type=BATCH_CONTENT_TYPE,
+    )
+    await eventually(lambda: tap.total == 3, what="three messages seen")
+    await eventually(
+        lambda: sum(consumer.handled.values()) == 241, what="the repeat handled (no effect)"
+    )
+
+    assert sorted(tap.seen) == sorted([f"batch:{documents[0]['_id']}", noted.id])
+    assert await effects.rows_per_event() == dict.fromkeys(ids, 1)
+    assert await effects.counts() == {n: 1 for n in [*range(120), 1000]}

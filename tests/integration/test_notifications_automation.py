@@ -30,7 +30,7 @@ from services.kit.authz import Access
 from services.kit.context import Caller
 from services.kit.delivery import Attachment
 from services.kit.errors import InvalidArgument, NotFound, PermissionDenied, read_remote_error
-from services.kit.events import Event, decode_event
+from services.kit.events import Event
 from services.kit.grpc_server import AccessPolicy, create_server
 from services.kit.identity_keys import identity_key_source
 from services.kit.mongo import Transactions, connect_mongo
@@ -65,7 +65,7 @@ from services.notifications.store.endpoints import EndpointStore
 from services.notifications.store.rule_runs import RunStore
 from services.notifications.store.rules import RuleStore
 from services.tickets import main as tickets_main
-from tests.support.kit import eventually
+from tests.support.kit import eventually, outbox_events
 from tests.support.requisites import random_inn
 from tests.support.servers import free_port, namespace
 from vm.billing.v1 import limits_pb2, limits_pb2_grpc
@@ -413,9 +413,7 @@ def limit_reached(company: Company, msisdn: str, actor_kind: str = "system") -> 
 
 
 async def operation_events(db: AsyncDatabase) -> list[Event]:
-    return [
-        decode_event(doc["body"]) async for doc in db["outbox"].find({"type": OPERATION_UPDATED})
-    ]
+    return await outbox_events(db, {"type": OPERATION_UPDATED})
 
 
 def now() -> datetime:
@@ -452,10 +450,9 @@ async def test_a_rule_blocks_the_number_as_its_owner_and_e_mails_the_address(
 
     # Catalog's own event of the block says a rule caused it: it fires no rule in turn.
     async def blocked_by_the_rule() -> bool:
-        async for doc in services.catalog.db["outbox"].find(
-            {"type": "vm.catalog.number.blocked.v1"}
+        for told in await outbox_events(
+            services.catalog.db, {"type": "vm.catalog.number.blocked.v1"}
         ):
-            told = decode_event(doc["body"])
             if told.data.get("msisdn") == company.in_msk:
                 return told.actor_kind == "rule"
         return False

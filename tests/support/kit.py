@@ -21,6 +21,7 @@ from services.kit.broker import connect_broker, declare_events_exchange
 from services.kit.consumer import EventConsumer, EventHandler
 from services.kit.events import Event
 from services.kit.mongo import Transactions, connect_mongo
+from services.kit.outbox import OUTBOX, events_of
 from services.kit.settings import Settings
 
 # The broker namespace cleanup of tests/conftest.py deletes the queues of this service name.
@@ -177,3 +178,12 @@ class Tap:
     async def close(self) -> None:
         if self._channel is not None:
             await self._channel.close()
+
+
+async def outbox_events(db: AsyncDatabase, query: Mapping[str, Any] | None = None) -> list[Event]:
+    """The events in a service's outbox, each of a batch document's too (a run of one type
+    is one document), in the order of their time: the `_id`s of two processes' documents
+    made within one second are not in the order written."""
+    cursor = db[OUTBOX].find(dict(query or {}))
+    events = [event async for document in cursor for event in events_of(document)]
+    return sorted(events, key=lambda event: event.time)
