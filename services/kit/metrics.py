@@ -118,9 +118,9 @@ MONGO_COMMANDS = Counter(
 )
 MONGO_DOCUMENTS_WRITTEN = Counter(
     "vm_mongo_documents_written",
-    "Documents the process's writes named (each insert, update or delete statement of a "
-    "command counts once, findAndModify once), by database and collection: what a database "
-    "that pays per document and per index (the embedded one) is asked to do.",
+    "Documents the process's writes wrote, as their answers say (inserted, modified or "
+    "upserted, deleted; a findAndModify's one if it found one), by database and collection: "
+    "what a database that pays per document and per index (the embedded one) is asked to do.",
     ["database", "collection"],
 )
 MONGO_COMMAND_SECONDS = Histogram(

@@ -57,35 +57,49 @@ class CommandMetrics(monitoring.CommandListener):
     (`vm_mongo_command_duration_seconds`): what each use case costs the database, per
     process, without a profiler on the database."""
 
+    def __init__(self) -> None:
+        # A write's database and collection, until its answer says how many it wrote.
+        self._writes: dict[tuple[object, int], tuple[str, str]] = {}
+
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         collection = command_collection(event.command)
         MONGO_COMMANDS.labels(event.database_name, event.command_name, collection).inc()
-        written = documents_written(event.command_name, event.command)
-        if written:
-            MONGO_DOCUMENTS_WRITTEN.labels(event.database_name, collection).inc(written)
+        if event.command_name in _WRITES:
+            self._writes[(event.connection_id, event.request_id)] = (
+                event.database_name,
+                collection,
+            )
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         MONGO_COMMAND_SECONDS.labels(event.command_name, "succeeded").observe(
             event.duration_micros / 1e6
         )
+        target = self._writes.pop((event.connection_id, event.request_id), None)
+        written = documents_written(event.command_name, event.reply) if target else 0
+        if target and written:
+            MONGO_DOCUMENTS_WRITTEN.labels(*target).inc(written)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         MONGO_COMMAND_SECONDS.labels(event.command_name, "failed").observe(
             event.duration_micros / 1e6
         )
+        self._writes.pop((event.connection_id, event.request_id), None)
 
 
-# A write command's statements, each naming a document (or a filter's worth of them).
-_STATEMENTS = {"insert": "documents", "update": "updates", "delete": "deletes"}
+_WRITES = frozenset({"insert", "update", "delete", "findAndModify"})
 
 
-def documents_written(name: str, command: Mapping[str, Any]) -> int:
-    """The statements of a write command: documents inserted, updates, deletes; 1 for a
-    findAndModify; 0 for a read or anything else."""
+def documents_written(name: str, reply: Mapping[str, Any]) -> int:
+    """The documents a write command's answer says it wrote: inserted, modified or
+    upserted, deleted; a findAndModify's one if it found or made one (a poll that found
+    nothing wrote nothing). 0 for a read or anything else."""
     if name == "findAndModify":
-        return 1
-    field = _STATEMENTS.get(name)
-    return len(command.get(field, ())) if field else 0
+        return int(reply.get("lastErrorObject", {}).get("n", 0))
+    if name == "update":
+        return int(reply.get("nModified", 0)) + len(reply.get("upserted", ()))
+    if name in ("insert", "delete"):
+        return int(reply.get("n", 0))
+    return 0
 
 
 def command_collection(command: Mapping[str, Any]) -> str:

@@ -22,13 +22,16 @@ def test_a_command_on_no_collection_is_counted_under_none() -> None:
     assert command_collection({}) == ""
 
 
-def test_a_write_counts_the_documents_its_statements_name() -> None:
-    assert documents_written("insert", {"insert": "outbox", "documents": [{}, {}, {}]}) == 3
-    assert documents_written("update", {"update": "numbers", "updates": [{}, {}]}) == 2
-    assert documents_written("delete", {"delete": "leases", "deletes": [{}]}) == 1
-    assert documents_written("findAndModify", {"findAndModify": "relay_leases"}) == 1
+def test_a_write_counts_the_documents_its_answer_says_it_wrote() -> None:
+    assert documents_written("insert", {"n": 3, "ok": 1.0}) == 3
+    assert documents_written("update", {"n": 5, "nModified": 4, "ok": 1.0}) == 4
+    assert documents_written("update", {"n": 1, "nModified": 0, "upserted": [{"_id": 1}]}) == 1
+    assert documents_written("delete", {"n": 2, "ok": 1.0}) == 2
+    assert documents_written("findAndModify", {"lastErrorObject": {"n": 1}, "value": {}}) == 1
 
 
-def test_a_read_writes_no_document() -> None:
-    assert documents_written("find", {"find": "numbers", "filter": {}}) == 0
-    assert documents_written("commitTransaction", {"commitTransaction": 1}) == 0
+def test_a_poll_that_found_nothing_and_a_read_write_no_document() -> None:
+    assert documents_written("findAndModify", {"lastErrorObject": {"n": 0}, "value": None}) == 0
+    assert documents_written("update", {"n": 0, "nModified": 0, "ok": 1.0}) == 0
+    assert documents_written("find", {"cursor": {"firstBatch": []}, "ok": 1.0}) == 0
+    assert documents_written("commitTransaction", {"ok": 1.0}) == 0
