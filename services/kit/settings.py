@@ -152,12 +152,15 @@ class Settings(BaseSettings):
     # The notifications worker (`python -m services.notifications.worker`, as many as
     # needed): its health port, how many webhook deliveries one worker has in flight (at
     # most a quarter to one endpoint: a slow one never holds the others' turn), how long
-    # a receiver may take to answer, and how often each worker looks for deliveries,
-    # automation runs and notices that are due.
+    # a receiver may take to answer, how often each worker looks for webhook deliveries
+    # that are due, and how often for automation runs, people's notices and webhook owners'
+    # notices (a person reading an e-mail does not miss a second; an idle system's database
+    # is asked a third as often).
     notifications_worker_port: int = 15066
     webhook_deliveries_at_once: int = 32
     webhook_timeout_seconds: float = 10.0
     notifications_poll_seconds: float = 0.2
+    notifications_background_poll_seconds: float = 1.0
 
     # Prometheus metrics: each service and worker serves /metrics on its gRPC port + this
     # offset (identity 16051 … documents-worker 16064); 0 serves none. The gateway serves

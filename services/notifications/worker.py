@@ -171,7 +171,10 @@ def build_worker(
     runtime: ServiceRuntime, extra_loops: Sequence[LoopFactory] = EXTRA_LOOPS
 ) -> NotificationsWorker:
     settings, db = runtime.settings, runtime.db
-    poll = settings.notifications_poll_seconds
+    poll, background = (
+        settings.notifications_poll_seconds,
+        settings.notifications_background_poll_seconds,
+    )
     client = webhook_client(settings)
     deliveries = DeliveryWorker(
         DeliveryStore(db), deliverer(runtime, client), limits=worker_limits(settings)
@@ -192,9 +195,9 @@ def build_worker(
     )
     loops = [
         delivery_loop(deliveries, poll),
-        owners_notice_loop(notice, poll),
-        automation_loop(automation_runner(runtime, mail), poll),
-        notices_loop(sender, poll),
+        owners_notice_loop(notice, background),
+        automation_loop(automation_runner(runtime, mail), background),
+        notices_loop(sender, background),
     ]
     loops += [make(runtime) for make in extra_loops]
     return NotificationsWorker(loops, closers=[client.aclose])

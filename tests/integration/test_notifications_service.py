@@ -123,6 +123,7 @@ async def service_settings(
             "env": "dev",
             "identity_addr": f"127.0.0.1:{identity.server.port}",
             "notifications_poll_seconds": 0.05,
+            "notifications_background_poll_seconds": 0.05,
         }
     )
     await delete_broker_namespace(amqp, f"{prefix}.", (notifications_main.NAME,))
