@@ -63,7 +63,7 @@ from services.billing import consumers as billing_consumers
 from services.billing.domain.accounts import exhausted
 from services.catalog import consumers as catalog_consumers
 from services.kit.consumer import topic_matches
-from services.kit.events import decode_event
+from services.kit.outbox import events_of
 from services.kit.settings import SERVICE_NAMES
 from tests.support.rabbitmq_node import RabbitNode
 from tests.support.servers import MongoServer
@@ -193,7 +193,8 @@ class Storm:
         self.random = random.Random(options.seed)
         self.told = Told()
         self.discrepancies: list[str] = []
-        self.company_of: dict[str, str] = {}  # each event's company, decoded once
+        # Each outbox document's events (id, type, company), decoded once.
+        self.events_in: dict[object, list[tuple[str, str, str]]] = {}
         self.ops_by_kind: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
         self.retries = 0
@@ -976,11 +977,12 @@ class Storm:
         """Each event written: its id, type and company (the settling loop asks every half
         second, so an event's body is decoded the first time only)."""
         events = []
-        async for doc in db["outbox"].find({}, {"event_id": 1, "type": 1, "body": 1}):
-            event_id = doc["event_id"]
-            if event_id not in self.company_of:
-                self.company_of[event_id] = decode_event(doc["body"]).company_id
-            events.append((event_id, doc["type"], self.company_of[event_id]))
+        async for doc in db["outbox"].find({}, {"event_id": 1, "event_ids": 1, "body": 1}):
+            if doc["_id"] not in self.events_in:  # a run of one type is one document
+                self.events_in[doc["_id"]] = [
+                    (e.id, e.type, e.company_id or "") for e in events_of(doc)
+                ]
+            events += self.events_in[doc["_id"]]
         return events
 
     async def processed(self, record: Any) -> set[str]:
@@ -991,9 +993,10 @@ class Storm:
         row (a balance event applied twice would)."""
         wanted = {"vm.catalog.number.blocked.v1", "vm.catalog.number.unblocked.v1"}
         changes: dict[str, list[str]] = defaultdict(list)
-        cursor = self.catalog_db["outbox"].find({"type": {"$in": sorted(wanted)}}).sort("_id", 1)
-        async for doc in cursor:
-            event = decode_event(doc["body"])
+        cursor = self.catalog_db["outbox"].find({"type": {"$in": sorted(wanted)}})
+        written = [event async for doc in cursor for event in events_of(doc)]
+        # In the order of their time: two processes' `_id`s of one second are not in order.
+        for event in sorted(written, key=lambda event: event.time):
             if event.data.get("block_type") == FINANCIAL:
                 changes[event.data["msisdn"]].append(event.type.split(".")[3])
         return [
