@@ -65,6 +65,7 @@ from services.catalog import consumers as catalog_consumers
 from services.kit.consumer import topic_matches
 from services.kit.outbox import events_of
 from services.kit.settings import SERVICE_NAMES
+from tests.support.kit import outbox_events
 from tests.support.rabbitmq_node import RabbitNode
 from tests.support.servers import MongoServer
 from tests.support.system import RunningSystem
@@ -993,10 +994,8 @@ class Storm:
         row (a balance event applied twice would)."""
         wanted = {"vm.catalog.number.blocked.v1", "vm.catalog.number.unblocked.v1"}
         changes: dict[str, list[str]] = defaultdict(list)
-        cursor = self.catalog_db["outbox"].find({"type": {"$in": sorted(wanted)}})
-        written = [event async for doc in cursor for event in events_of(doc)]
-        # In the order of their time: two processes' `_id`s of one second are not in order.
-        for event in sorted(written, key=lambda event: event.time):
+        written = await outbox_events(self.catalog_db, {"type": {"$in": sorted(wanted)}})
+        for event in written:  # in the order of their time
             if event.data.get("block_type") == FINANCIAL:
                 changes[event.data["msisdn"]].append(event.type.split(".")[3])
         return [

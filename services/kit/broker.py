@@ -30,6 +30,19 @@ async def declare_events_exchange(
     return await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True)
 
 
+def event_message(
+    message_id: str, event_type: str, body: bytes, content_type: str = CONTENT_TYPE
+) -> aio_pika.Message:
+    """A persistent message of an encoded CloudEvent (or a batch of them)."""
+    return aio_pika.Message(
+        body=body,
+        content_type=content_type,
+        message_id=message_id,
+        type=event_type,
+        delivery_mode=DeliveryMode.PERSISTENT,
+    )
+
+
 class EventPublisher:
     """Publishes encoded CloudEvents; returns only once the broker has confirmed each."""
 
@@ -49,13 +62,7 @@ class EventPublisher:
         """`message_id`: the event's id, or a batch's own (its events carry theirs)."""
         if self._exchange is None:
             raise RuntimeError("EventPublisher.start() was not awaited")
-        message = aio_pika.Message(
-            body=body,
-            content_type=content_type,
-            message_id=message_id,
-            type=event_type,
-            delivery_mode=DeliveryMode.PERSISTENT,
-        )
+        message = event_message(message_id, event_type, body, content_type)
         await self._exchange.publish(
             message, routing_key=event_type, mandatory=False, timeout=PUBLISH_TIMEOUT_SECONDS
         )

@@ -43,7 +43,6 @@ from aio_pika.abc import (
     AbstractRobustChannel,
     AbstractRobustConnection,
     AbstractRobustQueue,
-    DeliveryMode,
 )
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext
@@ -51,11 +50,10 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.kit.broker import PUBLISH_TIMEOUT_SECONDS, declare_events_exchange
+from services.kit.broker import PUBLISH_TIMEOUT_SECONDS, declare_events_exchange, event_message
 from services.kit.context import request_id_var
 from services.kit.events import (
     BATCH_CONTENT_TYPE,
-    CONTENT_TYPE,
     Event,
     decode_batch,
     decode_event,
@@ -371,13 +369,7 @@ class EventConsumer:
 
     async def _publish_alone(self, event: Event) -> None:
         assert self._hand_on is not None, "start() opens the channel"
-        message = aio_pika.Message(
-            body=encode_event(event),
-            content_type=CONTENT_TYPE,
-            message_id=event.id,
-            type=event.type,
-            delivery_mode=DeliveryMode.PERSISTENT,
-        )
+        message = event_message(event.id, event.type, encode_event(event))
         await self._hand_on.default_exchange.publish(
             message, routing_key=self._queue_name, timeout=PUBLISH_TIMEOUT_SECONDS
         )
