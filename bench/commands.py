@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.system import METRICS_PORT_OFFSET, RunningSystem
+from tests.support.system import RunningSystem
 
 # (process, command, collection) → commands sent so far
 Counts = dict[tuple[str, str, str], float]
@@ -34,21 +34,11 @@ class CommandShare:
         }
 
 
-def _metrics_urls(system: RunningSystem) -> dict[str, str]:
-    urls = {"gateway": f"{system.gateway_url}/metrics"}
-    for process in system.processes:
-        if process in ("gateway", "devsink"):
-            continue
-        port = system.settings.grpc_port(process) + METRICS_PORT_OFFSET
-        urls[process] = f"http://127.0.0.1:{port}/metrics"
-    return urls
-
-
 def command_counts(system: RunningSystem) -> Counts:
     """Every process's database commands so far, by command and collection, and the
     documents its writes named, by collection (as command "documents written")."""
     counts: Counts = {}
-    for process, url in _metrics_urls(system).items():
+    for process, url in system.metrics_urls().items():
         text = httpx.get(url, timeout=10).raise_for_status().text
         for family in text_string_to_metric_families(text):
             for sample in family.samples:

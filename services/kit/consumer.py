@@ -31,6 +31,7 @@ import asyncio
 import contextvars
 import itertools
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
@@ -59,7 +60,12 @@ from services.kit.events import (
     decode_event,
     encode_event,
 )
-from services.kit.metrics import EVENTS_CONSUMED, EVENTS_REDELIVERED, QUEUE_MESSAGES
+from services.kit.metrics import (
+    EVENTS_CONSUMED,
+    EVENTS_IN_HAND,
+    EVENTS_REDELIVERED,
+    QUEUE_MESSAGES,
+)
 from services.kit.mongo import Transactions
 from services.kit.tracing import consuming
 
@@ -116,18 +122,26 @@ class _Settlement:
     def __init__(self, message: AbstractIncomingMessage, events: int) -> None:
         self.message = message
         self.events = events
-        self._left = events
+        self.left = events
         self._requeue = False
+        _IN_HAND.add(self)
 
     async def settle(self, *, requeue: bool = False) -> None:
         self._requeue = self._requeue or requeue
-        self._left -= 1
-        if self._left > 0:
+        self.left -= 1
+        if self.left > 0:
             return
         if self._requeue:
             await self.message.nack(requeue=True)
         else:
             await self.message.ack()
+
+
+# The messages in hand, for EVENTS_IN_HAND: a message's settlement lives as long as one of its
+# events waits or is being applied, and is forgotten with them (also when a lost channel
+# left it unsettled: the broker delivers the message again).
+_IN_HAND: weakref.WeakSet[_Settlement] = weakref.WeakSet()
+EVENTS_IN_HAND.set_function(lambda: sum(settlement.left for settlement in list(_IN_HAND)))
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,12 @@ EVENTS_CONSUMED = Counter(
     "(applied, duplicate, failed: redelivered later, undecodable: dead-lettered).",
     ["type", "outcome"],
 )
+EVENTS_IN_HAND = Gauge(
+    "vm_events_in_hand",
+    "Events the consumer has taken from the broker and not yet settled (being applied, "
+    "or waiting for their batch). A message may carry a run of hundreds of events, so a "
+    "consumer's lag is this beside the queue's waiting messages.",
+)
 EVENTS_REDELIVERED = Counter(
     "vm_events_redelivered", "Deliveries the broker marked as redelivered."
 )

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
+from prometheus_client import REGISTRY
 from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -220,6 +221,33 @@ async def test_a_poison_event_of_a_batch_message_is_handed_on_and_dead_lettered_
     assert await effects.counts() == {n: 1 for n in range(6)}
     assert await clients.db[PROCESSED].find_one({"_id": poison.id}) is None
     assert await dead_letters(settings, clients) == []
+
+
+def events_in_hand() -> float:
+    return REGISTRY.get_sample_value("vm_events_in_hand") or 0.0
+
+
+async def test_the_events_of_a_batch_message_are_in_hand_until_settled(
+    settings, clients, publisher
+):
+    """A message of a run of events leaves its queue at once; `vm_events_in_hand` shows its
+    events until each is applied."""
+    effects, gate = Effects(clients.db), Gate()
+    consumer = start_consumer(settings, clients, {HAPPENED: gate.before(effects)})
+    await consumer.start()
+    before = events_in_hand()
+    gate.close()
+    await publish(publisher, thing(-1))
+    await eventually(gate.holding.is_set, what="the gate event held")
+    run = [thing(n) for n in range(40)]
+
+    await publisher.publish("batch:1", HAPPENED, encode_batch(run), content_type=BATCH_CONTENT_TYPE)
+    await eventually(lambda: consumer.received == 2, what="the batch message received")
+    assert events_in_hand() == before + 41  # the held event and the run behind it
+    gate.open()
+    await eventually(lambda: events_in_hand() == before, what="every event settled")
+
+    assert await effects.counts() == {n: 1 for n in range(-1, 40)}
 
 
 async def test_a_batch_handler_takes_each_run_of_its_events_in_delivery_order(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aio_pika
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
 from services.kit.outbox import OUTBOX
@@ -71,6 +72,16 @@ class RunningSystem:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+    def metrics_urls(self) -> dict[str, str]:
+        """Each process's /metrics (a service's or worker's on its port + the offset)."""
+        urls = {"gateway": f"{self.gateway_url}/metrics"}
+        for process in self.processes:
+            if process in ("gateway", "devsink"):
+                continue
+            port = self.settings.grpc_port(process) + METRICS_PORT_OFFSET
+            urls[process] = f"http://127.0.0.1:{port}/metrics"
+        return urls
 
     def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         process = self.processes.pop(name)
@@ -285,13 +296,29 @@ def start_gateway(system: RunningSystem, name: str, env: Mapping[str, str]) -> I
             process.wait()
 
 
+async def events_in_hand(system: RunningSystem) -> float:
+    """The events the system's consumers have taken from the broker and not yet settled
+    (`vm_events_in_hand`): a queue shows none of a message's run of events once a consumer
+    holds it."""
+    in_hand = 0.0
+    async with httpx.AsyncClient(timeout=10) as client:
+        for process, url in system.metrics_urls().items():
+            if process == "gateway":
+                continue
+            answer = (await client.get(url)).raise_for_status()
+            for family in text_string_to_metric_families(answer.text):
+                in_hand += sum(s.value for s in family.samples if s.name == "vm_events_in_hand")
+    return in_hand
+
+
 async def events_consumed(system: RunningSystem, max_wait: float) -> float:
     """Wait (at most `max_wait` s) until every service has published the events it wrote
-    and consumed the events that came before (no unsent event in any outbox and every
-    events queue empty, on three checks in a row): a test or a benchmark that follows a big
-    set-up measures itself, not the tail of the set-up. The outboxes count too: right after
-    a big commit the queues are still empty, the relay not having published yet. Returns
-    the seconds waited."""
+    and consumed the events that came before (no unsent event in any outbox, every events
+    queue empty and no event in any consumer's hands, on three checks in a row): a test or
+    a benchmark that follows a big set-up measures itself, not the tail of the set-up. The
+    outboxes count too: right after a big commit the queues are still empty, the relay not
+    having published yet; so do the consumers' hands: a message of a run of hundreds of
+    events leaves its queue at once. Returns the seconds waited."""
     settings = system.settings
     queues = [f"{settings.amqp_prefix}{name}.events" for name in SERVICE_NAMES]
     started = asyncio.get_running_loop().time()
@@ -309,6 +336,7 @@ async def events_consumed(system: RunningSystem, max_wait: float) -> float:
                 for name in queues:
                     queue = await channel.declare_queue(name, passive=True)
                     waiting += queue.declaration_result.message_count or 0
+                waiting += await events_in_hand(system)
                 quiet_in_a_row = quiet_in_a_row + 1 if waiting == 0 else 0
                 if asyncio.get_running_loop().time() - started >= max_wait:
                     break
