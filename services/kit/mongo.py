@@ -131,9 +131,11 @@ class Transactions:
     def after_commit(self, hook: Callable[[], None]) -> None:
         self._after_commit.append(hook)
 
-    async def run(self, work: Work[T]) -> T:
+    async def run(self, work: Work[T], *, patience: float | None = None) -> T:
+        """`work` in a transaction, run again on a transient error (a write conflict) until
+        `patience` seconds (the deadline given at construction unless told) have passed."""
         started = time.monotonic()
-        give_up_at = started + self._deadline
+        give_up_at = started + (self._deadline if patience is None else patience)
         attempt = 0
         conflicts: list[str] = []
         while True:

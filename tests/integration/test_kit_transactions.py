@@ -193,6 +193,30 @@ async def test_a_conflict_that_never_clears_gives_up_at_the_deadline(mongo, db):
     assert (await db.counters.find_one({"_id": "c"}))["n"] == 0
 
 
+async def test_a_patient_run_outwaits_a_conflict_longer_than_the_deadline(mongo, db):
+    """A consumer's batch waits for the transaction it conflicts with to commit, though that
+    takes longer than a call's deadline."""
+    await db.counters.insert_one({"_id": "c", "n": 0})
+    blocker = mongo.start_session()
+    await blocker.start_transaction()
+    await db.counters.update_one({"_id": "c"}, {"$inc": {"n": 100}}, session=blocker)
+    transactions = Transactions(mongo, deadline_seconds=0.2)
+
+    async def work(session):
+        await db.counters.update_one({"_id": "c"}, {"$inc": {"n": 1}}, session=session)
+
+    async def commit_later() -> None:
+        await asyncio.sleep(1.0)  # the other transaction's own work, longer than the deadline
+        await blocker.commit_transaction()
+
+    try:
+        await asyncio.gather(transactions.run(work, patience=30), commit_later())
+    finally:
+        await blocker.end_session()
+
+    assert (await db.counters.find_one({"_id": "c"}))["n"] == 101
+
+
 async def test_after_commit_hooks_run_only_after_a_commit(mongo, db):
     transactions = Transactions(mongo)
     woken = []
