@@ -85,9 +85,16 @@ def _handler(receiver_box: list[Receiver]) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # A web server's listen backlog (nginx's 511), not socketserver's 5: twenty attempts
+    # connecting at once on a loaded machine overflowed 5, and one of them failed to
+    # connect as though the receiver were down.
+    request_queue_size = 512
+
+
 def start_receiver(tls: ssl.SSLContext | None = None) -> Receiver:
     box: list[Receiver] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(box))
+    server = _Server(("127.0.0.1", 0), _handler(box))
     server.daemon_threads = True
     server.handle_error = lambda request, address: None  # type: ignore[method-assign]
     if tls is not None:
