@@ -23,7 +23,7 @@ from tests.e2e.conftest import operator_metadata
 from tests.e2e.test_catalog_catalogue import shared_catalogue
 from tests.e2e.test_catalog_numbers import fresh_iccid
 from tests.e2e.test_console import log_in, spaced
-from tests.e2e.test_identity_flows import PASSWORD
+from tests.e2e.test_identity_flows import PASSWORD, bearer
 from tests.support.kit import eventually
 from tests.support.servers import MongoServer, delete_broker_namespace
 from tests.support.system import RunningSystem, events_consumed, start_system
@@ -57,8 +57,7 @@ async def hierarchy_answers(system: RunningSystem, login: str) -> bool:
         )
         if answer.status_code != 200:
             return False
-        bearer = {"authorization": f"Bearer {answer.json()['access_token']}"}
-        hierarchy = await client.get("/api/v1/hierarchy", headers=bearer)
+        hierarchy = await client.get("/api/v1/hierarchy", headers=bearer(answer.json()))
     return hierarchy.status_code == 200
 
 
