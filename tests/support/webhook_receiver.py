@@ -86,9 +86,9 @@ def _handler(receiver_box: list[Receiver]) -> type[BaseHTTPRequestHandler]:
 
 
 class _Server(ThreadingHTTPServer):
-    # A web server's listen backlog (nginx's 511), not socketserver's 5: twenty attempts
-    # connecting at once on a loaded machine overflowed 5, and one of them failed to
-    # connect as though the receiver were down.
+    # A web server's listen backlog (nginx's 511), not socketserver's 5: two workers'
+    # twenty attempts connect at once, and on a loaded machine one of them once failed as
+    # though the receiver were down (a full backlog of 5 is the likely reason).
     request_queue_size = 512
 
 
