@@ -110,6 +110,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=0.0,
         help="share of the storm's operations that move a number to another account",
     )
+    parser.add_argument(
+        "--profile-database",
+        action="store_true",
+        help="record the database with py-spy while the bulk job runs (bench/profiler.py)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     return parser.parse_args(argv)
 
@@ -144,10 +149,15 @@ def main(argv: list[str]) -> int:
     console = Console(highlight=False)
     if not console.is_terminal:
         console.width = 120
-    load = LoadOptions(
-        options.connections, options.warmup, options.duration, options.client, options.quiet_wait
-    )
     log_dir = Path(tempfile.mkdtemp(prefix="vm-bench-"))
+    load = LoadOptions(
+        options.connections,
+        options.warmup,
+        options.duration,
+        options.client,
+        options.quiet_wait,
+        profiles=log_dir / "profiles" if options.profile_database else None,
+    )
     began = time.monotonic()
     results: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),

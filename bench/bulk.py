@@ -29,14 +29,16 @@ import math
 import secrets
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
+from bench import profiler
 from bench.commands import command_counts, commands_per_unit, documents_per_unit
-from bench.direct import commands_per, opcounters
+from bench.direct import commands_per, namespace_times, opcounters, time_per
 from bench.numbers import FIRST_MSISDN, SETTLE_MAX_SECONDS, add_numbers, demo_company
 from bench.procs import DATABASE, CpuMeter, database_cpu_seconds, wait_until_quiet
 from bench.web import LoadOptions, fresh_token, system_processes, whole_system
@@ -200,10 +202,16 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
         meter = CpuMeter(processes)
         token = fresh_token(system)  # a login is not the job's cost: before the meters
         counted = asyncio.run(opcounters(mongo.url))
+        timed = asyncio.run(namespace_times(mongo.url))
         sent = command_counts(system)
+        db_pid = mongo.process.pid if mongo.process is not None else None
+        profile = options.profiles / "bulk-job-database.txt" if options.profiles else None
         meter.start()
-        job = asyncio.run(_run_job(system, token, company.root_id))
+        with profiler.sampled(db_pid if profile else None, profile or Path()) as recording:
+            job = asyncio.run(_run_job(system, token, company.root_id))
         meter.stop()
+        if profile:
+            job["database_profile"] = profiler.summary(recording)
         ended = asyncio.run(opcounters(mongo.url))
         job["cpu_percent"] = meter.percent
         job["waited_for_idle_machine_s"] = waited
@@ -212,13 +220,16 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
         # consumed too (the audit log, the journal, billing's copies, notifications).
         job["db_cpu_ms_per_number"] = 1000 * meter.seconds.get(DATABASE, math.nan) / JOB_SIZE
         job["db_commands_per_number"] = commands_per(counted, ended, JOB_SIZE)
-        db_pid = mongo.process.pid if mongo.process is not None else None
         db_cpu = database_cpu_seconds(db_pid)
         job["consumed_after_s"] = asyncio.run(events_consumed(system, SETTLE_MAX_SECONDS))
         db_cpu = database_cpu_seconds(db_pid) - db_cpu
         job["db_cpu_ms_per_number_consumers_after"] = 1000 * db_cpu / JOB_SIZE
         job["db_commands_per_number_with_consumers"] = commands_per(
             counted, asyncio.run(opcounters(mongo.url)), JOB_SIZE
+        )
+        # Where the database's time went, by collection (its own `top`), over the same span.
+        job["db_time_per_number_by_collection"] = time_per(
+            timed, asyncio.run(namespace_times(mongo.url)), JOB_SIZE
         )
         # Who sent them: each process's own count, by command and collection.
         consumed = command_counts(system)

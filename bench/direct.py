@@ -106,6 +106,52 @@ async def opcounters(url: str) -> dict[str, int]:
     return {name: int(count) for name, count in status.get("opcounters", {}).items()}
 
 
+# The kinds of operation `top` splits a collection's time into (their sum is its total).
+TOP_KINDS = ("insert", "update", "remove", "queries", "getmore", "commands")
+# A collection's time by kind: kind → (microseconds, operations).
+NamespaceTimes = dict[str, dict[str, tuple[int, int]]]
+
+
+async def namespace_times(url: str) -> NamespaceTimes:
+    """The database's own profile by collection (the `top` command, as mongotop reads it):
+    for each collection, the time its operations took and how many there were, by kind,
+    since the server started. Commands of no collection (a transaction's commit, `hello`)
+    are not in it."""
+    client = connect_mongo(url, app_name="bench-top")
+    try:
+        totals = (await client.admin.command("top"))["totals"]
+    finally:
+        await client.close()
+    return {
+        namespace: {kind: (sections[kind]["time"], sections[kind]["count"]) for kind in TOP_KINDS}
+        for namespace, sections in totals.items()
+        if namespace != "note"
+    }
+
+
+def time_per(before: NamespaceTimes, after: NamespaceTimes, units: int) -> list[dict[str, Any]]:
+    """Each collection's and kind's database time per unit of work (ms) between two readings
+    of `namespace_times`, with its operations per unit and its share of all of that time;
+    the most first."""
+    rows: list[dict[str, Any]] = []
+    for namespace, kinds in after.items():
+        for kind, (micros, count) in kinds.items():
+            was_micros, was_count = before.get(namespace, {}).get(kind, (0, 0))
+            if count > was_count:
+                rows.append(
+                    {
+                        "collection": namespace,
+                        "kind": kind,
+                        "ms_per_unit": (micros - was_micros) / 1000 / units,
+                        "operations_per_unit": (count - was_count) / units,
+                    }
+                )
+    spent = sum(row["ms_per_unit"] for row in rows) or 1.0
+    for row in rows:
+        row["share"] = row["ms_per_unit"] / spent
+    return sorted(rows, key=lambda row: row["ms_per_unit"], reverse=True)
+
+
 def commands_per(before: dict[str, int], after: dict[str, int], units: int) -> dict[str, float]:
     """Database commands per unit of work (a number, an event) between two readings of
     `opcounters`, by kind and in all."""

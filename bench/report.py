@@ -576,6 +576,7 @@ def print_report(console: Console, results: dict[str, Any], figures: list[Figure
                 )
 
     print_command_sources(console, results)
+    print_database_time(console, results)
     cpu = Table(
         title="CPU during the measurement window (% of one core; the machine has "
         f"{results['machine']['cpus']})",
@@ -591,6 +592,10 @@ def print_report(console: Console, results: dict[str, Any], figures: list[Figure
         shares = (f"{process} {percent:.0f}" for process, percent in used.items())
         cpu.add_row(name, ", ".join(shares))
     console.print(cpu)
+
+
+# Rows of a breakdown printed (the JSON keeps them all).
+TOP_ROWS = 20
 
 
 def print_command_sources(console: Console, results: dict[str, Any]) -> None:
@@ -615,6 +620,47 @@ def print_command_sources(console: Console, results: dict[str, Any]) -> None:
             table.add_row(
                 share["process"], share["command"], share["collection"], f"{share['per_unit']:.3f}"
             )
+        console.print(table)
+
+
+def print_database_time(console: Console, results: dict[str, Any]) -> None:
+    """Where the database's time went during the bulk job, by collection (its `top`), and
+    the functions of the database server that spent its CPU (py-spy), when recorded."""
+    job = results.get("bulk", {}).get("job", {})
+    if rows := job.get("db_time_per_number_by_collection"):
+        table = Table(
+            title="Bulk block: the database's time per number until its events were consumed, "
+            "by collection (`top`; a commit is in no collection)",
+            title_style="bold",
+        )
+        for column in ("collection", "operation", "ms per number", "operations", "share"):
+            table.add_column(
+                column, justify="left" if column in ("collection", "operation") else "right"
+            )
+        for row in rows[:TOP_ROWS]:
+            table.add_row(
+                row["collection"],
+                row["kind"],
+                f"{row['ms_per_unit']:.2f}",
+                f"{row['operations_per_unit']:.3f}",
+                f"{row['share']:.0%}",
+            )
+        console.print(table)
+    profile = job.get("database_profile") or {}
+    if profile.get("error"):
+        console.print(f"[yellow]The database was not profiled: {profile['error']}")
+    for key, title in (("inclusive", "in the function and its calls"), ("self", "in it alone")):
+        if not profile.get(key):
+            continue
+        table = Table(
+            title=f"Bulk job: the database server's samples {title} "
+            f"(py-spy, {profile['samples']:,} samples; {profile['file']})",
+            title_style="bold",
+        )
+        table.add_column("function")
+        table.add_column("share", justify="right")
+        for row in profile[key][:TOP_ROWS]:
+            table.add_row(row["function"], f"{row['share']:.1%}")
         console.print(table)
 
 

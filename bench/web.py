@@ -56,6 +56,9 @@ class LoadOptions:
     duration: float = 10.0
     client: str = "auto"  # auto (wrk when installed), python, wrk
     quiet_wait: float = 30.0  # seconds to wait at most for an idle machine before measuring
+    # Where the database's sampling profiles of the bulk job go (bench/profiler.py); None:
+    # not profiled.
+    profiles: Path | None = None
 
     @property
     def use_wrk(self) -> bool:
