@@ -204,6 +204,45 @@ async def test_the_results_list_every_target_in_order_pending_ones_too(operation
     ]
 
 
+async def test_the_network_answers_leave_each_result_on_its_intent(db, operations, transactions):
+    numbers = [a_number(1500 + n, ROOT) for n in range(12)]
+    await insert(NumberStore(db), transactions, numbers)
+    msisdns = [n.msisdn for n in numbers]
+    missing = "79169999999"  # not the company's: refused before the network is asked
+    targets = [*msisdns[:5], missing, *msisdns[5:]]
+    refused = {msisdns[2], msisdns[9]}
+    op = await a_block(operations, transactions, targets)
+    network = SimulatedProvisioning(fail_msisdns=sorted(refused))
+    await runner(db, transactions, network, batch=5).run(op.id)
+
+    ended = await operations.get(A, op.id)
+    assert ended is not None and (ended.done, ended.failed) == (13, 3)
+    # One document for each answer: the intent, finished with its result; a result of
+    # its own only for the number decided without the network.
+    here = await db["operation_results"].find({"operation_id": op.id}).to_list(None)
+    assert [doc["msisdn"] for doc in here] == [missing]
+    carried = await db["provisioning_intents"].find({"operation_id": op.id}).to_list(None)
+    assert sorted(doc["msisdn"] for doc in carried) == sorted(msisdns)
+    assert {doc["state"] for doc in carried if doc["msisdn"] in refused} == {"refused"}
+
+    every = await operations.results_page(A, op.id, "", None, 20)
+    assert [(seq, r.msisdn) for seq, r in every] == list(enumerate(targets))
+    statuses = {r.msisdn: (r.status, r.code) for _, r in every}
+    assert statuses[missing] == ("failed", "not_found")
+    assert {statuses[m][0] for m in refused} == {"failed"}
+    assert statuses[msisdns[0]] == ("succeeded", "changed")
+    # A status's pages merge both, in the request's order, page after page.
+    failed = await operations.results_page(A, op.id, "failed", None, 2)
+    assert [seq for seq, _ in failed] == [2, 5]
+    rest = await operations.results_page(A, op.id, "failed", 5, 2)
+    assert [(seq, r.msisdn) for seq, r in rest] == [(10, msisdns[9])]
+    succeeded = await operations.results_page(A, op.id, "succeeded", 3, 3)
+    assert [seq for seq, _ in succeeded] == [4, 6, 7]
+    # Another company's caller sees none of it.
+    assert await operations.results_page("cmp_other", op.id, "failed", None, 5) == []
+    assert await operations.pending(ended, 20) == {}
+
+
 class WorkerDied(BaseException):
     """The worker's process is gone (nothing of it catches this)."""
 

@@ -8,7 +8,8 @@ domain decide each (the same decisions as the single-number calls), records an i
 number the network is to change (the number held by it) and the results of the others;
 the network is asked for all of them at once, outside any transaction, each change under
 its intent's reference; a second transaction, fenced by the claim, records the answers —
-the fields each change sets, the results, the counters and the events. A number the
+the fields each change sets, the results (each on its intent, which the answer finishes),
+the counters and the events. A number the
 network refused stays as it was and its result says why; a number held by another change
 in flight is refused (`change_in_progress`). A worker that dies anywhere leaves the
 batch's intents pending: the next worker to hold the operation first asks the network
@@ -61,14 +62,13 @@ from services.catalog.service.decisions import Decide, Decision, Loaded
 from services.catalog.service.provisioning_saga import Answer, ChangeInProgress, ProvisioningSaga
 from services.catalog.store.catalogue import CatalogueStore
 from services.catalog.store.hierarchy import NodeStore
-from services.catalog.store.intents import BULK, Intent, IntentStore
+from services.catalog.store.intents import BULK, Intent, IntentStore, bulk_reference
 from services.catalog.store.number_changes import NumberChanges, fields_changed
 from services.catalog.store.numbers import NumberStore
 from services.catalog.store.operations import OperationStore
 from services.kit import operation_status
 from services.kit.delivery import SmsCentre
 from services.kit.errors import DomainError, Unavailable
-from services.kit.ids import new_id
 from services.kit.metrics import BULK_TARGETS
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
@@ -307,7 +307,7 @@ class BulkRunner:
                 else:
                     intents.append(
                         Intent(
-                            reference=new_id("prv"),
+                            reference=bulk_reference(op.id, msisdn),
                             company_id=op.company_id,
                             msisdn=msisdn,
                             change=outcome.change,
@@ -360,13 +360,12 @@ class BulkRunner:
         async def record(session: AsyncClientSession) -> None:
             recorded.clear()
             await self._hold(op, session)  # fenced: nothing if another worker has it now
-            mine = await self._saga.record_all(answered, session)
-            results = [_answered(intent, answer) for intent, answer in mine]
+            # Each intent carries its number's result: one write for the answer.
+            carried = {i.reference: _answered(i, a) for i, a in answered if a.applied is not None}
+            mine = await self._saga.record_all(answered, session, carried)
+            results = [carried[intent.reference] for intent, _ in mine]
             if results:
-                places = {intent.msisdn: intent.position for intent, _ in mine}
-                updated = await self._operations.decide(
-                    op, results, places, datetime.now(UTC), session
-                )
+                updated = await self._operations.count_decided(op, results, session)
                 await self._outbox.add(session, operation_updated(updated, results))
             recorded.extend(results)
             crash_point(BEFORE_ANSWER_COMMIT)

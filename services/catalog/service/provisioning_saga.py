@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -34,6 +34,7 @@ from services.catalog.crash_points import (
     crash_point,
 )
 from services.catalog.domain import operations as rules
+from services.catalog.domain.bulk import TargetResult
 from services.catalog.provisioning import (
     BlockChange,
     MsisdnChange,
@@ -207,17 +208,21 @@ class ProvisioningSaga:
         return True
 
     async def record_all(
-        self, answered: Sequence[tuple[Intent, Answer]], session: AsyncClientSession
+        self,
+        answered: Sequence[tuple[Intent, Answer]],
+        session: AsyncClientSession,
+        results: Mapping[str, TargetResult] | None = None,
     ) -> list[tuple[Intent, Answer]]:
-        """A batch's answers in the caller's transaction; returns those recorded here
-        (not by another process before)."""
+        """A batch's answers in the caller's transaction, each intent carrying its result
+        in `results` (by reference) if there; returns those recorded here (not by another
+        process before)."""
         now = datetime.now(UTC)
         pending = await self._intents.still_pending([i for i, _ in answered], session)
         mine = [(i, a) for i, a in answered if i.reference in pending and a.applied is not None]
         confirmed = [i for i, a in mine if a.applied]
         refused = [i for i, a in mine if not a.applied]
-        await self._intents.finish_all(confirmed, APPLIED, now, session)
-        await self._intents.finish_all(refused, REFUSED, now, session)
+        await self._intents.finish_all(confirmed, APPLIED, now, session, results)
+        await self._intents.finish_all(refused, REFUSED, now, session, results)
         await self._numbers_confirmed(confirmed, now, session)
         await self._numbers_refused(refused, session)
         events = [i.event for i in confirmed if i.event is not None]

@@ -11,6 +11,13 @@ no other change of the network until the answer finishes that intent. The hold l
 rather than on the number's document: the number's document (seven indexes) is written
 once per change, with the fields the network confirmed, not twice (held, then changed and
 let go).
+
+A bulk operation's intent also carries its number's result once answered (`result`: the
+status, code and detail the operation lists), written by the same update that finishes it:
+the answer costs one document, not a finished intent and a result beside it. Its reference
+is "prv_<operation>_<msisdn>" (one intent per number of an operation: the result of a
+refused one is final, an unanswered one is asked again under it), so the operation's
+results are read by `_id`, as its other results are (store/operations.py).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.catalog.domain.bulk import TargetResult
 from services.catalog.provisioning import Change, change_doc, change_from
 from services.kit.errors import Conflict
 from services.kit.events import Event, decode_event, encode_event
@@ -64,6 +72,24 @@ class Intent:
     # False: a system block queued, the number not held yet (nor its fields decided): the
     # reconciler holds the number and decides when it is free.
     held: bool = True
+
+
+def bulk_reference(operation_id: str, msisdn: str) -> str:
+    """The reference of a bulk operation's change of a number (see the module's doc)."""
+    return f"prv_{operation_id}_{msisdn}"
+
+
+def _result_doc(result: TargetResult) -> Doc:
+    return {"status": result.status, "code": result.code, "detail": result.detail}
+
+
+def carried_result(doc: Doc) -> TargetResult:
+    """The result a finished bulk intent carries (its document read with `msisdn` and
+    `result`)."""
+    result = doc["result"]
+    return TargetResult(
+        doc["msisdn"], result["status"], result.get("code", ""), result.get("detail", "")
+    )
 
 
 def _doc(intent: Intent, now: datetime, lease: timedelta) -> Doc:
@@ -238,14 +264,35 @@ class IntentStore:
         return result.modified_count == 1
 
     async def finish_all(
-        self, intents: Sequence[Intent], state: str, now: datetime, session: AsyncClientSession
+        self,
+        intents: Sequence[Intent],
+        state: str,
+        now: datetime,
+        session: AsyncClientSession,
+        results: Mapping[str, TargetResult] | None = None,
     ) -> None:
-        if intents:
+        """The intents leave `pending` for `state`; those in `results` (by reference: a
+        bulk operation's) carry their result from now on, in the same update."""
+        if not intents:
+            return
+        if not results:
             await self._intents.update_many(
                 {"_id": {"$in": [i.reference for i in intents]}, "state": PENDING},
                 {"$set": {"state": state, "finished_at": now}},
                 session=session,
             )
+            return
+        finished = {"state": state, "finished_at": now}
+        writes = [
+            UpdateOne(
+                {"_id": i.reference, "state": PENDING},
+                {"$set": {**finished, "result": _result_doc(results[i.reference])}},
+            )
+            if i.reference in results
+            else UpdateOne({"_id": i.reference, "state": PENDING}, {"$set": finished})
+            for i in intents
+        ]
+        await self._intents.bulk_write(writes, ordered=False, session=session)
 
     async def still_pending(
         self, intents: Sequence[Intent], session: AsyncClientSession
@@ -294,6 +341,47 @@ class IntentStore:
             return_document=ReturnDocument.AFTER,
         )
         return _intent(doc) if doc else None
+
+    # --- a bulk operation's results that its intents carry ---
+
+    async def results_of(
+        self,
+        company_id: str,
+        operation_id: str,
+        msisdns: Sequence[str],
+        session: AsyncClientSession | None = None,
+    ) -> dict[str, TargetResult]:
+        """The results these numbers' intents in the operation carry, by number (read by
+        `_id`)."""
+        cursor = self._intents.find(
+            {
+                "_id": {"$in": [bulk_reference(operation_id, m) for m in msisdns]},
+                "company_id": company_id,
+                "result": {"$exists": True},
+            },
+            {"msisdn": 1, "result": 1},
+            session=session,
+        )
+        return {doc["msisdn"]: carried_result(doc) async for doc in cursor}
+
+    async def results_page(
+        self, company_id: str, operation_id: str, status: str, after: int | None, limit: int
+    ) -> list[tuple[int, TargetResult]]:
+        """The first `limit` results of one status that the operation's intents carry,
+        after place `after`, in the request's order."""
+        criteria: Doc = {
+            "operation_id": operation_id,
+            "company_id": company_id,
+            "result.status": status,
+        }
+        if after is not None:
+            criteria["position"] = {"$gt": after}
+        cursor = (
+            self._intents.find(criteria, {"msisdn": 1, "position": 1, "result": 1})
+            .sort("position", ASCENDING)
+            .limit(limit)
+        )
+        return [(doc["position"], carried_result(doc)) async for doc in cursor]
 
     async def of_operation(self, operation_id: str) -> list[Intent]:
         """A bulk operation's pending intents (a worker that died left them)."""

@@ -5,11 +5,16 @@
 `operation_targets`: the operation's numbers in the request's order, RESULTS_CHUNK to a
 document (`_id` "<operation>/<n>", `first` the place of its first number), listed once,
 in the transaction that starts the operation.
-`operation_results`: one document per number decided, `_id` "<operation>:<msisdn>", `seq`
-its place in the request. It is written once, in the transaction that changes the number
-(a second would repeat the `_id`): that is what makes a resumed operation do each number
-once. A number without one is pending (cancelled ones get theirs when the operation ends).
-A pending number costs no write: the embedded database pays per document and per index
+`operation_results`: one document per number decided without the network (refused,
+unchanged, moved in the hierarchy, cancelled, or changed by billing or the SMS centre),
+`_id` "<operation>:<msisdn>", `seq` its place in the request. It is written once, in the
+transaction that decides the number (a second would repeat the `_id`). A number the
+network was asked to change has its result on its intent instead (store/intents.py),
+written by the update that finishes the intent, once (the intent must still be pending):
+the answer costs one document, not two. So a number's result is in one of the two, read
+by `_id` from both, and that is what makes a resumed operation do each number once. A
+number with neither is pending (cancelled ones get theirs when the operation ends). A
+pending number costs no write: the embedded database pays per document and per index
 entry, and a pending row per number was a tenth of what a bulk block wrote.
 
 Every read a company's caller can reach names the company.
@@ -27,6 +32,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from services.catalog.domain.bulk import BulkOperation, TargetResult, Targets
+from services.catalog.store.intents import IntentStore
 from services.kit.job_leases import JobLeases, traced_job
 from services.kit.mongo import DUPLICATE_KEY
 from services.kit.operation_status import (
@@ -127,6 +133,7 @@ class OperationStore:
         self._operations = db["operations"]
         self._results = db["operation_results"]
         self._targets = db["operation_targets"]
+        self._intents = IntentStore(db)  # the results the network's answers left there
         self._leases = JobLeases(self._operations, UNFINISHED)
 
     async def ensure_indexes(self) -> None:
@@ -218,7 +225,11 @@ class OperationStore:
             if after is not None:
                 criteria["seq"] = {"$gt": after}
             cursor = self._results.find(criteria).sort("seq", ASCENDING).limit(limit)
-            return [(doc["seq"], _result(doc)) async for doc in cursor]
+            here = [(doc["seq"], _result(doc)) async for doc in cursor]
+            carried = await self._intents.results_page(
+                company_id, operation_id, status, after, limit
+            )
+            return sorted(here + carried, key=lambda row: row[0])[:limit]
         rows: list[tuple[int, TargetResult]] = []
         async for places in self._targets_from(company_id, operation_id, start):
             window = dict(list(places.items())[: limit - len(rows)])
@@ -387,15 +398,16 @@ class OperationStore:
         places: Mapping[str, int],
         session: AsyncClientSession | None = None,
     ) -> dict[str, TargetResult]:
-        """The results these targets have, by number (read by their `_id`s)."""
+        """The results these targets have, by number (read by their `_id`s here and on
+        their intents)."""
+        decided = await self._intents.results_of(company_id, operation_id, list(places), session)
+        rest = [f"{operation_id}:{m}" for m in places if m not in decided]
+        if not rest:
+            return decided
         cursor = self._results.find(
-            {
-                "_id": {"$in": [f"{operation_id}:{m}" for m in places]},
-                "company_id": company_id,
-            },
-            session=session,
+            {"_id": {"$in": rest}, "company_id": company_id}, session=session
         )
-        return {doc["msisdn"]: _result(doc) async for doc in cursor}
+        return decided | {doc["msisdn"]: _result(doc) async for doc in cursor}
 
     async def decide(
         self,
@@ -412,6 +424,16 @@ class OperationStore:
             [_result_doc(op, r, places[r.msisdn], now) for r in results],
             session=session,
         )
+        return await self.count_decided(op, results, session)
+
+    async def count_decided(
+        self,
+        op: BulkOperation,
+        results: Sequence[TargetResult],
+        session: AsyncClientSession | None,
+    ) -> BulkOperation:
+        """The operation's counters of these results, written elsewhere (on the intents
+        that the network's answers finished); returns the operation as it is now."""
         operation_id = op.id
         failed = sum(1 for r in results if r.status == FAILED)
         same = sum(1 for r in results if r.status == UNCHANGED)
