@@ -84,17 +84,18 @@ class JobLeases:
 
     async def claim(self, job_id: str, holder: str, now: datetime, lease: timedelta) -> Doc | None:
         """The job for `holder` until `now + lease`, unless another holds a live claim, it
-        has ended, or it is not due yet."""
-        return await self._jobs.find_one_and_update(
-            {
-                "_id": job_id,
-                "status": {"$in": self._unfinished},
-                "run_after": {"$lt": now + TICK},
-                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}, {"holder": holder}],
-            },
-            {"$set": {"holder": holder, "lease_until": now + lease}, "$inc": {"claims": 1}},
-            return_document=ReturnDocument.AFTER,
-        )
+        has ended, or it is not due yet. Free, or already `holder`'s: two conditional
+        updates rather than one with a top-level `$or`, which the embedded database
+        answers by reading every job there ever was."""
+        due = {"_id": job_id, "status": {"$in": self._unfinished}, "run_after": {"$lt": now + TICK}}
+        claimed = {"$set": {"holder": holder, "lease_until": now + lease}, "$inc": {"claims": 1}}
+        for whose in ({"lease_until": {"$not": {"$gte": now}}}, {"holder": holder}):
+            doc = await self._jobs.find_one_and_update(
+                {**due, **whose}, claimed, return_document=ReturnDocument.AFTER
+            )
+            if doc is not None:
+                return doc
+        return None
 
     async def renew(
         self,
@@ -132,15 +133,10 @@ class JobLeases:
                 {
                     "status": {"$in": self._unfinished},
                     "run_after": {"$lt": now + TICK},
-                    "$and": [
-                        {"$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]},
-                        {
-                            "$or": [
-                                {"dispatched_at": None},
-                                {"dispatched_at": {"$lt": now - redispatch_after}},
-                            ]
-                        },
-                    ],
+                    # Never held or its lease ran out; never dispatched or long ago: one
+                    # clause per field (not `$or`s: see `claim`).
+                    "lease_until": {"$not": {"$gte": now}},
+                    "dispatched_at": {"$not": {"$gte": now - redispatch_after}},
                 },
                 {"$set": {"dispatched_at": now}},
                 projection={"_id": 1, "traceparent": 1},
