@@ -231,6 +231,9 @@ async def test_the_network_answers_leave_each_result_on_its_intent(db, operation
     assert statuses[missing] == ("failed", "not_found")
     assert {statuses[m][0] for m in refused} == {"failed"}
     assert statuses[msisdns[0]] == ("succeeded", "changed")
+    details = {r.msisdn: r.detail for _, r in every}
+    assert details[msisdns[0]] == "блокировка voluntary установлена"  # the change's own
+    assert details[msisdns[2]] and details[msisdns[2]] != details[msisdns[0]]  # the refusal's
     # A status's pages merge both, in the request's order, page after page.
     failed = await operations.results_page(A, op.id, "failed", None, 2)
     assert [seq for seq, _ in failed] == [2, 5]

@@ -79,17 +79,24 @@ def bulk_reference(operation_id: str, msisdn: str) -> str:
     return f"prv_{operation_id}_{msisdn}"
 
 
-def _result_doc(result: TargetResult) -> Doc:
-    return {"status": result.status, "code": result.code, "detail": result.detail}
+def _result_doc(intent: Intent, result: TargetResult) -> Doc:
+    """The result as the intent carries it: its detail only when it is not the intent's
+    own (a change's detail is), so that the answers alike are one update."""
+    doc = {"status": result.status, "code": result.code}
+    if result.detail != intent.detail:
+        doc["detail"] = result.detail
+    return doc
+
+
+# The fields of an intent a carried result is read from.
+CARRIED = {"msisdn": 1, "detail": 1, "result": 1}
 
 
 def carried_result(doc: Doc) -> TargetResult:
-    """The result a finished bulk intent carries (its document read with `msisdn` and
-    `result`)."""
+    """The result a finished bulk intent carries (its document read with CARRIED)."""
     result = doc["result"]
-    return TargetResult(
-        doc["msisdn"], result["status"], result.get("code", ""), result.get("detail", "")
-    )
+    detail = result.get("detail", doc.get("detail", ""))
+    return TargetResult(doc["msisdn"], result["status"], result.get("code", ""), detail)
 
 
 def _doc(intent: Intent, now: datetime, lease: timedelta) -> Doc:
@@ -272,27 +279,22 @@ class IntentStore:
         results: Mapping[str, TargetResult] | None = None,
     ) -> None:
         """The intents leave `pending` for `state`; those in `results` (by reference: a
-        bulk operation's) carry their result from now on, in the same update."""
-        if not intents:
-            return
-        if not results:
+        bulk operation's) carry their result from now on, in the same update: one
+        update of all those whose results are alike (a batch's confirmed changes are)."""
+        alike: dict[tuple[tuple[str, str], ...], list[str]] = {}  # result → references
+        for intent in intents:
+            result = results.get(intent.reference) if results else None
+            doc = _result_doc(intent, result) if result is not None else {}
+            alike.setdefault(tuple(sorted(doc.items())), []).append(intent.reference)
+        for result_items, references in alike.items():
+            finished: Doc = {"state": state, "finished_at": now}
+            if result_items:
+                finished["result"] = dict(result_items)
             await self._intents.update_many(
-                {"_id": {"$in": [i.reference for i in intents]}, "state": PENDING},
-                {"$set": {"state": state, "finished_at": now}},
+                {"_id": {"$in": references}, "state": PENDING},
+                {"$set": finished},
                 session=session,
             )
-            return
-        finished = {"state": state, "finished_at": now}
-        writes = [
-            UpdateOne(
-                {"_id": i.reference, "state": PENDING},
-                {"$set": {**finished, "result": _result_doc(results[i.reference])}},
-            )
-            if i.reference in results
-            else UpdateOne({"_id": i.reference, "state": PENDING}, {"$set": finished})
-            for i in intents
-        ]
-        await self._intents.bulk_write(writes, ordered=False, session=session)
 
     async def still_pending(
         self, intents: Sequence[Intent], session: AsyncClientSession
@@ -359,7 +361,7 @@ class IntentStore:
                 "company_id": company_id,
                 "result": {"$exists": True},
             },
-            {"msisdn": 1, "result": 1},
+            CARRIED,
             session=session,
         )
         return {doc["msisdn"]: carried_result(doc) async for doc in cursor}
@@ -377,7 +379,7 @@ class IntentStore:
         if after is not None:
             criteria["position"] = {"$gt": after}
         cursor = (
-            self._intents.find(criteria, {"msisdn": 1, "position": 1, "result": 1})
+            self._intents.find(criteria, {**CARRIED, "position": 1})
             .sort("position", ASCENDING)
             .limit(limit)
         )
