@@ -8,8 +8,8 @@ and one publish per run instead of per event. `OutboxRelay` publishes pending ev
 order of writing, waits for the broker's
 confirms, then marks them sent. It is at-least-once (a crash between confirm and mark
 re-publishes; consumers dedupe by event id). With several replicas running, a lease in
-the `relay_leases` collection lets exactly one relay publish at a time; the others ask for
-it every third of a lease and take over within a lease and a third if the holder dies.
+the `relay_leases` collection lets exactly one relay publish at a time; the others wait
+and take over within one lease period if the holder dies.
 
 Each event is published within the trace of the call that wrote it (its CloudEvents
 `traceparent`, kept beside the body), so the broker's instrumentation makes its publish
@@ -130,8 +130,6 @@ class OutboxRelay:
         self._holder = secrets.token_hex(8)
         self._wake = asyncio.Event()
         self._lease_renewed_at = datetime.min.replace(tzinfo=UTC)
-        # Refused the lease (another replica's is live): not asked again before this.
-        self._lease_asked_after = datetime.min.replace(tzinfo=UTC)
 
     def wake(self) -> None:
         """Called after a commit that wrote events: publish now rather than at the next poll."""
@@ -202,8 +200,6 @@ class OutboxRelay:
         now = datetime.now(UTC)
         if now - self._lease_renewed_at < timedelta(seconds=self._lease / 3):
             return True
-        if now < self._lease_asked_after:
-            return False
         try:
             lease = await self._leases.find_one_and_update(
                 {
@@ -222,12 +218,7 @@ class OutboxRelay:
         except DuplicateKeyError:
             lease = None  # another replica holds a live lease
         if lease is None:
-            # The holder renews a third of a lease ahead: asking at every poll (or every
-            # commit of this process, which wakes the relay) found it live, a database
-            # command each time for nothing. Asking a third of a lease later still takes
-            # over within a lease and a third of the holder's death.
             self._lease_renewed_at = datetime.min.replace(tzinfo=UTC)
-            self._lease_asked_after = now + timedelta(seconds=self._lease / 3)
             return False
         self._lease_renewed_at = now
         return True

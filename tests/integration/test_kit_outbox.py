@@ -9,7 +9,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 
@@ -239,20 +238,6 @@ def turns(log: list[tuple[float, str, str]]) -> list[tuple[str, int, float, floa
     return [tuple(turn) for turn in result]
 
 
-class LeaseRequests:
-    """Counts a relay's requests for the lease (its writes to `relay_leases`)."""
-
-    def __init__(self, relay: OutboxRelay) -> None:
-        self.count = 0
-        leases = relay._leases
-
-        async def counted(*args, **kwargs):
-            self.count += 1
-            return await leases.find_one_and_update(*args, **kwargs)
-
-        relay._leases = SimpleNamespace(find_one_and_update=counted)
-
-
 async def test_two_relays_on_one_outbox_take_turns_through_the_lease(
     settings, clients, producer_db, outbox, tap
 ):
@@ -270,8 +255,6 @@ async def test_two_relays_on_one_outbox_take_turns_through_the_lease(
             producer_db, publisher, batch_size=50, idle_poll_seconds=0.02, lease_seconds=3
         )
         clients.transactions.after_commit(relays[label].wake)
-    asked = {label: LeaseRequests(relay) for label, relay in relays.items()}
-    began = time.monotonic()
     tasks = {label: asyncio.create_task(relay.run()) for label, relay in relays.items()}
     try:
         first = await write_changes(clients, producer_db, outbox, range(300))
@@ -281,9 +264,6 @@ async def test_two_relays_on_one_outbox_take_turns_through_the_lease(
         assert len(holders) == 1, f"while the lease is held only its holder publishes: {turns(log)}"
         [holder] = holders
         other = "b" if holder == "a" else "a"
-        # Refused, the other asks again a third of a lease (1 s) later, not at every poll
-        # (50 a second) nor at every commit that woke it.
-        assert asked[other].count <= time.monotonic() - began + 2
         lease = await producer_db[LEASES].find_one({"_id": OUTBOX})
         assert lease["holder"] == relays[holder]._holder
 
