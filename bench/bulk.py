@@ -29,6 +29,7 @@ import math
 import secrets
 import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,24 @@ from bench.direct import commands_per, namespace_times, opcounters, time_per
 from bench.numbers import FIRST_MSISDN, SETTLE_MAX_SECONDS, add_numbers, demo_company
 from bench.procs import DATABASE, CpuMeter, database_cpu_seconds, wait_until_quiet
 from bench.web import LoadOptions, fresh_token, system_processes, whole_system
-from services.kit.mongo import connect_mongo
+from services.catalog.domain.bulk import BulkOperation, Targets
+from services.catalog.provisioning import MongoAnswers, SimulatedProvisioning
+from services.catalog.service.bulk_runner import BulkRunner
+from services.catalog.store.catalogue import CatalogueStore
+from services.catalog.store.hierarchy import NodeStore
+from services.catalog.store.intents import IntentStore
+from services.catalog.store.number_changes import NumberChanges
+from services.catalog.store.numbers import NumberStore
+from services.catalog.store.operations import OperationStore
+from services.kit.mongo import Transactions, connect_mongo
+from services.kit.outbox import Outbox
 from tests.support.servers import MongoServer
 from tests.support.system import RunningSystem, events_consumed
 
 Doc = dict[str, Any]
 JOB_SIZE = 10_000
+# The database of the worker's run alone: the catalog's name and this.
+ALONE_SUFFIX = "_alone"
 REST_SAMPLE = 1_000
 CONNECTIONS = 8
 RAW_COUNT = 4_000
@@ -186,6 +199,76 @@ async def _raw_updates(
     return rates
 
 
+async def _copy_numbers(url: str, database: str, company_id: str) -> None:
+    """The company's numbers as they are before the job, into a database of their own
+    (ALONE_SUFFIX), with the catalog's indexes, for `_job_alone`."""
+    client = connect_mongo(url, app_name="bench-job-alone")
+    try:
+        alone = client[database + ALONE_SUFFIX]
+        await NumberStore(alone).ensure_indexes()
+        await OperationStore(alone).ensure_indexes()
+        await IntentStore(alone).ensure_indexes()
+        numbers = await client[database]["numbers"].find({"company_id": company_id}).to_list(None)
+        await alone["numbers"].insert_many(numbers)
+    finally:
+        await client.close()
+
+
+async def _job_alone(url: str, database: str, company_id: str, db_pid: int | None) -> Doc:
+    """The bulk worker's own path and nothing else: the same block of the same numbers
+    (copied before the job) by a worker in this process, its network stand-in writing its
+    record to the database as the system's does; nothing consumes its events. Beside the
+    job of the whole system, it tells the worker's own cost from what the events' consumers
+    (the audit log, webhooks, billing's copies, the journal) add while it runs."""
+    client = connect_mongo(url, app_name="bench-job-alone")
+    try:
+        db = client[database + ALONE_SUFFIX]
+        transactions = Transactions(client)
+        operations = OperationStore(db)
+        numbers = [doc["_id"] async for doc in db["numbers"].find({}, {"_id": 1})]
+        op = BulkOperation(
+            id=f"op_alone_{secrets.token_hex(4)}",
+            company_id=company_id,
+            type="block",
+            params={"type": "voluntary"},
+            targets=Targets(msisdns=tuple(numbers)),
+            scope_nodes=None,
+            created_by="bench",
+            created_at=datetime.now(UTC) - timedelta(seconds=1),
+            total=len(numbers),
+        )
+        await transactions.run(lambda session: operations.create(op, "", "", session))
+        network = SimulatedProvisioning(answers=MongoAnswers(db))
+        await network.ensure_indexes()
+        worker = BulkRunner(
+            operations,
+            NumberStore(db),
+            NodeStore(db),
+            CatalogueStore(db),
+            NumberChanges(db),
+            transactions,
+            Outbox(db),
+            network,
+            sms=None,  # a block sends no SMS
+        )
+        db_cpu = database_cpu_seconds(db_pid)
+        started = time.perf_counter()
+        await worker.run(op.id)
+        took = time.perf_counter() - started
+        db_cpu = database_cpu_seconds(db_pid) - db_cpu
+        ended = await operations.get(company_id, op.id)
+        if ended is None or ended.status != "succeeded" or ended.done != len(numbers):
+            raise RuntimeError(f"the worker alone did not block every number: {ended}")
+    finally:
+        await client.close()
+    return {
+        "numbers": len(numbers),
+        "seconds": took,
+        "numbers_per_s": len(numbers) / took,
+        "db_cpu_ms_per_number": 1000 * db_cpu / len(numbers),
+    }
+
+
 def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[str, Any]:
     with whole_system(mongo, amqp_url) as system:
         company = asyncio.run(demo_company(system))
@@ -197,6 +280,7 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
         database = system.settings.database_name("catalog")
         processes = system_processes(system, mongo)
 
+        asyncio.run(_copy_numbers(mongo.url, database, company.company_id))
         settled = asyncio.run(events_consumed(system, SETTLE_MAX_SECONDS))
         waited = wait_until_quiet(options.quiet_wait)
         meter = CpuMeter(processes)
@@ -243,9 +327,14 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
 
         wait_until_quiet(options.quiet_wait)
         rest = asyncio.run(_rest_calls(system, fresh_token(system), msisdns[:REST_SAMPLE]))
+
+        wait_until_quiet(options.quiet_wait)
+        alone = asyncio.run(_job_alone(mongo.url, database, company.company_id, db_pid))
         best_raw = {kind: max(r["sequential"], r["concurrent"]) for kind, r in raw.items()}
         return {
             "job": job,
+            "job_alone": alone,
+            "job_alone_over_raw_numbers": alone["numbers_per_s"] / best_raw["number_documents"],
             "raw_updates_per_s": raw,
             "rest": rest,
             "job_over_raw": job["numbers_per_s"] / best_raw["small_documents"],

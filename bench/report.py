@@ -294,7 +294,26 @@ def bulk_figures(bulk: dict[str, Any]) -> list[Figure]:
             over_numbers >= 0.7,
         ),
         Figure(section, "operation ÷ REST calls rate", over_rest, "×", "≥ 4×", over_rest >= 4),
+        *_bulk_alone_figures(bulk),
         *_bulk_cost_figures(bulk),
+    ]
+
+
+def _bulk_alone_figures(bulk: dict[str, Any]) -> list[Figure]:
+    """The same block by the worker alone, nothing consuming its events (bench/bulk.py)."""
+    alone = bulk.get("job_alone")
+    if not alone:
+        return []
+    section = "Bulk: the same block by the worker alone (no consumer)"
+    return [
+        Figure(section, "worker alone", alone["numbers_per_s"], "numbers/s"),
+        Figure(
+            section,
+            "worker alone ÷ best raw update_one rate (number documents)",
+            bulk["job_alone_over_raw_numbers"],
+            "×",
+        ),
+        Figure(section, "SecantusDB CPU per number", alone["db_cpu_ms_per_number"], "ms"),
     ]
 
 
