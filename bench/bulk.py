@@ -46,10 +46,7 @@ from bench.web import LoadOptions, fresh_token, system_processes, whole_system
 from services.catalog.domain.bulk import BulkOperation, Targets
 from services.catalog.provisioning import MongoAnswers, SimulatedProvisioning
 from services.catalog.service.bulk_runner import BulkRunner
-from services.catalog.store.catalogue import CatalogueStore
-from services.catalog.store.hierarchy import NodeStore
 from services.catalog.store.intents import IntentStore
-from services.catalog.store.number_changes import NumberChanges
 from services.catalog.store.numbers import NumberStore
 from services.catalog.store.operations import OperationStore
 from services.kit.mongo import Transactions, connect_mongo
@@ -240,12 +237,8 @@ async def _job_alone(url: str, database: str, company_id: str, db_pid: int | Non
         await transactions.run(lambda session: operations.create(op, "", "", session))
         network = SimulatedProvisioning(answers=MongoAnswers(db))
         await network.ensure_indexes()
-        worker = BulkRunner(
-            operations,
-            NumberStore(db),
-            NodeStore(db),
-            CatalogueStore(db),
-            NumberChanges(db),
+        worker = BulkRunner.on_database(
+            db,
             transactions,
             Outbox(db),
             network,

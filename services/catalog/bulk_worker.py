@@ -14,11 +14,7 @@ from datetime import timedelta
 
 from services.catalog.main import NAME, billing_accounts, operations_queue, simulated_network
 from services.catalog.service.bulk_runner import BulkRunner, WorkerSettings
-from services.catalog.store.catalogue import CatalogueStore
-from services.catalog.store.hierarchy import NodeStore
 from services.catalog.store.intents import IntentStore
-from services.catalog.store.number_changes import NumberChanges
-from services.catalog.store.numbers import NumberStore
 from services.catalog.store.operations import OperationStore
 from services.kit.delivery import HttpSmsCentre
 from services.kit.runtime import (
@@ -37,12 +33,8 @@ OPERATIONS_AT_ONCE = 2
 def build_runner(runtime: ServiceRuntime, intents: IntentStore) -> BulkRunner:
     settings = runtime.settings
     db = runtime.db
-    return BulkRunner(
-        OperationStore(db),
-        NumberStore(db),
-        NodeStore(db),
-        CatalogueStore(db),
-        NumberChanges(db),
+    return BulkRunner.on_database(
+        db,
         runtime.transactions,
         runtime.outbox,
         simulated_network(runtime),

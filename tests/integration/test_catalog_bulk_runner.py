@@ -17,10 +17,7 @@ from services.catalog.domain.bulk import BulkOperation, TargetResult, Targets
 from services.catalog.domain.numbers import Scope
 from services.catalog.provisioning import Change, SimulatedProvisioning
 from services.catalog.service.bulk_runner import BulkRunner, WorkerSettings
-from services.catalog.store.catalogue import CatalogueStore
-from services.catalog.store.hierarchy import NodeStore
 from services.catalog.store.intents import IntentStore
-from services.catalog.store.number_changes import NumberChanges
 from services.catalog.store.numbers import NumberStore
 from services.catalog.store.operations import OperationStore
 from services.kit.mongo import Transactions
@@ -46,12 +43,8 @@ async def operations(db) -> OperationStore:
 def runner(
     db, transactions, network, *, batch: int = 50, lease: timedelta = LEASE, sms=None
 ) -> BulkRunner:
-    return BulkRunner(
-        OperationStore(db),
-        NumberStore(db),
-        NodeStore(db),
-        CatalogueStore(db),
-        NumberChanges(db),
+    return BulkRunner.on_database(
+        db,
         transactions,
         Outbox(db),
         network,

@@ -33,9 +33,10 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
 
 from services.catalog.crash_points import BEFORE_ANSWER_COMMIT, crash_point
 from services.catalog.domain import bulk as rules
@@ -146,6 +147,22 @@ class BulkRunner:
         self._in_hand: set[str] = set()  # the operations this worker is running
         self._idle = asyncio.Event()
         self._idle.set()
+
+    @classmethod
+    def on_database(
+        cls,
+        db: AsyncDatabase,
+        transactions: Transactions,
+        outbox: Outbox,
+        provisioning: Provisioning,
+        sms: SmsCentre,
+        **choices: Any,
+    ) -> BulkRunner:
+        """A worker over the catalog's database `db`, its stores made there; `choices`:
+        the constructor's keywords (accounts, settings, intents)."""
+        stores = (OperationStore(db), NumberStore(db), NodeStore(db), CatalogueStore(db))
+        changes = NumberChanges(db)
+        return cls(*stores, changes, transactions, outbox, provisioning, sms, **choices)
 
     async def stop(self, grace_seconds: float) -> None:
         """Take no new operation; let those in hand stop after their batch (another
