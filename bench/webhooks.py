@@ -20,6 +20,11 @@ numbers are blocked and then unblocked by two bulk operations of `SAMPLE` number
 
 One notifications worker (the system's), `VM_WEBHOOK_DELIVERIES_AT_ONCE` deliveries in
 flight. The receiver is an HTTP server in this process (tests/support/webhook_receiver.py).
+
+Then, the system stopped: `backlog`, `BACKLOG` deliveries due at once to one endpoint in a
+database of their own, drained by one delivery worker in this process with the system's
+limits: deliveries/s and the database's CPU per delivery — the worker's reads, its
+endpoint's lease and the attempts' records, not the deliveries' inserts before.
 """
 
 from __future__ import annotations
@@ -28,15 +33,28 @@ import asyncio
 import json
 import secrets
 import time
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.loadgen import percentile
 from bench.numbers import demo_company
-from bench.procs import DATABASE, CpuMeter, wait_until_quiet
+from bench.procs import DATABASE, CpuMeter, database_cpu_seconds, database_pid, wait_until_quiet
 from bench.web import LoadOptions, system_processes, whole_system
+from services.kit.events import Event
+from services.kit.mongo import connect_mongo
+from services.kit.settings import Settings
+from services.notifications.domain.webhooks import DELIVERED
+from services.notifications.service.delivering import Deliverer, DeliveryWorker
+from services.notifications.service.endpoints import add_endpoint
+from services.notifications.service.fan_out import fan_out
+from services.notifications.service.webhook_http import WebhookClient
+from services.notifications.store.deliveries import DELIVERIES, DeliveryStore
+from services.notifications.store.endpoints import EndpointStore
+from services.notifications.worker import worker_limits
 from tests.support.servers import MongoServer
 from tests.support.system import RunningSystem, events_consumed
 from tests.support.webhook_receiver import (
@@ -48,6 +66,7 @@ from tests.support.webhook_receiver import (
 )
 
 SAMPLE = 1_000
+BACKLOG = 3_000
 SINGLE_BLOCKS = 20  # single-number blocks, one after another, before the bulk phases
 SLOW_ANSWER_SECONDS = 2.0
 POLL_SECONDS = 0.2
@@ -222,8 +241,77 @@ def bench_webhooks(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> d
         result["waited_for_idle_machine_s"] = waited
         result["waited_for_set_up_events_s"] = settled
         result["slow_answer_s"] = SLOW_ANSWER_SECONDS
-        result["database"] = DATABASE
-        return result
+    wait_until_quiet(options.quiet_wait)  # the system's processes gone
+    result["backlog"] = asyncio.run(backlog_drained(mongo, BACKLOG))
+    result["database"] = DATABASE
+    return result
+
+
+async def backlog_drained(mongo: MongoServer, backlog: int) -> dict[str, Any]:
+    """`backlog` deliveries to one endpoint, due at once, drained by one worker."""
+    client = connect_mongo(mongo.url, app_name="bench-webhooks")
+    receiver = start_receiver()
+    webhooks = WebhookClient(dev_mode=True)
+    try:
+        db = client.get_database(f"bench_webhooks_{secrets.token_hex(4)}")
+        endpoints, deliveries = EndpointStore(db), DeliveryStore(db)
+        await endpoints.ensure_indexes()
+        await deliveries.ensure_indexes()
+        await _fanned_out(endpoints, deliveries, receiver.url("/backlog"), backlog)
+        worker = DeliveryWorker(
+            deliveries,
+            Deliverer(deliveries, endpoints, webhooks, dev_mode=True),
+            limits=worker_limits(Settings()),
+        )
+        cpu_before, started = database_cpu_seconds(database_pid(mongo)), time.monotonic()
+        running = asyncio.create_task(worker.run(poll=POLL_SECONDS))
+        delivered = await _all_delivered(db, backlog)
+        worker.stop()
+        await running
+        seconds = time.monotonic() - started
+        cpu = database_cpu_seconds(database_pid(mongo)) - cpu_before
+        await client.drop_database(db.name)
+        return {
+            "deliveries": delivered,
+            "deliveries_per_s": delivered / seconds,
+            "database_cpu_ms_per_delivery": cpu / delivered * 1000,
+        }
+    finally:
+        await webhooks.aclose()
+        stop_receiver(receiver)
+        await client.close()
+
+
+async def _fanned_out(
+    endpoints: EndpointStore, deliveries: DeliveryStore, url: str, count: int
+) -> None:
+    """`count` events of as many numbers, fanned out to one endpoint as notifications'
+    consumer does."""
+    now = datetime.now(UTC)
+    company = "cmp_bench_webhooks"
+    await add_endpoint(
+        endpoints, company, url=url, event_types=["number.blocked"], dev_mode=True, now=now
+    )
+    for n in range(count):
+        event = Event(
+            id=str(uuid.uuid4()),
+            type="number.blocked",
+            source="/services/catalog",
+            time=now,
+            data={"msisdn": str(79990000000 + n), "reason": "financial"},
+            company_id=company,
+        )
+        await fan_out(event, endpoints, deliveries, now)
+
+
+async def _all_delivered(db: AsyncDatabase, count: int) -> int:
+    deliveries = db[DELIVERIES]
+    deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
+    while (done := await deliveries.count_documents({"state": DELIVERED})) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{done} of {count} webhook deliveries delivered")
+        await asyncio.sleep(POLL_SECONDS)
+    return done
 
 
 async def _company_numbers(system: RunningSystem, token: str) -> list[str]:

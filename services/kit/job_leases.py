@@ -89,7 +89,7 @@ class JobLeases:
         answers by reading every job there ever was."""
         due = {"_id": job_id, "status": {"$in": self._unfinished}, "run_after": {"$lt": now + TICK}}
         claimed = {"$set": {"holder": holder, "lease_until": now + lease}, "$inc": {"claims": 1}}
-        for whose in ({"lease_until": {"$not": {"$gte": now}}}, {"holder": holder}):
+        for whose in (unheld(now), {"holder": holder}):
             doc = await self._jobs.find_one_and_update(
                 {**due, **whose}, claimed, return_document=ReturnDocument.AFTER
             )
@@ -135,7 +135,7 @@ class JobLeases:
                     "run_after": {"$lt": now + TICK},
                     # Never held or its lease ran out; never dispatched or long ago: one
                     # clause per field (not `$or`s: see `claim`).
-                    "lease_until": {"$not": {"$gte": now}},
+                    **unheld(now),
                     "dispatched_at": {"$not": {"$gte": now - redispatch_after}},
                 },
                 {"$set": {"dispatched_at": now}},

@@ -53,7 +53,8 @@ def webhook_timeouts(settings: Settings) -> Timeouts:
 
 
 def attempt_lease(settings: Settings) -> timedelta:
-    """How long a delivery is held for an attempt: well beyond the longest attempt."""
+    """How long a worker holds an endpoint's deliveries (and a "send it again" its
+    delivery): twice the longest attempt at least, as a worker renews it at half."""
     return timedelta(seconds=max(60.0, 2 * webhook_timeouts(settings).total))
 
 

@@ -3,8 +3,9 @@
 verifies, retries on the schedule with the clock moved by hand, timeouts, redirects not
 followed, answers cut to 1 KB, a dead endpoint disabled after a day, private addresses
 refused without a connection, deliveries of a number in order, two workers never on the
-same delivery, a slow endpoint not holding up another, a rotated secret's two signatures,
-manual retry, and https to a name verified against that name while an address is dialled."""
+same delivery (an endpoint held by one worker at a time, let go when it stops), a slow
+endpoint not holding up another, a rotated secret's two signatures, manual retry, and
+https to a name verified against that name while an address is dialled."""
 
 from __future__ import annotations
 
@@ -287,20 +288,44 @@ async def test_a_retried_delivery_that_fails_starts_a_new_schedule(parts, receiv
     assert (await current(parts, delivery)).next_attempt_at == later + timedelta(seconds=5)
 
 
-async def test_a_delivery_being_attempted_is_not_sent_again_until_its_lease_ends(parts, receiver):
+async def test_a_due_delivery_of_a_held_endpoint_is_not_sent_by_hand_until_its_lease_ends(
+    parts, receiver
+):
     await an_endpoint(parts, receiver.url("/hook"))
     [delivery] = await fanned_out(parts, an_event())
     lease_until = T0 + timedelta(seconds=60)
-    [held] = await parts.deliveries.claim_many([delivery.id], T0, "a worker", lease_until)
+    # A worker holds the endpoint: it is sending the due delivery, or about to.
+    assert await parts.deliveries.hold_endpoint(delivery.endpoint_id, "a worker", T0, lease_until)
 
-    with pytest.raises(NotAllowed):  # a worker is attempting it
-        await retry_delivery(parts.deliveries, parts.deliverer, A, held.id, T0)
+    with pytest.raises(NotAllowed):
+        await retry_delivery(parts.deliveries, parts.deliverer, A, delivery.id, T0)
+    assert (await current(parts, delivery)).state == PENDING  # let go, as it was
     outcome = await retry_delivery(  # the worker died: its lease ran out
-        parts.deliveries, parts.deliverer, A, held.id, lease_until
+        parts.deliveries, parts.deliverer, A, delivery.id, lease_until
     )
 
     assert outcome.state == DELIVERED
     assert len(receiver.requests) == 1
+
+
+async def test_a_delivery_waiting_for_its_next_attempt_is_sent_by_hand_beside_a_worker(
+    parts, receiver
+):
+    await an_endpoint(parts, receiver.url("/hook"))
+    receiver.defaults["/hook"] = Reply(500)
+    [delivery] = await fanned_out(parts, an_event())
+    [failed] = await parts.worker(holder="a worker").run_once(T0)  # holds the endpoint
+    assert failed.state == PENDING  # the next attempt in 5 s
+    receiver.defaults["/hook"] = Reply(200)
+
+    outcome = await retry_delivery(
+        parts.deliveries, parts.deliverer, A, delivery.id, T0 + timedelta(seconds=1)
+    )
+
+    assert outcome.state == DELIVERED
+    # The worker's next pass finds it sent: nothing goes out twice.
+    assert await parts.worker(holder="a worker").run_once(T0 + timedelta(seconds=6)) == []
+    assert len(receiver.requests) == 2
 
 
 # --- the endpoint disabled after a day ----------------------------------------------
@@ -648,7 +673,7 @@ async def test_one_endpoints_backlog_does_not_hide_another_endpoints_deliveries(
 
 
 class CountedReads(DeliveryStore):
-    """The real store, counting the workers' reads of due deliveries and their claims."""
+    """The real store, counting the workers' reads of due deliveries and what they take."""
 
     def __init__(self, deliveries: DeliveryStore) -> None:
         self.__dict__.update(deliveries.__dict__)
@@ -665,8 +690,8 @@ class CountedReads(DeliveryStore):
         self.order_reads += 1
         return await super().waiting_for_earlier(*args, **kwargs)
 
-    async def claim_many(self, *args, **kwargs) -> list[Delivery]:
-        held = await super().claim_many(*args, **kwargs)
+    async def still_due(self, *args, **kwargs) -> list[Delivery]:
+        held = await super().still_due(*args, **kwargs)
         if held:
             self.claims += 1
             self.reads_before_last_claim = self.due_reads
@@ -770,6 +795,59 @@ async def test_two_running_workers_never_attempt_the_same_delivery(parts, receiv
     assert len(sent) == len(set(sent)) == 45
     for delivery in made:
         assert len((await current(parts, delivery)).attempts) == 1
+
+
+async def test_an_endpoint_a_worker_holds_is_left_to_it_until_its_lease_runs_out(parts, receiver):
+    added = await an_endpoint(parts, receiver.url("/hook"))
+    [delivery] = await fanned_out(parts, an_event())
+    lease = WorkerLimits().lease
+    # A worker took the endpoint and died without a word.
+    assert await parts.deliveries.hold_endpoint(added.endpoint.id, "gone", T0, T0 + lease)
+    other = parts.worker(holder="other")
+
+    assert await other.run_once(T0) == []
+    assert await other.run_once(T0 + lease - timedelta(seconds=10)) == []
+    [outcome] = await other.run_once(T0 + lease)
+
+    assert (outcome.delivery_id, outcome.state) == (delivery.id, DELIVERED)
+    assert len(receiver.requests) == 1
+
+
+async def test_a_worker_writes_nothing_into_a_delivery_before_its_attempt_and_lets_go_when_stopping(
+    parts, receiver
+):
+    receiver.defaults["/hook"] = Reply(200, delay=0.25)  # within FAST's read timeout
+    await an_endpoint(parts, receiver.url("/hook"))
+    [delivery] = await fanned_out(parts, an_event(), now=datetime.now(UTC))
+    fanned = await current(parts, delivery)
+    worker = parts.worker(holder="first")
+    running = asyncio.create_task(worker.run(poll=0.05))
+    try:
+        await eventually_true(lambda: len(receiver.requests) == 1)
+        # Being sent: the delivery is as fan-out wrote it, held by nobody.
+        assert await current(parts, delivery) == fanned
+        assert await delivered_all(parts, [delivery])
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, timeout=10)
+    receiver.defaults["/hook"] = Reply(200)
+    [later] = await fanned_out(parts, an_event(MSISDN_2), now=datetime.now(UTC))
+
+    # Let go when it stopped: another worker takes the endpoint at once.
+    [outcome] = await parts.worker(holder="second").run_once(datetime.now(UTC))
+
+    assert (outcome.delivery_id, outcome.state) == (later.id, DELIVERED)
+    assert [r.headers["webhook-id"] for r in receiver.requests] == [
+        delivery.message_id,
+        later.message_id,
+    ]
+
+
+async def eventually_true(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "never came true"
+        await asyncio.sleep(0.02)
 
 
 async def test_an_unresolvable_host_is_a_failed_attempt(db):

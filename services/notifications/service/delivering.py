@@ -83,7 +83,8 @@ def signed_headers(
 
 
 class Deliverer:
-    """Attempts one delivery that the caller holds (a worker's claim, or a manual retry)."""
+    """Attempts one delivery that the caller holds (a worker holding its endpoint, or a
+    manual retry)."""
 
     def __init__(
         self,
@@ -192,12 +193,15 @@ MIN_SCAN = 16
 class WorkerLimits:
     overall: int = 32  # attempts in flight in one worker
     per_endpoint: int = 4  # of them, to one endpoint: a slow one cannot take them all
-    # How long a claim lasts: longer than an attempt can take (webhook_http.Timeouts.total).
+    # How long a worker holds an endpoint: at least twice as long as an attempt can take
+    # (webhook_http.Timeouts.total), as the lease is renewed when half of it is left.
     lease: timedelta = timedelta(seconds=60)
     # Due deliveries read at a time, and how many such reads a pass makes at most. Each
     # read leaves out the endpoints already at their limit and the deliveries already
-    # passed over, so that one endpoint's backlog cannot hide everybody else's.
-    scan: int = 200
+    # passed over, so that one endpoint's backlog cannot hide everybody else's. A read
+    # costs the embedded database the whole backlog whatever its limit, so a large one
+    # is read rarely (1,000 deliveries: a few MB in the worker).
+    scan: int = 1000
     scans: int = 3
     # A pass claims from the run of due deliveries read before (DueRun) and reads the
     # database only when the run is used up, or when slots are free that the run cannot
@@ -254,9 +258,51 @@ class DueRun:
             self._due.pop(delivery_id, None)
 
 
+class EndpointLeases:
+    """The endpoints a worker holds, and those it found another worker holding.
+
+    A held lease is renewed once half of it is gone, so an attempt started under it (it
+    lasts at most webhook_http.Timeouts.total, under half a lease) ends before it runs
+    out; while it runs no write is made. An endpoint another worker holds is asked for
+    again after `RETRY_AFTER`: its holder may have stopped."""
+
+    RETRY_AFTER = timedelta(seconds=5)
+
+    def __init__(self, deliveries: DeliveryStore, holder: str, lease: timedelta) -> None:
+        self._deliveries = deliveries
+        self._holder = holder
+        self._lease = lease
+        self._held: dict[str, tuple[datetime, datetime]] = {}  # endpoint → (from, until)
+        self._refused: dict[str, datetime] = {}  # endpoint → asked again from then
+
+    async def hold(self, endpoint_id: str, now: datetime) -> bool:
+        held = self._held.get(endpoint_id)
+        if held is not None and held[0] <= now and held[1] - now >= self._lease / 2:
+            return True
+        until = now + self._lease
+        if await self._deliveries.hold_endpoint(endpoint_id, self._holder, now, until):
+            self._held[endpoint_id] = (now, until)
+            self._refused.pop(endpoint_id, None)
+            return True
+        self._held.pop(endpoint_id, None)
+        self._refused[endpoint_id] = now + self.RETRY_AFTER
+        return False
+
+    def others(self, now: datetime) -> list[str]:
+        """The endpoints another worker held when last asked, not to be asked again yet."""
+        return [e for e, again in self._refused.items() if now < again]
+
+    async def release_all(self) -> None:
+        """Lets the held endpoints go, for another worker to take at once; if the database
+        is away, they run out instead."""
+        held, self._held = list(self._held), {}
+        with contextlib.suppress(Exception):
+            await self._deliveries.release_endpoints(held, self._holder)
+
+
 class DeliveryWorker:
     """Takes due deliveries and attempts them. Several workers (replicas) may run: each
-    delivery is claimed by one at a time."""
+    endpoint's deliveries are sent by the one worker that holds its lease."""
 
     def __init__(
         self,
@@ -271,6 +317,8 @@ class DeliveryWorker:
         self._limits = limits
         self._holder = holder or secrets.token_hex(8)
         self._in_flight: Counter[str] = Counter()  # attempts running, by endpoint
+        self._attempting: set[str] = set()  # their deliveries, still due in the database
+        self._leases = EndpointLeases(deliveries, self._holder, limits.lease)
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._run = DueRun()
@@ -319,6 +367,7 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken(), timeout=poll)
         await asyncio.gather(*running)
+        await self._leases.release_all()
 
     async def _endpoints_of(self, claimed: list[Delivery]) -> dict[str, Endpoint]:
         """The pass's endpoints in one read; when it fails, each attempt reads its own."""
@@ -349,7 +398,7 @@ class DeliveryWorker:
         try:
             await self._claim_into(claimed, free, now)
         except BaseException:
-            for delivery in claimed:  # their leases expire: claimed again later
+            for delivery in claimed:  # still due: taken again by a later pass
                 self._release(delivery)
             raise
         return claimed
@@ -359,8 +408,9 @@ class DeliveryWorker:
         passed_over: set[str] = set()  # waiting for an earlier event, or taken by another
         while len(claimed) < free:
             need = free - len(claimed)
+            skip_ids = passed_over | self._attempting
             due = self._run.first(
-                max(4 * need, MIN_SCAN), skip_endpoints=set(self._full()), skip_ids=passed_over
+                max(4 * need, MIN_SCAN), skip_endpoints=set(self._skipped(now)), skip_ids=skip_ids
             )
             if not due:
                 if reads is None:
@@ -372,8 +422,8 @@ class DeliveryWorker:
                 read = await self._deliveries.due(
                     now,
                     self._limits.scan,
-                    skip_endpoints=self._full(),
-                    skip_ids=sorted(passed_over),
+                    skip_endpoints=self._skipped(now),
+                    skip_ids=sorted(skip_ids),
                 )
                 self._run.add(read, now)
                 if len(read) < self._limits.scan:
@@ -381,14 +431,15 @@ class DeliveryWorker:
                 if not read:
                     break
                 continue
-            # An earlier event of its number first: one read for the batch.
-            waiting = await self._deliveries.waiting_for_earlier(due)
+            # An earlier event of its number first: one read for the batch, of only those
+            # that could go (the read costs one index look-up per number): twice what
+            # each endpoint has room for, so that a few waiting ones leave enough.
+            candidates = self._within_limits(due, 2 * need, spare=2)
+            waiting = await self._deliveries.waiting_for_earlier(candidates)
             passed_over |= waiting
-            ready = [d for d in due if d.id not in waiting]
+            ready = [d for d in candidates if d.id not in waiting]
             wanted = self._within_limits(ready, need)
-            held = await self._deliveries.claim_many(
-                [d.id for d in wanted], now, self._holder, now + self._limits.lease
-            )
+            held = await self._take(wanted, now)
             taken = {d.id for d in held}
             gone = {d.id for d in wanted} - taken  # another worker's, or no longer due
             passed_over |= gone
@@ -396,33 +447,46 @@ class DeliveryWorker:
             for delivery in held:
                 claimed.append(delivery)
                 self._in_flight[delivery.endpoint_id] += 1
+                self._attempting.add(delivery.id)
 
-    def _within_limits(self, due: list[Delivery], free: int) -> list[Delivery]:
-        """The first of `due` that fit: `free` in all, and no endpoint past its share."""
+    async def _take(self, wanted: list[Delivery], now: datetime) -> list[Delivery]:
+        """Of `wanted`, those this worker now sends: their endpoints held, and still due
+        as the database has them now (read before, maybe sent by another holder since)."""
+        endpoints = sorted({d.endpoint_id for d in wanted})
+        mine = {e for e in endpoints if await self._leases.hold(e, now)}
+        return await self._deliveries.still_due(
+            [d.id for d in wanted if d.endpoint_id in mine], now
+        )
+
+    def _within_limits(self, due: list[Delivery], free: int, spare: int = 1) -> list[Delivery]:
+        """The first of `due` that fit: `free` in all, and no endpoint past its share
+        (`spare` times the room it has left)."""
         share = self._limits.per_endpoint
-        room = Counter({e: share - n for e, n in self._in_flight.items()})
+        room = Counter({e: spare * (share - n) for e, n in self._in_flight.items()})
         chosen: list[Delivery] = []
         for delivery in due:
             if len(chosen) >= free:
                 break
             endpoint = delivery.endpoint_id
             if endpoint not in room:
-                room[endpoint] = share
+                room[endpoint] = spare * share
             if room[endpoint] <= 0:
                 continue  # left out of the next read
             room[endpoint] -= 1
             chosen.append(delivery)
         return chosen
 
-    def _full(self) -> list[str]:
-        """The endpoints with as many attempts in flight as they may have."""
-        return [e for e, n in self._in_flight.items() if n >= self._limits.per_endpoint]
+    def _skipped(self, now: datetime) -> list[str]:
+        """The endpoints left out of a pass: those with as many attempts in flight as they
+        may have, and those another worker holds."""
+        full = [e for e, n in self._in_flight.items() if n >= self._limits.per_endpoint]
+        return sorted({*full, *self._leases.others(now)})
 
     async def _attempt(
         self, delivery: Delivery, now: datetime, endpoint: Endpoint | None
     ) -> AttemptOutcome | None:
         """The outcome, or None when it could not be recorded (the database is away): the
-        delivery's lease expires and it is tried again."""
+        delivery is still due and is tried again."""
         try:
             return await self._deliverer.attempt(delivery, now, endpoint)
         except Exception as error:
@@ -435,6 +499,7 @@ class DeliveryWorker:
             self._release(delivery)
 
     def _release(self, delivery: Delivery) -> None:
+        self._attempting.discard(delivery.id)
         self._in_flight[delivery.endpoint_id] -= 1
         if self._in_flight[delivery.endpoint_id] <= 0:
             del self._in_flight[delivery.endpoint_id]

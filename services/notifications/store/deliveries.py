@@ -3,11 +3,18 @@
 The unique index on (company, endpoint, message id) is what makes a delivery happen once
 per event: an event handed to fan-out again finds its deliveries already there.
 
-Several worker replicas share the work: a worker claims due deliveries with a lease
-(`claim_many`: one conditional update on those still due and free or expired), attempts
-them, and clears each lease as it records the attempt. A worker that dies leaves a lease
-that expires, and the delivery is attempted again by another — at least once, never by two
-at the same time while the lease runs.
+Several worker replicas share the work by endpoint: a worker sends an endpoint's
+deliveries only while it holds the endpoint's lease (`hold_endpoint`, a document of
+`webhook_endpoint_leases` renewed every half lease), so a delivery needs no claim of its
+own: writing one into each delivery before its attempt was a second rewrite of the
+delivery and its six index entries, beside the attempt's. Before an attempt the worker
+reads its deliveries again (`still_due`), for those another worker sent while this one did
+not hold the endpoint. A worker that dies leaves a lease that runs out, and its deliveries
+are attempted again by the next holder: at least once, never by two at the same time
+while the lease runs.
+
+A delivery is held on its own (`lease_holder`, `lease_until`) only by a company's "send it
+again" (`restart`), which attempts it outside the workers.
 
 Every read a company's caller can make carries the company; the workers' queries span
 companies (they serve them all) and pass the company on to every write.
@@ -29,10 +36,12 @@ from services.kit.errors import NotFound
 from services.kit.grouped_writes import GroupedWrites
 from services.kit.job_leases import unheld
 from services.kit.mongo import DUPLICATE_KEY
+from services.kit.named_leases import NamedLeases
 from services.notifications.domain.webhooks import FAILED, PENDING, Attempt, Delivery
 
 Doc = dict[str, Any]
 DELIVERIES = "webhook_deliveries"
+ENDPOINT_LEASES = "webhook_endpoint_leases"
 # Indexes of earlier versions, dropped where they are found.
 RETIRED_INDEXES = (
     "endpoint_id_1_message_id_1",
@@ -60,6 +69,12 @@ def _attempt(doc: Doc) -> Attempt:
         latency_ms=doc.get("latency_ms", 0),
         answer=doc.get("answer", ""),
     )
+
+
+def _due_at(now: datetime) -> Doc:
+    """The criterion of a delivery a worker may attempt at `now`: pending, due, and not
+    held by a company's "send it again"."""
+    return {"state": PENDING, "next_attempt_at": {"$lte": now}, **unheld(now)}
 
 
 def delivery_doc(delivery: Delivery) -> Doc:
@@ -107,6 +122,7 @@ def delivery_from(doc: Doc) -> Delivery:
 class DeliveryStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self._deliveries = db[DELIVERIES]
+        self._endpoint_leases = NamedLeases(db[ENDPOINT_LEASES])
         # The ends of a worker's attempts: up to its whole in-flight count end together
         # when a batch of events goes out, and each was one update command of its own.
         self._attempts_ended = GroupedWrites(self._deliveries)
@@ -250,7 +266,7 @@ class DeliveryStore:
     ) -> list[Delivery]:
         """Pending deliveries whose attempt is due and that nobody holds, earliest first,
         but for those of `skip_endpoints` and those in `skip_ids`."""
-        criteria: Doc = {"state": PENDING, "next_attempt_at": {"$lte": now}, **unheld(now)}
+        criteria = _due_at(now)
         if skip_endpoints:
             criteria["endpoint_id"] = {"$nin": list(skip_endpoints)}
         if skip_ids:
@@ -292,26 +308,25 @@ class DeliveryStore:
             < (d.event_time, d.id)
         }
 
-    async def claim_many(
-        self, delivery_ids: Sequence[str], now: datetime, holder: str, lease_until: datetime
-    ) -> list[Delivery]:
-        """Those of the deliveries that are still due and free, now held by `holder` until
-        `lease_until` (two writes and a read for the batch, whatever its size)."""
+    async def hold_endpoint(
+        self, endpoint_id: str, holder: str, now: datetime, lease_until: datetime
+    ) -> bool:
+        """Whether `holder` may send the endpoint's deliveries until `lease_until`: its
+        lease renewed, or taken as nobody else's runs at `now`."""
+        return await self._endpoint_leases.hold(endpoint_id, holder, now, lease_until)
+
+    async def release_endpoints(self, endpoint_ids: Sequence[str], holder: str) -> None:
+        """Another worker may send these endpoints' deliveries at once (a stopping one's)."""
+        await self._endpoint_leases.release(endpoint_ids, holder)
+
+    async def still_due(self, delivery_ids: Sequence[str], now: datetime) -> list[Delivery]:
+        """Those of the deliveries that are pending, due at `now` and not held by a "send
+        it again": one read for the batch."""
         if not delivery_ids:
             return []
-        await self._deliveries.update_many(
-            {
-                "_id": {"$in": list(delivery_ids)},
-                "state": PENDING,
-                "next_attempt_at": {"$lte": now},
-                **unheld(now),
-            },
-            {"$set": {"lease_holder": holder, "lease_until": lease_until}},
-        )
-        held = self._deliveries.find(
-            {"_id": {"$in": list(delivery_ids)}, "lease_holder": holder, "lease_until": lease_until}
-        )
-        return [delivery_from(doc) async for doc in held]
+        # `_id` first: the embedded database uses the first indexed field it is given.
+        cursor = self._deliveries.find({"_id": {"$in": list(delivery_ids)}, **_due_at(now)})
+        return [delivery_from(doc) async for doc in cursor]
 
     async def record_attempt(
         self,
@@ -359,10 +374,12 @@ class DeliveryStore:
     async def restart(
         self, company_id: str, delivery_id: str, now: datetime, holder: str, lease_until: datetime
     ) -> Delivery | None:
-        """A failed delivery, or a pending one waiting for its next attempt, made due now
-        with a schedule of its own (a new series) and held by `holder` for the attempt;
-        None if it is delivered or being attempted right now (or another retry took it)."""
-        doc = await self._deliveries.find_one_and_update(
+        """A failed delivery, or a pending one, made due now with a schedule of its own (a
+        new series) and held by `holder` for the attempt; None if it is delivered, held by
+        another "send it again", or due while a worker holds its endpoint (being sent right
+        now, or about to be)."""
+        own = {"_id": delivery_id, "company_id": company_id, "lease_holder": holder}
+        held = await self._deliveries.find_one_and_update(
             {
                 "_id": delivery_id,
                 "company_id": company_id,
@@ -372,6 +389,21 @@ class DeliveryStore:
                 "state": {"$in": [FAILED, PENDING]},
                 **unheld(now),
             },
+            {"$set": {"lease_holder": holder, "lease_until": lease_until}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if held is None:
+            return None
+        # Held first, the endpoint looked at after: a worker that read the delivery as due
+        # before the hold still holds the endpoint now, and one that takes the endpoint
+        # from now on finds the delivery held.
+        due = held["state"] == PENDING and held["next_attempt_at"] <= now
+        if due and await self._endpoint_leases.held(held["endpoint_id"], now):
+            let_go = {"$set": {"lease_holder": None, "lease_until": None}}
+            await self._deliveries.update_one(own, let_go)
+            return None
+        doc = await self._deliveries.find_one_and_update(
+            own,
             {
                 "$set": {
                     "state": PENDING,
@@ -379,8 +411,6 @@ class DeliveryStore:
                     "series_started_at": None,
                     "series_attempts": 0,
                     "failure": "",
-                    "lease_holder": holder,
-                    "lease_until": lease_until,
                 }
             },
             return_document=ReturnDocument.AFTER,
