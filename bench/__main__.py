@@ -115,6 +115,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="record the database with py-spy while the bulk job runs (bench/profiler.py)",
     )
+    parser.add_argument(
+        "--bulk-without-webhooks",
+        action="store_true",
+        help="delete the demo company's webhook endpoint before the bulk job (the job as the "
+        "system did it before it sent webhooks)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     return parser.parse_args(argv)
 
@@ -157,6 +163,7 @@ def main(argv: list[str]) -> int:
         options.client,
         options.quiet_wait,
         profiles=log_dir / "profiles" if options.profile_database else None,
+        bulk_without_webhooks=options.bulk_without_webhooks,
     )
     began = time.monotonic()
     results: dict[str, Any] = {
@@ -175,6 +182,7 @@ def main(argv: list[str]) -> int:
             "events": options.events,
             "producers": options.producers,
             "quiet_wait_s": options.quiet_wait,
+            "bulk_without_webhooks": options.bulk_without_webhooks,
         },
         "source": _source(),
         "logs": str(log_dir),

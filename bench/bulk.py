@@ -41,8 +41,14 @@ from bench import profiler
 from bench.commands import command_counts, commands_per_unit, documents_per_unit
 from bench.direct import commands_per, namespace_times, opcounters, time_per
 from bench.numbers import FIRST_MSISDN, SETTLE_MAX_SECONDS, add_numbers, demo_company
-from bench.procs import DATABASE, CpuMeter, database_cpu_seconds, wait_until_quiet
-from bench.web import LoadOptions, fresh_token, system_processes, whole_system
+from bench.procs import DATABASE, CpuMeter, database_cpu_seconds, database_pid, wait_until_quiet
+from bench.web import (
+    LoadOptions,
+    demo_admin_login,
+    fresh_token,
+    system_processes,
+    whole_system,
+)
 from services.catalog.domain.bulk import BulkOperation, Targets
 from services.catalog.provisioning import MongoAnswers, SimulatedProvisioning
 from services.catalog.service.bulk_runner import BulkRunner
@@ -92,6 +98,17 @@ async def _run_job(system: RunningSystem, token: str, root_id: str) -> dict[str,
         "numbers_per_s": op["total"] / took,
         "polls_unanswered": unanswered,
     }
+
+
+async def _delete_webhook_endpoints(system: RunningSystem) -> None:
+    """The demo company's webhook endpoints deleted: its events are sent nowhere."""
+    token, _ = await demo_admin_login(system)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=system.gateway_url, timeout=30) as api:
+        listed = (await api.get("/api/v1/webhooks", headers=headers)).raise_for_status()
+        for endpoint in listed.json()["items"]:
+            deleted = await api.delete(f"/api/v1/webhooks/{endpoint['id']}", headers=headers)
+            deleted.raise_for_status()
 
 
 async def _rest_calls(system: RunningSystem, token: str, msisdns: list[str]) -> dict[str, Any]:
@@ -270,6 +287,8 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
         msisdns = [str(FIRST_MSISDN + n) for n in range(company.count, JOB_SIZE)]
         asyncio.run(add_numbers(system, company.company_id, msisdns, company.node_ids, STANDARD))
         company = replace(company, count=JOB_SIZE)
+        if options.bulk_without_webhooks:
+            asyncio.run(_delete_webhook_endpoints(system))
         database = system.settings.database_name("catalog")
         processes = system_processes(system, mongo)
 
@@ -281,7 +300,7 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
         counted = asyncio.run(opcounters(mongo.url))
         timed = asyncio.run(namespace_times(mongo.url))
         sent = command_counts(system)
-        db_pid = mongo.process.pid if mongo.process is not None else None
+        db_pid = database_pid(mongo)
         profile = options.profiles / "bulk-job-database.txt" if options.profiles else None
         meter.start()
         with profiler.sampled(db_pid if profile else None, profile or Path()) as recording:
@@ -325,6 +344,7 @@ def bench_bulk(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> dict[
         alone = asyncio.run(_job_alone(mongo.url, database, company.company_id, db_pid))
         best_raw = {kind: max(r["sequential"], r["concurrent"]) for kind, r in raw.items()}
         return {
+            "without_webhooks": options.bulk_without_webhooks,
             "job": job,
             "job_alone": alone,
             "job_alone_over_raw_numbers": alone["numbers_per_s"] / best_raw["number_documents"],

@@ -39,6 +39,7 @@ from bench.procs import (
     ROOT,
     CpuMeter,
     database_cpu_seconds,
+    database_pid,
     find_pid,
     wait_until_quiet,
 )
@@ -363,7 +364,7 @@ def bench_events(
 ) -> dict[str, Any]:
     prefix = namespace()
     waited = wait_until_quiet(quiet_wait)
-    db_pid = mongo.process.pid if mongo.process is not None else None
+    db_pid = database_pid(mongo)
     raw = asyncio.run(_raw_rates(mongo.url, f"{prefix}_bench_raw", events, producers, db_pid))
     processes = {"benchmark (producers + relay)": os.getpid()}
     if db_pid is not None:

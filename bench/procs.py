@@ -11,7 +11,10 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.support.servers import MongoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -79,6 +82,11 @@ def cpu_seconds(pid: int) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / _TICKS
     return 0.0
+
+
+def database_pid(mongo: MongoServer) -> int | None:
+    """The database server's process, None for one not started here (VM_TEST_MONGO_URL)."""
+    return mongo.process.pid if mongo.process is not None else None
 
 
 def database_cpu_seconds(pid: int | None) -> float:

@@ -59,6 +59,9 @@ class LoadOptions:
     # Where the database's sampling profiles of the bulk job go (bench/profiler.py); None:
     # not profiled.
     profiles: Path | None = None
+    # The bulk block with the demo company's webhook endpoint deleted first: the job as the
+    # system did it before it sent webhooks (issue 15's figures were measured then).
+    bulk_without_webhooks: bool = False
 
     @property
     def use_wrk(self) -> bool:
