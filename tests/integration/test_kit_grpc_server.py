@@ -21,10 +21,10 @@ from services.kit.auth import CallerAuthenticator, TokenVerifier
 from services.kit.context import caller_var, request_id_var, trace_id
 from services.kit.errors import NotFound, RateLimited, read_remote_error
 from services.kit.grpc_server import AccessPolicy, create_server
-from services.kit.logs import JsonFormatter
 from services.kit.settings import Settings
 from services.kit.tracing import within
 from tests.support.kit import Tap, eventually, outbox_events
+from tests.support.logs import JsonLines
 from tests.support.requisites import random_inn
 from vm.identity.v1 import (
     companies_pb2,
@@ -385,18 +385,6 @@ async def probe_channel(probe) -> AsyncIterator[grpc.aio.Channel]:
 @pytest.fixture
 def user_metadata(probe_key) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {probe_token(probe_key)}"),)
-
-
-class JsonLines(logging.Handler):
-    """Formats records as the services do (at emit time, in the caller's context)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(JsonFormatter("probe"))
-        self.lines: list[dict] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(self.format(record)))
 
 
 @pytest.fixture

@@ -14,26 +14,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.app import create_app
 from services.kit.grpc_server import _wrap_handler
-from services.kit.logs import JsonFormatter
-
-
-class JsonLines(logging.Handler):
-    """The access log's lines as the process writes them: formatted when logged, in the
-    request's own context (its request and trace ids)."""
-
-    def __init__(self, service: str) -> None:
-        super().__init__(logging.INFO)
-        self.setFormatter(JsonFormatter(service))
-        self.lines: list[dict] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(self.format(record)))
+from tests.support.logs import JsonLines
 
 
 @pytest.fixture
 def access_log() -> Iterator[JsonLines]:
     logger = logging.getLogger("vm.access")
-    handler = JsonLines("test")
+    handler = JsonLines("test", logging.INFO)
     logger.addHandler(handler)
     level = logger.level
     logger.setLevel(logging.INFO)
