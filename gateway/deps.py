@@ -51,7 +51,7 @@ CallerMetadata = Annotated[Metadata, Depends(caller_metadata)]
 
 # Printable ASCII without white space at either end (services/kit/idempotency.py trims a
 # key and takes printable characters only; a header carries ASCII).
-_KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
 
 IdempotencyKey = Annotated[
     str,
@@ -59,7 +59,7 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=KEY_MAX,
-        pattern=_KEY_PATTERN,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
         description="new for each request; a repeat with the same body gives the same answer",
     ),
 ]
@@ -70,7 +70,7 @@ OptionalIdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=KEY_MAX,
-        pattern=_KEY_PATTERN,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
         description="optional, new for each request: a repeat with the same key and body "
         "gives the first answer and creates nothing more; with another body 409 "
         "`idempotency_key_reused`, while the first is still running 409 "

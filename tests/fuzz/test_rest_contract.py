@@ -97,9 +97,16 @@ def fuzz(url: str, authorization: str, out: Path) -> tuple[int, str]:
         "--output-truncate",
         "false",
     ]
+    # The hook imports the gateway's key pattern: the project's root is on the path.
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HERE / "hooks.py"), "PYTHONPATH": str(ROOT)}
     with out.open("w") as log:
         done = subprocess.run(
-            command, cwd=out.parent, stdout=log, stderr=subprocess.STDOUT, timeout=SECONDS + 120
+            command,
+            cwd=out.parent,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=SECONDS + 120,
         )
     return done.returncode, out.read_text()
 
