@@ -113,6 +113,27 @@ async def test_bad_input_is_422_and_unknown_nodes_404(api, company):
         json={"parent_id": "nod_nope", "name": "X", "kind": "group"},
     )
     assert missing.status_code == 404
+    assert [e["field"] for e in missing.json()["errors"]] == ["parent_id"]
+    # A node of the path that exists, moved under one that does not: the body's field is
+    # named, so the 404 is not read as the node itself gone.
+    moved = await api.patch(
+        f"/api/v1/hierarchy/nodes/{tree['sales']['id']}",
+        headers=admin,
+        json={"parent_id": "nod_nope"},
+    )
+    assert moved.status_code == 404
+    assert [e["field"] for e in moved.json()["errors"]] == ["parent_id"]
+    gone = await api.patch(
+        "/api/v1/hierarchy/nodes/nod_nope", headers=admin, json={"name": "Пропавший"}
+    )
+    assert gone.status_code == 404 and "errors" not in gone.json()
+    emptied = await api.delete(
+        f"/api/v1/hierarchy/nodes/{tree['sales']['id']}",
+        headers=admin,
+        params={"move_to": "nod_nope"},
+    )
+    assert emptied.status_code == 404, emptied.text
+    assert [e["field"] for e in emptied.json()["errors"]] == ["move_to"]
 
 
 async def test_another_companys_nodes_are_not_found(api, company, other_company):

@@ -79,10 +79,13 @@ class Tree:
     def root(self) -> Node:
         return next(node for node in self._nodes.values() if node.is_root)
 
-    def get(self, node_id: str) -> Node:
+    def get(self, node_id: str, *, field: str | None = None) -> Node:
+        """The node; NotFound if the company has none of this id, naming the request's
+        `field` when the id came in one (a parent, a target), not in the path."""
         node = self._nodes.get(node_id)
         if node is None:
-            raise NotFound("no such hierarchy node")
+            fields = {field: "no such hierarchy node"} if field else None
+            raise NotFound("no such hierarchy node", fields)
         return node
 
     def children(self, node_id: str) -> list[Node]:
@@ -96,7 +99,7 @@ class Tree:
     def new_child(
         self, node_id: str, *, parent_id: str, name: str, kind: str, company_id: str
     ) -> Node:
-        parent = self.get(parent_id)
+        parent = self.get(parent_id, field="parent_id")
         if len(parent.path) >= MAX_DEPTH:
             raise NotAllowed(f"the hierarchy is at most {MAX_DEPTH} levels deep", reason="TOO_DEEP")
         return Node(
@@ -109,7 +112,7 @@ class Tree:
         node = self.get(node_id)
         if node.is_root:
             raise NotAllowed("the company itself cannot be moved", reason="ROOT_NODE")
-        new_parent = self.get(new_parent_id)
+        new_parent = self.get(new_parent_id, field="parent_id")
         if new_parent.id == node.id or node.id in new_parent.ancestors:
             raise NotAllowed("a node cannot move into its own subtree", reason="CYCLE")
         depth_below = max(len(n.ancestors) for n in self.subtree(node.id)) - len(node.ancestors)
@@ -142,7 +145,7 @@ class Tree:
                     "the node has numbers; say where they go (move_to)", reason="NODE_NOT_EMPTY"
                 )
             return None
-        target = self.get(move_to)
+        target = self.get(move_to, field="move_to")
         if target.id == node.id:
             raise InvalidArgument(
                 "the numbers cannot move to the node being deleted",

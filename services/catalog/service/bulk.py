@@ -221,7 +221,7 @@ class BulkCases:
 
     async def _check_move_target(self, access: Access, node_id: str) -> None:
         tree = await self._nodes.tree(access.company_id)
-        node = tree.get(node_id)  # NotFound for a node of no tree of the company
+        node = tree.get(node_id, field="params.node_id")  # a node of no tree of the company too
         access.require(MOVE_TARGET, node.path)
 
     async def _count_targets(
@@ -235,7 +235,7 @@ class BulkCases:
                 raise NotFound(f"{missing} of the numbers are not found among yours")
             return len(found)
         tree = await self._nodes.tree(access.company_id)
-        node = tree.get(targets.node_id)
+        node = tree.get(targets.node_id, field="node_id")
         if not access.allows(permission, node.path):
             raise NotFound("no such node")  # a node outside the caller's reach is not shown
         total = await self._numbers.count_in(scope, node.id)

@@ -71,7 +71,7 @@ class HierarchyCases:
 
     async def create_node(self, caller: Caller, parent_id: str, name: str, kind: str) -> Node:
         access, tree = await self._load(caller)
-        access.require(MANAGE, tree.get(parent_id).path)
+        access.require(MANAGE, tree.get(parent_id, field="parent_id").path)
         node = tree.new_child(
             new_id("nod"), parent_id=parent_id, name=name, kind=kind, company_id=access.company_id
         )
@@ -97,7 +97,7 @@ class HierarchyCases:
         access.require(MANAGE, node.path)
         changed = [node]
         if parent_id is not None and parent_id != node.parent_id:
-            access.require(MANAGE, tree.get(parent_id).path)
+            access.require(MANAGE, tree.get(parent_id, field="parent_id").path)
             changed = tree.moved(node.id, parent_id)
         if name is not None or kind is not None:
             if node.is_root:

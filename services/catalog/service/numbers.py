@@ -168,7 +168,7 @@ class NumberCases:
             # Read inside the transaction: a concurrent move of the same numbers conflicts
             # and the whole unit runs again on what it left.
             tree = await self._nodes.tree(access.company_id, session)
-            target = tree.get(node_id)
+            target = tree.get(node_id, field="node_id")
             found = await self._numbers.get_many(scope, wanted, session)
             if len(found) < len(wanted):
                 # Named by count only: another company's number and no number look the same.
