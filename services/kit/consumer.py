@@ -67,7 +67,7 @@ from services.kit.metrics import (
     QUEUE_MESSAGES,
 )
 from services.kit.mongo import Transactions
-from services.kit.tracing import consuming
+from services.kit.tracing import consuming, span
 
 log = logging.getLogger(__name__)
 
@@ -296,10 +296,10 @@ class EventConsumer:
             EVENTS_CONSUMED.labels("", "undecodable").inc()
             await message.reject(requeue=False)
             return
-        span = trace.get_current_span().get_span_context()
+        delivery_span = trace.get_current_span().get_span_context()
         settlement = _Settlement(message, len(events))
         for event in events:
-            self._delivered.put_nowait(_Delivery(settlement, event, span))
+            self._delivered.put_nowait(_Delivery(settlement, event, delivery_span))
 
     async def _apply_batches(self) -> None:
         while True:
@@ -336,9 +336,10 @@ class EventConsumer:
             await self._apply_alone(delivery)
         if len(batch) > 1:
             try:
-                applied = await self.apply_batch(
-                    [d.event for d in batch], delivery_spans=[d.span for d in batch]
-                )
+                with self._batch_span(batch):
+                    applied = await self.apply_batch(
+                        [d.event for d in batch], delivery_spans=[d.span for d in batch]
+                    )
             except Exception:
                 log.warning(
                     "a batch of events failed; applying them one by one",
@@ -354,6 +355,21 @@ class EventConsumer:
                 return
         for delivery in batch:
             await self._apply_alone(delivery)
+
+    def _batch_span(self, batch: list[_Delivery]) -> AbstractContextManager[Span]:
+        """The batch's own span: its one transaction is of no single event's trace, so it
+        goes in this one, which names the queue and links every message it applies (each
+        event's own span is in that event's trace, inside the transaction)."""
+        return span(
+            f"{self._queue_name} process",
+            {
+                "messaging.system": "rabbitmq",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": self._queue_name,
+                "messaging.batch.message_count": len(batch),
+            },
+            links=[delivery.span for delivery in batch],
+        )
 
     async def _apply_alone(self, delivery: _Delivery) -> None:
         event = delivery.event

@@ -22,7 +22,7 @@ does with a span per job.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from opentelemetry import context as otel_context
@@ -160,7 +160,16 @@ def consuming(
 
 
 @contextmanager
-def span(name: str, attributes: Mapping[str, str | int] | None = None) -> Iterator[Span]:
-    """A span of our own around a piece of work (a transaction)."""
-    with _tracer.start_as_current_span(name, attributes=dict(attributes or {})) as current:
+def span(
+    name: str,
+    attributes: Mapping[str, str | int] | None = None,
+    links: Sequence[SpanContext] = (),
+) -> Iterator[Span]:
+    """A span of our own around a piece of work (a transaction, a batch of events), linked
+    to the spans it works for when they are of other traces."""
+    with _tracer.start_as_current_span(
+        name,
+        attributes=dict(attributes or {}),
+        links=[Link(each) for each in links if each.is_valid],
+    ) as current:
         yield current

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -98,11 +99,15 @@ def log_lines(system: RunningSystem, process: str, trace_id: str) -> list[dict]:
 async def settled(receiver: OtlpReceiver, trace_id: str, complete) -> Trace:
     """The trace once `complete` holds of it and no span has come for a second (a span is
     exported when it ends, a parent after its children)."""
-    await eventually(
-        lambda: complete(Trace(receiver.spans(trace_id))),
-        timeout=30,
-        what="every process's spans of the trace",
-    )
+    try:
+        await eventually(
+            lambda: complete(Trace(receiver.spans(trace_id))),
+            timeout=30,
+            what="every process's spans of the trace",
+        )
+    except AssertionError as missed:
+        held = Counter(f"{s.service}: {s.name}" for s in receiver.spans(trace_id))
+        raise AssertionError(f"{missed}; the trace holds {dict(sorted(held.items()))}") from None
     count = -1
     while (now := len(receiver.spans(trace_id))) != count:
         count = now
