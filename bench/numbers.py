@@ -20,7 +20,9 @@ The ratio gateway ÷ direct of the latencies says what the layers above the data
 gateway asks catalog and billing together, so it is also set against the bare FastAPI +
 gRPC echo hop, measured in the same step at the same concurrency, plus its direct reads
 (target ≤ 1.5× at p50). `explain` of each list query says which index
-served it (as SecantusDB reports it: its output may differ from MongoDB's).
+served it (as SecantusDB reports it: its output may differ from MongoDB's). Last, at
+10,000 numbers, what the database still spends on a page its caller has given up on
+(bench/abandoned_reads.py).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import httpx
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from bench.abandoned_reads import measure_abandoned_reads
 from bench.direct import Query, measure_direct
 from bench.web import (
     LoadOptions,
@@ -325,9 +328,19 @@ def bench_numbers(mongo: MongoServer, amqp_url: str, options: LoadOptions) -> di
                     system, mongo, company, load, echo_hop["latency_ms"]["p50"]
                 ),
             }
+        abandoned = asyncio.run(
+            measure_abandoned_reads(
+                system,
+                mongo,
+                company.company_id,
+                fresh_token(system),
+                str(FIRST_MSISDN + company.count - 1),
+            )
+        )
         return {
             "connections": load.connections,
             "page": PAGE,
             "echo_hop": echo_hop,
             "sizes": sizes,
+            "abandoned_reads": abandoned,
         }

@@ -170,6 +170,24 @@ def numbers_figures(numbers: dict[str, Any]) -> list[Figure]:
                 figures.append(
                     Figure(section, "failed requests", gateway["errors"], "requests", "0", False)
                 )
+    if abandoned := numbers.get("abandoned_reads"):
+        figures += abandoned_read_figures(abandoned)
+    return figures
+
+
+def abandoned_read_figures(abandoned: dict[str, Any]) -> list[Figure]:
+    """The database's CPU for a page its caller gave up on (bench/abandoned_reads.py)."""
+    section = (
+        f"Numbers, 10,000: the whole list page, its caller gone after {abandoned['give_up_s']} s"
+    )
+    figures = [
+        Figure(section, f"database CPU, {name}", value, "s")
+        for name, value in abandoned["database_cpu_s"].items()
+    ]
+    figures += [
+        Figure(section, f"{name} ÷ to the end, database CPU", ratio, "×")
+        for name, ratio in abandoned["over_to_the_end"].items()
+    ]
     return figures
 
 
@@ -249,6 +267,8 @@ def _producer_alone_figures(events: dict[str, Any]) -> list[Figure]:
 
 def bulk_figures(bulk: dict[str, Any]) -> list[Figure]:
     section = "Bulk: block of 10,000 numbers as one operation"
+    if bulk.get("without_webhooks"):
+        section += " (no webhook endpoint)"
     job, raw, rest = bulk["job"], bulk["raw_updates_per_s"], bulk["rest"]
     over_raw, over_rest = bulk["job_over_raw"], bulk["job_over_rest"]
     over_numbers = bulk["job_over_raw_numbers"]
@@ -381,6 +401,17 @@ def webhooks_figures(webhooks: dict[str, Any]) -> list[Figure]:
                 section,
                 f"{what}: queued → delivered p99",
                 run["queued_to_delivered_ms"]["p99"],
+                "ms",
+            ),
+        ]
+    if backlog := webhooks.get("backlog"):
+        what = f"a backlog of {backlog['deliveries']:,} to one endpoint, one worker alone"
+        figures += [
+            Figure(section, f"{what}: deliveries", backlog["deliveries_per_s"], "deliveries/s"),
+            Figure(
+                section,
+                f"{what}: {DATABASE} CPU per delivery",
+                backlog["database_cpu_ms_per_delivery"],
                 "ms",
             ),
         ]

@@ -13,6 +13,7 @@ what piled up behind the one before it. So the busier the caller, the larger the
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Any
 
 from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateOne
@@ -45,7 +46,9 @@ class GroupedWrites:
         written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((operation, written))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_waiting())
+            # Its own context: the writer serves every caller's writes, so it must not
+            # carry the deadline of the call that happened to start it.
+            self._writer = asyncio.create_task(self._write_waiting(), context=contextvars.Context())
         await written
 
     async def _write_waiting(self) -> None:

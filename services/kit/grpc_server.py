@@ -9,20 +9,23 @@ in-flight calls (graceful stop) before returning.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+import pymongo
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from services.kit.auth import CallerAuthenticator
 from services.kit.context import (
@@ -34,6 +37,7 @@ from services.kit.context import (
 )
 from services.kit.errors import (
     INTERNAL_STATUS,
+    DeadlineExceeded,
     DomainError,
     PermissionDenied,
     Unauthenticated,
@@ -192,8 +196,45 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         return prepare
 
 
+def database_deadline(context: grpc.aio.ServicerContext) -> AbstractContextManager[None]:
+    """The caller's deadline bounds the call's database work too: each command the call
+    sends carries the time left as `maxTimeMS` (PyMongo's client-side operation timeout),
+    so a read the caller has given up on stops in the database instead of holding it for
+    everyone else's calls (on the embedded database one slow read delays every other
+    command). A call without a deadline is not bounded."""
+    remaining = context.time_remaining()
+    if remaining is None:
+        return contextlib.nullcontext()
+    # The database's time runs out a little before the caller's, so that the call ends
+    # on its own terms (DEADLINE_EXCEEDED, told in the log) rather than cancelled by gRPC
+    # in the middle of a command. pymongo.timeout(0) would mean "no timeout": a spent
+    # deadline is a tiny one instead.
+    margin = min(_ANSWER_MARGIN_SECONDS, remaining / 4)
+    return pymongo.timeout(max(remaining - margin, 0.001))
+
+
+# The time kept back from the database to answer a call whose deadline its reads used up.
+_ANSWER_MARGIN_SECONDS = 0.1
+
+
+# A timeout the database raised this near the call's deadline (or after it) is that
+# deadline's: `maxTimeMS` is the time left less the round trip. Sooner, it is the
+# database's own (no server to select within its timeout): the database is away.
+_DEADLINE_SLACK_SECONDS = 0.25
+
+
+def _deadline_spent(error: BaseException, context: grpc.aio.ServicerContext) -> bool:
+    if not (isinstance(error, PyMongoError) and error.timeout):
+        return False
+    remaining = context.time_remaining()
+    return remaining is not None and remaining <= _DEADLINE_SLACK_SECONDS
+
+
 async def _abort_for(error: BaseException, context: grpc.aio.ServicerContext) -> None:
-    if isinstance(error, ConnectionFailure):
+    if _deadline_spent(error, context):
+        log.info("the call's deadline passed in the database", extra={"error": repr(error)[:200]})
+        error = DeadlineExceeded("the deadline passed before the database answered")
+    elif isinstance(error, ConnectionFailure):
         # The database went away under the call (a lost connection, no server to select):
         # the caller may try again, as with any dependency that did not answer.
         log.warning("the database did not answer", extra={"error": str(error)[:200]})
@@ -245,7 +286,8 @@ def _wrap_handler(
     method: str = "",
 ) -> grpc.RpcMethodHandler:
     """Run `prepare` first and map errors (after showing them to `notice`), for all four
-    call shapes; count each call and its time by method and status."""
+    call shapes, the call's database work bound by its deadline; count each call and its
+    time by method and status."""
     kwargs = {
         "request_deserializer": handler.request_deserializer,
         "response_serializer": handler.response_serializer,
@@ -256,8 +298,9 @@ def _wrap_handler(
         async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             try:
-                await prepare()
-                return await inner_uu(request, context)
+                with database_deadline(context):
+                    await prepare()
+                    return await inner_uu(request, context)
             except Exception as error:
                 if _is_abort(error):
                     raise
@@ -273,8 +316,9 @@ def _wrap_handler(
         async def stream_unary(requests: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             try:
-                await prepare()
-                return await inner_su(requests, context)
+                with database_deadline(context):
+                    await prepare()
+                    return await inner_su(requests, context)
             except Exception as error:
                 if _is_abort(error):
                     raise
@@ -294,9 +338,10 @@ def _wrap_handler(
     async def streaming(request_or_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
         started = time.perf_counter()
         try:
-            await prepare()
-            async for response in inner_stream(request_or_iterator, context):
-                yield response
+            with database_deadline(context):
+                await prepare()
+                async for response in inner_stream(request_or_iterator, context):
+                    yield response
         except Exception as error:
             if _is_abort(error):
                 raise
