@@ -245,13 +245,15 @@ class EventConsumer:
         self._hand_on: AbstractRobustChannel | None = None  # confirms: a bad event re-queued
         self._delivered: asyncio.Queue[_Delivery] = asyncio.Queue()
         self._appliers: list[asyncio.Task[None]] = []
+        self._consumer_tag: str | None = None
+        self._channel: AbstractRobustChannel | None = None  # the queue's: closed on stop
 
     @property
     def queue_name(self) -> str:
         return self._queue_name
 
     async def start(self) -> None:
-        channel = await self._connection.channel()
+        self._channel = channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self._prefetch)
         exchange = await declare_events_exchange(channel, self._exchange_name)
         dead_letters = await channel.declare_exchange(
@@ -281,7 +283,32 @@ class EventConsumer:
             asyncio.create_task(self._apply_batches(), context=contextvars.Context())
             for _ in range(self._batches_in_flight)
         ]
-        await self._queue.consume(self._on_message)
+        self._consumer_tag = await self._queue.consume(self._on_message)
+
+    async def stop(self) -> None:
+        """Takes no more messages, ends the batches in hand and closes its channels. A
+        batch cut short is rolled back with its transaction; never acked, its messages go
+        at once to another consumer of the queue (another replica, or this service when it
+        starts again). Applying is idempotent, so a batch whose commit the cut came just
+        after is not applied twice."""
+        # The appliers first: they need no broker, which may be away while this stops.
+        for applier in self._appliers:
+            applier.cancel()
+        await asyncio.gather(*self._appliers, return_exceptions=True)
+        self._appliers = []
+        if self._queue is not None and self._consumer_tag is not None:
+            try:
+                await self._queue.cancel(self._consumer_tag)
+            except Exception as error:  # the channel is gone: it takes nothing more anyway
+                log.info("the queue's consumer was not cancelled", extra={"error": str(error)})
+            self._consumer_tag = None
+        for channel in (self._channel, self._hand_on):
+            if channel is not None and not channel.is_closed:
+                try:
+                    await channel.close()
+                except Exception as error:  # already going with its connection
+                    log.info("a channel did not close", extra={"error": str(error)})
+        self._channel = self._hand_on = None
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         if message.redelivered:

@@ -231,6 +231,8 @@ class ServiceRuntime:
         if self.server is not None:
             grace = self.settings.grpc_grace_seconds
             await _bounded("the gRPC server", self.server.stop(grace), grace + STOP_STEP_SECONDS)
+        if self.consumer is not None:
+            await _bounded("the event consumer", self.consumer.stop(), STOP_STEP_SECONDS)
         for task in self._tasks:
             task.cancel()
         if self._tasks:

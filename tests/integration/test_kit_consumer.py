@@ -254,3 +254,31 @@ async def test_the_trace_parent_of_the_event_is_the_handlers_context(settings, c
     assert seen == [(f"event:{event.id}", trace)]
     assert parent_id(span) == producer
     assert span.attributes["cloudevents.event_id"] == event.id
+
+
+async def test_a_stopped_consumer_hands_the_event_it_held_to_the_next(settings, clients, publisher):
+    """Stopping mid-batch: the first consumer's transaction is rolled back, its task ends,
+    and the event it never acked is applied once, by the consumer that takes over."""
+    effects = Effects(clients.db)
+    entered = asyncio.Event()
+
+    async def never_finishes(event, session):
+        await effects(event, session)  # written in the transaction, rolled back by the stop
+        entered.set()
+        await asyncio.Event().wait()
+
+    stopping = make_consumer(settings, clients, {HAPPENED: never_finishes})
+    await stopping.start()
+    event = thing(1)
+    await publish(publisher, event)
+    await asyncio.wait_for(entered.wait(), 20)
+
+    await asyncio.wait_for(stopping.stop(), 10)
+
+    assert await effects.count() == 0
+    taking_over = make_consumer(
+        settings, clients, {HAPPENED: effects}, consumer_class=CountingConsumer
+    )
+    await taking_over.start()
+    await eventually(lambda: taking_over.applied[event.id] == 1, what="applied by the next")
+    assert await effects.rows_per_event() == {event.id: 1}

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
@@ -53,6 +53,8 @@ class Clients:
     db: AsyncDatabase
     transactions: Transactions
     broker: AbstractRobustConnection
+    # The consumers made over these clients (make_consumer): stopped before they close.
+    consumers: list[EventConsumer] = field(default_factory=list)
 
 
 @asynccontextmanager
@@ -60,14 +62,17 @@ async def kit_clients(settings: Settings) -> AsyncIterator[Clients]:
     """A MongoDB client on the test's own database and a broker connection."""
     mongo = connect_mongo(settings.mongo_url, app_name="kit-tests")
     broker = await connect_broker(settings.amqp_url, name="kit-tests")
+    opened = Clients(
+        mongo=mongo,
+        db=mongo.get_database(settings.database_name(CONSUMER)),
+        transactions=Transactions(mongo),
+        broker=broker,
+    )
     try:
-        yield Clients(
-            mongo=mongo,
-            db=mongo.get_database(settings.database_name(CONSUMER)),
-            transactions=Transactions(mongo),
-            broker=broker,
-        )
+        yield opened
     finally:
+        for consumer in opened.consumers:
+            await consumer.stop()
         await broker.close()
         await mongo.close()
 
@@ -80,7 +85,7 @@ def make_consumer(
     consumer_class: type[EventConsumer] = EventConsumer,
     **options: Any,
 ) -> EventConsumer:
-    return consumer_class(
+    consumer = consumer_class(
         service=CONSUMER,
         connection=clients.broker,
         db=clients.db,
@@ -90,6 +95,8 @@ def make_consumer(
         handlers=handlers,
         **options,
     )
+    clients.consumers.append(consumer)
+    return consumer
 
 
 class CountingConsumer(EventConsumer):
