@@ -56,6 +56,11 @@ class Caller:
 ANONYMOUS = Caller()
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
+# When the work of the call being served must end (time.monotonic()): its caller's deadline
+# less the time kept to answer in. Its database commands and its calls to other services
+# end by then (set by services/kit/grpc_server.py, applied to calls by grpc_client.py).
+# None outside a call with a deadline: a worker's or a consumer's work.
+call_deadline_var: ContextVar[float | None] = ContextVar("call_deadline", default=None)
 caller_var: ContextVar[Caller] = ContextVar("caller", default=ANONYMOUS)
 # The end client's address as the gateway saw it (login throttling, audit).
 client_address_var: ContextVar[str] = ContextVar("client_address", default="")

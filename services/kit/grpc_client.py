@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
+from typing import Any
 
 import grpc
 
-from services.kit.context import Caller, client_address_var, request_id_var
+from services.kit.context import Caller, call_deadline_var, client_address_var, request_id_var
 from services.kit.errors import Unauthenticated
 
 # Long-lived HTTP/2 connections: with `dns:///` names of headless Services, round_robin
@@ -29,8 +31,50 @@ CHANNEL_OPTIONS: tuple[tuple[str, str | int], ...] = (
 
 
 def open_channel(address: str) -> grpc.aio.Channel:
-    """Create a channel (inside the running event loop)."""
-    return grpc.aio.insecure_channel(address, options=list(CHANNEL_OPTIONS))
+    """Create a channel (inside the running event loop) whose calls end by the deadline of
+    the call being served, if any."""
+    return grpc.aio.insecure_channel(
+        address, options=list(CHANNEL_OPTIONS), interceptors=list(_DEADLINE_INTERCEPTORS)
+    )
+
+
+def within_call_deadline(timeout: float | None) -> float | None:
+    """A call's timeout, cut to what is left of the deadline of the call being served:
+    a service calling another on its caller's behalf must not outlive it (a spent
+    deadline gives a tiny timeout, not none)."""
+    deadline = call_deadline_var.get()
+    if deadline is None:
+        return timeout
+    left = max(deadline - time.monotonic(), 0.001)
+    return left if timeout is None else min(timeout, left)
+
+
+def _within_deadline(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    timeout = within_call_deadline(details.timeout)
+    if timeout == details.timeout:
+        return details
+    return grpc.aio.ClientCallDetails(
+        details.method, timeout, details.metadata, details.credentials, details.wait_for_ready
+    )
+
+
+async def _cut_to_deadline(
+    self: object, continuation: Any, details: grpc.aio.ClientCallDetails, request: Any
+) -> Any:
+    return await continuation(_within_deadline(details), request)
+
+
+# grpc.aio applies an interceptor to the calls of its own kind only: one of each kind, all
+# doing the same.
+_DEADLINE_INTERCEPTORS: list[grpc.aio.ClientInterceptor] = [
+    type(f"CallDeadline{kind}", (base,), {f"intercept_{kind}": _cut_to_deadline})()
+    for kind, base in (
+        ("unary_unary", grpc.aio.UnaryUnaryClientInterceptor),
+        ("unary_stream", grpc.aio.UnaryStreamClientInterceptor),
+        ("stream_unary", grpc.aio.StreamUnaryClientInterceptor),
+        ("stream_stream", grpc.aio.StreamStreamClientInterceptor),
+    )
+]
 
 
 def call_metadata(authorization: str | None = None) -> tuple[tuple[str, str], ...]:

@@ -13,8 +13,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +29,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from services.kit.auth import CallerAuthenticator
 from services.kit.context import (
     ANONYMOUS,
+    call_deadline_var,
     caller_var,
     client_address_var,
     new_request_id,
@@ -196,24 +196,34 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
         return prepare
 
 
-def database_deadline(context: grpc.aio.ServicerContext) -> AbstractContextManager[None]:
-    """The caller's deadline bounds the call's database work too: each command the call
+@contextlib.contextmanager
+def bounded_by_deadline(context: grpc.aio.ServicerContext) -> Iterator[None]:
+    """The caller's deadline bounds the call's own work: each database command the call
     sends carries the time left as `maxTimeMS` (PyMongo's client-side operation timeout),
     so a read the caller has given up on stops in the database instead of holding it for
     everyone else's calls (on the embedded database one slow read delays every other
-    command). A call without a deadline is not bounded."""
+    command); a call to another service gets no more than the time left either
+    (`call_deadline_var`, services/kit/grpc_client.py). A call without a deadline is not
+    bounded."""
     remaining = context.time_remaining()
     if remaining is None:
-        return contextlib.nullcontext()
-    # The database's time runs out a little before the caller's, so that the call ends
-    # on its own terms (DEADLINE_EXCEEDED, told in the log) rather than cancelled by gRPC
-    # in the middle of a command. pymongo.timeout(0) would mean "no timeout": a spent
+        yield
+        return
+    # The work's time runs out a little before the caller's, so that the call ends on
+    # its own terms (DEADLINE_EXCEEDED, told in the log) rather than cancelled by gRPC in
+    # the middle of a command. pymongo.timeout(0) would mean "no timeout": a spent
     # deadline is a tiny one instead.
     margin = min(_ANSWER_MARGIN_SECONDS, remaining / 4)
-    return pymongo.timeout(max(remaining - margin, 0.001))
+    bound = max(remaining - margin, 0.001)
+    deadline = call_deadline_var.set(time.monotonic() + bound)
+    try:
+        with pymongo.timeout(bound):
+            yield
+    finally:
+        call_deadline_var.reset(deadline)
 
 
-# The time kept back from the database to answer a call whose deadline its reads used up.
+# The time kept back from the call's work to answer a call whose deadline it used up.
 _ANSWER_MARGIN_SECONDS = 0.1
 
 
@@ -298,7 +308,7 @@ def _wrap_handler(
         async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             try:
-                with database_deadline(context):
+                with bounded_by_deadline(context):
                     await prepare()
                     return await inner_uu(request, context)
             except Exception as error:
@@ -316,7 +326,7 @@ def _wrap_handler(
         async def stream_unary(requests: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
             try:
-                with database_deadline(context):
+                with bounded_by_deadline(context):
                     await prepare()
                     return await inner_su(requests, context)
             except Exception as error:
@@ -338,7 +348,7 @@ def _wrap_handler(
     async def streaming(request_or_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
         started = time.perf_counter()
         try:
-            with database_deadline(context):
+            with bounded_by_deadline(context):
                 await prepare()
                 async for response in inner_stream(request_or_iterator, context):
                     yield response

@@ -2,7 +2,8 @@
 a call sends carries the time left (`maxTimeMS`), so a read its caller has given up on
 stops in the database instead of holding it for every other call; a call without a
 deadline is not bounded; a read the deadline cut short ends the call DEADLINE_EXCEEDED,
-not as a database gone away or an internal error. A probe service built with the same
+not as a database gone away or an internal error; a call the probe makes to another service
+gets no more than the time left. A probe service built with the same
 `create_server`, against the real embedded database."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from pymongo import AsyncMongoClient, monitoring
 
 from services.kit.auth import CallerAuthenticator, TokenVerifier
+from services.kit.grpc_client import open_channel
 from services.kit.grpc_server import AccessPolicy, create_server
 from tests.support.kit import eventually
 from tests.support.logs import JsonLines
@@ -68,10 +70,46 @@ async def numbers(mongo_server: MongoServer, finds: SentFinds) -> AsyncIterator[
     await client.close()
 
 
+class Downstream:
+    """Another service the probe calls: it tells the time left that each call came with."""
+
+    def __init__(self) -> None:
+        self.time_left: list[float | None] = []
+        self.address = ""
+
+    async def tell(self, request: bytes, context) -> bytes:
+        self.time_left.append(context.time_remaining())
+        return b"{}"
+
+
 @pytest.fixture
-async def channel(numbers) -> AsyncIterator[grpc.aio.Channel]:
+async def downstream() -> AsyncIterator[Downstream]:
+    told = Downstream()
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "test.v1.Downstream", {"Tell": grpc.unary_unary_rpc_method_handler(told.tell)}
+            ),
+        )
+    )
+    told.address = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
+    await server.start()
+    yield told
+    await server.stop(0)
+
+
+@pytest.fixture
+async def channel(numbers, downstream) -> AsyncIterator[grpc.aio.Channel]:
+    onward = open_channel(downstream.address)
+
     async def read_one(request: bytes, context) -> bytes:
         await numbers.find_one({})
+        return b"{}"
+
+    async def call_onward(request: bytes, context) -> bytes:
+        # As the services' peers do: a timeout of its own, longer than the caller's.
+        await onward.unary_unary("/test.v1.Downstream/Tell")(b"", timeout=30)
         return b"{}"
 
     async def read_all_sorted(request: bytes, context) -> bytes:
@@ -84,6 +122,7 @@ async def channel(numbers) -> AsyncIterator[grpc.aio.Channel]:
     handlers = {
         "ReadOne": grpc.unary_unary_rpc_method_handler(read_one),
         "ReadAllSorted": grpc.unary_unary_rpc_method_handler(read_all_sorted),
+        "CallOnward": grpc.unary_unary_rpc_method_handler(call_onward),
     }
     server = create_server(
         "127.0.0.1:0",
@@ -103,6 +142,7 @@ async def channel(numbers) -> AsyncIterator[grpc.aio.Channel]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as opened:
         yield opened
     await server.stop(0)
+    await onward.close()
 
 
 @pytest.fixture
@@ -157,3 +197,18 @@ async def test_a_read_the_caller_gave_up_on_is_stopped_and_ends_deadline_exceede
     messages = {line["msg"] for line in server_logs}
     assert "unexpected failure" not in messages
     assert "the database did not answer" not in messages
+
+
+async def test_a_call_to_another_service_gets_no_more_than_the_time_left(channel, downstream):
+    onward = channel.unary_unary(f"/{SERVICE}/CallOnward")
+    await onward(b"", timeout=2, metadata=AS_OPERATOR)
+    await onward(b"", metadata=AS_OPERATOR)
+
+    bounded, unbounded = downstream.time_left
+    # The caller's 2 s less the margin kept to answer in, not the 30 s the probe asked for.
+    assert bounded is not None
+    assert 1.0 < bounded <= 2 - MARGIN_MS / 1000 + SLACK_MS / 1000
+    # Without a deadline of its own the probe's call keeps its own timeout (as the
+    # downstream server sees it: a little more, or less).
+    assert unbounded is not None
+    assert 29 < unbounded < 31
