@@ -134,10 +134,12 @@ async def test_a_bulk_block_is_one_trace_from_the_request_to_every_consumer(
     done = await finished(api, admin, op["id"])
     assert done["status"] == "succeeded" and done["done"] == 3, done
 
+    job_span = f"{operations_queue(system.settings)} job"
+
     def complete(t: Trace) -> bool:
         return (
             len(t.named("identity", f"{BLOCKED} process")) == 3
-            and len(t.named("catalog-worker", f"{operations_queue(system.settings)} job")) == 1
+            and bool(t.named("catalog-worker", job_span))
             and bool(t.named("documents", f"{OPERATION_UPDATED} process"))
         )
 
@@ -165,26 +167,32 @@ async def test_a_bulk_block_is_one_trace_from_the_request_to_every_consumer(
     assert any(s.parent_span_id == transaction.span_id and s.kind == CLIENT for s in t.spans)
 
     # catalog → the work queue → catalog-worker's job, in a span of its own. (Dispatched by
-    # catalog's call, or by a sweeper within the trace kept on the operation.)
-    [job] = t.named("catalog-worker", f"{operations_queue(system.settings)} job")
-    assert job.attributes.get("job.id") == op["id"]
-    delivery = t.by_id[job.parent_span_id]
-    assert (delivery.service, delivery.kind) == ("catalog-worker", CONSUMER)
-    dispatch = t.by_id[delivery.parent_span_id]
-    assert dispatch.kind == PRODUCER and "catalog.operations" in dispatch.name
-    assert t.descends(dispatch, catalog_call)
+    # catalog's call, or by a sweeper within the trace kept on the operation. A job is
+    # handed out at least once: one the worker was slow to claim is handed out again, and
+    # that delivery, which finds it claimed or finished, has a span of its own too.)
+    jobs = t.named("catalog-worker", job_span)
+    for each in jobs:
+        assert each.attributes.get("job.id") == op["id"]
+        delivery = t.by_id[each.parent_span_id]
+        assert (delivery.service, delivery.kind) == ("catalog-worker", CONSUMER)
+        dispatch = t.by_id[delivery.parent_span_id]
+        assert dispatch.kind == PRODUCER and "catalog.operations" in dispatch.name
+        assert t.descends(dispatch, catalog_call)
 
-    # The job's events, published by the outbox relay within the job's trace, each consumed
-    # by identity's audit log: process ← delivery ← the relay's publish ← the job.
+    # The job's events, published by the outbox relay within the trace of the job's run,
+    # each consumed by identity's audit log: process ← delivery ← the relay's publish ←
+    # the job.
     audits = t.named("identity", f"{BLOCKED} process")
     assert len(audits) == 3
+    publishes = []
     for audit in audits:
         assert audit.attributes.get("cloudevents.event_type") == BLOCKED
         received = t.by_id[audit.parent_span_id]
         assert (received.service, received.kind) == ("identity", CONSUMER)
         published = t.by_id[received.parent_span_id]
         assert published.kind == PRODUCER and published.service in ("catalog", "catalog-worker")
-        assert t.descends(published, job)
+        publishes.append(published)
+    [job] = [each for each in jobs if all(t.descends(p, each) for p in publishes)]
 
     # The operation's updates reach documents' operations journal in the same trace: the
     # first one written by catalog's call, the later ones by the worker's job; identity's
