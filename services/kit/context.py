@@ -61,6 +61,9 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 # end by then (set by services/kit/grpc_server.py, applied to calls by grpc_client.py).
 # None outside a call with a deadline: a worker's or a consumer's work.
 call_deadline_var: ContextVar[float | None] = ContextVar("call_deadline", default=None)
+# What a spent deadline leaves to the work: a tiny time, never none (PyMongo and gRPC
+# both read 0 or None as "no timeout").
+SPENT_DEADLINE_SECONDS = 0.001
 caller_var: ContextVar[Caller] = ContextVar("caller", default=ANONYMOUS)
 # The end client's address as the gateway saw it (login throttling, audit).
 client_address_var: ContextVar[str] = ContextVar("client_address", default="")

@@ -8,7 +8,13 @@ from typing import Any
 
 import grpc
 
-from services.kit.context import Caller, call_deadline_var, client_address_var, request_id_var
+from services.kit.context import (
+    SPENT_DEADLINE_SECONDS,
+    Caller,
+    call_deadline_var,
+    client_address_var,
+    request_id_var,
+)
 from services.kit.errors import Unauthenticated
 
 # Long-lived HTTP/2 connections: with `dns:///` names of headless Services, round_robin
@@ -45,7 +51,7 @@ def within_call_deadline(timeout: float | None) -> float | None:
     deadline = call_deadline_var.get()
     if deadline is None:
         return timeout
-    left = max(deadline - time.monotonic(), 0.001)
+    left = max(deadline - time.monotonic(), SPENT_DEADLINE_SECONDS)
     return left if timeout is None else min(timeout, left)
 
 

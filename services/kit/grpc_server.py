@@ -29,6 +29,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from services.kit.auth import CallerAuthenticator
 from services.kit.context import (
     ANONYMOUS,
+    SPENT_DEADLINE_SECONDS,
     call_deadline_var,
     caller_var,
     client_address_var,
@@ -211,10 +212,9 @@ def bounded_by_deadline(context: grpc.aio.ServicerContext) -> Iterator[None]:
         return
     # The work's time runs out a little before the caller's, so that the call ends on
     # its own terms (DEADLINE_EXCEEDED, told in the log) rather than cancelled by gRPC in
-    # the middle of a command. pymongo.timeout(0) would mean "no timeout": a spent
-    # deadline is a tiny one instead.
+    # the middle of a command.
     margin = min(_ANSWER_MARGIN_SECONDS, remaining / 4)
-    bound = max(remaining - margin, 0.001)
+    bound = max(remaining - margin, SPENT_DEADLINE_SECONDS)
     deadline = call_deadline_var.set(time.monotonic() + bound)
     try:
         with pymongo.timeout(bound):
@@ -228,7 +228,7 @@ _ANSWER_MARGIN_SECONDS = 0.1
 
 
 # A timeout the database raised this near the call's deadline (or after it) is that
-# deadline's: `maxTimeMS` is the time left less the round trip. Sooner, it is the
+# deadline's: `maxTimeMS` is the time left less the margin to answer in. Sooner, it is the
 # database's own (no server to select within its timeout): the database is away.
 _DEADLINE_SLACK_SECONDS = 0.25
 
