@@ -3,9 +3,11 @@
 Order, each on a fresh SecantusDB of its own (or VM_TEST_MONGO_URL), with the RabbitMQ at
 VM_AMQP_URL: the bare FastAPI app; FastAPI + gRPC echo; the whole system for /me, again for
 an authorized call under a custom role and a number-level call by a subtree-scoped user,
-again for logins (argon2id timed first, alone), again for catalog's numbers beside direct
-PyMongo queries with 1,000 and 10,000 numbers in the company, again for a bulk block of
-10,000 numbers beside raw single-document updates and single-number REST calls, again for a
+again for logins (argon2id timed first, alone); the audit log's next page on the database
+alone, beside the one-`$or` query that lists used before; the whole system again for
+catalog's numbers beside direct PyMongo queries with 1,000 and 10,000 numbers in the
+company, again for a bulk block of 10,000 numbers beside raw single-document updates and
+single-number REST calls, again for a
 usage and a cdr report over 500 and 5,000 numbers × 3 months (rows/s, the documents worker's
 peak memory) — each time stopped right after, so its idle processes do not share the CPU
 with the next benchmark; the events pipeline. The whole system is loaded with the demo
@@ -40,6 +42,7 @@ from bench.billing import bench_billing
 from bench.bulk import bench_bulk
 from bench.events import bench_events
 from bench.identity import bench_authorized, bench_login
+from bench.keyset import bench_keyset
 from bench.numbers import bench_numbers
 from bench.procs import OTHERS, ROOT
 from bench.report import RESULTS, figures_of, print_report, windows, write_json
@@ -58,6 +61,7 @@ STEPS = (
     "me",
     "authorized",
     "login",
+    "keyset",
     "numbers",
     "bulk",
     "billing",
@@ -244,6 +248,13 @@ def main(argv: list[str]) -> int:
         http["authorized_over_echo_hop"] = authorized["requests_per_s"] / hop["requests_per_s"]
         for key in ("scoped_card", "scoped_page"):
             http[f"{key}_over_echo_hop"] = http[key]["requests_per_s"] / hop["requests_per_s"]
+    keyset = step(
+        "keyset",
+        "Keyset pages: the audit log's next page beside one query with a top-level $or",
+        bench_keyset,
+    )
+    if keyset:
+        results["keyset"] = keyset
     # The whole system's benchmarks whose result is kept as it is, in this order.
     whole_system_steps: tuple[tuple[str, str, WholeSystemBench, dict[str, Any]], ...] = (
         ("login", "HTTP: the whole system, POST /api/v1/auth/login", bench_login, http),

@@ -191,6 +191,23 @@ def abandoned_read_figures(abandoned: dict[str, Any]) -> list[Figure]:
     return figures
 
 
+def keyset_figures(keyset: dict[str, Any]) -> list[Figure]:
+    """The audit log's next page: the store's two range reads beside one `$or` query
+    (bench/keyset.py)."""
+    section = (
+        f"Keyset pages: audit log of {keyset['company_entries']:,} entries "
+        f"beside {keyset['other_entries']:,} of other companies"
+    )
+    figures = [Figure(section, "first page (the floor)", keyset["first_page_ms"], "ms")]
+    for page in ("second page", "middle page"):
+        figures += [
+            Figure(section, f"{page}, store", keyset[page]["store_ms"], "ms"),
+            Figure(section, f"{page}, one $or", keyset[page]["one_or_ms"], "ms"),
+            Figure(section, f"{page}, store ÷ one $or", keyset[page]["ratio"], "×"),
+        ]
+    return figures
+
+
 def billing_figures(billing: dict[str, Any]) -> list[Figure]:
     """Transfers/s through gRPC and the gateway beside the raw two-document transaction
     rate (target: gRPC ≥ 0.5× raw), and the usage feed's records/s."""
@@ -505,6 +522,8 @@ def figures_of(results: dict[str, Any]) -> list[Figure]:
     ):
         if f"{key}_over_echo_hop" in http:
             figures.append(Figure("HTTP: ratio", name, http[f"{key}_over_echo_hop"], "×"))
+    if results.get("keyset"):
+        figures += keyset_figures(results["keyset"])
     if results.get("numbers"):
         figures += numbers_figures(results["numbers"])
     if results.get("bulk"):

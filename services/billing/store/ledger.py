@@ -22,6 +22,7 @@ from services.billing.domain.accounts import Account, BillDelivery, available
 from services.billing.domain.ledger import OPERATOR_ACCOUNTS, Entry, Posting
 from services.kit.errors import InsufficientFunds, NotFound
 from services.kit.ids import new_id
+from services.kit.keyset import keyset_page
 
 Doc = dict[str, Any]
 Session = AsyncClientSession | None
@@ -236,13 +237,10 @@ class LedgerStore:
             window["$lt"] = end
         if window:
             criteria["at"] = window
-        if after is not None:
-            at, entry_id = after
-            criteria["$or"] = [{"at": {"$gt": at}}, {"at": at, "_id": {"$gt": entry_id}}]
-        cursor = (
-            self._entries.find(criteria).sort([("at", ASCENDING), ("_id", ASCENDING)]).limit(limit)
+        docs = await keyset_page(
+            self._entries, criteria, order_by="at", descending=False, after=after, limit=limit
         )
-        return [entry_from(doc) async for doc in cursor]
+        return [entry_from(doc) for doc in docs]
 
     async def balance_at(self, company_id: str, account_id: str, moment: datetime) -> int:
         """The account's balance just before `moment`: after its last earlier entry."""

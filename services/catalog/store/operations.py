@@ -34,6 +34,7 @@ from pymongo.errors import BulkWriteError
 from services.catalog.domain.bulk import BulkOperation, TargetResult, Targets
 from services.catalog.store.intents import IntentStore
 from services.kit.job_leases import JobLeases, traced_job
+from services.kit.keyset import keyset_page
 from services.kit.mongo import DUPLICATE_KEY
 from services.kit.operation_status import (
     CANCELLED,
@@ -199,17 +200,15 @@ class OperationStore:
             criteria["type"] = operation_type
         if status:
             criteria["status"] = status
-        if after is not None:
-            at, last_id = after
-            criteria["$and"] = [
-                {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": last_id}}]}
-            ]
-        cursor = (
-            self._operations.find(criteria)
-            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
-            .limit(limit)
+        docs = await keyset_page(
+            self._operations,
+            criteria,
+            order_by="created_at",
+            descending=True,
+            after=after,
+            limit=limit,
         )
-        return [_operation(doc) async for doc in cursor]
+        return [_operation(doc) for doc in docs]
 
     async def results_page(
         self, company_id: str, operation_id: str, status: str, after: int | None, limit: int

@@ -16,6 +16,8 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.kit.keyset import keyset_page
+
 Doc = dict[str, Any]
 
 
@@ -76,18 +78,14 @@ class DocumentStore:
             criteria["account_id"] = account_id
         if doc_type:
             criteria["type"] = doc_type
-        if after is not None:
-            at, last_id = after
-            criteria["$or"] = [
-                {"created_at": {"$lt": at}},
-                {"created_at": at, "_id": {"$lt": last_id}},
-            ]
-        cursor = (
-            self._documents.find(criteria)
-            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
-            .limit(limit)
+        return await keyset_page(
+            self._documents,
+            criteria,
+            order_by="created_at",
+            descending=True,
+            after=after,
+            limit=limit,
         )
-        return await cursor.to_list()
 
     async def forget_file(self, file_id: str) -> None:
         await self._documents.update_many({"file.id": file_id}, {"$set": {"file": None}})

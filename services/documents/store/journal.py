@@ -20,6 +20,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.documents.domain.journal import Progress
+from services.kit.keyset import keyset_page
 from services.kit.operation_status import CANCELLED, PENDING, status_name
 from vm.common.v1 import common_pb2
 
@@ -146,17 +147,14 @@ class JournalStore:
             criteria["type"] = operation_type
         if status:
             criteria["status"] = status
-        if after is not None:
-            at, last_id = after
-            criteria["$and"] = [
-                {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": last_id}}]}
-            ]
-        cursor = (
-            self._entries.find(criteria)
-            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
-            .limit(limit)
+        return await keyset_page(
+            self._entries,
+            criteria,
+            order_by="created_at",
+            descending=True,
+            after=after,
+            limit=limit,
         )
-        return await cursor.to_list()
 
     async def results_page(
         self,
@@ -169,13 +167,10 @@ class JournalStore:
         criteria: Doc = {"company_id": company_id, "operation_id": operation_id}
         if status:
             criteria["status"] = status
-        if after is not None:
-            seq, last_id = after
-            criteria["$or"] = [{"seq": {"$gt": seq}}, {"seq": seq, "_id": {"$gt": last_id}}]
-        cursor = (
-            self._results.find(criteria).sort([("seq", ASCENDING), ("_id", ASCENDING)]).limit(limit)
+        docs = await keyset_page(
+            self._results, criteria, order_by="seq", descending=False, after=after, limit=limit
         )
-        return [((doc.get("seq", 0), doc["_id"]), _result(doc)) async for doc in cursor]
+        return [((doc.get("seq", 0), doc["_id"]), _result(doc)) for doc in docs]
 
 
 def _result_write(

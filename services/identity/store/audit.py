@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.identity.domain.audit import AuditEntry, AuditQuery
 from services.identity.store.mapping import Doc, from_doc, to_doc
+from services.kit.keyset import keyset_page
 
 # The list's keyset: (at, id) of the last entry seen, newest first.
 AuditKey = tuple[datetime, str]
@@ -65,12 +66,7 @@ class AuditStore:
             window["$lt"] = query.until
         if window:
             criteria["at"] = window
-        if after is not None:
-            at, entry_id = after
-            criteria["$or"] = [{"at": {"$lt": at}}, {"at": at, "_id": {"$lt": entry_id}}]
-        cursor = (
-            self._entries.find(criteria)
-            .sort([("at", DESCENDING), ("_id", DESCENDING)])
-            .limit(limit)
+        docs = await keyset_page(
+            self._entries, criteria, order_by="at", descending=True, after=after, limit=limit
         )
-        return [entry for doc in await cursor.to_list() if (entry := from_doc(AuditEntry, doc))]
+        return [entry for doc in docs if (entry := from_doc(AuditEntry, doc))]

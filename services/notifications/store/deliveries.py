@@ -35,6 +35,7 @@ from pymongo.errors import BulkWriteError, OperationFailure
 from services.kit.errors import NotFound
 from services.kit.grouped_writes import GroupedWrites
 from services.kit.job_leases import unheld
+from services.kit.keyset import keyset_page
 from services.kit.mongo import DUPLICATE_KEY
 from services.kit.named_leases import NamedLeases
 from services.notifications.domain.webhooks import FAILED, PENDING, Attempt, Delivery
@@ -227,18 +228,15 @@ class DeliveryStore:
         criteria: Doc = {"company_id": company_id, "endpoint_id": endpoint_id}
         if state is not None:
             criteria["state"] = state
-        if after is not None:
-            created_at, delivery_id = after
-            criteria["$or"] = [
-                {"created_at": {"$lt": created_at}},
-                {"created_at": created_at, "_id": {"$lt": delivery_id}},
-            ]
-        cursor = (
-            self._deliveries.find(criteria)
-            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
-            .limit(limit)
+        docs = await keyset_page(
+            self._deliveries,
+            criteria,
+            order_by="created_at",
+            descending=True,
+            after=after,
+            limit=limit,
         )
-        return [delivery_from(doc) async for doc in cursor]
+        return [delivery_from(doc) for doc in docs]
 
     async def get(self, company_id: str, delivery_id: str) -> Delivery:
         doc = await self._deliveries.find_one({"_id": delivery_id, "company_id": company_id})

@@ -18,6 +18,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.kit.errors import Conflict, NotFound
+from services.kit.keyset import keyset_page
 from services.notifications.domain.webhooks import DISABLED_FAILING, Endpoint, SigningSecrets
 
 Doc = dict[str, Any]
@@ -111,18 +112,15 @@ class EndpointStore:
     async def page(self, company_id: str, after: After | None, limit: int) -> list[Endpoint]:
         """Up to `limit` of the company's endpoints, oldest first, after `after`."""
         criteria: Doc = {"company_id": company_id}
-        if after is not None:
-            created_at, endpoint_id = after
-            criteria["$or"] = [
-                {"created_at": {"$gt": created_at}},
-                {"created_at": created_at, "_id": {"$gt": endpoint_id}},
-            ]
-        cursor = (
-            self._endpoints.find(criteria)
-            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-            .limit(limit)
+        docs = await keyset_page(
+            self._endpoints,
+            criteria,
+            order_by="created_at",
+            descending=False,
+            after=after,
+            limit=limit,
         )
-        return [endpoint_from(doc) async for doc in cursor]
+        return [endpoint_from(doc) for doc in docs]
 
     async def wanting(
         self, company_id: str, event_type: str, session: AsyncClientSession | None = None

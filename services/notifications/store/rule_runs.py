@@ -22,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.kit.errors import NotFound
 from services.kit.job_leases import claim_next
+from services.kit.keyset import keyset_page
 from services.notifications.domain.rules import PENDING, FiringEvent, RuleRun
 
 Doc = dict[str, Any]
@@ -126,13 +127,10 @@ class RunStore:
     ) -> list[RuleRun]:
         """The rule's runs, newest first, after the key (at, id) of the page before."""
         criteria: Doc = {"company_id": company_id, "rule_id": rule_id}
-        if after is not None:
-            at, run_id = after
-            criteria["$or"] = [{"at": {"$lt": at}}, {"at": at, "_id": {"$lt": run_id}}]
-        cursor = (
-            self._runs.find(criteria).sort([("at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
+        docs = await keyset_page(
+            self._runs, criteria, order_by="at", descending=True, after=after, limit=limit
         )
-        return [run_from(doc) async for doc in cursor]
+        return [run_from(doc) for doc in docs]
 
     async def claim(self, now: datetime, holder: str, lease_until: datetime) -> RuleRun | None:
         """The oldest pending run that nobody holds (or whose holder's lease ran out), now

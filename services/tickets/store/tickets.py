@@ -20,6 +20,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.kit.errors import Conflict
+from services.kit.keyset import keyset_page
 from services.tickets.domain.tickets import (
     DUE_FIRST,
     Actor,
@@ -179,22 +180,10 @@ def filtered(scope: TicketScope, ticket_filter: TicketFilter, now: datetime) -> 
     return criteria
 
 
-def _after_criteria(order: str, after: After) -> Doc:
-    moment, ticket_id = after
-    if order == DUE_FIRST:
-        return {"$or": [{"due_at": {"$gt": moment}}, {"due_at": moment, "_id": {"$gt": ticket_id}}]}
-    return {
-        "$or": [
-            {"created_at": {"$lt": moment}},
-            {"created_at": moment, "_id": {"$lt": ticket_id}},
-        ]
-    }
-
-
-def sort_key(order: str) -> list[tuple[str, int]]:
-    if order == DUE_FIRST:
-        return [("due_at", ASCENDING), ("_id", ASCENDING)]
-    return [("created_at", DESCENDING), ("_id", DESCENDING)]
+def order_field(order: str) -> str:
+    """The field a list in `order` is sorted by (then by id): soonest due first, or newest
+    first."""
+    return "due_at" if order == DUE_FIRST else "created_at"
 
 
 class TicketStore:
@@ -236,10 +225,16 @@ class TicketStore:
     ) -> list[Ticket]:
         """One page in `order` after `after` (keyset); lists carry no history."""
         criteria = {**filtered(scope, ticket_filter, now), **(extra or {})}
-        if after is not None:
-            criteria.setdefault("$and", []).append(_after_criteria(order, after))
-        cursor = self._tickets.find(criteria, {"history": 0}).sort(sort_key(order)).limit(limit)
-        return [ticket_from(doc) async for doc in cursor]
+        docs = await keyset_page(
+            self._tickets,
+            criteria,
+            order_by=order_field(order),
+            descending=order != DUE_FIRST,
+            after=after,
+            limit=limit,
+            projection={"history": 0},
+        )
+        return [ticket_from(doc) for doc in docs]
 
     async def by_settlement_request(
         self, company_id: str, request_id: str, session: AsyncClientSession
