@@ -14,10 +14,11 @@ import pytest
 from pymongo import ASCENDING, AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.kit.keyset import keyset_page
+from services.kit.keyset import NEWEST_FIRST, KeysetOrder, keyset_page
 from tests.support.servers import MongoServer, namespace
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
+OURS = {"company_id": "ours"}
 
 
 class Finds(monitoring.CommandListener):
@@ -60,9 +61,8 @@ async def every_page(
     seen: list[str] = []
     after = None
     while True:
-        page = await keyset_page(
-            entries, criteria, order_by="at", descending=descending, after=after, limit=size
-        )
+        order = KeysetOrder("at", descending=descending)
+        page = await keyset_page(entries, criteria, order, after=after, limit=size)
         seen += [doc["_id"] for doc in page]
         if len(page) < size:
             return seen
@@ -118,24 +118,11 @@ async def test_a_page_after_the_last_key_is_empty_and_a_page_may_end_inside_a_ti
     await entries.insert_many(
         [{"_id": f"ent_{n}", "company_id": "ours", "at": START} for n in range(5)]
     )
-    first = await keyset_page(
-        entries, {"company_id": "ours"}, order_by="at", descending=True, after=None, limit=2
-    )
-    assert [doc["_id"] for doc in first] == ["ent_4", "ent_3"]
-    rest = await keyset_page(
-        entries,
-        {"company_id": "ours"},
-        order_by="at",
-        descending=True,
-        after=(START, "ent_3"),
-        limit=10,
-    )
-    assert [doc["_id"] for doc in rest] == ["ent_2", "ent_1", "ent_0"]
-    assert not await keyset_page(
-        entries,
-        {"company_id": "ours"},
-        order_by="at",
-        descending=True,
-        after=(START, "ent_0"),
-        limit=10,
-    )
+
+    async def page(after: tuple[datetime, str] | None, limit: int) -> list[str]:
+        found = await keyset_page(entries, OURS, NEWEST_FIRST, after=after, limit=limit)
+        return [doc["_id"] for doc in found]
+
+    assert await page(None, 2) == ["ent_4", "ent_3"]
+    assert await page((START, "ent_3"), 10) == ["ent_2", "ent_1", "ent_0"]
+    assert await page((START, "ent_0"), 10) == []

@@ -22,7 +22,7 @@ from services.billing.domain.accounts import Account, BillDelivery, available
 from services.billing.domain.ledger import OPERATOR_ACCOUNTS, Entry, Posting
 from services.kit.errors import InsufficientFunds, NotFound
 from services.kit.ids import new_id
-from services.kit.keyset import keyset_page
+from services.kit.keyset import OLDEST_FIRST, keyset_page
 
 Doc = dict[str, Any]
 Session = AsyncClientSession | None
@@ -237,9 +237,7 @@ class LedgerStore:
             window["$lt"] = end
         if window:
             criteria["at"] = window
-        docs = await keyset_page(
-            self._entries, criteria, order_by="at", descending=False, after=after, limit=limit
-        )
+        docs = await keyset_page(self._entries, criteria, OLDEST_FIRST, after=after, limit=limit)
         return [entry_from(doc) for doc in docs]
 
     async def balance_at(self, company_id: str, account_id: str, moment: datetime) -> int:

@@ -34,7 +34,7 @@ from pymongo.errors import BulkWriteError
 from services.catalog.domain.bulk import BulkOperation, TargetResult, Targets
 from services.catalog.store.intents import IntentStore
 from services.kit.job_leases import JobLeases, traced_job
-from services.kit.keyset import keyset_page
+from services.kit.keyset import NEWEST_CREATED_FIRST, keyset_page
 from services.kit.mongo import DUPLICATE_KEY
 from services.kit.operation_status import (
     CANCELLED,
@@ -201,12 +201,7 @@ class OperationStore:
         if status:
             criteria["status"] = status
         docs = await keyset_page(
-            self._operations,
-            criteria,
-            order_by="created_at",
-            descending=True,
-            after=after,
-            limit=limit,
+            self._operations, criteria, NEWEST_CREATED_FIRST, after=after, limit=limit
         )
         return [_operation(doc) for doc in docs]
 

@@ -16,7 +16,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.kit.keyset import keyset_page
+from services.kit.keyset import NEWEST_CREATED_FIRST, keyset_page
 
 Doc = dict[str, Any]
 
@@ -79,12 +79,7 @@ class DocumentStore:
         if doc_type:
             criteria["type"] = doc_type
         return await keyset_page(
-            self._documents,
-            criteria,
-            order_by="created_at",
-            descending=True,
-            after=after,
-            limit=limit,
+            self._documents, criteria, NEWEST_CREATED_FIRST, after=after, limit=limit
         )
 
     async def forget_file(self, file_id: str) -> None:

@@ -20,7 +20,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.documents.domain.journal import Progress
-from services.kit.keyset import keyset_page
+from services.kit.keyset import NEWEST_CREATED_FIRST, KeysetOrder, keyset_page
 from services.kit.operation_status import CANCELLED, PENDING, status_name
 from vm.common.v1 import common_pb2
 
@@ -61,6 +61,10 @@ def _result(doc: Doc) -> common_pb2.OperationTargetResult:
     if doc.get("decided_at"):
         result.decided_at.FromDatetime(doc["decided_at"])
     return result
+
+
+# A journal's results in the order they were recorded.
+SEQUENCE = KeysetOrder("seq", descending=False)
 
 
 class JournalStore:
@@ -148,12 +152,7 @@ class JournalStore:
         if status:
             criteria["status"] = status
         return await keyset_page(
-            self._entries,
-            criteria,
-            order_by="created_at",
-            descending=True,
-            after=after,
-            limit=limit,
+            self._entries, criteria, NEWEST_CREATED_FIRST, after=after, limit=limit
         )
 
     async def results_page(
@@ -167,9 +166,7 @@ class JournalStore:
         criteria: Doc = {"company_id": company_id, "operation_id": operation_id}
         if status:
             criteria["status"] = status
-        docs = await keyset_page(
-            self._results, criteria, order_by="seq", descending=False, after=after, limit=limit
-        )
+        docs = await keyset_page(self._results, criteria, SEQUENCE, after=after, limit=limit)
         return [((doc.get("seq", 0), doc["_id"]), _result(doc)) for doc in docs]
 
 

@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.identity.domain.audit import AuditEntry, AuditQuery
 from services.identity.store.mapping import Doc, from_doc, to_doc
-from services.kit.keyset import keyset_page
+from services.kit.keyset import NEWEST_FIRST, keyset_page
 
 # The list's keyset: (at, id) of the last entry seen, newest first.
 AuditKey = tuple[datetime, str]
@@ -66,7 +66,5 @@ class AuditStore:
             window["$lt"] = query.until
         if window:
             criteria["at"] = window
-        docs = await keyset_page(
-            self._entries, criteria, order_by="at", descending=True, after=after, limit=limit
-        )
+        docs = await keyset_page(self._entries, criteria, NEWEST_FIRST, after=after, limit=limit)
         return [entry for doc in docs if (entry := from_doc(AuditEntry, doc))]

@@ -35,7 +35,7 @@ from pymongo.errors import BulkWriteError, OperationFailure
 from services.kit.errors import NotFound
 from services.kit.grouped_writes import GroupedWrites
 from services.kit.job_leases import unheld
-from services.kit.keyset import keyset_page
+from services.kit.keyset import NEWEST_CREATED_FIRST, keyset_page
 from services.kit.mongo import DUPLICATE_KEY
 from services.kit.named_leases import NamedLeases
 from services.notifications.domain.webhooks import FAILED, PENDING, Attempt, Delivery
@@ -229,12 +229,7 @@ class DeliveryStore:
         if state is not None:
             criteria["state"] = state
         docs = await keyset_page(
-            self._deliveries,
-            criteria,
-            order_by="created_at",
-            descending=True,
-            after=after,
-            limit=limit,
+            self._deliveries, criteria, NEWEST_CREATED_FIRST, after=after, limit=limit
         )
         return [delivery_from(doc) for doc in docs]
 

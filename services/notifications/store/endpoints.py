@@ -18,7 +18,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.kit.errors import Conflict, NotFound
-from services.kit.keyset import keyset_page
+from services.kit.keyset import OLDEST_CREATED_FIRST, keyset_page
 from services.notifications.domain.webhooks import DISABLED_FAILING, Endpoint, SigningSecrets
 
 Doc = dict[str, Any]
@@ -113,12 +113,7 @@ class EndpointStore:
         """Up to `limit` of the company's endpoints, oldest first, after `after`."""
         criteria: Doc = {"company_id": company_id}
         docs = await keyset_page(
-            self._endpoints,
-            criteria,
-            order_by="created_at",
-            descending=False,
-            after=after,
-            limit=limit,
+            self._endpoints, criteria, OLDEST_CREATED_FIRST, after=after, limit=limit
         )
         return [endpoint_from(doc) for doc in docs]
 

@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.kit.errors import NotFound
 from services.kit.job_leases import claim_next
-from services.kit.keyset import keyset_page
+from services.kit.keyset import NEWEST_FIRST, keyset_page
 from services.notifications.domain.rules import PENDING, FiringEvent, RuleRun
 
 Doc = dict[str, Any]
@@ -127,9 +127,7 @@ class RunStore:
     ) -> list[RuleRun]:
         """The rule's runs, newest first, after the key (at, id) of the page before."""
         criteria: Doc = {"company_id": company_id, "rule_id": rule_id}
-        docs = await keyset_page(
-            self._runs, criteria, order_by="at", descending=True, after=after, limit=limit
-        )
+        docs = await keyset_page(self._runs, criteria, NEWEST_FIRST, after=after, limit=limit)
         return [run_from(doc) for doc in docs]
 
     async def claim(self, now: datetime, holder: str, lease_until: datetime) -> RuleRun | None:

@@ -20,7 +20,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.kit.errors import Conflict
-from services.kit.keyset import keyset_page
+from services.kit.keyset import NEWEST_CREATED_FIRST, KeysetOrder, keyset_page
 from services.tickets.domain.tickets import (
     DUE_FIRST,
     Actor,
@@ -180,10 +180,8 @@ def filtered(scope: TicketScope, ticket_filter: TicketFilter, now: datetime) -> 
     return criteria
 
 
-def order_field(order: str) -> str:
-    """The field a list in `order` is sorted by (then by id): soonest due first, or newest
-    first."""
-    return "due_at" if order == DUE_FIRST else "created_at"
+# The lists' orders: soonest due first, or newest first.
+ORDERS = {DUE_FIRST: KeysetOrder("due_at", descending=False)}
 
 
 class TicketStore:
@@ -228,8 +226,7 @@ class TicketStore:
         docs = await keyset_page(
             self._tickets,
             criteria,
-            order_by=order_field(order),
-            descending=order != DUE_FIRST,
+            ORDERS.get(order, NEWEST_CREATED_FIRST),
             after=after,
             limit=limit,
             projection={"history": 0},
