@@ -29,6 +29,7 @@ from tests.e2e.test_catalog_hierarchy import add_node, assignable, root_node
 from tests.e2e.test_catalog_numbers import give_numbers
 from tests.e2e.test_identity_flows import bearer, register
 from tests.e2e.test_identity_users_roles import PASSWORD, create_user
+from tests.support.logs import slow_and_failed_calls
 from tests.support.servers import ROOT
 from tests.support.system import RunningSystem
 
@@ -130,5 +131,8 @@ async def test_the_rest_contract_holds_under_fuzzing(system: RunningSystem, api)
         print(f"\n--- {name}: {cases} cases, exit {code}\n{summary}")
         if code != 0:
             failed.append(f"{name} (exit {code}): {work / f'{name}.txt'}\n{report[-20000:]}")
+    if failed:
+        # Before the reports: where the system's time went, read from its logs.
+        failed.insert(0, f"slow calls and warnings:\n{slow_and_failed_calls(system.log_dir)}")
     assert not failed, "\n\n".join(failed)
     assert total >= MIN_CASES, f"only {total} cases"
