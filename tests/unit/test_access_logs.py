@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.app import create_app
 from services.kit.grpc_server import _wrap_handler
+from tests.support.kit import eventually
 from tests.support.logs import JsonLines
 
 
@@ -42,6 +43,10 @@ def test_a_rest_request_is_one_line_by_its_route_template(access_log) -> None:
     assert line["request_id"] == "req-42" and line["trace_id"]
     text = json.dumps(line)
     assert "79161234567" not in text and "not-a-real-token" not in text
+
+
+def rpc_lines(access_log: JsonLines) -> list[dict]:
+    return [x for x in access_log.lines if x["msg"] == "rpc"]
 
 
 async def test_an_rpc_is_one_line_with_its_method_and_status(access_log) -> None:
@@ -73,10 +78,14 @@ async def test_an_rpc_is_one_line_with_its_method_and_status(access_log) -> None
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             await stub.Check(health_pb2.HealthCheckRequest())
-            with pytest.raises(grpc.aio.AioRpcError):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await stub.Check(health_pb2.HealthCheckRequest(service="missing"))
+            assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+            # An abort sends its status before the handler ends, so the client may hear it
+            # before the line is written.
+            await eventually(lambda: len(rpc_lines(access_log)) == 2, what="both calls logged")
     finally:
         await server.stop(None)
-    lines = [x for x in access_log.lines if x["msg"] == "rpc"]
+    lines = rpc_lines(access_log)
     assert [(x["method"], x["code"]) for x in lines] == [(method, "OK"), (method, "NOT_FOUND")]
     assert all(x["duration_ms"] >= 0 for x in lines)
