@@ -1,7 +1,8 @@
 """Claims on jobs kept in MongoDB, for workers fed by a work queue (kit/work_queue.py).
 
 A job document carries `status`, `run_after` (when it is due), and the claim: `holder`,
-`lease_until`, and `dispatched_at` (when a sweeper last handed it to the queue). A worker
+`lease_until`, and `dispatched_at` (when it was last handed to the queue: by the call that
+made a job due at once, marked as it is made; else by a sweeper). A worker
 claims a due, unfinished job that nobody holds (or whose holder's lease ran out), renews
 the lease while it works, and releases it when it stops in the middle; a sweeper hands the
 queue the jobs that are due and held by nobody. Every write is one conditional update, so
@@ -123,6 +124,11 @@ class JobLeases:
             {"_id": job_id, "holder": holder},
             {"$set": {"holder": None, "lease_until": None, "dispatched_at": None}},
         )
+
+    async def undispatched(self, job_id: str) -> None:
+        """The job's dispatch mark taken back: the call that made it could not hand it to
+        the queue, so the next sweep does."""
+        await self._jobs.update_one({"_id": job_id}, {"$set": {"dispatched_at": None}})
 
     async def due(self, now: datetime, redispatch_after: timedelta, limit: int) -> list[str]:
         """Jobs that should be running but nobody holds, marked as dispatched so that the

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 DELIVERY_LIMIT = 20
 DUE_PER_SWEEP = 50
 JobHandler = Callable[[str], Awaitable[None]]
+# Hands a job to the queue by its id (WorkQueue.dispatch).
+Dispatch = Callable[[str], Awaitable[None]]
 # (now, redispatch_after, limit) → ids of jobs due and held by nobody (kit.job_leases.due).
 DueJobs = Callable[[datetime, timedelta, int], Awaitable[list[str]]]
 # What else a worker tidies on each sweep (expired files, say), given the time.
@@ -112,6 +114,26 @@ class WorkQueue:
             await message.ack()
 
         await self._queue.consume(on_message)
+
+
+async def hand_over(
+    dispatch: Dispatch | None, job_id: str, undispatched: Callable[[str], Awaitable[None]]
+) -> None:
+    """Hands a job its call has just made to the queue. The job was made marked as
+    dispatched, so that no sweeper hands it over again while a worker is on its way to it
+    (one did within its first second whenever the worker was slow to claim it); if it
+    cannot go (no broker yet, or it did not confirm), the mark is taken back and the next
+    sweep, within a second, hands it over."""
+    if dispatch is not None:
+        try:
+            await dispatch(job_id)
+            return
+        except Exception as error:
+            log.warning("job not dispatched", extra={"job": job_id, "error": str(error)[:200]})
+    try:
+        await undispatched(job_id)
+    except Exception as error:  # the database is away too: sweepers hand it over in a lease
+        log.warning("job left marked dispatched", extra={"job": job_id, "error": str(error)[:200]})
 
 
 async def take_work(

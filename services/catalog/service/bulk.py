@@ -14,7 +14,7 @@ for the whole company. Anyone else — and another company — finds nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -41,6 +41,7 @@ from services.kit.ids import new_id
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
 from services.kit.paging import decode_page_token, encode_page_token, page_size
+from services.kit.work_queue import Dispatch, hand_over
 from vm.common.v1 import common_pb2
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,6 @@ log = logging.getLogger(__name__)
 OPERATION_UPDATED = "vm.catalog.operation.updated.v1"
 MOVE_TARGET = "hierarchy.manage"
 SERVICE = "catalog"
-
-Dispatch = Callable[[str], Awaitable[None]]
 
 
 class AccountCheck(Protocol):
@@ -244,12 +243,9 @@ class BulkCases:
         return total
 
     async def _hand_to_worker(self, op: BulkOperation) -> None:
-        if self._dispatch is None or op.scheduled_at is not None:
+        if op.scheduled_at is not None:
             return  # a scheduled one is dispatched by a sweeper when it is due
-        try:
-            await self._dispatch(op.id)
-        except Exception as error:  # the sweeper dispatches it within a second
-            log.warning("operation not dispatched", extra={"error": str(error)[:200]})
+        await hand_over(self._dispatch, op.id, self._operations.undispatched)
 
     # ------------------------------------------------------------ look and cancel
 

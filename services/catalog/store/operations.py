@@ -74,7 +74,8 @@ def _operation_doc(op: BulkOperation, idempotency_key: str, digest: str) -> Doc:
         "expanded": False,
         "holder": None,
         "lease_until": None,
-        "dispatched_at": None,
+        # Handed to the queue by the call that makes it, unless it waits for its time.
+        "dispatched_at": None if op.scheduled_at else op.created_at,
         "request_digest": digest,
     }
     if idempotency_key:
@@ -280,6 +281,9 @@ class OperationStore:
     async def release(self, operation_id: str, holder: str) -> None:
         """Another worker may take it over at once (a worker stopping in the middle)."""
         await self._leases.release(operation_id, holder)
+
+    async def undispatched(self, operation_id: str) -> None:
+        await self._leases.undispatched(operation_id)
 
     async def due(self, now: datetime, redispatch_after: timedelta, limit: int) -> list[str]:
         """Operations that should be running but nobody holds (kit.job_leases)."""

@@ -8,7 +8,7 @@ from the first moment, and the event exists exactly when the change was committe
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from services.kit.ids import new_id
 from services.kit.job_leases import traced_job
 from services.kit.mongo import Transactions
 from services.kit.outbox import Outbox
+from services.kit.work_queue import Dispatch, hand_over
 from vm.common.v1 import common_pb2
 from vm.documents.events.v1 import events_pb2
 
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 OPERATION_UPDATED = "vm.documents.operation.updated.v1"
 FILE_READY = "vm.documents.file.ready.v1"
 SOURCE = "/services/documents"
-Dispatch = Callable[[str], Awaitable[None]]
 Doc = dict[str, Any]
 
 
@@ -129,7 +129,7 @@ def new_job(
         "cancel_requested": False,
         "holder": None,
         "lease_until": None,
-        "dispatched_at": None,
+        "dispatched_at": now,  # handed to the queue by the call that makes it
         "request_digest": digest,
     }
     if key:
@@ -175,11 +175,7 @@ class JobCases:
             if replayed is None:
                 raise
             return replayed
-        if self._dispatch is not None:
-            try:
-                await self._dispatch(job["_id"])
-            except Exception as error:  # the sweeper dispatches it within a second
-                log.warning("job not dispatched", extra={"error": str(error)[:200]})
+        await hand_over(self._dispatch, job["_id"], self.jobs.leases.undispatched)
         return job
 
     async def advance(
