@@ -85,14 +85,19 @@ async def healthy(system: RunningSystem) -> None:
     await asyncio.to_thread(system.wait_healthy)
 
 
+# A 503 that says to try again: no reason (the gateway has not reconnected to a restarted
+# service) or the call's deadline passed while the database still held the writes of a
+# transaction whose process was killed (until it times the transaction out). A 503 of the
+# network (`provisioning_failed`, `provisioning_pending`) is the call's answer.
+AGAIN = (None, "deadline_exceeded")
+
+
 async def served(call, timeout: float = 150) -> httpx.Response:
-    """The call, again while the gateway has not reconnected to a restarted service, or
-    the database still holds the writes of a transaction whose process was killed (until
-    it times the transaction out)."""
+    """The call, again while its 503 says to try again (AGAIN)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         response = await call()
-        if response.status_code != 503 or "reason" in response.json():
+        if response.status_code != 503 or response.json().get("reason") not in AGAIN:
             return response
         assert asyncio.get_running_loop().time() < deadline, response.text
         await asyncio.sleep(0.2)
