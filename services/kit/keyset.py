@@ -111,9 +111,9 @@ _HOLDS = {
 }
 
 
-def _compared(compare: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
+def _compared(comparison: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
     try:
-        return compare(left, right)
+        return comparison(left, right)
     except TypeError as error:
         # A key of another type than the list's (a forged token's naive time, say).
         raise InvalidArgument(

@@ -28,10 +28,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from services.kit.broker import EventPublisher
 from services.kit.events import (
@@ -44,6 +43,7 @@ from services.kit.events import (
     encode_event,
 )
 from services.kit.metrics import EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
+from services.kit.named_leases import NamedLeases
 from services.kit.tracing import untraced, within
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class OutboxRelay:
         retention: timedelta = timedelta(days=1),
     ) -> None:
         self._outbox = db[OUTBOX]
-        self._leases = db[LEASES]
+        self._leases = NamedLeases(db[LEASES])
         self._publisher = publisher
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
@@ -197,27 +197,13 @@ class OutboxRelay:
         OUTBOX_OLDEST_AGE.set((datetime.now(UTC) - written_at.replace(tzinfo=UTC)).total_seconds())
 
     async def _hold_lease(self) -> bool:
+        """Whether this replica holds the relay's lease, renewed a third of the way into it
+        (the kit's named leases: a renewal is one conditional write, a take-over two)."""
         now = datetime.now(UTC)
         if now - self._lease_renewed_at < timedelta(seconds=self._lease / 3):
             return True
-        try:
-            lease = await self._leases.find_one_and_update(
-                {
-                    "_id": OUTBOX,
-                    "$or": [{"holder": self._holder}, {"expires_at": {"$lt": now}}],
-                },
-                {
-                    "$set": {
-                        "holder": self._holder,
-                        "expires_at": now + timedelta(seconds=self._lease),
-                    }
-                },
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        except DuplicateKeyError:
-            lease = None  # another replica holds a live lease
-        if lease is None:
+        until = now + timedelta(seconds=self._lease)
+        if not await self._leases.hold(OUTBOX, self._holder, now, until):
             self._lease_renewed_at = datetime.min.replace(tzinfo=UTC)
             return False
         self._lease_renewed_at = now
