@@ -14,6 +14,11 @@ inside ties). Each page of 50 is read `ROUNDS` times, median:
 
 The second page and one in the middle of the log; `store ÷ one $or` is the time the store's
 page takes of the old form's.
+
+One account's transfers likewise: `TRANSFERS` of the company among `ACCOUNTS` accounts
+beside `OTHER_TRANSFERS` of other companies; a page of 50 of one account as the store
+reads it (those it gave and those it took, each a range of its own index, merged) beside
+one `find` with `{$or: [{from: account}, {to: account}]}`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from typing import Any
 
 from pymongo import DESCENDING, AsyncMongoClient
 
+from services.billing.domain.transfers import Transfer
+from services.billing.store.money import TransferStore, transfer_doc
 from services.identity.domain.audit import AuditQuery
 from services.identity.store.audit import AuditStore
 from tests.support.servers import MongoServer
@@ -38,6 +45,9 @@ PAGE = 50
 ROUNDS = 7
 COMPANY = "cmp_measured"
 START = datetime(2026, 11, 1, tzinfo=UTC)
+TRANSFERS = 2_000
+OTHER_TRANSFERS = 20_000
+ACCOUNTS = 10
 
 
 def _entry(n: int) -> dict[str, Any]:
@@ -108,10 +118,62 @@ async def _measure(mongo: MongoServer) -> dict[str, Any]:
             )
             or_ms = await _median_ms(lambda key=key: one_or(*key))
             results[name] = {"store_ms": store_ms, "one_or_ms": or_ms, "ratio": store_ms / or_ms}
+        results["transfers"] = await _measure_transfers(db)
         await client.drop_database("bench_keyset")
         return results
     finally:
         await client.close()
+
+
+def _transfer(n: int) -> dict[str, Any]:
+    ours = n < TRANSFERS
+    company = COMPANY if ours else f"cmp_other_{n % OTHER_COMPANIES}"
+    donor, recipient = n % ACCOUNTS, (n * 7 + 1) % ACCOUNTS
+    if donor == recipient:
+        recipient = (recipient + 1) % ACCOUNTS
+    return transfer_doc(
+        Transfer(
+            id=f"trf_{n:08d}",
+            company_id=company,
+            from_account_id=f"acc_{company}_{donor}",
+            to_account_id=f"acc_{company}_{recipient}",
+            amount=100,
+            status="completed",
+            created_at=START + timedelta(seconds=n),
+        )
+    )
+
+
+async def _measure_transfers(db: Any) -> dict[str, Any]:
+    store = TransferStore(db)
+    await store.ensure_indexes()
+    transfers = db["transfers"]
+    total = TRANSFERS + OTHER_TRANSFERS
+    for first in range(0, total, 1000):
+        await transfers.insert_many([_transfer(n) for n in range(first, min(first + 1000, total))])
+    account = f"acc_{COMPANY}_3"
+
+    async def one_or(before: str | None) -> list[dict[str, Any]]:
+        criteria: dict[str, Any] = {
+            "company_id": COMPANY,
+            "$or": [{"from_account_id": account}, {"to_account_id": account}],
+        }
+        if before:
+            criteria["_id"] = {"$lt": before}
+        return await transfers.find(criteria).sort("_id", DESCENDING).limit(PAGE + 1).to_list()
+
+    first_page = await store.page(COMPANY, account, None, PAGE + 1)
+    results: dict[str, Any] = {"company_transfers": TRANSFERS, "other_transfers": OTHER_TRANSFERS}
+    for name, before in {"first page": None, "second page": first_page[PAGE - 1].id}.items():
+        paged = await store.page(COMPANY, account, before, PAGE + 1)
+        if [t.id for t in paged] != [doc["_id"] for doc in await one_or(before)]:
+            raise RuntimeError(f"the store's {name} of transfers is not the one $or's")
+        store_ms = await _median_ms(
+            lambda before=before: store.page(COMPANY, account, before, PAGE + 1)
+        )
+        or_ms = await _median_ms(lambda before=before: one_or(before))
+        results[name] = {"store_ms": store_ms, "one_or_ms": or_ms, "ratio": store_ms / or_ms}
+    return results
 
 
 def bench_keyset(mongo: MongoServer) -> dict[str, Any]:

@@ -192,8 +192,8 @@ def abandoned_read_figures(abandoned: dict[str, Any]) -> list[Figure]:
 
 
 def keyset_figures(keyset: dict[str, Any]) -> list[Figure]:
-    """The audit log's next page: the store's two range reads beside one `$or` query
-    (bench/keyset.py)."""
+    """The audit log's next page: the store's two range reads beside one `$or` query; one
+    account's transfers: the store's two sides beside one `$or` (bench/keyset.py)."""
     section = (
         f"Keyset pages: audit log of {keyset['company_entries']:,} entries "
         f"beside {keyset['other_entries']:,} of other companies"
@@ -204,6 +204,19 @@ def keyset_figures(keyset: dict[str, Any]) -> list[Figure]:
             Figure(section, f"{page}, store", keyset[page]["store_ms"], "ms"),
             Figure(section, f"{page}, one $or", keyset[page]["one_or_ms"], "ms"),
             Figure(section, f"{page}, store ÷ one $or", keyset[page]["ratio"], "×"),
+        ]
+    transfers = keyset.get("transfers")
+    if not transfers:
+        return figures
+    section = (
+        f"One account's transfers: {transfers['company_transfers']:,} of the company "
+        f"beside {transfers['other_transfers']:,} of others"
+    )
+    for page in ("first page", "second page"):
+        figures += [
+            Figure(section, f"{page}, store (two sides)", transfers[page]["store_ms"], "ms"),
+            Figure(section, f"{page}, one $or", transfers[page]["one_or_ms"], "ms"),
+            Figure(section, f"{page}, store ÷ one $or", transfers[page]["ratio"], "×"),
         ]
     return figures
 

@@ -5,12 +5,15 @@ their repayment, with the ledger's invariants checked after each."""
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pymongo import AsyncMongoClient
 
 from services.billing.domain.accounts import CREDIT
+from services.billing.store.money import TransferStore
 from services.kit.errors import (
     IdempotencyKeyReused,
     InsufficientFunds,
@@ -19,6 +22,7 @@ from services.kit.errors import (
     NotFound,
 )
 from tests.support.billing import OPERATOR, Billing, billing_cases, user_of
+from tests.support.mongo_commands import Finds
 
 pytestmark = pytest.mark.integration
 
@@ -119,6 +123,57 @@ async def test_another_companys_account_is_not_found(billing):
     with pytest.raises(NotFound):
         await billing.cases.money.create_transfer(user_of(other), "k", donor, foreign, 1, "RUB")
     assert await balance(billing, company, donor) == 10_000
+
+
+async def test_an_accounts_transfers_are_those_it_gave_and_took_newest_first(billing, settings):
+    company, accounts = await company_with_accounts(billing, "advance", "advance", "advance")
+    other, (foreign, foreign_too) = await company_with_accounts(billing, "advance", "advance")
+    for account in accounts:
+        await pay(billing, company, account, 100_000)
+    await pay(billing, other, foreign, 100_000)
+    rng = random.Random(15)
+    made = []
+    for n in range(30):
+        donor, recipient = rng.sample(accounts, 2)
+        transfer, _ = await billing.cases.money.create_transfer(
+            user_of(company), f"k{n}", donor, recipient, 100, "RUB"
+        )
+        made.append(transfer)
+    await billing.cases.money.create_transfer(user_of(other), "k", foreign, foreign_too, 100, "RUB")
+
+    for account in ["", *accounts]:
+        wanted = sorted(
+            (t.id for t in made if account in ("", t.from_account_id, t.to_account_id)),
+            reverse=True,
+        )
+        for size in (1, 4, 7):
+            seen, token = [], ""
+            while True:
+                page, token = await billing.cases.money.list_transfers(
+                    user_of(company), account, size, token
+                )
+                seen += [transfer.id for transfer in page]
+                if not token:
+                    break
+            assert seen == wanted, (account, size)
+
+    # Each side of one account's list is a range of an index, not a scan of every
+    # company's transfers (a top-level `$or`).
+    finds = Finds()
+    client: AsyncMongoClient = AsyncMongoClient(
+        settings.mongo_url, tz_aware=True, event_listeners=[finds]
+    )
+    try:
+        store = TransferStore(client[billing.db.name])
+        page = await store.page(company, accounts[0], made[-1].id, 5)
+    finally:
+        await client.close()
+    assert [t.id for t in page] == [
+        t.id
+        for t in sorted(made, key=lambda t: t.id, reverse=True)
+        if t.id < made[-1].id and accounts[0] in (t.from_account_id, t.to_account_id)
+    ][:5]
+    assert len(finds.filters) == 2 and finds.with_top_level_operators() == []
 
 
 async def test_32_identical_transfers_with_one_key_have_one_effect(billing):

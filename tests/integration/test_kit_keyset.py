@@ -11,29 +11,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo import ASCENDING, AsyncMongoClient, monitoring
+from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.kit.keyset import NEWEST_FIRST, KeysetOrder, keyset_page
+from tests.support.mongo_commands import Finds
 from tests.support.servers import MongoServer, namespace
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 OURS = {"company_id": "ours"}
-
-
-class Finds(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.filters: list[dict[str, Any]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find":
-            self.filters.append(dict(event.command.get("filter", {})))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 @pytest.fixture
@@ -109,7 +95,7 @@ async def test_every_page_walked_gives_the_list_whole_and_in_order(
         got = await every_page(entries, criteria, descending=descending, size=size)
         assert got == [doc["_id"] for doc in wanted], (criteria, descending, size)
     assert finds.filters, "no page was read"
-    assert not [f for f in finds.filters if any(key.startswith("$") for key in f)]
+    assert finds.with_top_level_operators() == []
 
 
 async def test_a_page_after_the_last_key_is_empty_and_a_page_may_end_inside_a_tie(

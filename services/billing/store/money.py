@@ -3,6 +3,7 @@ requests, and the idempotency records of requests that move money."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -114,12 +115,20 @@ class IdempotencyStore:
         )
 
 
+# The fields that name a transfer's two accounts, each with an index of its own.
+ACCOUNT_SIDES = ("from_account_id", "to_account_id")
+
+
 class TransferStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self._transfers = db["transfers"]
 
     async def ensure_indexes(self) -> None:
         await self._transfers.create_index([("company_id", ASCENDING), ("_id", DESCENDING)])
+        for side in ACCOUNT_SIDES:
+            await self._transfers.create_index(
+                [("company_id", ASCENDING), (side, ASCENDING), ("_id", DESCENDING)]
+            )
 
     async def insert(self, transfer: Transfer, session: AsyncClientSession) -> None:
         await self._transfers.insert_one(transfer_doc(transfer), session=session)
@@ -135,12 +144,22 @@ class TransferStore:
     async def page(
         self, company_id: str, account_id: str, before: str | None, limit: int
     ) -> list[Transfer]:
-        """Newest first (ids grow with time), keyset on the id."""
+        """Newest first (ids grow with time), keyset on the id. One account's transfers are
+        read side by side, those it gave and those it took, each a range of its own index,
+        and merged: a top-level `$or` of the two the embedded database would answer by
+        reading every company's transfers."""
         criteria: Doc = {"company_id": company_id}
-        if account_id:
-            criteria["$or"] = [{"from_account_id": account_id}, {"to_account_id": account_id}]
         if before:
             criteria["_id"] = {"$lt": before}
+        if not account_id:
+            return await self._newest(criteria, limit)
+        sides = await asyncio.gather(
+            *(self._newest({**criteria, side: account_id}, limit) for side in ACCOUNT_SIDES)
+        )
+        merged = {transfer.id: transfer for side in sides for transfer in side}
+        return sorted(merged.values(), key=lambda transfer: transfer.id, reverse=True)[:limit]
+
+    async def _newest(self, criteria: Doc, limit: int) -> list[Transfer]:
         cursor = self._transfers.find(criteria).sort("_id", DESCENDING).limit(limit)
         return [transfer_from(doc) async for doc in cursor]
 
