@@ -66,6 +66,12 @@ def _entry(n: int) -> dict[str, Any]:
     }
 
 
+async def _filled(collection: Any, document: Callable[[int], dict[str, Any]], total: int) -> None:
+    """`total` documents, `document(n)` for each n, written a thousand at a time."""
+    for first in range(0, total, 1000):
+        await collection.insert_many([document(n) for n in range(first, min(first + 1000, total))])
+
+
 async def _median_ms(read: Callable[[], Awaitable[Any]]) -> float:
     spent = []
     for _ in range(ROUNDS):
@@ -82,9 +88,7 @@ async def _measure(mongo: MongoServer) -> dict[str, Any]:
         store = AuditStore(db)
         await store.ensure_indexes()
         entries = db["audit_events"]
-        total = COMPANY_ENTRIES + OTHER_ENTRIES
-        for first in range(0, total, 1000):
-            await entries.insert_many([_entry(n) for n in range(first, min(first + 1000, total))])
+        await _filled(entries, _entry, COMPANY_ENTRIES + OTHER_ENTRIES)
         query = AuditQuery()
         sort = [("at", DESCENDING), ("_id", DESCENDING)]
 
@@ -148,9 +152,7 @@ async def _measure_transfers(db: Any) -> dict[str, Any]:
     store = TransferStore(db)
     await store.ensure_indexes()
     transfers = db["transfers"]
-    total = TRANSFERS + OTHER_TRANSFERS
-    for first in range(0, total, 1000):
-        await transfers.insert_many([_transfer(n) for n in range(first, min(first + 1000, total))])
+    await _filled(transfers, _transfer, TRANSFERS + OTHER_TRANSFERS)
     account = f"acc_{COMPANY}_3"
 
     async def one_or(before: str | None) -> list[dict[str, Any]]:
