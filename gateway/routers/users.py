@@ -62,7 +62,13 @@ async def list_users(
     credential: CurrentCredential,
     page_size: int = Query(default=0, ge=0, le=500),
     page_token: PageToken = "",
-    q: str = Query(default="", max_length=100),
+    q: str = Query(
+        default="",
+        max_length=100,
+        description="Search: words in the login, the full name or the e-mail (case aside), "
+        "or a phone number in any usual form (8 916 123-45-67, +7 (916) 123-45-67, or a part "
+        "of its digits)",
+    ),
     status: Literal["active", "deactivated"] | None = None,
 ) -> UserPage:
     """The company's users with their role assignments."""

@@ -94,6 +94,12 @@ async def test_users_are_listed_in_pages_and_filtered(api, company):
     ]
     assert [u["id"] for u in found] == [made[3]["id"]]
 
+    # A number finds the user whose phone it is, in any usual form.
+    phoned = await create_user(api, headers, full_name="Сотрудник с телефоном", phone="79031112233")
+    for query in ("8 (903) 111-22-33", "+7 903 111 22 33", "1112233"):
+        found = (await api.get("/api/v1/users", headers=headers, params={"q": query})).json()
+        assert [u["id"] for u in found["items"]] == [phoned["id"]], query
+
 
 async def test_bad_user_fields_are_422_per_field(api, company):
     headers = await admin_headers(api, company)

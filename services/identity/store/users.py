@@ -13,6 +13,19 @@ from pymongo.errors import DuplicateKeyError
 from services.identity.domain import Assignment, User
 from services.identity.store.mapping import Doc, to_doc
 from services.kit.errors import Conflict
+from services.kit.phone import normalize_msisdn
+
+
+def searched_fields(query: str) -> list[Doc]:
+    """What a search of the users matches, one field each: the words anywhere in the login,
+    the full name or the e-mail, case aside; and a phone number's digits anywhere in the
+    user's phone (a whole number in any usual form, 8 916… or +7 (916)…, as stored)."""
+    pattern = {"$regex": re.escape(query.strip()), "$options": "i"}
+    fields: list[Doc] = [{"login": pattern}, {"full_name": pattern}, {"email": pattern}]
+    digits = normalize_msisdn(query) or re.sub(r"[\s()+-]", "", query)
+    if digits.isascii() and digits.isdigit():
+        fields.append({"phone": {"$regex": re.escape(digits)}})
+    return fields
 
 
 def _user_doc(user: User) -> Doc:
@@ -56,15 +69,25 @@ class UserStore:
     async def page(
         self, company_id: str, *, after: str | None, limit: int, query: str = "", status: str = ""
     ) -> list[User]:
-        """One page in id order (keyset): stable while users are added or removed."""
+        """One page in id order (keyset): stable while users are added or removed. A search
+        reads each field it may match on its own and merges them (searched_fields): beside
+        a top-level `$or` of the fields the embedded database would read every company's
+        users."""
         criteria: Doc = {"company_id": company_id}
         if after:
             criteria["_id"] = {"$gt": after}
         if status:
             criteria["status"] = status
-        if query:
-            pattern = {"$regex": re.escape(query.strip()), "$options": "i"}
-            criteria["$or"] = [{"login": pattern}, {"full_name": pattern}, {"email": pattern}]
+        if not query.strip():
+            return await self._first(criteria, limit)
+        found: dict[str, User] = {}
+        for field in searched_fields(query):
+            found.update(
+                (user.id, user) for user in await self._first({**criteria, **field}, limit)
+            )
+        return [found[user_id] for user_id in sorted(found)][:limit]
+
+    async def _first(self, criteria: Doc, limit: int) -> list[User]:
         cursor = self._users.find(criteria).sort("_id", ASCENDING).limit(limit)
         return [user for doc in await cursor.to_list() if (user := _user(doc))]
 

@@ -5273,6 +5273,7 @@ export interface operations {
                 page_size?: number;
                 /** @description `next_page_token` of the previous page (opaque) */
                 page_token?: string;
+                /** @description Search: words in the login, the full name or the e-mail (case aside), or a phone number in any usual form (8 916 123-45-67, +7 (916) 123-45-67, or a part of its digits) */
                 q?: string;
                 status?: ("active" | "deactivated") | null;
             };
