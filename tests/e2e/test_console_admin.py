@@ -2,8 +2,8 @@
 («Своя роль») made from the permission checkboxes, a new user with a mobile number of their
 own (changed, then removed) given that role for one node of the hierarchy, and that user,
 logged in, sees only that subtree's numbers on «Иерархия»; an API key whose secret is shown
-once, then revoked; the audit log filtered by who. Every screen photographed at both
-widths and checked with axe-core."""
+once, then revoked; the audit log filtered by who; users found by name or by their phone in
+any form. Every screen photographed at both widths and checked with axe-core."""
 
 from __future__ import annotations
 
@@ -130,6 +130,37 @@ async def test_a_custom_role_for_a_node_shows_its_user_only_that_subtree(
     await expect(numbers.get_by_role("link", name=spaced(deeper))).to_be_visible()
     await expect(numbers.get_by_role("link", name=spaced(outside))).to_have_count(0)
     await screen(page, "hierarchy-scoped")
+
+
+async def test_users_are_found_by_name_or_by_phone_in_any_form(page, api, company, admin):
+    mobile = f"79{secrets.randbelow(10**9):09d}"
+    olga = await create_user(api, admin, full_name="Кузнецова Ольга Игоревна", phone=mobile)
+    igor = await create_user(api, admin, full_name="Соколов Игорь Павлович")
+
+    await log_in(page, company.main_number)
+    await page.get_by_role("link", name="Управление").click()
+    users = page.get_by_role("table", name="Пользователи")
+    search = page.get_by_role("searchbox", name="Поиск пользователей")
+    rows = {
+        name: users.get_by_role("row", name=re.compile(user["login"]))
+        for name, user in (("olga", olga), ("igor", igor))
+    }
+    await expect(rows["olga"]).to_be_visible()
+    await expect(rows["igor"]).to_be_visible()
+
+    await search.fill(f"8 ({mobile[1:4]}) {mobile[4:7]}-{mobile[7:9]}-{mobile[9:]}")
+    await expect(rows["igor"]).to_have_count(0)
+    await expect(rows["olga"]).to_contain_text(spaced(mobile))
+    await screen(page, "admin-users-search")
+    await search.fill("соколов")
+    await expect(rows["olga"]).to_have_count(0)
+    await expect(rows["igor"]).to_be_visible()
+    await search.fill("нет такого сотрудника")
+    await expect(page.get_by_text("Никого не нашлось")).to_be_visible()
+    await expect(users).to_have_count(0)  # no table, the words instead
+    await search.fill("")
+    await expect(rows["olga"]).to_be_visible()
+    await expect(rows["igor"]).to_be_visible()
 
 
 async def test_an_api_key_is_shown_once_and_revoked(page, api, company, admin):

@@ -1,6 +1,7 @@
 // Users of the company: the list, a new user (login, full name, e-mail, password, mobile
 // number), deactivation and deletion, each user's mobile number and roles with their scopes.
 import { Alert, Badge, Button, Card, Group, PasswordInput, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { useDebouncedValue } from "@mantine/hooks";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
@@ -15,7 +16,9 @@ import { UserPhone } from "./UserPhone";
 
 export function Users() {
   const { t } = useTranslation();
-  const users = useUsers();
+  const [searchText, setSearch] = useState("");
+  const [q] = useDebouncedValue(searchText.trim(), 300);
+  const users = useUsers(true, q);
   const roles = useRoles();
   const me = useMe();
   const client = useQueryClient();
@@ -43,9 +46,19 @@ export function Users() {
         <Title order={2} size="h3" id="users-title" mb="sm">
           {t("admin.users")}
         </Title>
+        <TextInput
+          type="search"
+          label={t("admin.searchUsers")}
+          placeholder={t("admin.searchUsersHint")}
+          value={searchText}
+          onChange={(e) => setSearch(e.currentTarget.value)}
+          maw={420}
+          mb="sm"
+        />
         {/* One page of up to 200 (useUsers, shared with the audit's filter): no «Показать ещё». */}
         <PagedTable
           query={users}
+          empty={q ? t("admin.noUsersFound") : undefined}
           actionError={status.error ?? remove.error}
           label={t("admin.users")}
           minWidth={900}

@@ -17,10 +17,11 @@ export function useRoles(enabled = true) {
   });
 }
 
-export function useUsers(enabled = true) {
+/** The company's users, up to 200; `q` finds them by login, full name, e-mail or phone. */
+export function useUsers(enabled = true, q = "") {
   return useQuery({
-    queryKey: ["users"],
-    queryFn: () => ok(api.GET("/api/v1/users", { params: { query: { page_size: 200 } } })),
+    queryKey: ["users", q],
+    queryFn: () => ok(api.GET("/api/v1/users", { params: { query: { page_size: 200, q: q || undefined } } })),
     enabled,
   });
 }
