@@ -13,8 +13,9 @@ at the limit: the rest of the last key's tie, then what lies beyond it.
 
 from __future__ import annotations
 
+import asyncio
 import operator as compare
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,33 @@ async def keyset_page(
     rest = {**criteria, order_by: narrowed(criteria.get(order_by), beyond, moment)}
     beyond_the_tie = collection.find(rest, projection).sort(sort).limit(limit - len(page))
     return page + await beyond_the_tie.to_list()
+
+
+async def id_page_matching_any(
+    collection: AsyncCollection,
+    criteria: Doc,
+    alternatives: Sequence[Doc],
+    *,
+    descending: bool,
+    limit: int,
+) -> list[Doc]:
+    """Up to `limit` documents in `_id` order that match `criteria` and any one of
+    `alternatives` (one `{}` for none). Each alternative is read on its own, a range of an
+    index where one fits, and the reads are merged: a top-level `$or` of them the embedded
+    database would answer by reading the whole collection. An alternative names fields
+    `criteria` does not."""
+    direction = DESCENDING if descending else ASCENDING
+    reads = await asyncio.gather(
+        *(
+            collection.find({**criteria, **alternative})
+            .sort("_id", direction)
+            .limit(limit)
+            .to_list()
+            for alternative in alternatives
+        )
+    )
+    merged = {doc["_id"]: doc for read in reads for doc in read}
+    return [merged[key] for key in sorted(merged, reverse=descending)][:limit]
 
 
 def narrowed(condition: Any, operator: str, value: Any) -> Any:

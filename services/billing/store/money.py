@@ -3,7 +3,6 @@ requests, and the idempotency records of requests that move money."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.billing.domain.promised_payments import OPEN, REPAID, PromisedPayment
 from services.billing.domain.transfers import Transfer
+from services.kit.keyset import id_page_matching_any
 
 Doc = dict[str, Any]
 Session = AsyncClientSession | None
@@ -151,17 +151,11 @@ class TransferStore:
         criteria: Doc = {"company_id": company_id}
         if before:
             criteria["_id"] = {"$lt": before}
-        if not account_id:
-            return await self._newest(criteria, limit)
-        sides = await asyncio.gather(
-            *(self._newest({**criteria, side: account_id}, limit) for side in ACCOUNT_SIDES)
+        sides = [{side: account_id} for side in ACCOUNT_SIDES] if account_id else [{}]
+        docs = await id_page_matching_any(
+            self._transfers, criteria, sides, descending=True, limit=limit
         )
-        merged = {transfer.id: transfer for side in sides for transfer in side}
-        return sorted(merged.values(), key=lambda transfer: transfer.id, reverse=True)[:limit]
-
-    async def _newest(self, criteria: Doc, limit: int) -> list[Transfer]:
-        cursor = self._transfers.find(criteria).sort("_id", DESCENDING).limit(limit)
-        return [transfer_from(doc) async for doc in cursor]
+        return [transfer_from(doc) for doc in docs]
 
 
 class PaymentStore:

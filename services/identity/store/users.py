@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from services.identity.domain import Assignment, User
 from services.identity.store.mapping import Doc, to_doc
 from services.kit.errors import Conflict
+from services.kit.keyset import id_page_matching_any
 from services.kit.phone import normalize_msisdn
 
 
@@ -78,18 +79,11 @@ class UserStore:
             criteria["_id"] = {"$gt": after}
         if status:
             criteria["status"] = status
-        if not query.strip():
-            return await self._first(criteria, limit)
-        found: dict[str, User] = {}
-        for field in searched_fields(query):
-            found.update(
-                (user.id, user) for user in await self._first({**criteria, **field}, limit)
-            )
-        return [found[user_id] for user_id in sorted(found)][:limit]
-
-    async def _first(self, criteria: Doc, limit: int) -> list[User]:
-        cursor = self._users.find(criteria).sort("_id", ASCENDING).limit(limit)
-        return [user for doc in await cursor.to_list() if (user := _user(doc))]
+        fields = searched_fields(query) if query.strip() else [{}]
+        docs = await id_page_matching_any(
+            self._users, criteria, fields, descending=False, limit=limit
+        )
+        return [user for doc in docs if (user := _user(doc))]
 
     async def replace(self, user: User, session: AsyncClientSession | None = None) -> bool:
         try:
